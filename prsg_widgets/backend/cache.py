@@ -1,0 +1,68 @@
+"""On-disk cache of solved minimal features, one ``.npz`` per explanation key.
+
+Files are written atomically (temporary file, then ``os.replace``), so an interrupted run leaves
+either the previous complete file or the new one.  A file that cannot be read is moved aside
+(``*.corrupt``) with a warning and the work is redone.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .explainer import Explanation
+
+
+class SolveCache:
+    """Directory of partial or complete solves keyed by :meth:`Explainer.cache_key`."""
+
+    def __init__(self, directory: Union[str, Path]) -> None:
+        self.directory = Path(directory).expanduser()
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.directory / f"{key}.npz"
+
+    def save(self, path: Path, expl: "Explanation") -> None:
+        with expl._lock:
+            arrays = {
+                "features": expl._features.numpy().copy(), "solved": expl._solved.copy(),
+                "mse": expl.mse.copy(), "feasible": expl.feasible.copy(),
+                "iterations": expl.iterations.copy(),
+            }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load_into(self, path: Path, expl: "Explanation") -> int:
+        """Fill ``expl`` with the solved rows found in ``path``; returns how many were loaded."""
+        if not path.exists():
+            return 0
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                feats, solved = data["features"], data["solved"].astype(bool)
+                mse, feas, iters = data["mse"], data["feasible"], data["iterations"]
+            if feats.shape != tuple(expl._features.shape) or solved.shape != expl._solved.shape:
+                raise ValueError(f"shape {feats.shape} does not match {tuple(expl._features.shape)}")
+        except Exception as exc:  # any unreadable file: keep it for inspection, recompute
+            aside = path.with_suffix(".corrupt")
+            os.replace(path, aside)
+            warnings.warn(f"cache file {path} could not be read ({exc}); moved it to {aside} and "
+                          "will recompute those minimal features", RuntimeWarning, stacklevel=3)
+            return 0
+        rows = np.flatnonzero(solved)
+        expl._features[rows] = torch.from_numpy(feats[rows])
+        expl._solved[rows] = True
+        expl.mse[rows], expl.feasible[rows], expl.iterations[rows] = mse[rows], feas[rows], iters[rows]
+        return len(rows)

@@ -1,0 +1,59 @@
+"""Generators: the generic split of any ``torch.nn.Module`` and the built-in models."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from .builtin import EYE_CLASSES, WeightsPackageMissing, load_dcgan_faces, load_eyes_128, weights_file
+from .split import LayerNotFoundError, SplitGenerator, layer_names, split_generator
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A built-in model: its loader, default (middle) layer and cheaper layer for quick CPU runs."""
+
+    name: str
+    loader: Callable[..., SplitGenerator]
+    default_layer: str
+    cheap_layer: str
+    description: str
+
+
+def _load_toy(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+    from .toy_scenes import load_toy_scenes  # trains on first use; import lazily
+
+    return load_toy_scenes(layer=layer, device=device, **kw)
+
+
+def _toy_layers() -> tuple[str, str]:
+    from . import toy_scenes
+
+    return toy_scenes.DEFAULT_LAYER, toy_scenes.CHEAP_LAYER
+
+
+MODELS: dict[str, ModelInfo] = {
+    "dcgan-faces": ModelInfo("dcgan-faces", load_dcgan_faces, "main.5", "main.8",
+                             "64×64 DCGAN faces (DigiFace-1M), weights from PyPI 'gan-face-generate'"),
+    "eyes-128": ModelInfo("eyes-128", load_eyes_128, "main.9", "main.12",
+                          "class-conditional 128×128 painted eyes, weights from PyPI 'omniart-eye-generator'"),
+    "toy-scenes": ModelInfo("toy-scenes", _load_toy, *_toy_layers(),
+                            "32×32 synthetic scenes of three coloured shapes, trained locally; "
+                            "knows its true object masks"),
+}
+
+
+def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False, **kwargs) -> SplitGenerator:
+    """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
+    cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; built-in models: {', '.join(MODELS)}")
+    info = MODELS[name]
+    if layer is None:
+        layer = info.cheap_layer if cheap else info.default_layer
+    return info.loader(layer=layer, device=device, **kwargs)
+
+
+__all__ = [
+    "EYE_CLASSES", "LayerNotFoundError", "MODELS", "ModelInfo", "SplitGenerator", "WeightsPackageMissing",
+    "layer_names", "load_generator", "split_generator", "weights_file",
+]

@@ -1,0 +1,139 @@
+"""Built-in generators whose pretrained weights ship inside PyPI packages (DESIGN.md §3).
+
+The weight files are located with ``importlib.util.find_spec`` — the packages are never imported
+(``omniart_eye_generator`` moves its model to CUDA at import) — and read with
+``torch.load(..., weights_only=True, map_location=...)``.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from .split import SplitGenerator, split_generator
+
+
+class WeightsPackageMissing(ModuleNotFoundError):
+    """The PyPI package that carries a built-in model's weights is not installed."""
+
+
+def weights_file(package: str, filename: str) -> Path:
+    """Path of ``filename`` inside an installed ``package``, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
+        path = Path(loc) / filename
+        if path.is_file():
+            return path
+    dist = package.replace("_", "-")
+    raise WeightsPackageMissing(
+        f"the weights of this model come in the PyPI package {dist!r}, which is not installed "
+        f"(or lacks {filename}). Install it without its unneeded dependencies:\n"
+        f"    pip install --no-deps {dist}"
+    )
+
+
+def _dcgan_block(cin: int, cout: int, first: bool = False) -> list[nn.Module]:
+    stride, pad = (1, 0) if first else (2, 1)
+    return [nn.ConvTranspose2d(cin, cout, 4, stride, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+
+class DCGANFaces(nn.Module):
+    """The DCGAN generator of ``gan-face-generate`` (nz=100, ngf=64, 64×64 RGB, Tanh).
+
+    ``forward`` takes a flat code ``(B, 100)``.  Layer names: ``main.2`` (512×4×4),
+    ``main.5`` (256×8×8), ``main.8`` (128×16×16), ``main.11`` (64×32×32) are the ReLU outputs.
+    """
+
+    nz = 100
+
+    def __init__(self, nz: int = 100, ngf: int = 64) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            *_dcgan_block(nz, ngf * 8, first=True),
+            *_dcgan_block(ngf * 8, ngf * 4),
+            *_dcgan_block(ngf * 4, ngf * 2),
+            *_dcgan_block(ngf * 2, ngf),
+            nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, code: Tensor) -> Tensor:
+        return self.main(code.reshape(code.shape[0], -1, 1, 1))
+
+
+EYE_CLASSES = ("amber", "blue", "brown", "gray", "grayscale", "green", "hazel", "red")
+
+
+class Eyes128(nn.Module):
+    """The class-conditional eye generator of ``omniart-eye-generator`` (128×128 RGB).
+
+    The code is ``(B, 108)``: 100 noise values, then the one-hot class among :data:`EYE_CLASSES`.
+    ReLU layers: ``main.2`` (1024×4×4), ``main.6`` (512×8×8), ``main.9`` (256×16×16),
+    ``main.12`` (128×32×32), ``main.15`` (64×64×64).
+    """
+
+    nz = 100
+
+    def __init__(self) -> None:
+        super().__init__()
+        ngf = 64
+        blocks = _dcgan_block(self.nz + len(EYE_CLASSES), ngf * 16, first=True) + [nn.Dropout(0.2)]
+        for cin, cout in [(16, 8), (8, 4), (4, 2), (2, 1)]:
+            blocks += _dcgan_block(ngf * cin, ngf * cout)
+        blocks += [nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*blocks)
+
+    def forward(self, code: Tensor) -> Tensor:
+        return self.main(code.reshape(code.shape[0], -1, 1, 1))
+
+
+def _normal_sampler(dim: int):
+    def sample(batch: int, gen: torch.Generator) -> Tensor:
+        return torch.randn(batch, dim, generator=gen)
+
+    return sample
+
+
+def _eye_sampler(eye_class: Optional[Union[str, int]]):
+    if isinstance(eye_class, str):
+        if eye_class not in EYE_CLASSES:
+            raise ValueError(f"unknown eye class {eye_class!r}; classes: {', '.join(EYE_CLASSES)}")
+        eye_class = EYE_CLASSES.index(eye_class)
+
+    def sample(batch: int, gen: torch.Generator) -> Tensor:
+        noise = torch.randn(batch, Eyes128.nz, generator=gen)
+        if eye_class is None:
+            labels = torch.randint(len(EYE_CLASSES), (batch,), generator=gen)
+        else:
+            labels = torch.full((batch,), int(eye_class))
+        onehot = torch.nn.functional.one_hot(labels, len(EYE_CLASSES)).float()
+        return torch.cat([noise, onehot], 1)
+
+    return sample
+
+
+def load_dcgan_faces(layer: Optional[str] = None, device=None) -> SplitGenerator:
+    """``"dcgan-faces"``: 64×64 faces (DigiFace-1M), default layer ``main.5``, cheap ``main.8``."""
+    path = weights_file("gan_face_generate", "weights.tar")
+    state = torch.load(path, weights_only=True, map_location="cpu")["netG_state_dict"]
+    model = DCGANFaces()
+    model.load_state_dict(state)
+    model.to(device or "cpu")
+    return split_generator(model, layer or "main.5", _normal_sampler(DCGANFaces.nz), (-1.0, 1.0),
+                           name="dcgan-faces")
+
+
+def load_eyes_128(layer: Optional[str] = None, device=None, eye_class: Optional[Union[str, int]] = None) -> SplitGenerator:
+    """``"eyes-128"``: class-conditional 128×128 painted eyes; default layer ``main.9``, cheap
+    ``main.12``.  ``eye_class`` fixes the class of sampled codes (default: random per code)."""
+    path = weights_file("omniart_eye_generator", "generator_model_state.pth")
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    model = Eyes128()
+    model.load_state_dict(state)
+    model.to(device or "cpu")
+    return split_generator(model, layer or "main.9", _eye_sampler(eye_class), (-1.0, 1.0),
+                           name="eyes-128", classes=EYE_CLASSES)

@@ -1,0 +1,258 @@
+"""Split a generator ``G`` at an intermediate layer into ``head: z -> f`` and ``tail: f -> x``.
+
+The paper explains the feature ``f`` of one layer; everything before it is the *head*, everything
+after it the *tail* ``g`` (DESIGN.md §1).  The split works on any ``torch.nn.Module``:
+
+* the head runs the module with a forward hook on the layer that captures its output and stops;
+* the tail runs only the modules after the layer when the layer sits inside ``nn.Sequential``
+  containers all the way up to a sequential body (the common generator stack); otherwise it re-runs
+  the whole module with a hook that *replaces* the layer's output by the given feature, so models
+  with skip connections stay correct (the code then decides the paths that bypass the layer).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+
+CodeSampler = Callable[[int, torch.Generator], Tensor]
+"""``sampler(batch, generator) -> code`` draws ``batch`` codes with the given torch RNG."""
+
+
+class LayerNotFoundError(KeyError):
+    """The layer name given to :func:`split_generator` is not a submodule of the model."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class _StopForward(Exception):
+    """Raised from the capture hook: nothing after the split layer is needed for the head."""
+
+
+def _resolve_layer(module: nn.Module, layer: Union[str, nn.Module]) -> tuple[str, nn.Module]:
+    names = {name: sub for name, sub in module.named_modules() if name}
+    if isinstance(layer, nn.Module):
+        for name, sub in names.items():
+            if sub is layer:
+                return name, sub
+        raise LayerNotFoundError("the layer module given is not a submodule of the generator")
+    if layer not in names:
+        valid = ", ".join(names)
+        raise LayerNotFoundError(
+            f"no layer named {layer!r} in {type(module).__name__}; valid layer names: {valid}"
+        )
+    return layer, names[layer]
+
+
+def _sequential_tail(module: nn.Module, layer_name: str) -> Optional[list[nn.Module]]:
+    """Modules that run after ``layer_name``, if every ancestor up to a sequential body is
+    ``nn.Sequential`` and that body is the last thing ``module`` does; else ``None``."""
+    parts = layer_name.split(".")
+    chain: list[tuple[nn.Module, str]] = []
+    node: nn.Module = module
+    for p in parts:
+        chain.append((node, p))
+        node = getattr(node, p)
+    # Walk up from the layer while the parent is Sequential, collecting the later siblings.
+    tail: list[nn.Module] = []
+    depth = len(chain) - 1
+    while depth >= 0:
+        parent, child = chain[depth]
+        if not isinstance(parent, nn.Sequential):
+            break
+        names = [n for n, _ in parent.named_children()]
+        tail.extend(getattr(parent, n) for n in names[names.index(child) + 1:])
+        depth -= 1
+    if depth < 0:
+        return tail  # the model itself is Sequential
+    parent, child = chain[depth]
+    # The parent is a custom module: accept only when its *last* step is the sequential child we
+    # climbed out of (checked at run time by comparing with the full forward, see SplitGenerator).
+    if depth == len(chain) - 1:
+        return None  # the layer's direct parent is not Sequential
+    return tail
+
+
+@dataclass
+class SplitGenerator:
+    """A generator cut at one layer: ``image = tail(head(code))``.
+
+    Attributes follow DESIGN.md's notation: ``code`` → ``feature`` → ``image``.
+    ``value_range`` is the image range (DCGAN: (-1, 1)); ``feature_shape`` the layer output shape
+    without the batch dimension, so ``d = prod(feature_shape)``.
+    """
+
+    name: str
+    module: nn.Module
+    layer: str
+    sample_codes: CodeSampler
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    feature_shape: tuple[int, ...] = ()
+    image_shape: tuple[int, ...] = ()
+    description: str = ""
+    extras: dict = field(default_factory=dict)
+    _layer_module: nn.Module = field(init=False, repr=False)
+    _fast_tail: Optional[list[nn.Module]] = field(init=False, repr=False, default=None)
+    _baselines: dict = field(init=False, repr=False, default_factory=dict)
+    _fingerprint: Optional[str] = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.layer, self._layer_module = _resolve_layer(self.module, self.layer)
+        self.module.eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)  # the solver optimises masks only; no weight gradients
+        code = self.sample_codes(1, torch.Generator().manual_seed(0)).to(self.device)
+        with torch.no_grad():
+            feat = self.head(code)
+            image = self.module(code)
+        self.feature_shape = tuple(feat.shape[1:])
+        self.image_shape = tuple(image.shape[1:])
+        candidate = _sequential_tail(self.module, self.layer)
+        if candidate is not None:
+            with torch.no_grad():
+                self._fast_tail = candidate
+                try:
+                    ok = torch.allclose(self._run_fast_tail(feat), image, atol=1e-5, rtol=1e-4)
+                except Exception:
+                    ok = False
+            if not ok:
+                self._fast_tail = None
+
+    # ------------------------------------------------------------------ basic maps
+    @property
+    def device(self) -> torch.device:
+        for p in self.module.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    @property
+    def d(self) -> int:
+        """Flattened feature size."""
+        n = 1
+        for s in self.feature_shape:
+            n *= s
+        return n
+
+    def to(self, device: Union[str, torch.device]) -> "SplitGenerator":
+        self.module.to(device)
+        self._baselines = {k: v.to(device) for k, v in self._baselines.items()}
+        return self
+
+    def head(self, code: Tensor) -> Tensor:
+        """``f = head(z)``: the split layer's output for a batch of codes, shape ``(B, *feature_shape)``."""
+        captured: list[Tensor] = []
+
+        def hook(_m, _inp, out):
+            captured.append(out)
+            raise _StopForward
+
+        handle = self._layer_module.register_forward_hook(hook)
+        try:
+            self.module(code)
+        except _StopForward:
+            pass
+        finally:
+            handle.remove()
+        if not captured:
+            raise RuntimeError(f"layer {self.layer!r} was not called by {type(self.module).__name__}.forward")
+        return captured[0]
+
+    def _run_fast_tail(self, feature: Tensor) -> Tensor:
+        x = feature
+        for m in self._fast_tail or []:
+            x = m(x)
+        return x
+
+    def tail(self, feature: Tensor, code: Optional[Tensor] = None) -> Tensor:
+        """``x = g(f)`` for a batch of features ``(B, *feature_shape)`` or flattened ``(B, d)``.
+
+        ``code`` is only used by models whose tail cannot be cut out of the module (skip
+        connections): there the full forward runs on ``code`` with the layer output replaced.
+        """
+        feature = feature.reshape(feature.shape[0], *self.feature_shape)
+        if self._fast_tail is not None:
+            return self._run_fast_tail(feature)
+        if code is None:
+            code = self.sample_codes(1, torch.Generator().manual_seed(0)).to(feature.device)
+        if code.shape[0] != feature.shape[0]:
+            code = code.expand(feature.shape[0], *code.shape[1:])
+        handle = self._layer_module.register_forward_hook(lambda _m, _i, _o: feature)
+        try:
+            return self.module(code)
+        finally:
+            handle.remove()
+
+    def generate(self, code: Tensor) -> Tensor:
+        """The full forward ``x = G(z)``."""
+        return self.module(code)
+
+    # ------------------------------------------------------------------ baseline
+    def baseline(self, num_samples: int = 1000, seed: int = 0, batch: int = 250) -> Tensor:
+        """``b = E_z[head(z)]`` over ``num_samples`` seeded codes, flattened to ``(d,)``; cached."""
+        key = (num_samples, seed)
+        if key not in self._baselines:
+            rng = torch.Generator().manual_seed(seed)
+            total = torch.zeros(self.d, dtype=torch.float64, device=self.device)
+            done = 0
+            with torch.no_grad():
+                while done < num_samples:
+                    k = min(batch, num_samples - done)
+                    code = self.sample_codes(k, rng).to(self.device)
+                    total += self.head(code).reshape(k, -1).double().sum(0)
+                    done += k
+            self._baselines[key] = (total / num_samples).float()
+        return self._baselines[key]
+
+    def fingerprint(self) -> str:
+        """A hash of the weights and the split, used in disk-cache keys."""
+        if self._fingerprint is None:
+            h = hashlib.sha256(f"{self.name}|{self.layer}".encode())
+            for k, v in self.module.state_dict().items():
+                h.update(k.encode())
+                h.update(v.detach().cpu().contiguous().numpy().tobytes())
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
+
+    def object_masks(self, code: Tensor) -> Optional[Tensor]:
+        """Ground-truth object masks ``(B, K, H, W)`` when the model knows them (toy-scenes), else None."""
+        fn = self.extras.get("object_masks")
+        return None if fn is None else fn(code)
+
+
+def layer_names(module: nn.Module) -> list[str]:
+    """All dotted submodule names a generator can be split at."""
+    return [n for n, _ in module.named_modules() if n]
+
+
+def split_generator(
+    module: nn.Module,
+    layer: Union[str, nn.Module],
+    sample_codes: Union[CodeSampler, Sequence[int]],
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    name: Optional[str] = None,
+    **extras,
+) -> SplitGenerator:
+    """Split any ``torch.nn.Module`` generator at ``layer`` (dotted name or module object).
+
+    ``sample_codes`` is either ``sampler(batch, torch.Generator) -> code`` or a code shape, in
+    which case codes are standard normal of that shape.  Raises :class:`LayerNotFoundError`
+    listing the valid names when the layer does not exist.
+    """
+    if not callable(sample_codes):
+        shape = tuple(int(s) for s in sample_codes)
+
+        def sample_codes(batch: int, gen: torch.Generator, _shape=shape) -> Tensor:
+            return torch.randn(batch, *_shape, generator=gen)
+
+    return SplitGenerator(
+        name=name or type(module).__name__,
+        module=module,
+        layer=layer,  # type: ignore[arg-type]
+        sample_codes=sample_codes,  # type: ignore[arg-type]
+        value_range=value_range,
+        extras=extras,
+    )

@@ -1,0 +1,330 @@
+"""The built-in ``"toy-scenes"`` model: a tiny generator of synthetic scenes with known objects.
+
+Every scene is a 32×32 RGB image (values in [-1, 1]) on a dark-grey background with exactly three
+objects, drawn in this fixed order (later objects occlude earlier ones):
+
+====  ================  ======================  =========================
+ k    object            size                    centre (row, col)
+====  ================  ======================  =========================
+ 0    red square        8×8 px                  from code dims 0, 1
+ 1    green disc        9 px across             from code dims 2, 3
+ 2    blue triangle     10 px wide, 9 px tall   from code dims 4, 5
+====  ================  ======================  =========================
+
+The code ``z`` is a standard-normal vector of ``CODE_DIM = 8``.  Object ``k``'s centre is
+``lo + (hi - lo) * Phi(z[2k], z[2k+1])`` with ``Phi`` the standard-normal CDF, so positions are
+uniform over the range that keeps the objects inside the image.  Code dims 6 and 7 are unused
+(the generator learns to ignore them).  Edges are anti-aliased (analytic pixel coverage), so the
+image is a smooth function of the code.
+
+:func:`render_scenes` draws the scenes and returns the ground-truth visible mask of every object;
+:class:`ToyGenerator` is a DCGAN-like decoder trained by :func:`train_toy_generator` (supervised
+regression code → rendered scene, ~30 s on two CPU cores) and cached on disk by
+:func:`load_toy_scenes`, which returns it split at a layer (:class:`~.split.SplitGenerator`).
+
+Layer names of ``ToyGenerator`` (``main`` is one ``nn.Sequential``, so the split has a fast
+sequential tail)::
+
+    main.0   Linear(8 -> 2048)               (2048,)
+    main.1   Unflatten -> (128, 4, 4)
+    main.2   BatchNorm2d(128)
+    main.3   ReLU                            (128, 4, 4)
+    main.4   ConvTranspose2d(128 -> 64)      (64, 8, 8)
+    main.5   BatchNorm2d(64)
+    main.6   ReLU                            (64, 8, 8)     DEFAULT_LAYER, d = 4096
+    main.7   ConvTranspose2d(64 -> 32)       (32, 16, 16)
+    main.8   BatchNorm2d(32)
+    main.9   ReLU                            (32, 16, 16)   CHEAP_LAYER, d = 8192
+    main.10  ConvTranspose2d(32 -> 16)       (16, 32, 32)
+    main.11  BatchNorm2d(16)
+    main.12  ReLU                            (16, 32, 32)
+    main.13  Conv2d(16 -> 3, 3×3)            (3, 32, 32)
+    main.14  Tanh                            (3, 32, 32)
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from .split import SplitGenerator, split_generator
+
+__all__ = [
+    "CODE_DIM",
+    "IMAGE_SIZE",
+    "NUM_OBJECTS",
+    "OBJECT_NAMES",
+    "DEFAULT_LAYER",
+    "CHEAP_LAYER",
+    "CACHE_VERSION",
+    "TRAIN_STEPS",
+    "ToyGenerator",
+    "render_scenes",
+    "object_centres",
+    "sample_codes",
+    "train_toy_generator",
+    "cache_path",
+    "load_toy_scenes",
+]
+
+CODE_DIM = 8
+"""Size of the code ``z`` (standard normal)."""
+IMAGE_SIZE = 32
+"""Height and width of the scenes."""
+NUM_OBJECTS = 3
+"""Objects per scene: red square, green disc, blue triangle (in drawing order)."""
+OBJECT_NAMES = ("red square", "green disc", "blue triangle")
+"""Names of the objects, indexed like the mask channels of :func:`render_scenes`."""
+DEFAULT_LAYER = "main.6"
+"""The ReLU at 8×8 resolution, feature shape (64, 8, 8)."""
+CHEAP_LAYER = "main.9"
+"""The ReLU at 16×16 resolution, feature shape (32, 16, 16): the shortest tail to re-run."""
+CACHE_VERSION = "v1"
+"""Bump when the renderer, the architecture or the training recipe changes."""
+TRAIN_STEPS = 1500
+"""Training steps used by :func:`load_toy_scenes` when it has to train."""
+
+_BACKGROUND = (-0.6, -0.6, -0.6)
+_COLOURS = (
+    (0.85, -0.75, -0.75),  # red square
+    (-0.75, 0.75, -0.75),  # green disc
+    (-0.7, -0.6, 0.85),  # blue triangle
+)
+_SQUARE_HALF = 4.0  # 8 px side
+_DISC_RADIUS = 4.5  # 9 px across
+_TRI_HALF_HEIGHT = 4.5  # 9 px tall
+_TRI_HALF_BASE = 5.0  # 10 px wide
+_MARGIN = 6.0  # centre range [_MARGIN, IMAGE_SIZE - _MARGIN] keeps every object inside
+
+
+# ---------------------------------------------------------------------------------- rendering
+def object_centres(code: Tensor) -> Tensor:
+    """Centres ``(B, NUM_OBJECTS, 2)`` as continuous (row, col) pixel coordinates in [0, 32].
+
+    Pixel ``i`` spans ``[i, i + 1)``; object ``k`` takes code dims ``2k`` (row) and ``2k+1`` (col)
+    through the standard-normal CDF, so the centres are uniform over ``[6, 26]``.
+    """
+    if code.dim() != 2 or code.shape[1] != CODE_DIM:
+        raise ValueError(f"code must have shape (B, {CODE_DIM}), got {tuple(code.shape)}")
+    u = 0.5 * (1.0 + torch.erf(code[:, : 2 * NUM_OBJECTS].float() / math.sqrt(2.0)))
+    lo, hi = _MARGIN, IMAGE_SIZE - _MARGIN
+    return (lo + (hi - lo) * u).reshape(-1, NUM_OBJECTS, 2)
+
+
+def _coverage(centres: Tensor) -> Tensor:
+    """Anti-aliased coverage in [0, 1] of each object alone, ``(B, NUM_OBJECTS, H, W)``."""
+    n = IMAGE_SIZE
+    pix = torch.arange(n, dtype=torch.float32, device=centres.device) + 0.5
+    rows = pix.view(1, n, 1)  # (1, H, 1)
+    cols = pix.view(1, 1, n)  # (1, 1, W)
+
+    def centre(k: int) -> tuple[Tensor, Tensor]:
+        return centres[:, k, 0].view(-1, 1, 1), centres[:, k, 1].view(-1, 1, 1)
+
+    # Square: exact box coverage = product of the 1-D overlaps of pixel and square.
+    r, c = centre(0)
+    cov_r = (_SQUARE_HALF + 0.5 - (rows - r).abs()).clamp(0, 1)
+    cov_c = (_SQUARE_HALF + 0.5 - (cols - c).abs()).clamp(0, 1)
+    square = cov_r * cov_c
+    # Disc: signed distance to the circle, 1-px ramp.
+    r, c = centre(1)
+    dist = ((rows - r) ** 2 + (cols - c) ** 2).sqrt()
+    disc = (_DISC_RADIUS + 0.5 - dist).clamp(0, 1)
+    # Triangle pointing up: min over its three edges of the signed distance (inside positive).
+    r, c = centre(2)
+    dr, dc = rows - r, cols - c
+    base = _TRI_HALF_HEIGHT - dr
+    # Side edges through the apex (-h, 0) and the base corners (h, ±b): inside when
+    # 2h·|dc| <= b·(dr + h); divided by the normal's length to get a distance in pixels.
+    h, b = _TRI_HALF_HEIGHT, _TRI_HALF_BASE
+    norm = math.hypot(2 * h, b)
+    side = (b * (dr + h) - 2 * h * dc.abs()) / norm
+    tri = (torch.minimum(base, side) + 0.5).clamp(0, 1)
+    return torch.stack([square, disc, tri], dim=1)
+
+
+def render_scenes(code: Tensor) -> tuple[Tensor, Tensor]:
+    """Render the scenes of a batch of codes ``(B, 8)``.
+
+    Returns ``images`` ``(B, 3, 32, 32)`` float in [-1, 1] and ``masks`` ``(B, 3, 32, 32)`` bool,
+    where ``masks[:, k]`` is the visible part of object ``k`` (coverage of the object in front of
+    everything drawn after it ≥ 0.5).  Deterministic; runs on ``code``'s device.
+    """
+    alpha = _coverage(object_centres(code))  # (B, K, H, W)
+    dev = alpha.device
+    bg = torch.tensor(_BACKGROUND, device=dev).view(1, 3, 1, 1)
+    image = bg.expand(alpha.shape[0], 3, IMAGE_SIZE, IMAGE_SIZE).clone()
+    for k in range(NUM_OBJECTS):
+        a = alpha[:, k : k + 1]
+        colour = torch.tensor(_COLOURS[k], device=dev).view(1, 3, 1, 1)
+        image = image * (1 - a) + colour * a
+    # Visible weight of object k: its alpha times the transparency of everything in front of it.
+    visible = alpha.clone()
+    for k in range(NUM_OBJECTS):
+        for j in range(k + 1, NUM_OBJECTS):
+            visible[:, k] = visible[:, k] * (1 - alpha[:, j])
+    return image, visible >= 0.5
+
+
+def sample_codes(batch: int, gen: torch.Generator) -> Tensor:
+    """The code sampler of ``"toy-scenes"``: ``torch.randn(batch, 8, generator=gen)``."""
+    return torch.randn(batch, CODE_DIM, generator=gen)
+
+
+def _object_masks(code: Tensor) -> Tensor:
+    """Ground-truth visible object masks ``(B, 3, 32, 32)`` bool of the rendered scenes."""
+    return render_scenes(code)[1]
+
+
+# ---------------------------------------------------------------------------------- generator
+class ToyGenerator(nn.Module):
+    """DCGAN-like decoder ``code (B, 8) -> image (B, 3, 32, 32)`` in [-1, 1].
+
+    Everything lives in one ``nn.Sequential`` ``main`` (see the module docstring for layer names).
+    """
+
+    def __init__(self, code_dim: int = CODE_DIM, ngf: int = 16) -> None:
+        super().__init__()
+        self.code_dim = code_dim
+        c4, c8, c16, c32 = 8 * ngf, 4 * ngf, 2 * ngf, ngf
+        self.main = nn.Sequential(
+            nn.Linear(code_dim, c4 * 4 * 4),  # 0
+            nn.Unflatten(1, (c4, 4, 4)),  # 1
+            nn.BatchNorm2d(c4),  # 2
+            nn.ReLU(),  # 3   4x4
+            nn.ConvTranspose2d(c4, c8, 4, 2, 1, bias=False),  # 4
+            nn.BatchNorm2d(c8),  # 5
+            nn.ReLU(),  # 6   8x8   DEFAULT_LAYER
+            nn.ConvTranspose2d(c8, c16, 4, 2, 1, bias=False),  # 7
+            nn.BatchNorm2d(c16),  # 8
+            nn.ReLU(),  # 9   16x16 CHEAP_LAYER
+            nn.ConvTranspose2d(c16, c32, 4, 2, 1, bias=False),  # 10
+            nn.BatchNorm2d(c32),  # 11
+            nn.ReLU(),  # 12  32x32
+            nn.Conv2d(c32, 3, 3, 1, 1),  # 13
+            nn.Tanh(),  # 14
+        )
+
+    def forward(self, code: Tensor) -> Tensor:
+        """Generate images ``(B, 3, 32, 32)`` from codes ``(B, 8)``."""
+        return self.main(code)
+
+
+def train_toy_generator(
+    steps: int = TRAIN_STEPS,
+    seed: int = 0,
+    progress: bool = True,
+    batch: int = 64,
+    lr: float = 2e-3,
+) -> ToyGenerator:
+    """Train a :class:`ToyGenerator` to reproduce :func:`render_scenes` (MSE regression, Adam).
+
+    Fresh seeded codes every step (training data is rendered on the fly); the learning rate follows
+    a one-cycle schedule.  Runs on the CPU; returns the model in eval mode.
+    """
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    model = ToyGenerator()
+    model.train()
+    data_rng = torch.Generator().manual_seed(seed + 1)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.15)
+    bar = tqdm(range(steps), desc="training toy-scenes generator", disable=None if progress else True)
+    for _ in bar:
+        code = sample_codes(batch, data_rng)
+        target, _ = render_scenes(code)
+        loss = nn.functional.mse_loss(model(code), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        bar.set_postfix(mse=f"{loss.item():.4f}", refresh=False)
+    model.eval()
+    return model
+
+
+# ---------------------------------------------------------------------------------- cache
+def cache_path() -> Path:
+    """Where the trained weights are cached: ``$PRSG_CACHE_DIR`` or the user cache dir."""
+    root = os.environ.get("PRSG_CACHE_DIR")
+    if not root:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("prsg_widgets")
+    return Path(root) / f"toy-scenes-{CACHE_VERSION}.pt"
+
+
+def _save_atomic(state: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _load_cached(path: Path) -> Optional[ToyGenerator]:
+    """The cached model, or ``None`` (with a warning) when the file is unreadable or mismatched."""
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+        model = ToyGenerator()
+        model.load_state_dict(state)
+    except Exception as exc:  # corrupt, truncated, or from another architecture
+        warnings.warn(
+            f"toy-scenes weight cache {str(path)!r} is unreadable ({type(exc).__name__}: {exc}); "
+            "retraining and overwriting it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    model.eval()
+    return model
+
+
+def _trained_model(retrain: bool = False, progress: bool = True) -> ToyGenerator:
+    path = cache_path()
+    model = None
+    if path.exists() and not retrain:
+        model = _load_cached(path)
+    if model is None:
+        model = train_toy_generator(steps=TRAIN_STEPS, progress=progress)
+        _save_atomic(model.state_dict(), path)
+    return model
+
+
+def load_toy_scenes(
+    layer: Optional[str] = None,
+    device: Union[str, torch.device, None] = None,
+    retrain: bool = False,
+) -> SplitGenerator:
+    """The built-in ``"toy-scenes"`` generator split at ``layer`` (default :data:`DEFAULT_LAYER`).
+
+    Loads cached weights (see :func:`cache_path`), training them first (~30 s on CPU) when the cache
+    is missing, corrupt (warns), or ``retrain`` is true.  ``split.object_masks(code)`` returns the
+    ground-truth visible masks ``(B, 3, 32, 32)`` of the three objects.
+    """
+    model = _trained_model(retrain=retrain)
+    if device is not None:
+        model = model.to(device)
+    return split_generator(
+        model,
+        layer or DEFAULT_LAYER,
+        sample_codes=sample_codes,
+        value_range=(-1.0, 1.0),
+        name="toy-scenes",
+        object_masks=_object_masks,
+    )
