@@ -389,16 +389,17 @@ class Explanation:
                 self.iterations[rows] = res.iterations.cpu().numpy()
                 self._solved[rows] = True
                 self._components = None
+            finished = [r for r in requests if not r.future.done() and r.done()]
+            if self._cache_path is not None and (finished or time.monotonic() - last_save[0] > 2.0):
+                ex.cache.save(self._cache_path, self)  # on disk before any caller is told
+                last_save[0] = time.monotonic()
             for r in requests:
                 if r.on_progress is not None:
                     r.on_progress(r.total - r.remaining(), r.total)
-                if not r.future.done() and r.done():
-                    r.future.set_result(self)
             for cb in list(self._listeners):
                 cb(self, rows)
-            if self._cache_path is not None and time.monotonic() - last_save[0] > 2.0:
-                ex.cache.save(self._cache_path, self)
-                last_save[0] = time.monotonic()
+            for r in finished:
+                r.future.set_result(self)
 
         try:
             solve_minimal_features(

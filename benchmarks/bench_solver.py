@@ -1,0 +1,78 @@
+"""Solver benchmark: every ratio below is measured in this one run, same model and settings.
+
+    python benchmarks/bench_solver.py [--model dcgan-faces] [--n 4] [--iterations 40]
+
+1. batched (all subsets in one batch) vs ``batch_size=1``: seconds per subset-iteration;
+2. early stopping vs the fixed schedule: iterations used, final mse, sparsity;
+3. a disk-cached explanation vs a fresh solve.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+
+from prsg_widgets import Explainer
+from prsg_widgets.core.solver import get_solver_config, solve_minimal_features
+
+
+def timed_solve(ex: Explainer, expl, masks, subsets, config, batch_size):
+    start = time.perf_counter()
+    res = solve_minimal_features(
+        lambda f: ex.generator.tail(f), expl.sample.feature, ex.baseline, expl.sample.image, masks, config,
+        epsilon=ex.epsilon, batch_size=batch_size, subsets=subsets, feature_shape=ex.generator.feature_shape,
+        progress=False)
+    return time.perf_counter() - start, res
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="dcgan-faces")
+    p.add_argument("--cheap", action="store_true")
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--iterations", type=int, default=40, help="fixed iterations for the batching comparison")
+    p.add_argument("--preset", default="fast")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    ex = Explainer(args.model, cheap=args.cheap, solver=args.preset, progress=False)
+    expl = ex.explain(args.seed, n=args.n)
+    subsets = list(range(1, expl.num_subsets))
+    masks = ex.grid.subset_masks(expl.patches, subsets)
+    print(f"model {args.model}, layer {ex.generator.layer} (d={ex.generator.d}), n={args.n} "
+          f"({len(subsets)} subsets), torch threads {torch.get_num_threads()}, device {ex.device}")
+
+    fixed = get_solver_config(ex.config, iterations=args.iterations, early_stop=False)
+    t_batch, _ = timed_solve(ex, expl, masks, subsets, fixed, len(subsets))
+    t_one, _ = timed_solve(ex, expl, masks, subsets, fixed, 1)
+    work = len(subsets) * args.iterations
+    print(f"[batching] {args.iterations} fixed iterations: batched {1e3 * t_batch / work:.2f} ms/subset-iter, "
+          f"batch_size=1 {1e3 * t_one / work:.2f} ms/subset-iter -> speed-up x{t_one / t_batch:.2f}")
+
+    full = get_solver_config(ex.config, early_stop=False)
+    t_fix, r_fix = timed_solve(ex, expl, masks, subsets, full, len(subsets))
+    t_es, r_es = timed_solve(ex, expl, masks, subsets, ex.config, len(subsets))
+    print(f"[early stop] preset {args.preset!r} ({full.iterations} iterations max): fixed schedule "
+          f"{int(r_fix.iterations.sum())} subset-iterations, {t_fix:.1f} s, mean mse {r_fix.mse.mean():.2e}, "
+          f"mean sparsity {r_fix.sparsity.mean():.4f}, feasible {int(r_fix.feasible.sum())}/{len(subsets)}")
+    print(f"             early stopping {int(r_es.iterations.sum())} subset-iterations, {t_es:.1f} s, mean mse "
+          f"{r_es.mse.mean():.2e}, mean sparsity {r_es.sparsity.mean():.4f}, feasible "
+          f"{int(r_es.feasible.sum())}/{len(subsets)} -> iterations x{r_fix.iterations.sum() / r_es.iterations.sum():.2f} "
+          f"fewer, time x{t_fix / t_es:.2f}, sparsity ratio {float(r_es.sparsity.mean() / r_fix.sparsity.mean()):.3f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cached = Explainer(ex.generator, grid=ex.grid.size, solver=ex.config, cache_dir=tmp, progress=False)
+        start = time.perf_counter()
+        cached.explain(args.seed, patches=expl.patches).solve_all()
+        t_fresh = time.perf_counter() - start
+        start = time.perf_counter()
+        cached2 = Explainer(ex.generator, grid=ex.grid.size, solver=ex.config, cache_dir=tmp, progress=False)
+        cached2.explain(args.seed, patches=expl.patches).solve_all()
+        t_cached = time.perf_counter() - start
+    print(f"[cache] fresh solve {t_fresh:.2f} s, from disk cache {t_cached:.3f} s -> x{t_fresh / t_cached:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from prsg_widgets.cli import main
+from prsg_widgets.core import harsanyi
+
+
+def check_npz(path, rtol=1e-4):
+    z = np.load(path)
+    n = len(z["patches"])
+    F, C, b = z["minimal_features"], z["components"], z["baseline"]
+    assert F.shape == C.shape == (2 ** n, b.size)
+    assert z["mse"].shape == z["feasible"].shape == (2 ** n,)
+    assert z["image"].ndim == 3 and z["feature"].shape == b.shape and z["epsilon"].shape == ()
+    scale = np.abs(F).max()
+    np.testing.assert_allclose(F[0], b, rtol=rtol, atol=rtol * scale)
+    assert np.all(C[0] == 0)
+    np.testing.assert_allclose(b + C.sum(0), F[-1], rtol=rtol, atol=rtol * scale)
+    import torch
+    naive = harsanyi.naive_or_interactions(torch.from_numpy(F - b).double()).numpy()
+    np.testing.assert_allclose(C, naive, rtol=rtol, atol=rtol * scale)
+    return z
+
+
+def test_explain_writes_npz_and_overview(tmp_path, capsys):
+    rc = main(["explain", "--model", "toy-scenes", "--cheap", "--grid", "4", "--n", "3", "--preset", "tiny",
+               "--seed", "1", "--out", str(tmp_path)])
+    assert rc == 0
+    z = check_npz(tmp_path / "explanation.npz")
+    assert z["feasible"].mean() >= 0.9
+    assert (tmp_path / "overview.png").stat().st_size > 1000
+    assert "subsets feasible" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--patches", "1,2,99"], "out of range"),
+    (["--patches", "a,b"], "comma-separated"),
+    (["--layer", "main.99"], "valid layer names"),
+    (["--n", "13"], "the limit is 12"),
+    (["--grid", "0"], "grid size"),
+    (["--iterations", "0"], "at least 1"),
+    (["--preset", "nope"], "invalid choice"),
+])
+def test_bad_arguments_exit_with_one_line(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) if "nope" in args or "a,b" in args else _returns_two():
+        rc = main(["explain", "--model", "toy-scenes", "--cheap", "--out", str(tmp_path), *args])
+        assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+class _returns_two:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,128 @@
+import numpy as np
+import pytest
+import torch
+
+from prsg_widgets import Explainer, Explanation
+from prsg_widgets.core import harsanyi
+
+
+def test_component_solves_only_what_it_needs(tiny_explainer):
+    e = tiny_explainer.explain(1, patches=[0, 5, 10, 15])
+    assert e.progress == (1, 16)  # only f_∅ = b, nothing solved yet
+    c = e.component([5])  # I({5}) needs f_N and f_{N∖{5}}
+    assert sorted(e.solved_subsets()) == sorted([0, e.full, e.full ^ 0b10])
+    e.solve_all()
+    torch.testing.assert_close(c, e.component_array()[0b10], rtol=1e-4, atol=1e-5)
+
+
+def test_explanation_identities(tiny_explainer):
+    e = tiny_explainer.explain(2, patches=[0, 6, 9]).solve_all()
+    F = e.minimal_features()
+    assert torch.equal(F[0], e.baseline)
+    comps = e.component_array()
+    assert torch.all(comps[0] == 0)
+    torch.testing.assert_close(e.baseline + comps.sum(0), F[-1], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(e.reconstruct(), F, rtol=1e-5, atol=1e-5)
+    naive = harsanyi.naive_or_interactions((F - e.baseline).double()).float()
+    torch.testing.assert_close(comps, naive, rtol=1e-5, atol=1e-5)
+
+
+def test_components_sorted_and_filtered(tiny_explainer):
+    e = tiny_explainer.explain(3, patches=[1, 4, 14]).solve_all()
+    comps = e.components()
+    norms = [c.norm for c in comps]
+    assert norms == sorted(norms, reverse=True) and len(comps) == 7
+    assert all(c.order == 2 for c in e.components(order=2))
+    assert all(4 in c.patches for c in e.components(covering=[4]))
+    assert len(e.components(top=2)) == 2
+
+
+def test_regional_pattern_definition(tiny_explainer):
+    e = tiny_explainer.explain(4, patches=[2, 7]).solve_all()
+    f_n = e.minimal_feature(e.full)
+    expected = e.render(f_n[None])[0] - e.render((f_n - e.component([7]))[None])[0]
+    torch.testing.assert_close(e.regional_pattern([7]), expected)
+
+
+def test_submit_is_non_blocking_and_reports_progress(tiny_explainer):
+    e = tiny_explainer.explain(5, patches=[0, 3, 12])
+    seen, landed = [], []
+    e.on_update(lambda expl, rows: landed.extend(rows))
+    fut = e.submit(on_progress=lambda done, total: seen.append((done, total)))
+    assert fut.result(timeout=120) is e
+    assert e.is_complete
+    assert seen[-1] == (8, 8)
+    assert sorted(landed) == list(range(1, 8))
+    assert e.submit().done()  # nothing left to do
+
+
+def test_explain_accepts_seed_and_foreground(tiny_explainer):
+    e = tiny_explainer.explain(0, n=3)
+    assert len(e.patches) == 3 and e.sample.seed == 0
+
+
+def test_disk_cache_resumes(tmp_path, tiny_generator):
+    ex = Explainer(tiny_generator, grid=4, iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    e = ex.explain(6, patches=[0, 5, 10])
+    e.minimal_feature([0, 5])
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1
+    ex2 = Explainer(tiny_generator, grid=4, iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    e2 = ex2.explain(6, patches=[0, 5, 10])
+    assert e2.progress[0] == 2  # ∅ and {0, 5} come from disk
+    torch.testing.assert_close(e2.minimal_feature([0, 5]), e.minimal_feature([0, 5]))
+    # a different solver setting is a different key
+    ex3 = Explainer(tiny_generator, grid=4, iterations=61, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    assert ex3.explain(6, patches=[0, 5, 10]).progress[0] == 1
+
+
+def test_corrupt_cache_file_is_moved_aside(tmp_path, tiny_generator):
+    ex = Explainer(tiny_generator, grid=4, iterations=30, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    e = ex.explain(7, patches=[0, 5])
+    path = ex.cache.path(ex.cache_key(e.sample, e.patches))
+    path.write_bytes(b"this is not an npz file")
+    with pytest.warns(RuntimeWarning, match="could not be read"):
+        e2 = ex.explain(7, patches=[0, 5])
+    assert path.with_suffix(".corrupt").exists()
+    e2.solve_all()
+    assert e2.is_complete
+
+
+def test_cancel_keeps_finished_work(tiny_generator):
+    ex = Explainer(tiny_generator, grid=4, iterations=100000, early_stop=False, batch_size=1,
+                   progress=False, baseline_samples=64)
+    e = ex.explain(8, patches=[0, 5, 10])
+    fut = e.submit()
+    ex.cancel()
+    with pytest.raises(Exception):
+        fut.result(timeout=60)
+    assert e.progress[0] >= 1 and not e.is_complete
+
+
+def test_save_load_round_trip(tmp_path, tiny_explainer):
+    e = tiny_explainer.explain(9, patches=[3, 6]).solve_all()
+    path = e.save(tmp_path / "e.npz")
+    loaded = Explanation.load(path)
+    assert loaded.patches == e.patches
+    assert torch.equal(loaded.minimal_features(), e.minimal_features())
+    assert torch.equal(loaded.component_array(), e.component_array())
+    np.testing.assert_array_equal(loaded.mse, e.mse)
+    with pytest.raises(RuntimeError, match="explainer="):
+        loaded.regional_pattern([3])
+    again = Explanation.load(path, explainer=tiny_explainer)
+    torch.testing.assert_close(again.regional_pattern([3]), e.regional_pattern([3]))
+
+
+def test_load_of_a_bad_file_says_what_to_do(tmp_path):
+    p = tmp_path / "x.npz"
+    p.write_text("nope")
+    with pytest.raises(ValueError, match="Explanation.save"):
+        Explanation.load(p)
+
+
+def test_bad_subsets(tiny_explainer):
+    e = tiny_explainer.explain(1, patches=[0, 5])
+    with pytest.raises(ValueError, match="out of range"):
+        e.minimal_feature(4)
+    with pytest.raises(ValueError, match="not one of the selected"):
+        e.minimal_feature([6])
