@@ -3,18 +3,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from prsg_widgets import Explainer, split_generator
-
-
-def make_tiny_module(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Linear(4, 8 * 4 * 4), nn.Unflatten(1, (8, 4, 4)), nn.ReLU(),
-        nn.ConvTranspose2d(8, 6, 4, 2, 1), nn.ReLU(),
-        nn.Conv2d(6, 3, 3, 1, 1), nn.Tanh(),
-    )
+from tiny_model import make_tiny_module
 
 
 @pytest.fixture

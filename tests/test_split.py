@@ -5,7 +5,7 @@ from torch import nn
 from prsg_widgets import split_generator
 from prsg_widgets.models import LayerNotFoundError
 
-from conftest import make_tiny_module
+from tiny_model import make_tiny_module
 
 
 def test_head_then_tail_equals_full_forward(tiny_generator):

@@ -47,8 +47,10 @@ def _in_this_dir(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    missing = harness.missing_requirements()
     mine = [item for item in items if _in_this_dir(item)]
+    if not mine:
+        return
+    missing = harness.missing_requirements()
     for item in mine:
         item.add_marker(pytest.mark.browser)
     if missing and not _required():
@@ -109,12 +111,13 @@ def chromium_browser(playwright_instance):
 def lab(request, lab_server, chromium_browser):
     """Per-test helper: see harness.Lab (open_notebook, run_code, wait_for_python, screenshot)."""
     helper = harness.Lab(
-        lab_server, chromium_browser, harness.ARTIFACTS_DIR, test_name=request.node.name
+        lab_server, chromium_browser, harness.ARTIFACTS_DIR,
+        test_name=f"{request.node.path.stem}/{request.node.name}",
     )
     try:
         yield helper
         call_report = getattr(request.node, "_prsg_report_call", None)
-        if call_report is not None and call_report.passed:
+        if call_report is not None and call_report.passed and helper.check_at_teardown:
             # Fail the test on errors that surfaced after its last explicit check
             # (uncaught page errors, cell tracebacks, tracebacks in widget callbacks).
             helper.check_errors()

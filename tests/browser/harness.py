@@ -34,7 +34,8 @@ from typing import Any, Callable, Iterable
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-ARTIFACTS_DIR = HERE / "artifacts"
+# Screenshots and failure logs; PRSG_BROWSER_ARTIFACTS overrides (e.g. a CI upload folder).
+ARTIFACTS_DIR = Path(os.environ.get("PRSG_BROWSER_ARTIFACTS") or HERE / "artifacts")
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -64,6 +65,12 @@ LAB_USER_SETTINGS: dict[str, dict[str, Any]] = {
     # Render every cell (no virtualisation) so that widgets further down exist in the DOM.
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
+
+# Upper bound (s) for opening a notebook and running all its cells; generous because a 2-core
+# machine under load can be 5x slower than usual. PRSG_BROWSER_TIMEOUT overrides.
+DEFAULT_TIMEOUT = float(os.environ.get("PRSG_BROWSER_TIMEOUT") or 120)
+# Playwright's default for locator actions/waits (click, wait_for, ...) in the pages we open.
+ACTION_TIMEOUT = 30.0
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -121,6 +128,21 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+try:  # Linux: let the server die with the test process even when pytest is killed hard.
+    import ctypes
+
+    _LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+except Exception:  # pragma: no cover - not glibc Linux
+    _LIBC = None
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    # SIGKILL, not SIGTERM: a terminated Jupyter server can hang in "Shutting down extensions".
+    # Its kernels then exit by themselves (ipykernel polls JPY_PARENT_PID).
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _descendant_pids(root_pid: int) -> list[int]:
@@ -228,6 +250,7 @@ class LabServer:
         self.proc = subprocess.Popen(
             cmd, cwd=self.root_dir, env=env, stdin=subprocess.DEVNULL,
             stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent if _LIBC is not None else None,
         )
         try:
             self._wait_ready()
@@ -392,7 +415,48 @@ async (path) => {
   app.shell.activateById(p.id);
   await p.context.ready;
   await p.sessionContext.ready;
-  return await app.commands.execute('notebook:run-all-cells');
+  // Not awaited here (a hanging cell must not hang page.evaluate): Python polls the state.
+  window.__prsgRunAll = window.__prsgRunAll || {};
+  const state = window.__prsgRunAll[path] = {done: false, ok: null, error: null};
+  app.commands.execute('notebook:run-all-cells').then(
+    (ok) => { state.ok = ok; state.done = true; },
+    (err) => { state.error = String(err); state.done = true; });
+  return true;
+}
+"""
+
+# Record kernel output that belongs to no execute request -- i.e. produced while handling a
+# comm message (a widget callback such as a trait observer fired by a click). ipykernel sends
+# such tracebacks to stderr with the comm message as parent, and Lab silently drops them.
+_JS_INSTALL_CALLBACK_LISTENER = _JS_FIND_PANEL + """
+(path) => {
+  const p = findPanel(path);
+  if (!p) return false;
+  window.__prsgCallbackOutput = window.__prsgCallbackOutput || {};
+  if (window.__prsgCallbackOutput[path]) return true;
+  const rec = window.__prsgCallbackOutput[path] = {stderr: '', errors: []};
+  p.sessionContext.iopubMessage.connect((_, msg) => {
+    const parentType = msg.parent_header && msg.parent_header.msg_type;
+    if (!parentType || parentType === 'execute_request') return;
+    const t = msg.header.msg_type, c = msg.content;
+    if (t === 'error') {
+      rec.errors.push(`${c.ename}: ${c.evalue}\\n${(c.traceback || []).join('\\n')}`);
+    } else if (t === 'stream' && c.name === 'stderr') {
+      rec.stderr += c.text;
+    }
+  });
+  return true;
+}
+"""
+
+_JS_CALLBACK_OUTPUT = """
+(path) => (window.__prsgCallbackOutput && window.__prsgCallbackOutput[path]) || null
+"""
+
+_JS_CLEAR_CALLBACK_OUTPUT = """
+(path) => {
+  const rec = window.__prsgCallbackOutput && window.__prsgCallbackOutput[path];
+  if (rec) { rec.stderr = ''; rec.errors = []; }
 }
 """
 
@@ -416,8 +480,10 @@ _JS_CELL_REPORT = _JS_FIND_PANEL + """
         stderr.push(Array.isArray(o.text) ? o.text.join('') : o.text);
       }
     }
+    const source = cell.sharedModel.getSource();
     cells.push({
       index: i,
+      empty: !source.trim(),
       executionCount: cell.executionCount,
       executionState: cell.executionState === undefined ? null : cell.executionState,
       errors, stderr,
@@ -430,7 +496,8 @@ _JS_CELL_REPORT = _JS_FIND_PANEL + """
   }
   const sc = p.sessionContext;
   const kernel = sc && sc.session && sc.session.kernel;
-  return {cells, widgetErrors, kernel: kernel ? kernel.status : null};
+  const runAll = (window.__prsgRunAll && window.__prsgRunAll[path]) || null;
+  return {cells, widgetErrors, kernel: kernel ? kernel.status : null, runAll};
 }
 """
 
@@ -489,25 +556,26 @@ class PageRecord:
 class Lab:
     """Helper handed to each browser test by the ``lab`` fixture.
 
-    One instance per test; it owns a fresh browser context (own cookies/storage) and closes it,
-    and shuts every kernel down, at the end of the test.
+    One instance per test. Every opened notebook gets its own browser context (own cookies and
+    localStorage: two Lab windows sharing a context would make Lab redirect the second one to a
+    new workspace). Contexts are closed and every kernel is shut down when the test ends.
     """
 
     def __init__(self, server: LabServer, browser, artifacts_dir: Path, test_name: str,
-                 default_timeout: float = 60.0, viewport: tuple[int, int] = (1280, 900)):
+                 default_timeout: float = DEFAULT_TIMEOUT, viewport: tuple[int, int] = (1280, 900)):
         self.server = server
         self.browser = browser
         self.artifacts_dir = Path(artifacts_dir)
         self.test_name = test_name
         self.default_timeout = default_timeout
-        self.context = browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]},
-            ignore_https_errors=True,
-        )
-        self.context.set_default_timeout(default_timeout * 1000)
+        self.viewport = {"width": viewport[0], "height": viewport[1]}
+        self.contexts: list[Any] = []
         self.records: dict[Any, PageRecord] = {}
         self._log_offset = server.log_size()
         self.timings: dict[str, float] = {}
+        # Set False in tests that provoke errors on purpose (skips the check at teardown).
+        self.check_at_teardown = True
+        # Set True to treat console.error messages as failures too.
         self.fail_on_console_errors = False
 
     # -- notebooks -------------------------------------------------------------------------
@@ -556,10 +624,18 @@ class Lab:
         return self.open_existing(self.copy_into_root(src, name), run=run, timeout=timeout)
 
     def open_existing(self, name: str, *, run: bool = True, timeout: float | None = None):
-        """Open ``root_dir/name`` in Lab (``?reset``), wait for an idle kernel, optionally run all."""
+        """Open ``root_dir/name`` in Lab (``?reset``), wait for an idle kernel, optionally run all.
+
+        ``timeout`` (default ``default_timeout``: 120 s or $PRSG_BROWSER_TIMEOUT) bounds the
+        whole call.
+        """
         timeout = self.default_timeout if timeout is None else timeout
         t0 = time.monotonic()
-        page = self.context.new_page()
+        deadline = t0 + timeout
+        context = self.browser.new_context(viewport=self.viewport)
+        context.set_default_timeout(ACTION_TIMEOUT * 1000)
+        self.contexts.append(context)
+        page = context.new_page()
         record = PageRecord(name=name, page=page)
         self.records[page] = record
         page.on("pageerror", lambda exc: record.page_errors.append(_format_page_error(exc)))
@@ -578,35 +654,40 @@ class Lab:
         from urllib.parse import quote
 
         url = f"{self.server.url}/lab/tree/{quote(name)}?reset&token={self.server.token}"
-        page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
-        page.wait_for_function(
-            "() => !!window.jupyterapp", timeout=timeout * 1000, polling=100
-        )
-        page.evaluate("async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }")
-        self.timings["lab_ready"] = time.monotonic() - t0
-        self._wait_panel(page, name, timeout=timeout)
+        page.goto(url, wait_until="domcontentloaded", timeout=_ms_left(deadline))
+        self._wait_panel(page, name, deadline)
         self.timings["notebook_shown"] = time.monotonic() - t0
-        self.wait_for_kernel_idle(page, timeout=timeout)
+        self.wait_for_kernel_idle(page, timeout=deadline - time.monotonic())
         self.timings["kernel_idle"] = time.monotonic() - t0
         if run:
-            self.run_all(page, timeout=timeout)
+            self.run_all(page, timeout=deadline - time.monotonic())
             self.timings["cells_run"] = time.monotonic() - t0
         return page
 
-    def _wait_panel(self, page, name: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+    def _wait_panel(self, page, name: str, deadline: float) -> None:
+        """Wait for the Lab app and for the notebook panel with its session to be ready.
+
+        Tolerates a navigation while Lab starts (evaluate then fails with "Execution context
+        was destroyed"; polling simply goes on in the new document).
+        """
         state = None
         while time.monotonic() < deadline:
             self._raise_page_errors(page)
-            state = page.evaluate(_JS_PANEL_STATE, name)
-            if state.get("found") and state.get("ready"):
-                return
+            try:
+                state = page.evaluate(_JS_PANEL_STATE, name)
+                if state.get("found") and state.get("ready"):
+                    page.evaluate(_JS_INSTALL_CALLBACK_LISTENER, name)
+                    return
+            except Exception as exc:
+                if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                    raise
+                state = {"navigating": str(exc).splitlines()[0]}
             time.sleep(0.1)
-        raise TimeoutError(f"notebook {name!r} not open/ready after {timeout}s (last state {state})")
+        raise TimeoutError(f"notebook {name!r} not open/ready in time (last state {state})")
 
     def wait_for_kernel_idle(self, page, timeout: float | None = None, settle: float = 0.3) -> None:
         """Wait until the notebook's kernel is connected and 'idle' for ``settle`` s in a row."""
-        timeout = self.default_timeout if timeout is None else timeout
+        timeout = max(1.0, self.default_timeout if timeout is None else timeout)
         name = self._record(page).name
         deadline = time.monotonic() + timeout
         idle_since = None
@@ -623,29 +704,45 @@ class Lab:
             else:
                 idle_since = None
             time.sleep(0.1)
-        raise TimeoutError(f"kernel of {name!r} not idle after {timeout}s (last state {state})")
+        raise TimeoutError(f"kernel of {name!r} not idle after {timeout:.1f}s (last state {state})")
 
     def run_all(self, page, timeout: float | None = None) -> None:
         """Run every cell (Lab command ``notebook:run-all-cells``), wait until done, check errors."""
-        timeout = self.default_timeout if timeout is None else timeout
+        timeout = max(1.0, self.default_timeout if timeout is None else timeout)
         name = self._record(page).name
         deadline = time.monotonic() + timeout
-        # The command's promise resolves once every cell has finished (or one failed).
+        # Starts the command; its promise resolves once every cell has finished (or one failed,
+        # which makes the kernel abort the rest). Python polls, so a hanging cell times out.
         page.evaluate(_JS_RUN_ALL, name)
         report = None
         while time.monotonic() < deadline:
             self._raise_page_errors(page)
             report = page.evaluate(_JS_CELL_REPORT, name)
             self._raise_cell_errors(report, name)
-            done = all(
-                c["executionCount"] is not None and c["executionState"] in (None, "idle")
+            run_state = report.get("runAll") or {}
+            if run_state.get("error"):
+                raise BrowserTestError(f"notebook:run-all-cells failed: {run_state['error']}")
+            if run_state.get("done") and run_state.get("ok") is False:
+                # Error outputs arrive before the execute reply, so a failing cell was caught
+                # above; this is e.g. a cell aborted because the kernel died or restarted.
+                raise BrowserTestError(
+                    f"notebook:run-all-cells reported failure for {name} "
+                    f"(no error output found):\n{report}\n{self._server_log()}"
+                )
+            done = run_state.get("done") and all(
+                c["empty"]
+                or (c["executionCount"] is not None and c["executionState"] in (None, "idle"))
                 for c in report["cells"]
             )
             if done and report["kernel"] == "idle":
                 break
             time.sleep(0.1)
         else:
-            raise TimeoutError(f"cells of {name!r} not finished after {timeout}s: {report}")
+            running = [c["index"] for c in report["cells"] if c["executionState"] == "running"]
+            raise TimeoutError(
+                f"cells of {name!r} not finished after {timeout:.1f}s (still running: {running}; "
+                f"note Lab's kernel status can read 'idle' while a cell runs): {report}"
+            )
         self.wait_for_kernel_idle(page, timeout=max(1.0, deadline - time.monotonic()))
         self.check_errors(page)
 
@@ -727,6 +824,8 @@ class Lab:
             last = self.eval_python(page, expr, timeout=max(5.0, remaining))
             if check(last):
                 return last
+            self._raise_page_errors(page)
+            self._raise_callback_errors(page)
             if time.monotonic() >= deadline:
                 break
             time.sleep(interval)
@@ -747,8 +846,8 @@ class Lab:
     # -- artifacts -------------------------------------------------------------------------
 
     def screenshot(self, page, name: str, *, full_page: bool = False, locator=None) -> Path:
-        """Save a PNG under ``tests/browser/artifacts/<test>/<name>.png`` and return its path."""
-        target = self.artifacts_dir / _safe_name(self.test_name) / f"{_safe_name(name)}.png"
+        """Save a PNG under ``tests/browser/artifacts/<test module>/<test>/<name>.png``; return it."""
+        target = self._artifact_dir() / f"{_safe_name(name)}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         if locator is not None:
             locator.screenshot(path=str(target))
@@ -759,7 +858,7 @@ class Lab:
     def save_failure_artifacts(self) -> list[Path]:
         """Screenshot every open page and write console/server logs (called on test failure)."""
         saved = []
-        base = self.artifacts_dir / _safe_name(self.test_name)
+        base = self._artifact_dir()
         base.mkdir(parents=True, exist_ok=True)
         for i, rec in enumerate(self.records.values()):
             try:
@@ -775,6 +874,10 @@ class Lab:
         server_log.write_text(self._server_log())
         saved.append(server_log)
         return saved
+
+    def _artifact_dir(self) -> Path:
+        # test_name is "<module stem>/<test name>" from the fixture; each part is sanitised.
+        return self.artifacts_dir.joinpath(*(_safe_name(p) for p in self.test_name.split("/")))
 
     # -- error checks ----------------------------------------------------------------------
 
@@ -798,6 +901,36 @@ class Lab:
                 f"console error(s) in the page for {rec.name}:\n" + "\n".join(rec.console_errors)
             )
 
+    def callback_output(self, page) -> dict:
+        """Kernel output produced by widget callbacks so far: ``{"stderr": str, "errors": [str]}``."""
+        rec = self._record(page)
+        if page.is_closed():
+            return {"stderr": "", "errors": []}
+        return page.evaluate(_JS_CALLBACK_OUTPUT, rec.name) or {"stderr": "", "errors": []}
+
+    def _raise_callback_errors(self, page) -> None:
+        out = self.callback_output(page)
+        problems = list(out["errors"])
+        if "Traceback (most recent call last)" in out["stderr"]:
+            problems.append(out["stderr"])
+        if problems:
+            raise BrowserTestError(
+                f"a widget callback raised in the kernel of {self._record(page).name}:\n"
+                + "\n\n".join(strip_ansi(p) for p in problems)
+            )
+
+    def clear_errors(self, page=None) -> None:
+        """Forget errors recorded so far (page errors, console errors, callback tracebacks,
+        server log). Cell error outputs stay in the notebook: they are not "recorded"."""
+        pages = [page] if page is not None else list(self.records)
+        for p in pages:
+            rec = self._record(p)
+            rec.page_errors.clear()
+            rec.console_errors.clear()
+            if not p.is_closed():
+                p.evaluate(_JS_CLEAR_CALLBACK_OUTPUT, rec.name)
+        self._log_offset = self.server.log_size()
+
     @staticmethod
     def _raise_cell_errors(report: dict | None, name: str) -> None:
         if not report:
@@ -817,11 +950,9 @@ class Lab:
             raise BrowserTestError(f"errors in notebook {name}:\n" + "\n\n".join(problems))
 
     def kernel_log_errors(self) -> list[str]:
-        """Tracebacks the kernels/server logged since this test started.
-
-        Exceptions raised in widget callbacks (comm messages, e.g. a trait observer fired by a
-        click) never reach a notebook cell: ipykernel logs them, and the log lands here.
-        """
+        """Tracebacks in the server log (server and kernel processes' own stderr) since the
+        test started, e.g. a failing server handler or a crashing kernel. (Exceptions in widget
+        callbacks go over iopub instead: see :meth:`callback_output`.)"""
         log = self._server_log()
         chunks = []
         for m in re.finditer(r"Traceback \(most recent call last\):", log):
@@ -830,8 +961,9 @@ class Lab:
         return chunks
 
     def check_errors(self, page=None) -> None:
-        """Raise if any page threw, any cell shows an error/traceback, a widget failed to
-        display, or a kernel logged a traceback (e.g. in a widget callback)."""
+        """Raise :class:`BrowserTestError` if any page threw, any cell shows an error output or a
+        traceback on stderr, a widget shows "Error displaying widget", a widget callback raised
+        in the kernel, or the server/kernel log got a traceback since the test started."""
         pages = [page] if page is not None else list(self.records)
         for p in pages:
             self._raise_page_errors(p)
@@ -839,6 +971,7 @@ class Lab:
                 continue
             report = p.evaluate(_JS_CELL_REPORT, self._record(p).name)
             self._raise_cell_errors(report, self._record(p).name)
+            self._raise_callback_errors(p)
         tracebacks = self.kernel_log_errors()
         if tracebacks:
             raise BrowserTestError(
@@ -848,10 +981,11 @@ class Lab:
     # -- teardown --------------------------------------------------------------------------
 
     def close(self) -> None:
-        try:
-            self.context.close()
-        except Exception:
-            pass
+        for context in self.contexts:
+            try:
+                context.close()
+            except Exception:
+                pass
         try:
             self.server.shutdown_kernels()
         except Exception:
@@ -862,7 +996,14 @@ def _format_page_error(exc: Any) -> str:
     name = getattr(exc, "name", "") or "Error"
     message = getattr(exc, "message", None) or str(exc)
     stack = getattr(exc, "stack", "") or ""
-    return f"{name}: {message}\n{stack}".strip()
+    head = f"{name}: {message}"
+    if stack and (stack.startswith(head) or (message and message in stack.split("\n", 1)[0])):
+        return stack.strip()
+    return f"{head}\n{stack}".strip()
+
+
+def _ms_left(deadline: float) -> float:
+    return max(1.0, deadline - time.monotonic()) * 1000
 
 
 def _safe_name(text: str) -> str:

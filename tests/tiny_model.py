@@ -1,0 +1,13 @@
+"""A tiny untrained generator for unit tests (imported by name: conftest modules share one name)."""
+import torch
+from torch import nn
+
+
+def make_tiny_module(seed: int = 0) -> nn.Module:
+    """8×8 RGB output from a 4-d code; layer "2" is a ReLU with an 8×4×4 feature (d = 128)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Linear(4, 8 * 4 * 4), nn.Unflatten(1, (8, 4, 4)), nn.ReLU(),
+        nn.ConvTranspose2d(8, 6, 4, 2, 1), nn.ReLU(),
+        nn.Conv2d(6, 3, 3, 1, 1), nn.Tanh(),
+    )
