@@ -245,6 +245,9 @@ class LabServer:
             "--ServerApp.port_retries=50",
             "--ServerApp.terminals_enabled=False",
             "--LanguageServerManager.autodetect=False",
+            # kernels talk over Unix sockets in our temp dir: no TCP port can be shared with a
+            # kernel of another test session ("Invalid Signature" crosstalk seen under load)
+            "--KernelManager.transport=ipc",
         ]
         self._log_fh = open(self.log_path, "ab", buffering=0)
         self.proc = subprocess.Popen(

@@ -1,0 +1,22 @@
+"""Jupyter widgets over the backend (anywidget views, ipywidgets controls and layout).
+
+* :class:`PatchGridSelector` — choose the patches ``N`` on a generated image.
+* :class:`ComponentBrowser` — the feature components of an explanation, filters, details and
+  controllable reconstruction.
+* :class:`SparsityCurve` — Fig. 3 with the dense control of App. I.
+* :class:`TransferabilityPairer` — Sec. 3.4 on two samples.
+* :func:`explore` — all four as a dashboard on a built-in model.
+
+Widgets hold no math: they render what :class:`~prsg_widgets.Explanation` and
+:mod:`prsg_widgets.metrics` return, and images travel as raw RGBA bytes (lossless).
+"""
+from .component_browser import ComponentBrowser, ComponentGallery, ReconstructionView
+from .dashboard import Dashboard, explore
+from .patch_grid import PatchGridSelector
+from .sparsity_curve import SparsityCurve, SparsityPlot
+from .transferability import PairView, TransferabilityPairer
+
+__all__ = [
+    "ComponentBrowser", "ComponentGallery", "Dashboard", "PairView", "PatchGridSelector",
+    "ReconstructionView", "SparsityCurve", "SparsityPlot", "TransferabilityPairer", "explore",
+]

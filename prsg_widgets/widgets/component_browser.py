@@ -1,0 +1,362 @@
+"""ComponentBrowser: the feature components ``I(S)`` of one explanation (Eq. 6, Fig. 2, App. F)."""
+from __future__ import annotations
+
+import logging
+import math
+import pathlib
+from typing import Any, Optional, Sequence
+
+import anywidget
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from .. import metrics
+from ._common import (MainThreadCaller, component_ready, grid_edges, model_value_range, popcount,
+                      rgba_bytes, signed_rgba_bytes)
+
+STATIC = pathlib.Path(__file__).parent / "static"
+log = logging.getLogger("prsg_widgets")
+
+
+class ComponentGallery(anywidget.AnyWidget):
+    """The gallery view of :class:`ComponentBrowser`: regional-pattern thumbnails with their
+    action fields outlined, a patch filter (click a patch of ``N``) and a detail panel.
+
+    Thumbnails travel as one buffer: ``thumbs`` holds ``len(items)`` RGBA images of
+    ``width × height`` back to back; ``items[i]["thumb"]`` indexes into it (``-1``: pending).
+    """
+
+    _esm = STATIC / "component_gallery.js"
+    _css = STATIC / "prsg.css"
+
+    image = traitlets.Bytes(b"").tag(sync=True)
+    width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
+    grid_size = traitlets.Int(6).tag(sync=True)
+    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    patches = traitlets.List(traitlets.Int()).tag(sync=True)
+    items = traitlets.List(traitlets.Dict()).tag(sync=True)
+    thumbs = traitlets.Bytes(b"").tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    hidden = traitlets.Int(0).tag(sync=True)
+    """Components that match the filters but are beyond ``max_thumbs``."""
+    filter_patch = traitlets.Int(-1).tag(sync=True)
+    filter_order = traitlets.Int(0).tag(sync=True)
+    selected_subset = traitlets.Int(-1).tag(sync=True)
+    detail = traitlets.Dict().tag(sync=True)
+    detail_image = traitlets.Bytes(b"").tag(sync=True)
+
+
+class ReconstructionView(anywidget.AnyWidget):
+    """Controllable reconstruction (App. F): the image with the target patches (click patches of
+    ``N`` to change ``target``), the reconstruction after ``step`` components and the RMSE curve."""
+
+    _esm = STATIC / "reconstruction.js"
+    _css = STATIC / "prsg.css"
+
+    image = traitlets.Bytes(b"").tag(sync=True)
+    recon = traitlets.Bytes(b"").tag(sync=True)
+    width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
+    grid_size = traitlets.Int(6).tag(sync=True)
+    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    patches = traitlets.List(traitlets.Int()).tag(sync=True)
+    target = traitlets.List(traitlets.Int()).tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    steps = traitlets.Int(0).tag(sync=True)
+    rmse = traitlets.List(traitlets.Float()).tag(sync=True)
+    rmse_other = traitlets.List(traitlets.Float()).tag(sync=True)
+    tolerance = traitlets.Float(0.0).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+
+
+class ComponentBrowser(widgets.VBox):
+    """Browse the feature components of an :class:`~prsg_widgets.Explanation`.
+
+    Components sorted by ``‖I(S)‖₂`` as regional-pattern thumbnails ``Δx_S = g(f_N) − g(f_N − I(S))``
+    (Fig. 2) with the action field ``A(S)`` outlined; filters by order ``|S|`` (toggle buttons)
+    and by patch (click a patch: the components whose action field covers it); a detail panel
+    (norm, ``ρ`` of Sec. 3.2.1, sparsity); and controllable reconstruction (App. F): a slider adds
+    the top-k components covering the ``target`` patches and shows the image and its RMSE.
+
+    With ``solve=True`` the explanation's minimal features are queued at once in the backend's
+    non-blocking mode; components show as pending and fill in as results land.
+
+    Python-side state (read, set, observe): ``filter_order`` (0 = all), ``filter_patch``
+    (-1 = none), ``selected_subset`` (-1 = none), ``target`` (patch ids), ``k`` (components added),
+    and read-only ``listed`` (subsets shown), ``rmse`` (RMSE on the target at step ``k``),
+    ``reconstruction`` (:class:`~prsg_widgets.metrics.ReconstructionResult`).
+    """
+
+    filter_order = traitlets.Int(0)
+    filter_patch = traitlets.Int(-1)
+    selected_subset = traitlets.Int(-1)
+    target = traitlets.List(traitlets.Int())
+    k = traitlets.Int(0)
+    listed = traitlets.List(traitlets.Int())
+    rmse = traitlets.Float(math.nan, allow_none=True)
+
+    def __init__(self, explanation: Any = None, *, target: Optional[Sequence[int]] = None,
+                 max_thumbs: int = 40, solve: bool = True) -> None:
+        self.gallery = ComponentGallery()
+        self.recon_view = ReconstructionView()
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
+                                            layout=widgets.Layout(width="260px"))
+        self.progress.add_class("prsg-progress")
+        self.status = widgets.HTML("")
+        self.order_buttons = widgets.ToggleButtons(options=[("all", 0)], value=0, description="order |S|",
+                                                   style={"button_width": "38px"})
+        self.k_slider = widgets.IntSlider(value=0, min=0, max=0, description="top-k", disabled=True,
+                                          continuous_update=True, layout=widgets.Layout(width="330px"))
+        self.k_slider.add_class("prsg-k-slider")
+        self.order_buttons.add_class("prsg-order-buttons")
+        header = widgets.HBox([widgets.HTML("<b>Feature components</b>", layout=widgets.Layout(flex="none")), self.progress, self.status],
+                              layout=widgets.Layout(align_items="center"))
+        recon_box = widgets.VBox([
+            widgets.HTML("<b>Controllable reconstruction</b> <span style='color:#777'>· click patches "
+                         "of x to set the target T</span>"),
+            self.k_slider, self.recon_view])
+        super().__init__([header, self.order_buttons, self.gallery, recon_box])
+        self.add_class("prsg-component-browser")
+        self.max_thumbs = int(max_thumbs)
+        self.solve = bool(solve)
+        self.explanation = None
+        self.future = None
+        self.reconstruction: Optional[metrics.ReconstructionResult] = None
+        self.error: Optional[BaseException] = None
+        self._norms: dict[int, float] = {}
+        self._thumbs: dict[int, bytes] = {}
+        self._final = False
+        self._listener = None
+        self.detail: dict[str, Any] = {}
+        self._refresher = MainThreadCaller(self.refresh)
+
+        traitlets.link((self.order_buttons, "value"), (self, "filter_order"))
+        traitlets.link((self.gallery, "filter_patch"), (self, "filter_patch"))
+        traitlets.dlink((self, "filter_order"), (self.gallery, "filter_order"))
+        traitlets.link((self.gallery, "selected_subset"), (self, "selected_subset"))
+        traitlets.link((self.recon_view, "target"), (self, "target"))
+        traitlets.link((self.k_slider, "value"), (self, "k"))
+        self.observe(lambda _c: self._relist(), names=["filter_order", "filter_patch"])
+        self.observe(lambda _c: self._update_detail(), names=["selected_subset"])
+        self.observe(self._on_target, names=["target"])
+        self.observe(lambda _c: self._show_step(), names=["k"])
+        if explanation is not None:
+            self.set_explanation(explanation, target=target)
+
+    # ------------------------------------------------------------------ binding
+    def set_explanation(self, explanation: Any, target: Optional[Sequence[int]] = None) -> None:
+        """Show another explanation (and queue its solve when ``solve`` is set)."""
+        old = self.explanation
+        if old is not None and self._listener in getattr(old, "_listeners", []):
+            old._listeners.remove(self._listener)
+        self.explanation = explanation
+        self._norms, self._thumbs, self._final = {}, {}, False
+        self.reconstruction, self.error = None, None
+        e = explanation
+        vr = model_value_range(e)
+        data, w, h = rgba_bytes(e.image, vr)
+        edges = grid_edges(e.grid)
+        for view in (self.gallery, self.recon_view):
+            with view.hold_sync():
+                view.width, view.height = w, h
+                view.grid_size = e.grid.size
+                view.row_edges, view.col_edges = edges["row_edges"], edges["col_edges"]
+                view.patches = list(e.patches)
+                view.image = data
+        self.recon_view.recon = b""
+        self.order_buttons.options = [("all", 0)] + [(str(i), i) for i in range(1, e.n + 1)]
+        self.filter_order, self.filter_patch, self.selected_subset = 0, -1, -1
+        self.gallery.total = e.num_subsets - 1
+        tgt = list(target) if target is not None else [e.patches[0]]
+        self.target = [int(p) for p in tgt]
+
+        def listener(expl, _rows, me=self):
+            if expl is me.explanation:
+                me._refresher()
+
+        self._listener = listener
+        e.on_update(listener)
+        self.future = None
+        if self.solve and not e.is_complete:
+            self.future = e.submit()
+            self.future.add_done_callback(lambda _f: self._refresher())
+        self.refresh()
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self) -> None:
+        """Pull what has been solved into the views (called as results land; safe to call)."""
+        e = self.explanation
+        if e is None:
+            return
+        try:
+            self._refresh(e)
+        except Exception as exc:  # show it, and log it with its traceback
+            self.error = exc
+            self.status.value = f"<span class='prsg-status error'>error: {type(exc).__name__}: {exc}</span>"
+            log.exception("ComponentBrowser refresh failed")
+
+    def _refresh(self, e) -> None:
+        done, total = e.progress
+        self.progress.max, self.progress.value = total, done
+        fut = self.future
+        if fut is not None and fut.done() and fut.exception() is not None:
+            exc = fut.exception()
+            self.error = exc
+            self.status.value = f"<span class='prsg-status error'>solve stopped: {type(exc).__name__}: {exc}</span>"
+        elif done < total:
+            self.status.value = f"<span class='prsg-status'>{done}/{total} minimal features</span>"
+        else:
+            self.status.value = f"<span class='prsg-status'>{total} minimal features · {total - 1} components</span>"
+        fresh = [s for s in range(1, e.num_subsets) if s not in self._norms and component_ready(e, s)]
+        for s in fresh:
+            self._norms[s] = float(e.component(s).norm())
+        if e.is_complete and not self._final:
+            # the engine's own ordering (stable sort by L2 norm) is the reference
+            self._norms = {c.subset: c.norm for c in e.components()}
+            self._final = True
+        self._relist()
+        if self.selected_subset >= 0 and (fresh or not self.gallery.detail.get("ready")):
+            self._update_detail()
+        if e.is_complete and self.reconstruction is None and self.target:
+            self._compute_reconstruction()
+        elif not e.is_complete:
+            self.recon_view.status = f"waiting for the solve ({done}/{total} minimal features)"
+
+    def _ordered_ready(self) -> list[int]:
+        return sorted(self._norms, key=lambda s: (-self._norms[s], s))
+
+    def _relist(self) -> None:
+        e = self.explanation
+        if e is None:
+            return
+        order, patch = int(self.filter_order), int(self.filter_patch)
+
+        def keep(s: int) -> bool:
+            if order and popcount(s) != order:
+                return False
+            if patch >= 0 and patch not in e.subset_patches(s):
+                return False
+            return True
+
+        ready = [s for s in self._ordered_ready() if keep(s)]
+        pending = [s for s in range(1, e.num_subsets) if s not in self._norms and keep(s)]
+        shown = (ready + pending)[: self.max_thumbs]
+        rank = {s: i + 1 for i, s in enumerate(self._ordered_ready())}
+        self._render_thumbs([t for t in shown if t in self._norms])
+        items, chunks = [], []
+        for s in shown:
+            ready_s = s in self._norms
+            item = {"subset": s, "patches": e.subset_patches(s), "status": "ready" if ready_s else "pending",
+                    "norm": self._norms.get(s), "rank": rank.get(s), "thumb": -1}
+            if ready_s and s in self._thumbs:
+                item["thumb"] = len(chunks)
+                chunks.append(self._thumbs[s])
+            items.append(item)
+        with self.gallery.hold_sync():
+            self.gallery.thumbs = b"".join(chunks)
+            self.gallery.items = items
+            self.gallery.hidden = len(ready) + len(pending) - len(shown)
+        self.listed = shown
+
+    def _render_thumbs(self, subsets: Sequence[int]) -> None:
+        """Regional patterns (Fig. 2) of the listed components not drawn yet: only what is shown
+        is rendered, so n = 9 (511 components) costs one gallery page, not 511 renders."""
+        missing = [s for s in subsets if s not in self._thumbs]
+        if missing:
+            for s, pat in zip(missing, self.explanation.regional_patterns(missing)):
+                self._thumbs[s] = signed_rgba_bytes(pat)[0]
+
+    def _update_detail(self) -> None:
+        e, s = self.explanation, int(self.selected_subset)
+        if e is None or s <= 0:
+            self.gallery.detail, self.gallery.detail_image = {}, b""
+            return
+        if s >= e.num_subsets:
+            raise traitlets.TraitError(f"subset {s} out of range for n={e.n}")
+        info: dict[str, Any] = {"subset": s, "patches": e.subset_patches(s), "order": popcount(s),
+                                "ready": s in self._norms}
+        if s in self._norms:
+            vec = e.component(s).detach().cpu().numpy()
+            curve = -np.sort(-np.abs(vec.astype(np.float64)))  # this component's Fig. 3 curve
+            stats = metrics.sparsity_stats(curve)
+            info.update(
+                norm=self._norms[s],
+                rank=self._ordered_ready().index(s) + 1,
+                rho=_finite(metrics.real_action_field_ratio(e, s)),
+                rho_chance=_finite(float(metrics.action_field_area(e, [s])[0])),
+                salient_fraction=stats["salient_fraction"],
+                mass_fraction=stats["mass_fraction"],
+                d=int(vec.size),
+            )
+            self._render_thumbs([s])
+            image = self._thumbs[s]
+        else:
+            image = b""
+        with self.gallery.hold_sync():
+            self.gallery.detail_image = image
+            self.gallery.detail = info
+        self.detail = info
+
+    # ------------------------------------------------------------------ reconstruction
+    @traitlets.validate("target")
+    def _validate_target(self, proposal) -> list[int]:
+        ids = sorted({int(p) for p in proposal["value"]})
+        e = self.explanation
+        if e is not None:
+            bad = [p for p in ids if p not in e.patches]
+            if bad:
+                raise traitlets.TraitError(
+                    f"target patches {bad} are not among the explained patches {e.patches}")
+        return ids
+
+    def _on_target(self, _change) -> None:
+        e = self.explanation
+        if e is None:
+            return
+        self.reconstruction = None
+        if e.is_complete and self.target:
+            self._compute_reconstruction()
+        elif not self.target:
+            with self.recon_view.hold_sync():
+                self.recon_view.status = "choose at least one target patch"
+                self.recon_view.recon, self.recon_view.rmse, self.recon_view.steps = b"", [], 0
+            self.k_slider.disabled = True
+            self.rmse = math.nan
+
+    def _compute_reconstruction(self) -> None:
+        e = self.explanation
+        res = metrics.controllable_reconstruction(e, self.target)
+        self.reconstruction = res
+        steps = len(res.subsets)
+        with self.recon_view.hold_sync():
+            self.recon_view.steps = steps
+            self.recon_view.rmse = [float(v) for v in res.rmse]
+            self.recon_view.rmse_other = [_finite(float(v), -1.0) for v in res.rmse_other]
+            self.recon_view.tolerance = float(res.tolerance)
+            self.recon_view.status = ""
+        self.k_slider.max = steps
+        self.k_slider.disabled = False
+        if self.k != steps:
+            self.k = steps  # start from the full reconstruction f̂_T = f_T (Eq. 7)
+        else:
+            self._show_step()
+
+    def _show_step(self) -> None:
+        res = self.reconstruction
+        if res is None:
+            return
+        k = max(0, min(int(self.k), len(res.subsets)))
+        data, _, _ = rgba_bytes(res.images[k], model_value_range(self.explanation))
+        with self.recon_view.hold_sync():
+            self.recon_view.step = k
+            self.recon_view.recon = data
+        self.rmse = float(res.rmse[k])
+
+
+def _finite(value: float, default: Optional[float] = None) -> Optional[float]:
+    """JSON has no NaN: send ``default`` instead."""
+    return float(value) if value is not None and math.isfinite(value) else default

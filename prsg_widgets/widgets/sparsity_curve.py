@@ -1,0 +1,217 @@
+"""SparsityCurve: Fig. 3 (every component element, |value| sorted descending, log axis) with the
+dense control of App. I / Fig. 16 as an overlay."""
+from __future__ import annotations
+
+import logging
+import pathlib
+from typing import Any, Optional, Sequence, Union
+
+import anywidget
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from .. import metrics
+from ._common import MainThreadCaller, component_ready, float32_bytes
+
+STATIC = pathlib.Path(__file__).parent / "static"
+log = logging.getLogger("prsg_widgets")
+
+COLORS = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599"]
+CONTROL_COLOR = "#868e96"
+
+
+class SparsityPlot(anywidget.AnyWidget):
+    """The plot view of :class:`SparsityCurve`.
+
+    ``data`` holds, per series, ``count`` ranks then ``count`` values as ``float32`` back to back;
+    ``series[i]`` gives ``offset`` (in floats), ``count``, ``label``, ``color``, ``status``.
+    ``hover`` is set by the view: ``{"label", "rank", "value"}`` of the point under the pointer.
+    """
+
+    _esm = STATIC / "sparsity_curve.js"
+    _css = STATIC / "prsg.css"
+
+    series = traitlets.List(traitlets.Dict()).tag(sync=True)
+    data = traitlets.Bytes(b"").tag(sync=True)
+    log_x = traitlets.Bool(False).tag(sync=True)
+    hover = traitlets.Dict().tag(sync=True)
+    plot_width = traitlets.Int(520).tag(sync=True)
+    plot_height = traitlets.Int(300).tag(sync=True)
+
+
+def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ranks, values)`` of at most ``max_points`` points of a sorted curve for drawing: evenly
+    spaced ranks plus log-spaced ones, so both the head and the long tail keep their shape.
+    Ranks are 1-based.  (A display reduction only; the full curve stays on the Python side.)"""
+    size = int(curve.size)
+    if size == 0:
+        return np.zeros(0), np.zeros(0)
+    if size <= max_points:
+        idx = np.arange(size)
+    else:
+        half = max(2, max_points // 2)
+        lin = np.linspace(0, size - 1, half)
+        geo = np.geomspace(1, size, half) - 1
+        idx = np.unique(np.concatenate([lin, geo]).round().astype(np.int64))
+    return idx + 1.0, curve[idx]
+
+
+class SparsityCurve(widgets.VBox):
+    """Sparsity of the feature components (Fig. 3) of one or more explanations.
+
+    Each curve is :func:`prsg_widgets.metrics.sparsity_curve` (all elements of all components,
+    ``|value|`` sorted descending) on a log value axis; ``dense_control=True`` adds the curve of
+    :func:`prsg_widgets.metrics.dense_control` (a random feature of the same shape and statistics
+    through the same pipeline, App. I) for the first explanation.  While an explanation is being
+    solved its curve is drawn from the components already available (marked "partial") and
+    updates as results land.  Hovering reads the rank and value under the pointer (``hover``).
+
+    ``curves`` maps each label to its full curve once complete.
+    """
+
+    def __init__(self, explanations: Union[Any, Sequence[Any], None] = None, *,
+                 labels: Optional[Sequence[str]] = None, dense_control: bool = True,
+                 control_seed: int = 0, solve: bool = True, max_points: int = 1500,
+                 log_x: bool = False, width: int = 520, height: int = 300) -> None:
+        self.plot = SparsityPlot(log_x=log_x, plot_width=int(width), plot_height=int(height))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
+                                            layout=widgets.Layout(width="240px"))
+        self.progress.add_class("prsg-progress")
+        self.status = widgets.HTML("")
+        self.log_x_box = widgets.Checkbox(value=log_x, description="log rank axis", indent=False,
+                                          layout=widgets.Layout(width="130px"))
+        traitlets.link((self.log_x_box, "value"), (self.plot, "log_x"))
+        header = widgets.HBox([widgets.HTML("<b>Sparsity of the components</b>", layout=widgets.Layout(flex="none")), self.progress,
+                               self.status], layout=widgets.Layout(align_items="center"))
+        super().__init__([header, self.plot, self.log_x_box])
+        self.add_class("prsg-sparsity-curve")
+        self.dense_control = bool(dense_control)
+        self.control_seed = int(control_seed)
+        self.solve = bool(solve)
+        self.max_points = int(max_points)
+        self.explanations: list[Any] = []
+        self.labels: list[str] = []
+        self.control = None
+        self.curves: dict[str, np.ndarray] = {}
+        self.futures: list[Any] = []
+        self.error: Optional[BaseException] = None
+        self._listener = None
+        self._refresher = MainThreadCaller(self.refresh)
+        if explanations is not None:
+            self.set_explanations(explanations, labels=labels)
+
+    @property
+    def hover(self) -> dict:
+        """``{"label", "rank", "value"}`` of the point last under the pointer (``{}`` if none)."""
+        return dict(self.plot.hover)
+
+    def set_explanations(self, explanations: Union[Any, Sequence[Any]],
+                         labels: Optional[Sequence[str]] = None) -> None:
+        """Plot these explanations (replacing the current ones) and their dense control."""
+        if not isinstance(explanations, (list, tuple)):
+            explanations = [explanations]
+        if not explanations:
+            raise ValueError("give at least one explanation")
+        if labels is not None and len(labels) != len(explanations):
+            raise ValueError(f"{len(labels)} labels for {len(explanations)} explanations")
+        for e in self._all():
+            if self._listener in getattr(e, "_listeners", []):
+                e._listeners.remove(self._listener)
+        self.explanations = list(explanations)
+        self.labels = list(labels) if labels is not None else _default_labels(self.explanations)
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must be distinct, got {self.labels}")
+        self.curves = {}
+        self.error = None
+        self.control = None
+        if self.dense_control:
+            first = self.explanations[0]
+            self.control = metrics.dense_control(first._need_explainer(), first, seed=self.control_seed)
+
+        def listener(expl, _rows, me=self):
+            if any(expl is e for e in me._all()):
+                me._refresher()
+
+        self._listener = listener
+        self.futures = []
+        for e in self._all():
+            e.on_update(listener)
+            if self.solve and not e.is_complete:
+                fut = e.submit()
+                fut.add_done_callback(lambda _f: self._refresher())
+                self.futures.append(fut)
+        self.refresh()
+
+    def _all(self) -> list[Any]:
+        return self.explanations + ([self.control] if self.control is not None else [])
+
+    def _all_labels(self) -> list[str]:
+        return self.labels + (["dense control"] if self.control is not None else [])
+
+    def refresh(self) -> None:
+        """Redraw from whatever is solved (called as results land; safe to call)."""
+        try:
+            self._refresh()
+        except Exception as exc:
+            self.error = exc
+            self.status.value = f"<span class='prsg-status error'>error: {type(exc).__name__}: {exc}</span>"
+            log.exception("SparsityCurve refresh failed")
+
+    def _refresh(self) -> None:
+        series, chunks, offset = [], [], 0
+        done_all = total_all = 0
+        for i, (e, label) in enumerate(zip(self._all(), self._all_labels())):
+            done, total = e.progress
+            done_all, total_all = done_all + done, total_all + total
+            is_control = e is self.control
+            if e.is_complete:
+                if label not in self.curves:
+                    self.curves[label] = metrics.sparsity_curve(e)
+                curve, status = self.curves[label], "complete"
+                ready = e.num_subsets - 1
+            else:
+                ready_sets = [s for s in range(1, e.num_subsets) if component_ready(e, s)]
+                ready = len(ready_sets)
+                curve = _partial_curve(e, ready_sets)
+                status = "partial"
+            ranks, values = display_points(curve, self.max_points)
+            count = int(ranks.size)
+            chunks += [float32_bytes(ranks), float32_bytes(values)]
+            series.append({
+                "label": label, "color": CONTROL_COLOR if is_control else COLORS[i % len(COLORS)],
+                "dashed": is_control, "offset": offset, "count": count, "elements": int(curve.size),
+                "status": status, "components": ready, "total_components": e.num_subsets - 1,
+            })
+            offset += 2 * count
+        with self.plot.hold_sync():
+            self.plot.data = b"".join(chunks)
+            self.plot.series = series
+        self.progress.max, self.progress.value = max(1, total_all), done_all
+        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        if failed:
+            self.error = failed[0]
+            self.status.value = f"<span class='prsg-status error'>solve stopped: {failed[0]}</span>"
+        elif done_all < total_all:
+            self.status.value = f"<span class='prsg-status'>{done_all}/{total_all} minimal features</span>"
+        else:
+            self.status.value = "<span class='prsg-status'>complete</span>"
+
+
+def _partial_curve(explanation: Any, subsets: Sequence[int]) -> np.ndarray:
+    """The Fig. 3 curve restricted to the components already available (no solve): the same
+    definition as :func:`metrics.sparsity_curve`, over fewer components."""
+    if not subsets:
+        return np.zeros(0)
+    vals = np.concatenate([explanation.component(s).abs().numpy().astype(np.float64) for s in subsets])
+    return -np.sort(-vals)
+
+
+def _default_labels(explanations: Sequence[Any]) -> list[str]:
+    """The samples' labels ("seed 0"), made distinct with the patch ids where they repeat."""
+    labels = [getattr(e.sample, "label", "") or f"explanation {i + 1}" for i, e in enumerate(explanations)]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} N={list(e.patches)}" for lab, e in zip(labels, explanations)]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
+    return labels

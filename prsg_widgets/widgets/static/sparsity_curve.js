@@ -1,0 +1,205 @@
+// SparsityPlot view: |value| sorted descending on a log axis, one line per series (float32
+// buffers), hover readout of rank and value (mirrored to the `hover` trait and data-*).
+
+function floatsOf(v) {
+  if (!v) return new Float32Array(0);
+  let buf;
+  if (v instanceof DataView) buf = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+  else if (v instanceof ArrayBuffer) buf = v.slice(0);
+  else if (ArrayBuffer.isView(v)) buf = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+  else return new Float32Array(0);
+  return new Float32Array(buf, 0, Math.floor(buf.byteLength / 4));
+}
+
+function fmtVal(v) {
+  return v === 0 ? "0" : v.toExponential(2);
+}
+
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "prsg-widget prsg-plot prsg-sparsity";
+  const canvas = document.createElement("canvas");
+  const legend = document.createElement("div");
+  legend.className = "prsg-legend";
+  const readout = document.createElement("div");
+  readout.className = "prsg-readout";
+  root.append(canvas, readout, legend);
+  el.appendChild(root);
+
+  const M = { l: 62, r: 12, t: 10, b: 34 };
+  let geom = null; // projection of the last draw, for hover
+  let points = []; // per series: {label, color, xs, ys, ranks, values}
+  let lastHoverSent = 0;
+
+  function decode() {
+    const all = floatsOf(model.get("data"));
+    points = model.get("series").map((s) => {
+      const ranks = all.subarray(s.offset, s.offset + s.count);
+      const values = all.subarray(s.offset + s.count, s.offset + 2 * s.count);
+      return { ...s, ranks, values };
+    });
+  }
+
+  function draw(hoverPt) {
+    const W = model.get("plot_width"), H = model.get("plot_height");
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = W * dpr;
+    canvas.height = H * dpr;
+    canvas.style.width = W + "px";
+    canvas.style.height = H + "px";
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    const logX = model.get("log_x");
+    let maxRank = 1, vmax = 0, vmin = Infinity;
+    for (const s of points) {
+      for (let i = 0; i < s.count; i++) {
+        const v = s.values[i];
+        maxRank = Math.max(maxRank, s.ranks[i]);
+        if (v > 0) { vmax = Math.max(vmax, v); vmin = Math.min(vmin, v); }
+      }
+    }
+    root.dataset.series = points.map((s) => s.label).join("|");
+    root.dataset.seriesCount = String(points.length);
+    root.dataset.status = points.map((s) => s.status).join("|");
+    const fg = getComputedStyle(root).color || "#333";
+    ctx.font = "11px sans-serif";
+    ctx.fillStyle = fg;
+    if (!(vmax > 0)) {
+      ctx.fillText(points.length ? "waiting for the first components…" : "no explanation", M.l + 10, H / 2);
+      geom = null;
+      drawLegend();
+      return;
+    }
+    // log10 value axis spanning whole decades
+    const ylo = Math.floor(Math.log10(Math.max(vmin, vmax * 1e-12)));
+    const yhi = Math.ceil(Math.log10(vmax));
+    const yTop = yhi === ylo ? yhi + 1 : yhi;
+    const pw = W - M.l - M.r, ph = H - M.t - M.b;
+    const xOf = logX
+      ? (r) => M.l + (Math.log10(r) / Math.max(1e-9, Math.log10(maxRank))) * pw
+      : (r) => M.l + ((r - 1) / Math.max(1, maxRank - 1)) * pw;
+    const yOf = (v) => {
+      const lv = v > 0 ? Math.log10(v) : ylo;
+      return M.t + (1 - (Math.max(lv, ylo) - ylo) / (yTop - ylo)) * ph;
+    };
+    geom = { xOf, yOf };
+    // canvas position of the first series' largest value: lets tests hover without pixel reading
+    const s0 = points.find((s) => s.count > 0);
+    if (s0) root.dataset.probe = `${xOf(s0.ranks[0]).toFixed(1)},${yOf(s0.values[0]).toFixed(1)}`;
+    // axes and decade grid
+    ctx.strokeStyle = "rgba(128,128,128,0.25)";
+    ctx.lineWidth = 1;
+    const step = Math.max(1, Math.ceil((yTop - ylo) / 8));
+    for (let d = ylo; d <= yTop; d += step) {
+      const y = yOf(Math.pow(10, d));
+      ctx.beginPath();
+      ctx.moveTo(M.l, y);
+      ctx.lineTo(W - M.r, y);
+      ctx.stroke();
+      ctx.fillText(`1e${d}`, 20, y + 4);
+    }
+    ctx.strokeStyle = "rgba(128,128,128,0.8)";
+    ctx.beginPath();
+    ctx.moveTo(M.l, M.t);
+    ctx.lineTo(M.l, H - M.b);
+    ctx.lineTo(W - M.r, H - M.b);
+    ctx.stroke();
+    const xticks = logX
+      ? Array.from({ length: Math.floor(Math.log10(maxRank)) + 1 }, (_, i) => Math.pow(10, i))
+      : [1, Math.round(maxRank / 4), Math.round(maxRank / 2), Math.round((3 * maxRank) / 4), maxRank];
+    for (const t of xticks) {
+      const x = xOf(Math.max(1, t));
+      const label = Math.round(t).toLocaleString("en-US");
+      const tw = ctx.measureText(label).width;
+      ctx.fillText(label, Math.min(x - tw / 2, W - tw - 2), H - M.b + 14);
+    }
+    ctx.fillText("rank (elements sorted by |value|)", M.l + pw / 2 - 80, H - 4);
+    ctx.save();
+    ctx.translate(11, M.t + ph / 2 + 30);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText("|value|", 0, 0);
+    ctx.restore();
+    // curves
+    for (const s of points) {
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = 2;
+      ctx.setLineDash(s.dashed ? [6, 4] : []);
+      ctx.globalAlpha = s.status === "complete" ? 1 : 0.55;
+      ctx.beginPath();
+      for (let i = 0; i < s.count; i++) {
+        const x = xOf(s.ranks[i]), y = yOf(s.values[i]);
+        if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      }
+      ctx.stroke();
+      s.xs = null;
+    }
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    if (hoverPt) {
+      ctx.fillStyle = hoverPt.color;
+      ctx.beginPath();
+      ctx.arc(xOf(hoverPt.rank), yOf(hoverPt.value), 4, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    drawLegend();
+  }
+
+  function drawLegend() {
+    legend.textContent = "";
+    for (const s of points) {
+      const item = document.createElement("span");
+      const sw = document.createElement("i");
+      sw.style.background = s.color;
+      if (s.dashed) sw.style.background = `repeating-linear-gradient(90deg, ${s.color} 0 5px, transparent 5px 8px)`;
+      item.append(sw, document.createTextNode(
+        `${s.label}` + (s.status === "complete" ? "" : ` (partial: ${s.components}/${s.total_components} components)`)));
+      item.dataset.label = s.label;
+      legend.appendChild(item);
+    }
+  }
+
+  function nearest(mx, my) {
+    if (!geom) return null;
+    let best = null, bestD = Infinity;
+    for (const s of points) {
+      for (let i = 0; i < s.count; i++) {
+        const dx = geom.xOf(s.ranks[i]) - mx, dy = geom.yOf(s.values[i]) - my;
+        const d = dx * dx + dy * dy;
+        if (d < bestD) { bestD = d; best = { label: s.label, color: s.color, rank: s.ranks[i], value: s.values[i] }; }
+      }
+    }
+    return bestD <= 30 * 30 ? best : null;
+  }
+
+  canvas.addEventListener("pointermove", (ev) => {
+    const rect = canvas.getBoundingClientRect();
+    const pt = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
+    draw(pt);
+    if (pt) {
+      readout.textContent = `${pt.label}: rank ${Math.round(pt.rank).toLocaleString()} · |value| = ${fmtVal(pt.value)}`;
+      root.dataset.hoverRank = String(Math.round(pt.rank));
+      root.dataset.hoverValue = String(pt.value);
+      root.dataset.hoverLabel = pt.label;
+      const now = Date.now();
+      if (now - lastHoverSent > 150) {
+        lastHoverSent = now;
+        model.set("hover", { label: pt.label, rank: Math.round(pt.rank), value: pt.value });
+        model.save_changes();
+      }
+    } else {
+      readout.textContent = "hover over a curve to read rank and value";
+    }
+  });
+  canvas.addEventListener("pointerleave", () => draw(null));
+
+  const redraw = () => { decode(); draw(null); };
+  model.on("change:data", redraw);
+  model.on("change:series", redraw);
+  model.on("change:log_x", () => draw(null));
+  model.on("change:plot_width", () => draw(null));
+  readout.textContent = "hover over a curve to read rank and value";
+  redraw();
+}
+
+export default { render };

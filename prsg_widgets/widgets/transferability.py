@@ -1,0 +1,253 @@
+"""TransferabilityPairer: Sec. 3.4 / Fig. 8 — do the strongest action fields of one image recur
+in another image of the same model, at the same patch positions?"""
+from __future__ import annotations
+
+import logging
+import pathlib
+from typing import Any, Optional, Sequence
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+
+from .. import metrics
+from ._common import MainThreadCaller, grid_edges, model_value_range, rgba_bytes
+
+STATIC = pathlib.Path(__file__).parent / "static"
+log = logging.getLogger("prsg_widgets")
+
+
+def default_ks(components: int) -> tuple[int, int]:
+    """The paper's ``k_a = 20``, ``k_b = 100`` (of 511 components, n = 9), or, with fewer
+    components, the same idea at a smaller scale: a third and two thirds of them (with all of
+    them the ratio is trivially 1)."""
+    if components >= 300:
+        return 20, 100
+    return max(1, components // 3), max(1, (2 * components) // 3)
+
+
+class PairView(anywidget.AnyWidget):
+    """The two-image view of :class:`TransferabilityPairer`: each image with the patches ``N``,
+    its top-k action fields as chips (matched ones highlighted in both), and the ratio.
+    Hovering a chip outlines its action field on the images."""
+
+    _esm = STATIC / "transferability.js"
+    _css = STATIC / "prsg.css"
+
+    image_a = traitlets.Bytes(b"").tag(sync=True)
+    image_b = traitlets.Bytes(b"").tag(sync=True)
+    label_a = traitlets.Unicode("").tag(sync=True)
+    label_b = traitlets.Unicode("").tag(sync=True)
+    width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
+    grid_size = traitlets.Int(6).tag(sync=True)
+    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    patches = traitlets.List(traitlets.Int()).tag(sync=True)
+    top_a = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
+    top_b = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
+    matched = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
+    ratio = traitlets.Float(-1.0).tag(sync=True)
+    """``|A_a ∩ A_b| / k_a``; ``-1`` while not computed."""
+    chance = traitlets.Float(-1.0).tag(sync=True)
+    k_a = traitlets.Int(0).tag(sync=True)
+    k_b = traitlets.Int(0).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+
+
+class TransferabilityPairer(widgets.VBox):
+    """Two samples of the same model explained over the same patch positions ``N``, side by side.
+
+    Shows the action fields of the top-``k_a`` components of image a and the top-``k_b`` of image b
+    (by ``‖I(S)‖₂``), highlights those found in both, and the ratio ``|A_a ∩ A_b| / k_a``
+    (:func:`prsg_widgets.metrics.transferability`; paper: k_a = 20, k_b = 100 of 511, the default
+    from 300 components on; fewer components default to a third and two thirds, see
+    :func:`default_ks`).  Sliders set ``k_a`` and ``k_b`` (cut to ``2^n − 1``); a seed box picks
+    the second sample.
+
+    ``source`` is an :class:`~prsg_widgets.Explainer` (then image a is ``sample(seed_a)`` over
+    ``patches``, default its ``n`` foreground patches) or an existing
+    :class:`~prsg_widgets.Explanation` (used as image a; no second solve of it).
+
+    Python-side state: ``seed_b``, ``k_a``, ``k_b`` (read, set, observe), ``result``
+    (:class:`~prsg_widgets.metrics.TransferResult` or ``None`` while solving), ``ratio``.
+    """
+
+    seed_b = traitlets.Int(1)
+    k_a = traitlets.Int(20)
+    k_b = traitlets.Int(100)
+    ratio = traitlets.Float(None, allow_none=True)
+
+    def __init__(self, source: Any, *, seed_a: int = 0, seed_b: int = 1,
+                 patches: Optional[Sequence[int]] = None, n: int = 4, k_a: Optional[int] = None,
+                 k_b: Optional[int] = None, solve: bool = True) -> None:
+        self.view = PairView()
+        self.seed_box = widgets.BoundedIntText(value=int(seed_b), min=0, max=2 ** 31 - 1,
+                                               description="seed b", layout=widgets.Layout(width="170px"))
+        self.seed_box.add_class("prsg-seed-b")
+        self.ka_slider = widgets.IntSlider(value=1, min=1, max=1, description="k_a",
+                                           layout=widgets.Layout(width="260px"))
+        self.kb_slider = widgets.IntSlider(value=1, min=1, max=1, description="k_b",
+                                           layout=widgets.Layout(width="260px"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
+                                            layout=widgets.Layout(width="240px"))
+        self.progress.add_class("prsg-progress")
+        self.status = widgets.HTML("")
+        header = widgets.HBox([widgets.HTML("<b>Transferability</b>", layout=widgets.Layout(flex="none")), self.progress, self.status],
+                              layout=widgets.Layout(align_items="center"))
+        controls = widgets.HBox([self.seed_box, self.ka_slider, self.kb_slider],
+                                layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([header, controls, self.view])
+        self.add_class("prsg-transferability")
+        self.solve = bool(solve)
+        self.result: Optional[metrics.TransferResult] = None
+        self.error: Optional[BaseException] = None
+        self.futures: list[Any] = []
+        self.explanation_b = None
+        self._listener = None
+        self._refresher = MainThreadCaller(self.refresh)
+
+        if hasattr(source, "explain"):  # an Explainer
+            self.explainer = source
+            self.explanation_a = source.explain(int(seed_a), patches=list(patches) if patches is not None else "foreground",
+                                                n=None if patches is not None else int(n))
+        else:
+            self.explanation_a = source
+            self.explainer = source._need_explainer()
+            if patches is not None and sorted(patches) != sorted(source.patches):
+                raise ValueError(f"patches {list(patches)} differ from the explanation's {source.patches}")
+        self._set_k_range()
+        default_a, default_b = default_ks(self.explanation_a.num_subsets - 1)
+        self.ka_slider.value = max(1, min(int(k_a if k_a is not None else default_a), self.ka_slider.max))
+        self.kb_slider.value = max(1, min(int(k_b if k_b is not None else default_b), self.kb_slider.max))
+        # link(source, target) copies the source's value first: the controls hold the start values
+        traitlets.link((self.seed_box, "value"), (self, "seed_b"))
+        traitlets.link((self.ka_slider, "value"), (self, "k_a"))
+        traitlets.link((self.kb_slider, "value"), (self, "k_b"))
+        self.observe(lambda _c: self._load_b(), names=["seed_b"])
+        self.observe(lambda _c: self._update_result(), names=["k_a", "k_b"])
+        self._show_a()
+        self._load_b()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def patches(self) -> list[int]:
+        """The patch positions ``N`` shared by both explanations."""
+        return list(self.explanation_a.patches)
+
+    def _set_k_range(self) -> None:
+        top = self.explanation_a.num_subsets - 1
+        for s in (self.ka_slider, self.kb_slider):
+            s.max = top
+            s.min = 1
+
+    @traitlets.validate("k_a", "k_b")
+    def _validate_k(self, proposal) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise traitlets.TraitError(f"{proposal['trait'].name} must be at least 1, got {value}")
+        e = getattr(self, "explanation_a", None)
+        if e is not None and value > e.num_subsets - 1:
+            value = e.num_subsets - 1  # as metrics.transferability does: cut to 2^n − 1
+        return value
+
+    @traitlets.validate("seed_b")
+    def _validate_seed(self, proposal) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise traitlets.TraitError(f"seed_b must be non-negative, got {value}")
+        return value
+
+    def set_explanation_a(self, explanation: Any) -> None:
+        """Use another explanation as image a (its patches become ``N`` for image b too)."""
+        self.explanation_a = explanation
+        self.explainer = explanation._need_explainer()
+        self._set_k_range()
+        self.k_a, self.k_b = min(self.k_a, self.ka_slider.max), min(self.k_b, self.kb_slider.max)
+        self._show_a()
+        self._load_b()
+
+    def _show_a(self) -> None:
+        e = self.explanation_a
+        data, w, h = rgba_bytes(e.image, model_value_range(e))
+        edges = grid_edges(e.grid)
+        with self.view.hold_sync():
+            self.view.width, self.view.height = w, h
+            self.view.grid_size = e.grid.size
+            self.view.row_edges, self.view.col_edges = edges["row_edges"], edges["col_edges"]
+            self.view.patches = list(e.patches)
+            self.view.image_a = data
+            self.view.label_a = e.sample.label or "image a"
+
+    def _load_b(self) -> None:
+        ex = self.explainer
+        for e in (self.explanation_a, self.explanation_b):
+            if e is not None and self._listener in getattr(e, "_listeners", []):
+                e._listeners.remove(self._listener)
+        self.result, self.ratio = None, None
+        self.explanation_b = ex.explain(int(self.seed_b), patches=list(self.explanation_a.patches))
+        data, _, _ = rgba_bytes(self.explanation_b.image, model_value_range(ex))
+        with self.view.hold_sync():
+            self.view.image_b = data
+            self.view.label_b = self.explanation_b.sample.label or f"seed {self.seed_b}"
+            self.view.top_a, self.view.top_b, self.view.matched = [], [], []
+            self.view.ratio = -1.0
+
+        def listener(expl, _rows, me=self):
+            if expl is me.explanation_a or expl is me.explanation_b:
+                me._refresher()
+
+        self._listener = listener
+        self.futures = []
+        for e in (self.explanation_a, self.explanation_b):
+            e.on_update(listener)
+            if self.solve and not e.is_complete:
+                fut = e.submit()
+                fut.add_done_callback(lambda _f: self._refresher())
+                self.futures.append(fut)
+        self.refresh()
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self) -> None:
+        """Update progress, and the result once both explanations are solved (safe to call)."""
+        try:
+            self._refresh()
+        except Exception as exc:
+            self.error = exc
+            self.status.value = f"<span class='prsg-status error'>error: {type(exc).__name__}: {exc}</span>"
+            log.exception("TransferabilityPairer refresh failed")
+
+    def _refresh(self) -> None:
+        a, b = self.explanation_a, self.explanation_b
+        done = a.progress[0] + b.progress[0]
+        total = a.num_subsets + b.num_subsets
+        self.progress.max, self.progress.value = total, done
+        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        if failed:
+            self.error = failed[0]
+            self.status.value = f"<span class='prsg-status error'>solve stopped: {failed[0]}</span>"
+            self.view.status = "solve stopped"
+            return
+        if a.is_complete and b.is_complete:
+            self.status.value = "<span class='prsg-status'>both solved</span>"
+            if self.result is None:
+                self._update_result()
+        else:
+            self.status.value = f"<span class='prsg-status'>{done}/{total} minimal features</span>"
+            self.view.status = f"solving both images ({done}/{total} minimal features)"
+
+    def _update_result(self) -> None:
+        a, b = self.explanation_a, self.explanation_b
+        if b is None or not (a.is_complete and b.is_complete):
+            return
+        res = metrics.transferability(a, b, k_a=int(self.k_a), k_b=int(self.k_b))
+        self.result = res
+        with self.view.hold_sync():
+            self.view.top_a = [sorted(s) for s in res.top_a]
+            self.view.top_b = [sorted(s) for s in res.top_b]
+            self.view.matched = [sorted(s) for s in res.matched]
+            self.view.k_a, self.view.k_b = res.k_a, res.k_b
+            self.view.chance = float(res.chance)
+            self.view.ratio = float(res.ratio)
+            self.view.status = ""
+        self.ratio = float(res.ratio)

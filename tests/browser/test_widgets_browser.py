@@ -1,0 +1,247 @@
+"""Real-browser tests of the widgets: JupyterLab 4 + headless Chromium (see conftest/harness).
+
+Each test shows a widget in a notebook, performs a real interaction (click, drag, hover, key
+press, typing) and asserts its effect on the Python side, then saves a screenshot under
+``tests/browser/artifacts/``.  The model is ``toy-scenes`` on its cheap layer with the
+``tiny`` solver preset and few patches, so every solve takes seconds.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+pytest.importorskip("anywidget")
+
+# The kernel shares two cores with the browser and the server: one torch thread keeps it snappy.
+SETUP = """
+import torch
+torch.set_num_threads(1)
+from prsg_widgets import Explainer
+from prsg_widgets.widgets import (ComponentBrowser, PatchGridSelector, SparsityCurve,
+                                  TransferabilityPairer, explore)
+ex = Explainer("toy-scenes", grid=4, cheap=True, solver="tiny", progress=False)
+"""
+
+SOLVE_TIMEOUT = float(os.environ.get("PRSG_BROWSER_SOLVE_TIMEOUT", "120"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def toy_model_cached():
+    """Train (and cache) the toy-scenes weights in this process before any kernel needs them: on
+    a cold machine the training would otherwise run inside a notebook cell, past its timeout.
+    The kernels inherit this environment, so they read the same cache file."""
+    from prsg_widgets.models import load_generator
+
+    load_generator("toy-scenes", cheap=True)
+
+
+def _wait_attr(page, selector: str, attr: str, expected: str, timeout: float = 15.0) -> None:
+    page.wait_for_function(
+        "([sel, attr, want]) => { const n = document.querySelector(sel);"
+        " return !!n && n.getAttribute(attr) === want; }",
+        arg=[selector, attr, expected], timeout=timeout * 1000,
+    )
+
+
+def _shot(lab, page, locator, name: str):
+    """Screenshot of a whole output: a tall viewport first, as Lab clips what is scrolled away."""
+    page.set_viewport_size({"width": 1500, "height": 2400})
+    page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+    page.wait_for_timeout(800)
+    locator.scroll_into_view_if_needed()
+    return lab.screenshot(page, name, locator=locator)
+
+
+def test_patch_grid_selector_click_drag_limit_auto(lab):
+    page = lab.open_notebook([SETUP, "sel = PatchGridSelector(ex, 0, max_patches=3, auto_n=2)\nsel"],
+                             name="selector.ipynb")
+    root = lab.cell_output(page, 1).locator(".prsg-pgs")
+    root.wait_for(state="visible")
+    cell = lambda p: root.locator(f".prsg-cell[data-patch='{p}']")  # noqa: E731
+
+    cell(5).click()
+    assert lab.wait_for_python(page, "sel.selected", [5]) == [5]
+
+    # drag from patch 0 over patch 1: both toggled on in one gesture
+    box0, box1 = cell(0).bounding_box(), cell(1).bounding_box()
+    page.mouse.move(box0["x"] + box0["width"] / 2, box0["y"] + box0["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box1["x"] + box1["width"] / 2, box1["y"] + box1["height"] / 2, steps=5)
+    page.mouse.up()
+    lab.wait_for_python(page, "sel.selected", [0, 1, 5])
+
+    # a fourth patch is refused with a visible message
+    cell(10).click()
+    lab.wait_for_python(page, "sel.message.startswith('limit reached')", True)
+    assert lab.eval_python(page, "sel.selected") == [0, 1, 5]
+    assert "at most 3" in root.locator(".prsg-msg").inner_text()
+    assert root.get_attribute("data-count") == "3"
+
+    # hover shows the patch id
+    cell(7).hover()
+    assert root.locator(".prsg-tip").inner_text() == "patch 7"
+    assert root.get_attribute("data-hover") == "7"
+
+    # click on a selected patch removes it; "auto" picks the foreground patches
+    cell(5).click()
+    lab.wait_for_python(page, "sel.selected", [0, 1])
+    root.locator("button.prsg-auto").click()
+    want = lab.eval_python(page, "ex.explain(sel.sample, patches='foreground', n=2).patches")
+    lab.wait_for_python(page, "sel.selected", want)
+    _wait_attr(page, ".prsg-pgs", "data-selected", ",".join(map(str, want)))
+
+    # Python -> view
+    lab.run_code(page, "sel.selected = [15]")
+    _wait_attr(page, ".prsg-pgs", "data-selected", "15")
+    _shot(lab, page, root, "selector")
+
+
+def test_component_browser_pending_filters_slider(lab):
+    page = lab.open_notebook(
+        [SETUP, "e = ex.explain(0, n=3)\nb = ComponentBrowser(e, solve=False)\nb"],
+        name="browser.ipynb")
+    out = lab.cell_output(page, 1)
+    gallery = out.locator(".prsg-cb")
+    gallery.wait_for(state="visible")
+    # nothing solved yet: every component shows as pending
+    _wait_attr(page, ".prsg-cb", "data-pending", "7")
+    assert gallery.locator(".prsg-thumb.pending").count() == 7
+
+    # solve in the background: the kernel stays responsive and the tiles fill in
+    lab.run_code(page, "b.solve = True\nb.set_explanation(e)")
+    t0 = time.monotonic()
+    assert lab.eval_python(page, "1 + 1") == 2
+    assert time.monotonic() - t0 < 10
+    lab.wait_for_python(page, "b.reconstruction is not None", True, timeout=SOLVE_TIMEOUT)
+    _wait_attr(page, ".prsg-cb", "data-pending", "0")
+    listed = lab.eval_python(page, "b.listed")
+    assert listed == lab.eval_python(page, "[c.subset for c in e.components()]")
+    assert gallery.get_attribute("data-listed") == ",".join(map(str, listed))
+
+    # filter click on a patch: only the components whose action field covers it
+    patches = lab.eval_python(page, "e.patches")
+    gallery.locator(f".prsg-filter-stage .prsg-cell[data-patch='{patches[1]}']").click()
+    lab.wait_for_python(page, "b.filter_patch", patches[1])
+    want = lab.eval_python(page, f"[c.subset for c in e.components(covering=[{patches[1]}])]")
+    lab.wait_for_python(page, "b.listed", want)
+    assert len(want) == 4 and want != listed
+    # order filter (an ipywidgets toggle button)
+    out.locator(".prsg-order-buttons button", has_text="1").click()
+    lab.wait_for_python(page, "b.filter_order", 1)
+    lab.wait_for_python(page, "b.listed", lab.eval_python(
+        page, f"[c.subset for c in e.components(order=1, covering=[{patches[1]}])]"))
+
+    # thumbnail click: detail panel with norm and rho
+    first = lab.eval_python(page, "b.listed[0]")
+    gallery.locator(f".prsg-thumb[data-subset='{first}']").click()
+    lab.wait_for_python(page, "b.selected_subset", first)
+    lab.wait_for_python(page, "b.detail.get('rho') is not None", True)
+    assert "ρ(S)" in gallery.locator(".prsg-detail").inner_text()
+
+    # the top-k slider (keyboard on its handle) changes the reconstruction
+    k0 = lab.eval_python(page, "b.k")
+    rmse0 = lab.eval_python(page, "b.rmse")
+    handle = out.locator(".prsg-k-slider .noUi-handle")
+    handle.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    lab.wait_for_python(page, "b.k", k0 - 2)
+    assert lab.eval_python(page, f"b.rmse == float(b.reconstruction.rmse[{k0 - 2}])") is True
+    assert lab.eval_python(page, "b.rmse") != rmse0
+    _wait_attr(page, ".prsg-rec", "data-step", str(k0 - 2))
+    # clicking a patch of the image sets the reconstruction target
+    out.locator(f".prsg-rec .prsg-cell[data-patch='{patches[2]}']").click()
+    lab.wait_for_python(page, "b.target", sorted([patches[0], patches[2]]))
+    lab.wait_for_python(page, "b.reconstruction is not None and b.reconstruction.target == b.target", True)
+    _shot(lab, page, out, "component-browser")
+
+
+def test_sparsity_curve_hover_and_updates(lab):
+    page = lab.open_notebook([SETUP, "e = ex.explain(0, n=3)\nc = SparsityCurve(e)\nc"],
+                             name="sparsity.ipynb")
+    out = lab.cell_output(page, 1)
+    plot = out.locator(".prsg-sparsity")
+    plot.wait_for(state="visible")
+    lab.wait_for_python(page, "[s['status'] for s in c.plot.series]", ["complete", "complete"],
+                        timeout=SOLVE_TIMEOUT)
+    _wait_attr(page, ".prsg-sparsity", "data-status", "complete|complete")
+    assert plot.get_attribute("data-series") == "seed 0|dense control"
+
+    # hover the largest element of the first curve: the readout (and Python) get rank 1
+    x, y = (float(v) for v in plot.get_attribute("data-probe").split(","))
+    box = plot.locator("canvas").bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    lab.wait_for_python(page, "c.hover.get('rank')", 1)
+    top = lab.eval_python(page, "float(c.curves['seed 0'][0])")
+    assert lab.eval_python(page, "c.hover['value']") == pytest.approx(top, rel=1e-6)
+    assert "rank 1" in plot.locator(".prsg-readout").inner_text()
+
+    # the log-rank checkbox (ipywidgets) reaches the plot
+    out.locator(".widget-checkbox input").click()
+    lab.wait_for_python(page, "c.plot.log_x", True)
+    _shot(lab, page, out, "sparsity-curve")
+
+
+def test_transferability_pairer_seed_and_k(lab):
+    page = lab.open_notebook([SETUP, "e = ex.explain(0, n=3)\np = TransferabilityPairer(e, seed_b=1)\np"],
+                             name="pairer.ipynb")
+    out = lab.cell_output(page, 1)
+    out.locator(".prsg-pair").wait_for(state="visible")
+    lab.wait_for_python(page, "p.ratio is not None", True, timeout=SOLVE_TIMEOUT)
+    assert lab.eval_python(page, "(p.k_a, p.k_b)") == (2, 4)  # defaults for 7 components
+
+    # a new seed typed into the box: a new second sample, re-solved, a new result
+    box = out.locator(".prsg-seed-b input")
+    box.fill("7")
+    box.press("Enter")
+    lab.wait_for_python(page, "p.seed_b", 7)
+    lab.wait_for_python(page, "p.explanation_b.sample.seed", 7)
+    lab.wait_for_python(page, "p.ratio is not None", True, timeout=SOLVE_TIMEOUT)
+    assert lab.eval_python(page, "p.ratio == __import__('prsg_widgets').metrics.transferability("
+                           "e, p.explanation_b, p.k_a, p.k_b).ratio") is True
+    _wait_attr(page, ".prsg-pairview", "data-label-b", "seed 7")
+
+    # k_a slider: keyboard on its handle
+    handle = out.locator(".widget-slider", has_text="k_a").locator(".noUi-handle")
+    handle.focus()
+    page.keyboard.press("Home")
+    lab.wait_for_python(page, "p.k_a", 1)
+    lab.wait_for_python(page, "p.result.k_a", 1)
+    assert len(lab.eval_python(page, "p.view.top_a")) == 1
+    _wait_attr(page, ".prsg-pairview", "data-ka", "1")
+    assert out.locator(".prsg-pairview [data-side='a'] .prsg-chip").count() == 1
+    _shot(lab, page, out, "pairer")
+
+
+def test_explore_dashboard_renders(lab):
+    page = lab.open_notebook(
+        [SETUP, 'd = explore("toy-scenes", grid=4, cheap=True, solver="tiny", n=3, seed=0)\nd'],
+        name="explore.ipynb")
+    out = lab.cell_output(page, 1)
+    for sel in (".prsg-pgs", ".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
+        out.locator(sel).first.wait_for(state="visible")
+    # progress is visible while the kernel keeps answering
+    assert out.locator(".prsg-progress").count() == 3
+    t0 = time.monotonic()
+    assert lab.eval_python(page, "len(d.selector.selected)") == 3
+    assert time.monotonic() - t0 < 10
+    lab.wait_for_python(
+        page, "d.browser.reconstruction is not None and d.pairer.ratio is not None and "
+              "all(s['status'] == 'complete' for s in d.curve.plot.series)", True,
+        timeout=SOLVE_TIMEOUT * 2)
+    # a new selection through the UI, then "Explain selection" re-runs all views on it
+    out.locator(".prsg-pgs button.prsg-clear").click()
+    lab.wait_for_python(page, "d.selector.selected", [])
+    for p in (5, 6):
+        out.locator(f".prsg-pgs .prsg-cell[data-patch='{p}']").click()
+    lab.wait_for_python(page, "d.selector.selected", [5, 6])
+    out.locator(".prsg-explain").click()
+    lab.wait_for_python(page, "d.explanation.patches", [5, 6])
+    lab.wait_for_python(page, "d.browser.explanation is d.explanation and d.pairer.explanation_a is d.explanation",
+                        True)
+    lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
+                        True, timeout=SOLVE_TIMEOUT * 2)
+    shot = _shot(lab, page, out, "explore-dashboard")
+    assert shot.stat().st_size > 10_000

@@ -1,0 +1,430 @@
+"""Python-side tests of the widgets: trait sync, observers, image serialisation, limits, errors.
+
+They run on the tiny untrained generator of ``conftest.py`` (8×8 images, d = 128) so the solves
+take about a second; the real-browser tests are in ``tests/browser/test_widgets_browser.py``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("anywidget")
+pytest.importorskip("ipywidgets")
+
+import traitlets  # noqa: E402
+from ipywidgets.widgets.widget import _remove_buffers  # noqa: E402
+
+from prsg_widgets import Explainer, metrics, split_generator  # noqa: E402
+from prsg_widgets.core.grid import PatchGrid, select_patches  # noqa: E402
+from prsg_widgets.widgets import (ComponentBrowser, Dashboard, PatchGridSelector, SparsityCurve,  # noqa: E402
+                                  TransferabilityPairer, explore)
+from prsg_widgets.widgets._common import (MainThreadCaller, component_ready, decode_rgba,  # noqa: E402
+                                          float32_bytes, rgba_bytes, signed_rgba_bytes)
+from prsg_widgets.widgets.sparsity_curve import display_points  # noqa: E402
+from prsg_widgets.widgets.transferability import default_ks  # noqa: E402
+
+from tiny_model import make_tiny_module  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def explainer():
+    gen = split_generator(make_tiny_module(), "2", sample_codes=(4,), name="tiny")
+    ex = Explainer(gen, grid=4, solver="fast", iterations=150, progress=False, baseline_samples=64)
+    yield ex
+    ex.close()
+
+
+@pytest.fixture(scope="module")
+def solved(explainer):
+    """A fully solved explanation of seed 0 over 3 patches (7 components)."""
+    return explainer.explain(0, patches=[1, 6, 11]).solve_all()
+
+
+def wait_until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def expected_rgba(image, value_range=(-1.0, 1.0)):
+    arr = image.detach().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+    u8 = np.clip(np.rint((arr - value_range[0]) / (value_range[1] - value_range[0]) * 255), 0, 255).astype(np.uint8)
+    return np.concatenate([u8, np.full(u8.shape[:2] + (1,), 255, np.uint8)], axis=2)
+
+
+# ---------------------------------------------------------------------------------- images
+def test_rgba_bytes_is_exact_for_tensor_and_arrays():
+    img = torch.rand(3, 5, 7) * 2 - 1
+    data, w, h = rgba_bytes(img)
+    assert (w, h) == (7, 5) and len(data) == 7 * 5 * 4
+    np.testing.assert_array_equal(decode_rgba(data, w, h), expected_rgba(img))
+    # the same picture as an (H, W, C) array, and values exactly on the ends of the range
+    hwc = img.numpy().transpose(1, 2, 0)
+    assert rgba_bytes(hwc)[0] == data
+    ends, _, _ = rgba_bytes(np.array([[-1.0, 1.0]]))
+    assert decode_rgba(ends, 2, 1)[0].tolist() == [[0, 0, 0, 255], [255, 255, 255, 255]]
+    # uint8 input passes through untouched; grey images get three equal channels
+    u8 = np.random.default_rng(0).integers(0, 256, (4, 3, 4), dtype=np.uint8)
+    assert rgba_bytes(u8)[0] == u8.tobytes()
+    grey, _, _ = rgba_bytes(torch.zeros(1, 2, 2), (0.0, 1.0))
+    assert set(grey) == {0, 255}
+
+
+def test_image_errors_and_signed_images():
+    with pytest.raises(ValueError, match="2 or 3 dimensions"):
+        rgba_bytes(np.zeros(5))
+    with pytest.raises(ValueError, match="channels"):
+        rgba_bytes(torch.zeros(2, 4, 4))
+    with pytest.raises(ValueError, match="increasing"):
+        rgba_bytes(np.zeros((2, 2)), (1.0, 1.0))
+    with pytest.raises(ValueError, match="RGBA"):
+        decode_rgba(b"\x00" * 5, 2, 2)
+    delta = torch.tensor([[[-2.0, 0.0, 2.0]]])
+    out = decode_rgba(*signed_rgba_bytes(delta))
+    assert out[0, :, 0].tolist() == [0, 128, 255]  # 0 is mid-grey, ±max|Δ| the ends
+    assert decode_rgba(*signed_rgba_bytes(torch.zeros(1, 1, 2)))[0, 0, 0] == 128
+    assert np.frombuffer(float32_bytes(np.array([1.5, -2.0])), "<f4").tolist() == [1.5, -2.0]
+
+
+# ---------------------------------------------------------------------------------- selector
+def test_selector_syncs_image_grid_and_sends_image_as_binary(explainer):
+    sel = PatchGridSelector(explainer, 0, selected=[5, 1, 5])
+    sample = explainer.sample(0)
+    assert sel.selected == [1, 5]  # sorted, deduplicated
+    assert (sel.width, sel.height, sel.grid_size) == (8, 8, 4)
+    assert sel.row_edges == explainer.grid.row_edges() and sel.col_edges == explainer.grid.col_edges()
+    np.testing.assert_array_equal(decode_rgba(sel.image, 8, 8), expected_rgba(sample.image))
+    assert sel.max_patches == explainer.max_patches
+    state = sel.get_state()
+    _, paths, buffers = _remove_buffers(state)
+    assert ["image"] in paths  # travels as a binary buffer, not JSON/base64
+    assert bytes(buffers[paths.index(["image"])]) == sel.image
+    assert state["selected"] == [1, 5]
+
+
+def test_selector_observers_limits_and_errors(explainer):
+    sel = PatchGridSelector(explainer, 0, max_patches=3)
+    seen = []
+    sel.observe(lambda ch: seen.append(ch["new"]), names="selected")
+    sel.selected = [3, 0]
+    assert seen == [[0, 3]]
+    with pytest.raises(traitlets.TraitError, match="out of range.*0..15"):
+        sel.selected = [16]
+    with pytest.raises(traitlets.TraitError, match="limit is 3"):
+        sel.selected = [0, 1, 2, 3]
+    assert sel.selected == [0, 3] and seen == [[0, 3]]
+    with pytest.raises(traitlets.TraitError, match="more than the new limit"):
+        sel.max_patches = 1
+    with pytest.raises(traitlets.TraitError):
+        sel.max_patches = 0
+    sel.allowed = [0, 3, 4]
+    with pytest.raises(traitlets.TraitError, match="cannot be selected"):
+        sel.selected = [5]
+    with pytest.raises(ValueError, match="explainer"):
+        PatchGridSelector()
+
+
+def test_selector_auto_picks_foreground_and_messages(explainer):
+    sel = PatchGridSelector(explainer, 2, auto_n=3)
+    sample = explainer.sample(2)
+    expected = select_patches(explainer.grid, 3, "foreground", image=sample.image,
+                              reference=explainer.baseline_image)
+    sel._on_custom_msg(sel, {"type": "auto"}, [])  # what the "auto" button sends
+    assert sel.selected == expected == explainer.explain(sample, patches="foreground", n=3).patches
+    assert "foreground" in sel.message
+    sel._on_custom_msg(sel, {"type": "clear"}, [])
+    assert sel.selected == [] and sel.message == ""
+    sel.max_patches = 2
+    with pytest.raises(ValueError, match="exceed the limit"):
+        sel.auto()
+    assert "limit" in sel.message and sel.selected == []
+
+
+def test_selector_raw_image_mode_and_new_samples(explainer):
+    img = np.random.default_rng(1).random((12, 12, 3))
+    sel = PatchGridSelector(image=img, grid=3, value_range=(0, 1), selected=[8])
+    assert (sel.width, sel.height, sel.grid_size) == (12, 12, 3) and sel.selected == [8]
+    assert sel.row_edges == [0, 4, 8, 12]
+    with pytest.raises(ValueError, match="reference image"):
+        sel.auto()
+    assert "reference" in sel.message
+    with pytest.raises(ValueError, match="explainer"):
+        sel.set_sample(1)
+    sel.set_image(np.zeros((6, 6, 3)), grid=PatchGrid(6, 6, 2))  # ids beyond the new grid are dropped
+    assert sel.grid_size == 2 and sel.selected == []
+    with pytest.raises(ValueError, match="grid is for"):
+        sel.set_image(np.zeros((6, 6, 3)), grid=PatchGrid(8, 8, 2))
+    bound = PatchGridSelector(explainer, 0, selected=[2])
+    before = bound.image
+    bound.set_sample(3)
+    assert bound.image != before and bound.sample.seed == 3 and bound.selected == [2]
+
+
+# ---------------------------------------------------------------------------------- browser
+def test_browser_lists_components_sorted_and_filters(solved):
+    b = ComponentBrowser(solved, solve=False)
+    comps = solved.components()
+    assert b.listed == [c.subset for c in comps]
+    assert b.progress.value == b.progress.max == 8
+    items = b.gallery.items
+    assert all(it["status"] == "ready" for it in items)
+    assert [it["norm"] for it in items] == pytest.approx([c.norm for c in comps])
+    # thumbnails: one RGBA image each, in one binary buffer, exactly the regional patterns
+    assert len(b.gallery.thumbs) == len(items) * 8 * 8 * 4
+    first = solved.regional_pattern(comps[0].subset)
+    np.testing.assert_array_equal(decode_rgba(b.gallery.thumbs[:256], 8, 8),
+                                  decode_rgba(*signed_rgba_bytes(first)))
+    seen = []
+    b.observe(lambda ch: seen.append(ch["new"]), names="listed")
+    b.order_buttons.value = 1  # the order filter control
+    assert b.filter_order == 1 and b.gallery.filter_order == 1
+    assert b.listed == [c.subset for c in solved.components(order=1)]
+    b.filter_order = 0
+    b.gallery.filter_patch = 6  # what a click on patch 6 in the view sends
+    assert b.filter_patch == 6
+    assert b.listed == [c.subset for c in solved.components(covering=[6])]
+    assert len(seen) == 3
+    b.filter_order = 2
+    assert b.listed == [c.subset for c in solved.components(covering=[6], order=2)]
+    b.max_thumbs = 2
+    b.filter_order, b.filter_patch = 0, -1
+    assert len(b.listed) == 2 and b.gallery.hidden == 5
+    lazy = ComponentBrowser(solved, solve=False, max_thumbs=3)
+    assert sorted(lazy._thumbs) == sorted(lazy.listed)  # only the shown patterns are rendered
+
+
+def test_browser_detail_uses_the_metrics(solved):
+    b = ComponentBrowser(solved, solve=False)
+    s = b.listed[1]
+    b.gallery.selected_subset = s  # a thumbnail click
+    d = b.gallery.detail
+    assert b.selected_subset == s and d["subset"] == s and d["rank"] == 2
+    assert d["norm"] == pytest.approx(float(solved.component(s).norm()))
+    assert d["rho"] == pytest.approx(metrics.real_action_field_ratio(solved, s))
+    assert d["rho_chance"] == pytest.approx(float(metrics.action_field_area(solved, [s])[0]))
+    curve = np.sort(np.abs(solved.component(s).numpy().astype(np.float64)))[::-1]
+    assert d["salient_fraction"] == pytest.approx(metrics.sparsity_stats(curve)["salient_fraction"])
+    assert len(b.gallery.detail_image) == 256
+    b.selected_subset = -1
+    assert b.gallery.detail == {}
+
+
+def test_browser_reconstruction_slider_and_target(solved):
+    b = ComponentBrowser(solved, solve=False, target=[6])
+    ref = metrics.controllable_reconstruction(solved, [6])
+    assert b.k_slider.max == len(ref.subsets) == 4 and b.k == 4 and not b.k_slider.disabled
+    assert b.rmse == pytest.approx(ref.rmse[4])
+    b.k_slider.value = 1  # the slider control
+    assert b.k == 1 and b.recon_view.step == 1
+    assert b.rmse == pytest.approx(ref.rmse[1])
+    np.testing.assert_array_equal(decode_rgba(b.recon_view.recon, 8, 8), expected_rgba(ref.images[1]))
+    assert b.recon_view.rmse == pytest.approx(list(ref.rmse))
+    b.recon_view.target = [1, 11]  # clicks in the view
+    ref2 = metrics.controllable_reconstruction(solved, [1, 11])
+    assert b.target == [1, 11] and b.k_slider.max == len(ref2.subsets) == 6
+    assert b.rmse == pytest.approx(ref2.rmse[b.k])
+    with pytest.raises(traitlets.TraitError, match="not among the explained patches"):
+        b.target = [0]
+    b.target = []
+    assert b.k_slider.disabled and "target" in b.recon_view.status
+
+
+def test_browser_shows_pending_then_fills_in(explainer):
+    e = explainer.explain(1, patches=[0, 5, 10])
+    b = ComponentBrowser(e, solve=False)
+    assert b.gallery.thumbs == b"" and len(b.listed) == 7
+    assert all(it["status"] == "pending" for it in b.gallery.items)
+    assert b.k_slider.disabled and "waiting" in b.recon_view.status
+    b.solve = True
+    b.set_explanation(e)  # queues the solve; results land through on_update
+    assert b.future is not None
+    b.future.result(timeout=120)
+    wait_until(lambda: b.reconstruction is not None and b.progress.value == 8)
+    assert all(it["status"] == "ready" for it in b.gallery.items)
+    assert b.listed == [c.subset for c in e.components()]
+    assert all(component_ready(e, s) for s in b.listed)
+
+
+def test_browser_switches_explanations(solved, explainer):
+    b = ComponentBrowser(solved, solve=False)
+    other = explainer.explain(0, patches=[1, 6])
+    b.set_explanation(other)
+    assert b._listener not in solved._listeners and b._listener in other._listeners
+    assert b.order_buttons.options == (("all", 0), ("1", 1), ("2", 2))
+    assert b.target == [1] and b.gallery.patches == [1, 6]
+
+
+# ---------------------------------------------------------------------------------- sparsity
+def test_sparsity_curve_series_and_dense_control(solved):
+    c = SparsityCurve(solved, solve=False, max_points=100)
+    assert c.control is not None and c.control.patches == solved.patches
+    series = c.plot.series
+    assert [s["label"] for s in series] == ["seed 0", "dense control"]
+    assert series[0]["status"] == "complete" and series[1]["status"] == "partial"
+    assert series[1]["dashed"] and series[1]["elements"] == 0
+    curve = metrics.sparsity_curve(solved)
+    np.testing.assert_array_equal(c.curves["seed 0"], curve)
+    data = np.frombuffer(c.plot.data, "<f4")
+    n = series[0]["count"]
+    ranks, values = display_points(curve, 100)
+    np.testing.assert_allclose(data[:n], ranks)
+    np.testing.assert_allclose(data[n:2 * n], values.astype(np.float32))
+    _, paths, _ = _remove_buffers(c.plot.get_state())
+    assert ["data"] in paths
+    c.control.solve_all()
+    c.refresh()
+    assert c.plot.series[1]["status"] == "complete"
+    np.testing.assert_array_equal(c.curves["dense control"], metrics.sparsity_curve(c.control))
+    c.plot.hover = {"label": "seed 0", "rank": 3, "value": 0.5}  # as the view reports it
+    assert c.hover["rank"] == 3
+
+
+def test_sparsity_curve_updates_as_results_land_and_errors(explainer, solved):
+    e = explainer.explain(2, patches=[3, 4])
+    c = SparsityCurve([e], labels=["two patches"], dense_control=False)
+    for f in c.futures:
+        f.result(timeout=120)
+    wait_until(lambda: c.plot.series[0]["status"] == "complete")
+    assert c.plot.series[0]["components"] == 3 and c.progress.value == c.progress.max
+    with pytest.raises(ValueError, match="labels"):
+        c.set_explanations([e, solved], labels=["one"])
+    with pytest.raises(ValueError, match="distinct"):
+        c.set_explanations([e, solved], labels=["x", "x"])
+    with pytest.raises(ValueError, match="at least one"):
+        c.set_explanations([])
+    twin = explainer.explain(0, patches=[1, 6])  # same sample as `solved`: labels made distinct
+    c.solve = False
+    c.set_explanations([solved, twin])
+    assert c.labels == ["seed 0 N=[1, 6, 11]", "seed 0 N=[1, 6]"]
+
+
+def test_display_points_keep_head_and_tail():
+    curve = np.sort(np.random.default_rng(0).random(10_000))[::-1]
+    ranks, values = display_points(curve, 200)
+    assert ranks[0] == 1 and ranks[-1] == 10_000 and len(ranks) <= 200
+    assert values[0] == curve[0] and values[-1] == curve[-1]
+    assert display_points(curve[:5], 200)[0].tolist() == [1, 2, 3, 4, 5]
+
+
+# ---------------------------------------------------------------------------------- pairer
+def test_pairer_ratio_sliders_and_seed(solved, explainer):
+    p = TransferabilityPairer(solved, seed_b=3)
+    for f in p.futures:
+        f.result(timeout=120)
+    wait_until(lambda: p.result is not None)
+    assert (p.k_a, p.k_b) == (2, 4)  # a third and two thirds of 2^3 − 1 components
+    ref = metrics.transferability(solved, p.explanation_b, 2, 4)
+    assert p.ratio == pytest.approx(ref.ratio) and p.view.ratio == pytest.approx(ref.ratio)
+    assert p.explanation_b.patches == solved.patches and p.explanation_b.sample.seed == 3
+    p.ka_slider.value = 3
+    p.kb_slider.value = 3
+    ref = metrics.transferability(solved, p.explanation_b, 3, 3)
+    assert p.result.k_a == 3 and p.ratio == pytest.approx(ref.ratio)
+    p.ka_slider.value = 2
+    ref = metrics.transferability(solved, p.explanation_b, 2, 3)
+    assert p.result.k_a == 2 and p.ratio == pytest.approx(ref.ratio)
+    assert p.view.matched == [sorted(s) for s in ref.matched]
+    assert p.view.top_a == [sorted(s) for s in ref.top_a]
+    with pytest.raises(traitlets.TraitError, match="at least 1"):
+        p.k_a = 0
+    p.k_b = 50
+    assert p.k_b == 7
+    seen = []
+    p.observe(lambda ch: seen.append(ch["new"]), names="ratio")
+    before = p.view.image_b
+    p.seed_box.value = 5  # the seed control
+    assert p.seed_b == 5 and p.explanation_b.sample.seed == 5 and p.view.image_b != before
+    assert p.ratio is None or p.explanation_b.is_complete
+    for f in p.futures:
+        f.result(timeout=120)
+    wait_until(lambda: p.result is not None)
+    assert p.ratio == pytest.approx(metrics.transferability(solved, p.explanation_b, 2, 7).ratio)
+    assert seen[-1] == p.ratio
+    with pytest.raises(traitlets.TraitError, match="non-negative"):
+        p.seed_b = -1
+
+
+def test_pairer_from_explainer_and_errors(explainer, solved):
+    assert default_ks(511) == (20, 100) and default_ks(15) == (5, 10) and default_ks(1) == (1, 1)
+    p = TransferabilityPairer(explainer, seed_a=0, patches=[1, 6, 11], seed_b=2, k_a=20, k_b=100,
+                              solve=False)
+    assert (p.k_a, p.k_b) == (7, 7)  # cut to 2^3 − 1, as metrics.transferability does
+    assert p.patches == [1, 6, 11] and p.result is None and p.view.ratio == -1
+    assert "solving" in p.view.status
+    with pytest.raises(ValueError, match="differ"):
+        TransferabilityPairer(solved, patches=[0, 1, 2])
+
+
+# ---------------------------------------------------------------------------------- dashboard
+def test_explore_builds_the_dashboard(explainer):
+    d = explore(explainer=explainer, seed=1, n=3, solve=False)
+    assert isinstance(d, Dashboard)
+    assert isinstance(d.selector, PatchGridSelector) and isinstance(d.browser, ComponentBrowser)
+    assert isinstance(d.curve, SparsityCurve) and isinstance(d.pairer, TransferabilityPairer)
+    assert len(d.selector.selected) == 3
+    assert d.explanation.patches == d.selector.selected
+    assert d.pairer.explanation_a is d.explanation and d.pairer.seed_b == 2
+    d.selector.selected = [0, 15]
+    e = d.explain()
+    assert e.patches == [0, 15] and d.browser.explanation is e and d.curve.explanations == [e]
+    assert d.pairer.explanation_b.patches == [0, 15]
+    d.seed_box.value = 4
+    assert d.selector.sample.seed == 4 and len(d.selector.selected) == 3
+    d.selector.clear()
+    with pytest.raises(ValueError, match="at least one patch"):
+        d.explain()
+
+
+# ---------------------------------------------------------------------------------- threads
+def test_main_thread_caller_coalesces_worker_calls(monkeypatch):
+    calls, scheduled = [], []
+
+    class FakeLoop:
+        def add_callback(self, fn):
+            scheduled.append(fn)
+
+    import prsg_widgets.widgets._common as common
+
+    monkeypatch.setattr(common, "_kernel_loop", lambda: FakeLoop())
+    caller = MainThreadCaller(lambda: calls.append(threading.current_thread()))
+    workers = [threading.Thread(target=caller) for _ in range(5)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert len(scheduled) == 1 and calls == []  # one refresh queued for the main thread
+    scheduled[0]()
+    assert calls == [threading.main_thread()]
+    caller()  # on the main thread: runs at once
+    assert len(calls) == 2
+
+
+def test_solve_failures_and_refresh_errors_are_shown(explainer, solved, monkeypatch, caplog):
+    import concurrent.futures as cf
+
+    e = explainer.explain(3, patches=[2, 7])
+    b = ComponentBrowser(e, solve=False)
+    failed = cf.Future()
+    failed.set_exception(RuntimeError("interrupted: 1 of 4 minimal features are kept"))
+    b.future = failed  # what a cancelled background solve leaves behind
+    b.refresh()
+    assert "solve stopped" in b.status.value and isinstance(b.error, RuntimeError)
+
+    c = SparsityCurve(solved, solve=False, dense_control=False)
+
+    def boom(_e):
+        raise ValueError("no curve today")
+
+    monkeypatch.setattr(metrics, "sparsity_curve", boom)
+    c.curves.clear()
+    with caplog.at_level("ERROR", logger="prsg_widgets"):
+        c.refresh()  # shown in the widget and logged with its traceback, not raised
+    assert "no curve today" in c.status.value and isinstance(c.error, ValueError)
+    assert any("SparsityCurve refresh failed" in r.message for r in caplog.records)
