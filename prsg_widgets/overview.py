@@ -42,7 +42,7 @@ def draw_grid(ax, grid, color="white", lw=0.5) -> None:
 def overview_figure(explanation: Explanation, top: int = 8) -> Figure:
     """Image + grid + selected patches, and the regional patterns ``Δx_S`` of the ``top``
     components by ‖I(S)‖₂ (Fig. 2 style)."""
-    ex = explanation._need_explainer()
+    ex = explanation.require_explainer()
     comps = explanation.components(top=top)
     patterns = explanation.regional_patterns([c.subset for c in comps]) if comps else []
     cols = 1 + len(comps)

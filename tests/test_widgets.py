@@ -22,7 +22,7 @@ from prsg_widgets import Explainer, metrics, split_generator  # noqa: E402
 from prsg_widgets.core.grid import PatchGrid, select_patches  # noqa: E402
 from prsg_widgets.widgets import (ComponentBrowser, Dashboard, PatchGridSelector, SparsityCurve,  # noqa: E402
                                   TransferabilityPairer, explore)
-from prsg_widgets.widgets._common import (MainThreadCaller, component_ready, decode_rgba,  # noqa: E402
+from prsg_widgets.widgets._common import (MainThreadCaller, decode_rgba,  # noqa: E402
                                           float32_bytes, rgba_bytes, signed_rgba_bytes)
 from prsg_widgets.widgets.sparsity_curve import display_points  # noqa: E402
 from prsg_widgets.widgets.transferability import default_ks  # noqa: E402
@@ -249,7 +249,7 @@ def test_browser_shows_pending_then_fills_in(explainer):
     wait_until(lambda: b.reconstruction is not None and b.progress.value == 8)
     assert all(it["status"] == "ready" for it in b.gallery.items)
     assert b.listed == [c.subset for c in e.components()]
-    assert all(component_ready(e, s) for s in b.listed)
+    assert all(e.component_ready(s) for s in b.listed)
 
 
 def test_browser_switches_explanations(solved, explainer):

@@ -306,7 +306,7 @@ class Explanation:
 
     @property
     def grid(self) -> PatchGrid:
-        return self._need_explainer().grid
+        return self.require_explainer().grid
 
     def subset(self, T: SubsetLike) -> int:
         """Bitmask of ``T`` (an int bitmask is returned checked; an iterable holds patch ids)."""
@@ -331,11 +331,35 @@ class Explanation:
     def is_complete(self) -> bool:
         return bool(self._solved.all())
 
+    def is_solved(self, T: SubsetLike) -> bool:
+        """Whether ``f_T`` is known."""
+        return bool(self._solved[self.subset(T)])
+
+    def solved_mask(self) -> np.ndarray:
+        """Copy of the per-subset solved flags ``(2^n,)``."""
+        return self._solved.copy()
+
+    def component_ready(self, S: SubsetLike) -> bool:
+        """Whether ``I(S)`` can be computed without solving: all ``f_{N∖L}``, ``L ⊆ S``, are known."""
+        s = self.subset(S)
+        return all(self._solved[self.full ^ sub] for sub in _submasks(s))
+
+    @property
+    def has_components(self) -> bool:
+        """Whether the full component array is already computed (no solve or transform needed)."""
+        return self._components is not None
+
     def on_update(self, callback: Callable[["Explanation", list[int]], None]) -> None:
         """Call ``callback(explanation, new_subsets)`` (from the worker thread) as results land."""
         self._listeners.append(callback)
 
-    def _need_explainer(self) -> Explainer:
+    def remove_listener(self, callback: Callable[["Explanation", list[int]], None]) -> None:
+        """Stop calling a callback registered with :meth:`on_update` (no error if absent)."""
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def require_explainer(self) -> Explainer:
+        """The explainer this explanation renders and solves with (error if loaded without one)."""
         if self.explainer is None:
             raise RuntimeError("this explanation was loaded without an explainer; pass "
                                "Explanation.load(path, explainer=Explainer(...)) to solve or render")
@@ -350,7 +374,7 @@ class Explanation:
         """Queue the minimal features of ``subsets`` (default: all ``2^n``) and return at once a
         future resolving to this explanation.  ``on_progress(done, total)`` reports this request."""
         wanted = range(self.num_subsets) if subsets is None else [self.subset(t) for t in subsets]
-        return self._need_explainer()._submit(self, set(wanted), on_progress)
+        return self.require_explainer()._submit(self, set(wanted), on_progress)
 
     def _ensure(self, subsets: Iterable[int]) -> None:
         missing = [s for s in subsets if not self._solved[s]]
@@ -360,7 +384,7 @@ class Explanation:
         try:
             fut.result()
         except KeyboardInterrupt:
-            self._need_explainer().cancel()
+            self.require_explainer().cancel()
             raise KeyboardInterrupt(
                 f"interrupted: {self.progress[0]} of {self.num_subsets} minimal features are kept"
                 + (f" (also on disk in {self._cache_path})" if self._cache_path else "")
@@ -373,7 +397,7 @@ class Explanation:
         return self
 
     def _solve(self, todo: list[int], requests: list[_Request], should_stop: Callable[[], bool]) -> None:
-        ex = self._need_explainer()
+        ex = self.require_explainer()
         if not todo:
             return
         gen = ex.generator
@@ -481,7 +505,7 @@ class Explanation:
 
     def regional_patterns(self, subsets: Sequence[SubsetLike]) -> Tensor:
         """Regional patterns of several components at once ``(k, C, H, W)``."""
-        ex = self._need_explainer()
+        ex = self.require_explainer()
         ss = [self.subset(s) for s in subsets]
         f_n = self.minimal_feature(self.full)
         comps = torch.stack([self.component(s) for s in ss]) if ss else torch.zeros(0, f_n.numel())
@@ -491,7 +515,7 @@ class Explanation:
 
     def render(self, features: Tensor) -> Tensor:
         """``g(f)`` of flattened features ``(k, d)`` for this sample's code."""
-        return self._need_explainer().render(features, self.sample.code)
+        return self.require_explainer().render(features, self.sample.code)
 
     # ------------------------------------------------------------------ persistence
     def to_arrays(self) -> dict[str, np.ndarray]:

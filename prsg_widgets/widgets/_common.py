@@ -128,25 +128,6 @@ class MainThreadCaller:
             self._fn()
 
 
-# ---------------------------------------------------------------------------------- readiness
-def submasks(s: int) -> list[int]:
-    """All bitmasks ``L ⊆ s``."""
-    out, sub = [], int(s)
-    while True:
-        out.append(sub)
-        if sub == 0:
-            return out
-        sub = (sub - 1) & s
-
-
-def component_ready(explanation, s: int) -> bool:
-    """Whether ``I(S)`` can be read without a solve: it needs ``f_{N∖L}`` for every ``L ⊆ S``
-    (Eq. 6)."""
-    solved = explanation._solved
-    full = explanation.full
-    return all(solved[full ^ sub] for sub in submasks(s))
-
-
 def popcount(s: int) -> int:
     return bin(int(s)).count("1")
 

@@ -12,7 +12,7 @@ import numpy as np
 import traitlets
 
 from .. import metrics
-from ._common import (MainThreadCaller, component_ready, grid_edges, model_value_range, popcount,
+from ._common import (MainThreadCaller, grid_edges, model_value_range, popcount,
                       rgba_bytes, signed_rgba_bytes)
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -151,8 +151,8 @@ class ComponentBrowser(widgets.VBox):
     def set_explanation(self, explanation: Any, target: Optional[Sequence[int]] = None) -> None:
         """Show another explanation (and queue its solve when ``solve`` is set)."""
         old = self.explanation
-        if old is not None and self._listener in getattr(old, "_listeners", []):
-            old._listeners.remove(self._listener)
+        if old is not None:
+            old.remove_listener(self._listener)
         self.explanation = explanation
         self._norms, self._thumbs, self._final = {}, {}, False
         self.reconstruction, self.error = None, None
@@ -211,7 +211,7 @@ class ComponentBrowser(widgets.VBox):
             self.status.value = f"<span class='prsg-status'>{done}/{total} minimal features</span>"
         else:
             self.status.value = f"<span class='prsg-status'>{total} minimal features · {total - 1} components</span>"
-        fresh = [s for s in range(1, e.num_subsets) if s not in self._norms and component_ready(e, s)]
+        fresh = [s for s in range(1, e.num_subsets) if s not in self._norms and e.component_ready(s)]
         for s in fresh:
             self._norms[s] = float(e.component(s).norm())
         if e.is_complete and not self._final:

@@ -12,7 +12,7 @@ import numpy as np
 import traitlets
 
 from .. import metrics
-from ._common import MainThreadCaller, component_ready, float32_bytes
+from ._common import MainThreadCaller, float32_bytes
 
 STATIC = pathlib.Path(__file__).parent / "static"
 log = logging.getLogger("prsg_widgets")
@@ -116,8 +116,7 @@ class SparsityCurve(widgets.VBox):
         if labels is not None and len(labels) != len(explanations):
             raise ValueError(f"{len(labels)} labels for {len(explanations)} explanations")
         for e in self._all():
-            if self._listener in getattr(e, "_listeners", []):
-                e._listeners.remove(self._listener)
+            e.remove_listener(self._listener)
         self.explanations = list(explanations)
         self.labels = list(labels) if labels is not None else _default_labels(self.explanations)
         if len(set(self.labels)) != len(self.labels):
@@ -127,7 +126,7 @@ class SparsityCurve(widgets.VBox):
         self.control = None
         if self.dense_control:
             first = self.explanations[0]
-            self.control = metrics.dense_control(first._need_explainer(), first, seed=self.control_seed)
+            self.control = metrics.dense_control(first.require_explainer(), first, seed=self.control_seed)
 
         def listener(expl, _rows, me=self):
             if any(expl is e for e in me._all()):
@@ -171,7 +170,7 @@ class SparsityCurve(widgets.VBox):
                 curve, status = self.curves[label], "complete"
                 ready = e.num_subsets - 1
             else:
-                ready_sets = [s for s in range(1, e.num_subsets) if component_ready(e, s)]
+                ready_sets = [s for s in range(1, e.num_subsets) if e.component_ready(s)]
                 ready = len(ready_sets)
                 curve = _partial_curve(e, ready_sets)
                 status = "partial"

@@ -113,7 +113,7 @@ class TransferabilityPairer(widgets.VBox):
                                                 n=None if patches is not None else int(n))
         else:
             self.explanation_a = source
-            self.explainer = source._need_explainer()
+            self.explainer = source.require_explainer()
             if patches is not None and sorted(patches) != sorted(source.patches):
                 raise ValueError(f"patches {list(patches)} differ from the explanation's {source.patches}")
         self._set_k_range()
@@ -161,7 +161,7 @@ class TransferabilityPairer(widgets.VBox):
     def set_explanation_a(self, explanation: Any) -> None:
         """Use another explanation as image a (its patches become ``N`` for image b too)."""
         self.explanation_a = explanation
-        self.explainer = explanation._need_explainer()
+        self.explainer = explanation.require_explainer()
         self._set_k_range()
         self.k_a, self.k_b = min(self.k_a, self.ka_slider.max), min(self.k_b, self.kb_slider.max)
         self._show_a()
@@ -182,8 +182,8 @@ class TransferabilityPairer(widgets.VBox):
     def _load_b(self) -> None:
         ex = self.explainer
         for e in (self.explanation_a, self.explanation_b):
-            if e is not None and self._listener in getattr(e, "_listeners", []):
-                e._listeners.remove(self._listener)
+            if e is not None:
+                e.remove_listener(self._listener)
         self.result, self.ratio = None, None
         self.explanation_b = ex.explain(int(self.seed_b), patches=list(self.explanation_a.patches))
         data, _, _ = rgba_bytes(self.explanation_b.image, model_value_range(ex))
