@@ -232,13 +232,18 @@ def solve_minimal_features(
     best_mse = torch.zeros(cap, dtype=feature.dtype, device=device)
     best_sp = torch.zeros(cap, dtype=feature.dtype, device=device)
     stall = torch.zeros(cap, dtype=torch.long, device=device)
+    slot_mask = torch.zeros(cap, 1, *masks.shape[1:], dtype=feature.dtype, device=device)
+    slot_npix = torch.ones(cap, dtype=feature.dtype, device=device)
 
     def fill(slots: list[int]) -> None:
         for s in slots:
             if not pending:
                 slot_row[s] = -1
                 continue
-            slot_row[s] = pending.pop()
+            row = pending.pop()
+            slot_row[s] = row
+            slot_mask[s, 0] = masks[row]
+            slot_npix[s] = npix[row]
             m[s] = config.init
             m1[s] = 0
             m2[s] = 0
@@ -258,43 +263,55 @@ def solve_minimal_features(
                     break
                 if should_stop is not None and should_stop():
                     raise SolveInterrupted(f"stopped with {len(pending) + active.numel()} subsets unsolved")
-                rows = slot_row[active].to(device)
+                # a full pool (the usual case) works on whole tensors in place: no gather/scatter
+                whole = active.numel() == cap
                 act = active.to(device)
-                ma = m[act].clone().requires_grad_(True)
-                f_t = baseline + ma * delta
-                err = (run_tail(f_t) - image).pow(2)
-                mse = (err * masks[rows].unsqueeze(1)).flatten(1).sum(1) / npix[rows]
+                sel = slice(None) if whole else act
+                ma = m[sel].clone().requires_grad_(True) if whole else m[sel].requires_grad_(True)
+                f_t = torch.addcmul(baseline, ma, delta)
+                err = (run_tail(f_t) - image).pow_(2).mul_(slot_mask[sel])
+                mse = err.flatten(1).sum(1) / slot_npix[sel]
                 sparsity = (ma * delta).abs().mean(1)
                 obj = sparsity + config.lam * torch.relu(mse - eps)
                 (grad,) = torch.autograd.grad(obj.sum(), ma)
                 with torch.no_grad():
+                    ma = ma.detach()
                     feasible = mse <= eps
-                    better = feasible & (obj < best_obj[act] * (1 - config.rel_tol))
+                    better = feasible & (obj < best_obj[sel] * (1 - config.rel_tol))
                     # keep the best feasible iterate; a barely better one still replaces it
-                    replace_best = feasible & (obj < best_obj[act])
-                    bi = act[replace_best]
-                    best_m[bi] = ma.detach()[replace_best]
-                    best_obj[bi] = obj[replace_best]
-                    best_mse[bi] = mse[replace_best]
-                    best_sp[bi] = sparsity[replace_best]
-                    stall[act] = torch.where(better, torch.zeros_like(stall[act]), stall[act] + 1)
+                    replace_best = feasible & (obj < best_obj[sel])
+                    if replace_best.any():
+                        bi = act[replace_best]
+                        best_m[bi] = ma[replace_best]
+                        best_obj[bi] = obj[replace_best]
+                        best_mse[bi] = mse[replace_best]
+                        best_sp[bi] = sparsity[replace_best]
+                    stall_a = torch.where(better, torch.zeros_like(stall[sel]), stall[sel] + 1)
+                    step_a = step[sel] + 1
                     # Adam on the active rows, then project onto [0, 1]
-                    step[act] += 1
-                    m1[act] = b1 * m1[act] + (1 - b1) * grad
-                    m2[act] = b2 * m2[act] + (1 - b2) * grad * grad
-                    c1 = (1 - b1 ** step[act]).unsqueeze(1)
-                    c2 = (1 - b2 ** step[act]).unsqueeze(1)
-                    m[act] = (ma.detach() - config.lr * (m1[act] / c1) / ((m2[act] / c2).sqrt() + 1e-8)).clamp_(0, 1)
-                    finished = step[act] >= config.iterations
+                    m1_a = m1[sel].mul_(b1).add_(grad, alpha=1 - b1)
+                    m2_a = m2[sel].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                    c1 = (1 - b1 ** step_a).unsqueeze(1)
+                    c2 = (1 - b2 ** step_a).unsqueeze(1)
+                    denom = (m2_a / c2).sqrt_().add_(1e-8)
+                    new_m = ma.addcdiv_(m1_a / c1, denom, value=-config.lr).clamp_(0, 1)
+                    if whole:
+                        m.copy_(new_m)
+                        step.copy_(step_a)
+                        stall.copy_(stall_a)
+                    else:
+                        m[act], m1[act], m2[act] = new_m, m1_a, m2_a
+                        step[act], stall[act] = step_a, stall_a
+                    finished = step_a >= config.iterations
                     if config.early_stop:
-                        finished |= (best_obj[act] < math.inf) & (stall[act] >= config.patience)
+                        finished |= (best_obj[sel] < math.inf) & (stall_a >= config.patience)
                     if finished.any():
                         fs = act[finished]
                         never = ~torch.isfinite(best_obj[fs])
                         # no feasible iterate: report the last one, flagged infeasible
                         feats_m = torch.where(never.unsqueeze(1), m[fs], best_m[fs])
                         emit(slot_row[fs.cpu()].tolist(), baseline + feats_m * delta,
-                             torch.where(never, mse[finished].detach(), best_mse[fs]), ~never,
+                             torch.where(never, mse[finished], best_mse[fs]), ~never,
                              step[fs].long(), torch.where(never, sparsity[finished].detach(), best_sp[fs]))
                         fill(fs.cpu().tolist())
     finally:
