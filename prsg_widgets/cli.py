@@ -56,7 +56,7 @@ def _explain(args: argparse.Namespace) -> int:
     import torch
 
     from .backend import Explainer
-    from .overview import overview_figure
+    from .figures import regional_patterns_figure
 
     if args.iterations is not None and args.iterations < 1:
         raise ValueError("--iterations must be at least 1")
@@ -77,7 +77,8 @@ def _explain(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     arrays = expl.to_arrays()
     np.savez_compressed(out / "explanation.npz", **arrays)
-    fig = overview_figure(expl, top=args.top)
+    top = [c.subset for c in expl.components(top=args.top)]
+    fig = regional_patterns_figure(expl, top, expl.regional_patterns(top), ncols=min(len(top) + 1, 9))
     fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
     feasible = arrays["feasible"]
     print(f"done in {time.perf_counter() - start:.1f} s: {feasible.sum()}/{feasible.size} subsets feasible "

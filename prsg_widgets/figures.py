@@ -91,7 +91,7 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
     outline_patches(axes[0], grid, explanation.patches, "cyan", 1.0)
     axes[0].set_title("image, N", fontsize=8)
     scale = float(patterns.abs().max()) if shared_scale and len(patterns) else None
-    norms = explanation.norms() if explanation._components is not None else None
+    norms = explanation.norms() if explanation.has_components else None
     for ax, s, p in zip(axes[1:], subsets, patterns):
         ax.imshow(pattern_to_rgb(p, scale))
         outline_patches(ax, grid, explanation.subset_patches(s))

@@ -276,6 +276,9 @@ class Explanation:
         self._components: Optional[Tensor] = None
         self._listeners: list[Callable[["Explanation", list[int]], None]] = []
         self._cache_path: Optional[Path] = None
+        self.baseline: Optional[Tensor] = None  # set below, or by load()
+        self.epsilon: Optional[float] = None
+        self.meta: dict = {}
         if explainer is not None:
             self.baseline = explainer.baseline.detach().cpu()
             self.epsilon = explainer.epsilon

@@ -49,6 +49,7 @@ budget it halves the reconstruction error.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
@@ -324,9 +325,32 @@ def _trained_model(retrain: bool = False, progress: bool = True) -> ToyGenerator
     if path.exists() and not retrain:
         model = _load_cached(path, steps)
     if model is None:
-        model = train_toy_generator(steps=steps, progress=progress)
-        _save_atomic({"recipe": _recipe(steps), "state_dict": model.state_dict()}, path)
+        # one process trains, the others wait for its file: concurrent kernels sharing two cores
+        # would otherwise each train and all take many times longer
+        with _training_lock(path):
+            if path.exists() and not retrain:
+                model = _load_cached(path, steps)
+            if model is None:
+                model = train_toy_generator(steps=steps, progress=progress)
+                _save_atomic({"recipe": _recipe(steps), "state_dict": model.state_dict()}, path)
     return model
+
+
+@contextlib.contextmanager
+def _training_lock(path: Path):
+    """An exclusive lock on ``<cache>.lock`` where the platform has ``fcntl`` (else no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def load_toy_scenes(
