@@ -52,7 +52,7 @@ from .backend import Explainer, Explanation
 SubsetLike = Union[int, Iterable[int]]
 
 __all__ = [
-    "sparsity_curve", "sparsity_stats", "dense_control",
+    "sorted_magnitudes", "sparsity_curve", "sparsity_stats", "dense_control",
     "real_action_field_ratio", "real_action_field_ratios", "action_field_area",
     "TransferResult", "transferability",
     "ReconstructionResult", "controllable_reconstruction",
@@ -97,12 +97,23 @@ def _explainer(explanation: Explanation) -> Explainer:
 
 
 # ---------------------------------------------------------------------------------- sparsity
+def sorted_magnitudes(vectors: Union[Tensor, np.ndarray, Sequence[Union[Tensor, np.ndarray]]]) -> np.ndarray:
+    """``|value|`` of every element of ``vectors`` (one tensor, or several concatenated), sorted
+    descending, as ``float64``: the Fig. 3 curve of one component, or of the components solved
+    so far (:func:`sparsity_curve` is this over all non-empty components).  Empty: length 0."""
+    parts = [vectors] if isinstance(vectors, (Tensor, np.ndarray)) else list(vectors)
+    flat = [v.detach().abs().flatten().cpu().numpy().astype(np.float64) if isinstance(v, Tensor)
+            else np.abs(np.asarray(v, dtype=np.float64)).ravel() for v in parts]
+    if not flat:
+        return np.zeros(0)
+    values = flat[0] if len(flat) == 1 else np.concatenate(flat)
+    return -np.sort(-values)
+
+
 def sparsity_curve(explanation: Explanation) -> np.ndarray:
     """Fig. 3: every element of every non-empty component ``I(S)``, ``S ≠ ∅``, as ``|value|``
     sorted descending (length ``(2^n − 1) · d``).  Solves what is missing."""
-    comps = explanation.component_array()[1:]
-    values = comps.abs().flatten().numpy().astype(np.float64)
-    return -np.sort(-values)
+    return sorted_magnitudes(explanation.component_array()[1:])
 
 
 def sparsity_stats(curve: np.ndarray, rel: float = 0.01, mass: float = 0.9) -> dict[str, float]:

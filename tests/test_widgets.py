@@ -428,3 +428,22 @@ def test_solve_failures_and_refresh_errors_are_shown(explainer, solved, monkeypa
         c.refresh()  # shown in the widget and logged with its traceback, not raised
     assert "no curve today" in c.status.value and isinstance(c.error, ValueError)
     assert any("SparsityCurve refresh failed" in r.message for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------------- ES modules
+def test_views_share_common_js_without_redeclaring_it():
+    import re
+
+    from prsg_widgets.widgets import (ComponentGallery, PairView, ReconstructionView,
+                                      SparsityPlot)
+    from prsg_widgets.widgets._common import STATIC
+
+    common = (STATIC / "common.js").read_text(encoding="utf-8")
+    shared = set(re.findall(r"^function (\w+)", common, re.M))
+    assert {"bytesOf", "floatsOf", "drawScaled", "fillOverlay", "strokePatches"} <= shared
+    for cls in (PatchGridSelector, ComponentGallery, ReconstructionView, SparsityPlot, PairView):
+        src = str(cls._esm)
+        assert src.startswith(common) and src.count("export default") == 1
+        # a module may not declare a name twice: the view's own file must not repeat a helper
+        names = re.findall(r"^(?:function|const|let|class) (\w+)", src, re.M)
+        assert len(names) == len(set(names)), cls.__name__

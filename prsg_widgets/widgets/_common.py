@@ -1,17 +1,28 @@
-"""Plumbing shared by the widgets: lossless image buffers, main-thread scheduling, readiness.
+"""Plumbing shared by the widgets: lossless image buffers, main-thread scheduling, readiness,
+the views' ES modules and base classes.
 
 Nothing here computes a paper quantity: images are only converted to bytes for display, and
 results come from :class:`~prsg_widgets.Explanation` and :mod:`prsg_widgets.metrics`.
 """
 from __future__ import annotations
 
+import functools
+import logging
+import pathlib
 import threading
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+import anywidget
+import ipywidgets as widgets
 import numpy as np
 import torch
+import traitlets
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
+
+STATIC = pathlib.Path(__file__).parent / "static"
+CSS = STATIC / "prsg.css"
+log = logging.getLogger("prsg_widgets")
 
 
 # ---------------------------------------------------------------------------------- images
@@ -143,3 +154,114 @@ def model_value_range(explanation_or_explainer) -> tuple[float, float]:
 def grid_edges(grid) -> dict[str, list[int]]:
     """Pixel edges of the patch grid (uneven when P does not divide the image size)."""
     return {"row_edges": [int(v) for v in grid.row_edges()], "col_edges": [int(v) for v in grid.col_edges()]}
+
+
+# ---------------------------------------------------------------------------------- views
+@functools.lru_cache(maxsize=None)
+def esm(name: str) -> str:
+    """The ES module of the view ``static/<name>``: ``static/common.js`` (the helpers every view
+    uses) followed by the view's own file.  anywidget loads a view from one string, so the files
+    cannot import each other without a build step; concatenating keeps each helper in one place."""
+    common = (STATIC / "common.js").read_text(encoding="utf-8")
+    return common + "\n" + (STATIC / name).read_text(encoding="utf-8")
+
+
+class GridView(anywidget.AnyWidget):
+    """Base of the views drawn over an image with its patch grid: the image size and the grid's
+    pixel edges, which the views' ``common.js`` helpers read to place cells and outlines."""
+
+    _css = CSS
+
+    width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
+    grid_size = traitlets.Int(6).tag(sync=True)
+    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+
+    def set_grid(self, grid, width: int, height: int) -> None:
+        """Show images of ``width × height`` pixels cut by ``grid`` (a :class:`PatchGrid`); call
+        under ``hold_sync`` together with the image so the view redraws once."""
+        self.width, self.height = int(width), int(height)
+        self.grid_size = grid.size
+        edges = grid_edges(grid)
+        self.row_edges, self.col_edges = edges["row_edges"], edges["col_edges"]
+
+
+def status_html(text: str, error: bool = False) -> str:
+    """The status line of the composite widgets (``.prsg-status``; red when ``error``)."""
+    return f"<span class='prsg-status{' error' if error else ''}'>{text}</span>"
+
+
+class LiveView:
+    """Mixin of the composite widgets that show explanations while they are solved: a progress
+    bar and status line, a listener that refreshes (on the main thread) as results land, the
+    background solves queued when ``solve`` is set, and errors shown rather than raised.
+
+    Subclasses call :meth:`_init_live` before building their layout, :meth:`_watch` whenever
+    they show other explanations, and implement ``_refresh()``."""
+
+    solve: bool
+
+    def _init_live(self, title: str, progress_width: str) -> widgets.HBox:
+        """Set up the live state and return the header: ``title``, progress bar, status line."""
+        self.error: Optional[BaseException] = None
+        self.futures: list[Any] = []
+        self._listener: Optional[Callable[[Any, list[int]], None]] = None
+        self._watched: list[Any] = []
+        self._refresher = MainThreadCaller(self.refresh)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
+                                            layout=widgets.Layout(width=progress_width))
+        self.progress.add_class("prsg-progress")
+        self.status = widgets.HTML("")
+        return widgets.HBox([widgets.HTML(f"<b>{title}</b>", layout=widgets.Layout(flex="none")),
+                             self.progress, self.status], layout=widgets.Layout(align_items="center"))
+
+    def _unwatch(self) -> None:
+        """Stop listening to the explanations shown so far (their solves keep running)."""
+        for e in self._watched:
+            e.remove_listener(self._listener)
+        self._watched = []
+
+    def _watch(self, explanations: Iterable[Any]) -> None:
+        """Listen to these explanations instead (refresh as their results land) and queue the
+        solves of the unsolved ones (non-blocking) when ``solve`` is set."""
+        self._unwatch()
+        watched = list(explanations)
+
+        def listener(expl, _rows, me=self):
+            if any(expl is e for e in watched):
+                me._refresher()
+
+        self._listener, self._watched, self.futures = listener, watched, []
+        for e in watched:
+            e.on_update(listener)
+            if self.solve and not e.is_complete:
+                fut = e.submit()
+                fut.add_done_callback(lambda _f: self._refresher())
+                self.futures.append(fut)
+
+    def _show_progress(self, done: int, total: int, complete: str, error_type: bool = False) -> bool:
+        """Show ``done`` of ``total`` minimal features in the progress bar and the status line
+        (``complete`` once all are solved).  If a queued solve failed (e.g. stopped by
+        ``cancel()``), show that instead, keep it in ``error`` and return ``False``."""
+        self.progress.max, self.progress.value = max(1, total), done
+        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        if failed:
+            exc = self.error = failed[0]
+            detail = f"{type(exc).__name__}: {exc}" if error_type else str(exc)
+            self.status.value = status_html(f"solve stopped: {detail}", error=True)
+            return False
+        self.status.value = status_html(f"{done}/{total} minimal features" if done < total else complete)
+        return True
+
+    def refresh(self) -> None:
+        """Pull what has been solved into the views (called as results land; safe to call)."""
+        try:
+            self._refresh()
+        except Exception as exc:  # show it, and log it with its traceback
+            self.error = exc
+            self.status.value = status_html(f"error: {type(exc).__name__}: {exc}", error=True)
+            log.exception(f"{type(self).__name__} refresh failed")
+
+    def _refresh(self) -> None:  # pragma: no cover - every subclass implements it
+        raise NotImplementedError

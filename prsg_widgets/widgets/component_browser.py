@@ -1,25 +1,17 @@
 """ComponentBrowser: the feature components ``I(S)`` of one explanation (Eq. 6, Fig. 2, App. F)."""
 from __future__ import annotations
 
-import logging
 import math
-import pathlib
 from typing import Any, Optional, Sequence
 
-import anywidget
 import ipywidgets as widgets
-import numpy as np
 import traitlets
 
 from .. import metrics
-from ._common import (MainThreadCaller, grid_edges, model_value_range, popcount,
-                      rgba_bytes, signed_rgba_bytes)
-
-STATIC = pathlib.Path(__file__).parent / "static"
-log = logging.getLogger("prsg_widgets")
+from ._common import GridView, LiveView, esm, model_value_range, popcount, rgba_bytes, signed_rgba_bytes
 
 
-class ComponentGallery(anywidget.AnyWidget):
+class ComponentGallery(GridView):
     """The gallery view of :class:`ComponentBrowser`: regional-pattern thumbnails with their
     action fields outlined, a patch filter (click a patch of ``N``) and a detail panel.
 
@@ -27,15 +19,9 @@ class ComponentGallery(anywidget.AnyWidget):
     ``width × height`` back to back; ``items[i]["thumb"]`` indexes into it (``-1``: pending).
     """
 
-    _esm = STATIC / "component_gallery.js"
-    _css = STATIC / "prsg.css"
+    _esm = esm("component_gallery.js")
 
     image = traitlets.Bytes(b"").tag(sync=True)
-    width = traitlets.Int(0).tag(sync=True)
-    height = traitlets.Int(0).tag(sync=True)
-    grid_size = traitlets.Int(6).tag(sync=True)
-    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
-    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     patches = traitlets.List(traitlets.Int()).tag(sync=True)
     items = traitlets.List(traitlets.Dict()).tag(sync=True)
     thumbs = traitlets.Bytes(b"").tag(sync=True)
@@ -49,20 +35,14 @@ class ComponentGallery(anywidget.AnyWidget):
     detail_image = traitlets.Bytes(b"").tag(sync=True)
 
 
-class ReconstructionView(anywidget.AnyWidget):
+class ReconstructionView(GridView):
     """Controllable reconstruction (App. F): the image with the target patches (click patches of
     ``N`` to change ``target``), the reconstruction after ``step`` components and the RMSE curve."""
 
-    _esm = STATIC / "reconstruction.js"
-    _css = STATIC / "prsg.css"
+    _esm = esm("reconstruction.js")
 
     image = traitlets.Bytes(b"").tag(sync=True)
     recon = traitlets.Bytes(b"").tag(sync=True)
-    width = traitlets.Int(0).tag(sync=True)
-    height = traitlets.Int(0).tag(sync=True)
-    grid_size = traitlets.Int(6).tag(sync=True)
-    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
-    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     patches = traitlets.List(traitlets.Int()).tag(sync=True)
     target = traitlets.List(traitlets.Int()).tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
@@ -73,7 +53,7 @@ class ReconstructionView(anywidget.AnyWidget):
     status = traitlets.Unicode("").tag(sync=True)
 
 
-class ComponentBrowser(widgets.VBox):
+class ComponentBrowser(LiveView, widgets.VBox):
     """Browse the feature components of an :class:`~prsg_widgets.Explanation`.
 
     Components sorted by ``‖I(S)‖₂`` as regional-pattern thumbnails ``Δx_S = g(f_N) − g(f_N − I(S))``
@@ -103,18 +83,13 @@ class ComponentBrowser(widgets.VBox):
                  max_thumbs: int = 40, solve: bool = True) -> None:
         self.gallery = ComponentGallery()
         self.recon_view = ReconstructionView()
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
-                                            layout=widgets.Layout(width="260px"))
-        self.progress.add_class("prsg-progress")
-        self.status = widgets.HTML("")
+        header = self._init_live("Feature components", "260px")
         self.order_buttons = widgets.ToggleButtons(options=[("all", 0)], value=0, description="order |S|",
                                                    style={"button_width": "38px"})
         self.k_slider = widgets.IntSlider(value=0, min=0, max=0, description="top-k", disabled=True,
                                           continuous_update=True, layout=widgets.Layout(width="330px"))
         self.k_slider.add_class("prsg-k-slider")
         self.order_buttons.add_class("prsg-order-buttons")
-        header = widgets.HBox([widgets.HTML("<b>Feature components</b>", layout=widgets.Layout(flex="none")), self.progress, self.status],
-                              layout=widgets.Layout(align_items="center"))
         recon_box = widgets.VBox([
             widgets.HTML("<b>Controllable reconstruction</b> <span style='color:#777'>· click patches "
                          "of x to set the target T</span>"),
@@ -124,15 +99,11 @@ class ComponentBrowser(widgets.VBox):
         self.max_thumbs = int(max_thumbs)
         self.solve = bool(solve)
         self.explanation = None
-        self.future = None
         self.reconstruction: Optional[metrics.ReconstructionResult] = None
-        self.error: Optional[BaseException] = None
         self._norms: dict[int, float] = {}
         self._thumbs: dict[int, bytes] = {}
         self._final = False
-        self._listener = None
         self.detail: dict[str, Any] = {}
-        self._refresher = MainThreadCaller(self.refresh)
 
         traitlets.link((self.order_buttons, "value"), (self, "filter_order"))
         traitlets.link((self.gallery, "filter_patch"), (self, "filter_patch"))
@@ -147,24 +118,28 @@ class ComponentBrowser(widgets.VBox):
         if explanation is not None:
             self.set_explanation(explanation, target=target)
 
+    @property
+    def future(self) -> Any:
+        """The background solve of the explanation (``None`` when none was queued)."""
+        return self.futures[0] if self.futures else None
+
+    @future.setter
+    def future(self, fut: Any) -> None:
+        self.futures = [fut] if fut is not None else []
+
     # ------------------------------------------------------------------ binding
     def set_explanation(self, explanation: Any, target: Optional[Sequence[int]] = None) -> None:
         """Show another explanation (and queue its solve when ``solve`` is set)."""
-        old = self.explanation
-        if old is not None:
-            old.remove_listener(self._listener)
+        self._unwatch()
         self.explanation = explanation
         self._norms, self._thumbs, self._final = {}, {}, False
         self.reconstruction, self.error = None, None
         e = explanation
         vr = model_value_range(e)
         data, w, h = rgba_bytes(e.image, vr)
-        edges = grid_edges(e.grid)
         for view in (self.gallery, self.recon_view):
             with view.hold_sync():
-                view.width, view.height = w, h
-                view.grid_size = e.grid.size
-                view.row_edges, view.col_edges = edges["row_edges"], edges["col_edges"]
+                view.set_grid(e.grid, w, h)
                 view.patches = list(e.patches)
                 view.image = data
         self.recon_view.recon = b""
@@ -173,44 +148,16 @@ class ComponentBrowser(widgets.VBox):
         self.gallery.total = e.num_subsets - 1
         tgt = list(target) if target is not None else [e.patches[0]]
         self.target = [int(p) for p in tgt]
-
-        def listener(expl, _rows, me=self):
-            if expl is me.explanation:
-                me._refresher()
-
-        self._listener = listener
-        e.on_update(listener)
-        self.future = None
-        if self.solve and not e.is_complete:
-            self.future = e.submit()
-            self.future.add_done_callback(lambda _f: self._refresher())
+        self._watch([e])
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
-    def refresh(self) -> None:
-        """Pull what has been solved into the views (called as results land; safe to call)."""
+    def _refresh(self) -> None:
         e = self.explanation
         if e is None:
             return
-        try:
-            self._refresh(e)
-        except Exception as exc:  # show it, and log it with its traceback
-            self.error = exc
-            self.status.value = f"<span class='prsg-status error'>error: {type(exc).__name__}: {exc}</span>"
-            log.exception("ComponentBrowser refresh failed")
-
-    def _refresh(self, e) -> None:
         done, total = e.progress
-        self.progress.max, self.progress.value = total, done
-        fut = self.future
-        if fut is not None and fut.done() and fut.exception() is not None:
-            exc = fut.exception()
-            self.error = exc
-            self.status.value = f"<span class='prsg-status error'>solve stopped: {type(exc).__name__}: {exc}</span>"
-        elif done < total:
-            self.status.value = f"<span class='prsg-status'>{done}/{total} minimal features</span>"
-        else:
-            self.status.value = f"<span class='prsg-status'>{total} minimal features · {total - 1} components</span>"
+        self._show_progress(done, total, f"{total} minimal features · {total - 1} components", error_type=True)
         fresh = [s for s in range(1, e.num_subsets) if s not in self._norms and e.component_ready(s)]
         for s in fresh:
             self._norms[s] = float(e.component(s).norm())
@@ -280,8 +227,7 @@ class ComponentBrowser(widgets.VBox):
         info: dict[str, Any] = {"subset": s, "patches": e.subset_patches(s), "order": popcount(s),
                                 "ready": s in self._norms}
         if s in self._norms:
-            vec = e.component(s).detach().cpu().numpy()
-            curve = -np.sort(-np.abs(vec.astype(np.float64)))  # this component's Fig. 3 curve
+            curve = metrics.sorted_magnitudes(e.component(s))  # this component's Fig. 3 curve
             stats = metrics.sparsity_stats(curve)
             info.update(
                 norm=self._norms[s],
@@ -290,7 +236,7 @@ class ComponentBrowser(widgets.VBox):
                 rho_chance=_finite(float(metrics.action_field_area(e, [s])[0])),
                 salient_fraction=stats["salient_fraction"],
                 mass_fraction=stats["mass_fraction"],
-                d=int(vec.size),
+                d=int(curve.size),
             )
             self._render_thumbs([s])
             image = self._thumbs[s]

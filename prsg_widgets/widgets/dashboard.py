@@ -66,9 +66,8 @@ class Dashboard(widgets.VBox):
     def wait(self, timeout: Optional[float] = None) -> "Dashboard":
         """Block until every queued solve of the views has finished (scripts, tests, notebook
         runs without a front-end; in JupyterLab the views fill in without it), then refresh."""
-        futures = [self.browser.future] + list(self.curve.futures) + list(self.pairer.futures)
-        for fut in futures:
-            if fut is not None:
+        for view in (self.browser, self.curve, self.pairer):
+            for fut in list(view.futures):
                 fut.result(timeout=timeout)
         for view in (self.browser, self.curve, self.pairer):
             view._refresher()  # under the view's lock: a worker-thread refresh may be running

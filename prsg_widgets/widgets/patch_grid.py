@@ -1,19 +1,15 @@
 """PatchGridSelector: pick the patches ``N`` on a generated image (DESIGN.md §1, "grid")."""
 from __future__ import annotations
 
-import pathlib
 from typing import Any, Optional, Sequence, Union
 
-import anywidget
 import traitlets
 
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ._common import ArrayLike, grid_edges, model_value_range, rgba_bytes
-
-STATIC = pathlib.Path(__file__).parent / "static"
+from ._common import ArrayLike, GridView, esm, model_value_range, rgba_bytes
 
 
-class PatchGridSelector(anywidget.AnyWidget):
+class PatchGridSelector(GridView):
     """The generated image with its P×P grid drawn over it; click or drag to toggle patches.
 
     ``selected`` is a synced, sorted list of patch ids (``row * P + col``) that Python can read,
@@ -26,16 +22,10 @@ class PatchGridSelector(anywidget.AnyWidget):
     raw ``image`` (``(C, H, W)`` tensor or ``(H, W, C)`` array in ``value_range``) and ``grid``.
     """
 
-    _esm = STATIC / "patch_grid.js"
-    _css = STATIC / "prsg.css"
+    _esm = esm("patch_grid.js")
 
     image = traitlets.Bytes(b"").tag(sync=True)
     """Raw RGBA ``uint8`` bytes of the displayed image (``width * height * 4``)."""
-    width = traitlets.Int(0).tag(sync=True)
-    height = traitlets.Int(0).tag(sync=True)
-    grid_size = traitlets.Int(6).tag(sync=True)
-    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
-    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     selected = traitlets.List(traitlets.Int()).tag(sync=True)
     max_patches = traitlets.Int(DEFAULT_MAX_PATCHES).tag(sync=True)
     allowed = traitlets.List(traitlets.Int(), allow_none=True, default_value=None).tag(sync=True)
@@ -131,10 +121,7 @@ class PatchGridSelector(anywidget.AnyWidget):
     def _show_bytes(self, data: bytes, w: int, h: int, grid: PatchGrid) -> None:
         self._grid = grid
         with self.hold_sync():
-            self.width, self.height = w, h
-            self.grid_size = grid.size
-            edges = grid_edges(grid)
-            self.row_edges, self.col_edges = edges["row_edges"], edges["col_edges"]
+            self.set_grid(grid, w, h)
             self.image = data
         # drop ids the new grid does not have
         self.selected = [p for p in self.selected if p < grid.num_patches]

@@ -2,8 +2,6 @@
 dense control of App. I / Fig. 16 as an overlay."""
 from __future__ import annotations
 
-import logging
-import pathlib
 from typing import Any, Optional, Sequence, Union
 
 import anywidget
@@ -12,10 +10,7 @@ import numpy as np
 import traitlets
 
 from .. import metrics
-from ._common import MainThreadCaller, float32_bytes
-
-STATIC = pathlib.Path(__file__).parent / "static"
-log = logging.getLogger("prsg_widgets")
+from ._common import CSS, LiveView, esm, float32_bytes
 
 COLORS = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599"]
 CONTROL_COLOR = "#868e96"
@@ -29,8 +24,8 @@ class SparsityPlot(anywidget.AnyWidget):
     ``hover`` is set by the view: ``{"label", "rank", "value"}`` of the point under the pointer.
     """
 
-    _esm = STATIC / "sparsity_curve.js"
-    _css = STATIC / "prsg.css"
+    _esm = esm("sparsity_curve.js")
+    _css = CSS
 
     series = traitlets.List(traitlets.Dict()).tag(sync=True)
     data = traitlets.Bytes(b"").tag(sync=True)
@@ -57,7 +52,7 @@ def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.n
     return idx + 1.0, curve[idx]
 
 
-class SparsityCurve(widgets.VBox):
+class SparsityCurve(LiveView, widgets.VBox):
     """Sparsity of the feature components (Fig. 3) of one or more explanations.
 
     Each curve is :func:`prsg_widgets.metrics.sparsity_curve` (all elements of all components,
@@ -75,15 +70,10 @@ class SparsityCurve(widgets.VBox):
                  control_seed: int = 0, solve: bool = True, max_points: int = 1500,
                  log_x: bool = False, width: int = 520, height: int = 300) -> None:
         self.plot = SparsityPlot(log_x=log_x, plot_width=int(width), plot_height=int(height))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
-                                            layout=widgets.Layout(width="240px"))
-        self.progress.add_class("prsg-progress")
-        self.status = widgets.HTML("")
+        header = self._init_live("Sparsity of the components", "240px")
         self.log_x_box = widgets.Checkbox(value=log_x, description="log rank axis", indent=False,
                                           layout=widgets.Layout(width="130px"))
         traitlets.link((self.log_x_box, "value"), (self.plot, "log_x"))
-        header = widgets.HBox([widgets.HTML("<b>Sparsity of the components</b>", layout=widgets.Layout(flex="none")), self.progress,
-                               self.status], layout=widgets.Layout(align_items="center"))
         super().__init__([header, self.plot, self.log_x_box])
         self.add_class("prsg-sparsity-curve")
         self.dense_control = bool(dense_control)
@@ -94,10 +84,6 @@ class SparsityCurve(widgets.VBox):
         self.labels: list[str] = []
         self.control = None
         self.curves: dict[str, np.ndarray] = {}
-        self.futures: list[Any] = []
-        self.error: Optional[BaseException] = None
-        self._listener = None
-        self._refresher = MainThreadCaller(self.refresh)
         if explanations is not None:
             self.set_explanations(explanations, labels=labels)
 
@@ -115,8 +101,7 @@ class SparsityCurve(widgets.VBox):
             raise ValueError("give at least one explanation")
         if labels is not None and len(labels) != len(explanations):
             raise ValueError(f"{len(labels)} labels for {len(explanations)} explanations")
-        for e in self._all():
-            e.remove_listener(self._listener)
+        self._unwatch()
         self.explanations = list(explanations)
         self.labels = list(labels) if labels is not None else _default_labels(self.explanations)
         if len(set(self.labels)) != len(self.labels):
@@ -127,19 +112,7 @@ class SparsityCurve(widgets.VBox):
         if self.dense_control:
             first = self.explanations[0]
             self.control = metrics.dense_control(first.require_explainer(), first, seed=self.control_seed)
-
-        def listener(expl, _rows, me=self):
-            if any(expl is e for e in me._all()):
-                me._refresher()
-
-        self._listener = listener
-        self.futures = []
-        for e in self._all():
-            e.on_update(listener)
-            if self.solve and not e.is_complete:
-                fut = e.submit()
-                fut.add_done_callback(lambda _f: self._refresher())
-                self.futures.append(fut)
+        self._watch(self._all())
         self.refresh()
 
     def _all(self) -> list[Any]:
@@ -147,15 +120,6 @@ class SparsityCurve(widgets.VBox):
 
     def _all_labels(self) -> list[str]:
         return self.labels + (["dense control"] if self.control is not None else [])
-
-    def refresh(self) -> None:
-        """Redraw from whatever is solved (called as results land; safe to call)."""
-        try:
-            self._refresh()
-        except Exception as exc:
-            self.error = exc
-            self.status.value = f"<span class='prsg-status error'>error: {type(exc).__name__}: {exc}</span>"
-            log.exception("SparsityCurve refresh failed")
 
     def _refresh(self) -> None:
         series, chunks, offset = [], [], 0
@@ -170,9 +134,10 @@ class SparsityCurve(widgets.VBox):
                 curve, status = self.curves[label], "complete"
                 ready = e.num_subsets - 1
             else:
+                # the Fig. 3 curve over the components already available (no solve)
                 ready_sets = [s for s in range(1, e.num_subsets) if e.component_ready(s)]
                 ready = len(ready_sets)
-                curve = _partial_curve(e, ready_sets)
+                curve = metrics.sorted_magnitudes([e.component(s) for s in ready_sets])
                 status = "partial"
             ranks, values = display_points(curve, self.max_points)
             count = int(ranks.size)
@@ -186,24 +151,7 @@ class SparsityCurve(widgets.VBox):
         with self.plot.hold_sync():
             self.plot.data = b"".join(chunks)
             self.plot.series = series
-        self.progress.max, self.progress.value = max(1, total_all), done_all
-        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
-        if failed:
-            self.error = failed[0]
-            self.status.value = f"<span class='prsg-status error'>solve stopped: {failed[0]}</span>"
-        elif done_all < total_all:
-            self.status.value = f"<span class='prsg-status'>{done_all}/{total_all} minimal features</span>"
-        else:
-            self.status.value = "<span class='prsg-status'>complete</span>"
-
-
-def _partial_curve(explanation: Any, subsets: Sequence[int]) -> np.ndarray:
-    """The Fig. 3 curve restricted to the components already available (no solve): the same
-    definition as :func:`metrics.sparsity_curve`, over fewer components."""
-    if not subsets:
-        return np.zeros(0)
-    vals = np.concatenate([explanation.component(s).abs().numpy().astype(np.float64) for s in subsets])
-    return -np.sort(-vals)
+        self._show_progress(done_all, total_all, "complete")
 
 
 def _default_labels(explanations: Sequence[Any]) -> list[str]:

@@ -2,19 +2,13 @@
 in another image of the same model, at the same patch positions?"""
 from __future__ import annotations
 
-import logging
-import pathlib
 from typing import Any, Optional, Sequence
 
-import anywidget
 import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import MainThreadCaller, grid_edges, model_value_range, rgba_bytes
-
-STATIC = pathlib.Path(__file__).parent / "static"
-log = logging.getLogger("prsg_widgets")
+from ._common import GridView, LiveView, esm, model_value_range, rgba_bytes
 
 
 def default_ks(components: int) -> tuple[int, int]:
@@ -26,23 +20,17 @@ def default_ks(components: int) -> tuple[int, int]:
     return max(1, components // 3), max(1, (2 * components) // 3)
 
 
-class PairView(anywidget.AnyWidget):
+class PairView(GridView):
     """The two-image view of :class:`TransferabilityPairer`: each image with the patches ``N``,
     its top-k action fields as chips (matched ones highlighted in both), and the ratio.
     Hovering a chip outlines its action field on the images."""
 
-    _esm = STATIC / "transferability.js"
-    _css = STATIC / "prsg.css"
+    _esm = esm("transferability.js")
 
     image_a = traitlets.Bytes(b"").tag(sync=True)
     image_b = traitlets.Bytes(b"").tag(sync=True)
     label_a = traitlets.Unicode("").tag(sync=True)
     label_b = traitlets.Unicode("").tag(sync=True)
-    width = traitlets.Int(0).tag(sync=True)
-    height = traitlets.Int(0).tag(sync=True)
-    grid_size = traitlets.Int(6).tag(sync=True)
-    row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
-    col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     patches = traitlets.List(traitlets.Int()).tag(sync=True)
     top_a = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
     top_b = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
@@ -55,7 +43,7 @@ class PairView(anywidget.AnyWidget):
     status = traitlets.Unicode("").tag(sync=True)
 
 
-class TransferabilityPairer(widgets.VBox):
+class TransferabilityPairer(LiveView, widgets.VBox):
     """Two samples of the same model explained over the same patch positions ``N``, side by side.
 
     Shows the action fields of the top-``k_a`` components of image a and the top-``k_b`` of image b
@@ -89,23 +77,14 @@ class TransferabilityPairer(widgets.VBox):
                                            layout=widgets.Layout(width="260px"))
         self.kb_slider = widgets.IntSlider(value=1, min=1, max=1, description="k_b",
                                            layout=widgets.Layout(width="260px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
-                                            layout=widgets.Layout(width="240px"))
-        self.progress.add_class("prsg-progress")
-        self.status = widgets.HTML("")
-        header = widgets.HBox([widgets.HTML("<b>Transferability</b>", layout=widgets.Layout(flex="none")), self.progress, self.status],
-                              layout=widgets.Layout(align_items="center"))
+        header = self._init_live("Transferability", "240px")
         controls = widgets.HBox([self.seed_box, self.ka_slider, self.kb_slider],
                                 layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([header, controls, self.view])
         self.add_class("prsg-transferability")
         self.solve = bool(solve)
         self.result: Optional[metrics.TransferResult] = None
-        self.error: Optional[BaseException] = None
-        self.futures: list[Any] = []
         self.explanation_b = None
-        self._listener = None
-        self._refresher = MainThreadCaller(self.refresh)
 
         if hasattr(source, "explain"):  # an Explainer
             self.explainer = source
@@ -170,20 +149,15 @@ class TransferabilityPairer(widgets.VBox):
     def _show_a(self) -> None:
         e = self.explanation_a
         data, w, h = rgba_bytes(e.image, model_value_range(e))
-        edges = grid_edges(e.grid)
         with self.view.hold_sync():
-            self.view.width, self.view.height = w, h
-            self.view.grid_size = e.grid.size
-            self.view.row_edges, self.view.col_edges = edges["row_edges"], edges["col_edges"]
+            self.view.set_grid(e.grid, w, h)
             self.view.patches = list(e.patches)
             self.view.image_a = data
             self.view.label_a = e.sample.label or "image a"
 
     def _load_b(self) -> None:
         ex = self.explainer
-        for e in (self.explanation_a, self.explanation_b):
-            if e is not None:
-                e.remove_listener(self._listener)
+        self._unwatch()
         self.result, self.ratio = None, None
         self.explanation_b = ex.explain(int(self.seed_b), patches=list(self.explanation_a.patches))
         data, _, _ = rgba_bytes(self.explanation_b.image, model_value_range(ex))
@@ -192,48 +166,22 @@ class TransferabilityPairer(widgets.VBox):
             self.view.label_b = self.explanation_b.sample.label or f"seed {self.seed_b}"
             self.view.top_a, self.view.top_b, self.view.matched = [], [], []
             self.view.ratio = -1.0
-
-        def listener(expl, _rows, me=self):
-            if expl is me.explanation_a or expl is me.explanation_b:
-                me._refresher()
-
-        self._listener = listener
-        self.futures = []
-        for e in (self.explanation_a, self.explanation_b):
-            e.on_update(listener)
-            if self.solve and not e.is_complete:
-                fut = e.submit()
-                fut.add_done_callback(lambda _f: self._refresher())
-                self.futures.append(fut)
+        self._watch([self.explanation_a, self.explanation_b])
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
-    def refresh(self) -> None:
-        """Update progress, and the result once both explanations are solved (safe to call)."""
-        try:
-            self._refresh()
-        except Exception as exc:
-            self.error = exc
-            self.status.value = f"<span class='prsg-status error'>error: {type(exc).__name__}: {exc}</span>"
-            log.exception("TransferabilityPairer refresh failed")
-
     def _refresh(self) -> None:
+        """Update progress, and the result once both explanations are solved."""
         a, b = self.explanation_a, self.explanation_b
         done = a.progress[0] + b.progress[0]
         total = a.num_subsets + b.num_subsets
-        self.progress.max, self.progress.value = total, done
-        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
-        if failed:
-            self.error = failed[0]
-            self.status.value = f"<span class='prsg-status error'>solve stopped: {failed[0]}</span>"
+        if not self._show_progress(done, total, "both solved"):
             self.view.status = "solve stopped"
             return
         if a.is_complete and b.is_complete:
-            self.status.value = "<span class='prsg-status'>both solved</span>"
             if self.result is None:
                 self._update_result()
         else:
-            self.status.value = f"<span class='prsg-status'>{done}/{total} minimal features</span>"
             self.view.status = f"solving both images ({done}/{total} minimal features)"
 
     def _update_result(self) -> None:

@@ -45,6 +45,16 @@ def _wait_attr(page, selector: str, attr: str, expected: str, timeout: float = 1
     )
 
 
+def _show(lab, code: str, name: str, selector: str):
+    """Open a notebook that runs ``SETUP`` then ``code`` (displaying a widget) and wait until the
+    view ``selector`` is visible in the output of ``code``: ``(page, output, view)``."""
+    page = lab.open_notebook([SETUP, code], name=name)
+    out = lab.cell_output(page, 1)
+    view = out.locator(selector)
+    view.first.wait_for(state="visible")
+    return page, out, view
+
+
 def _shot(lab, page, locator, name: str):
     """Screenshot of a whole output: a tall viewport first, as Lab clips what is scrolled away."""
     page.set_viewport_size({"width": 1500, "height": 2400})
@@ -55,10 +65,8 @@ def _shot(lab, page, locator, name: str):
 
 
 def test_patch_grid_selector_click_drag_limit_auto(lab):
-    page = lab.open_notebook([SETUP, "sel = PatchGridSelector(ex, 0, max_patches=3, auto_n=2)\nsel"],
-                             name="selector.ipynb")
-    root = lab.cell_output(page, 1).locator(".prsg-pgs")
-    root.wait_for(state="visible")
+    page, _, root = _show(lab, "sel = PatchGridSelector(ex, 0, max_patches=3, auto_n=2)\nsel",
+                          "selector.ipynb", ".prsg-pgs")
     cell = lambda p: root.locator(f".prsg-cell[data-patch='{p}']")  # noqa: E731
 
     cell(5).click()
@@ -99,12 +107,8 @@ def test_patch_grid_selector_click_drag_limit_auto(lab):
 
 
 def test_component_browser_pending_filters_slider(lab):
-    page = lab.open_notebook(
-        [SETUP, "e = ex.explain(0, n=3)\nb = ComponentBrowser(e, solve=False)\nb"],
-        name="browser.ipynb")
-    out = lab.cell_output(page, 1)
-    gallery = out.locator(".prsg-cb")
-    gallery.wait_for(state="visible")
+    page, out, gallery = _show(lab, "e = ex.explain(0, n=3)\nb = ComponentBrowser(e, solve=False)\nb",
+                               "browser.ipynb", ".prsg-cb")
     # nothing solved yet: every component shows as pending
     _wait_attr(page, ".prsg-cb", "data-pending", "7")
     assert gallery.locator(".prsg-thumb.pending").count() == 7
@@ -159,11 +163,8 @@ def test_component_browser_pending_filters_slider(lab):
 
 
 def test_sparsity_curve_hover_and_updates(lab):
-    page = lab.open_notebook([SETUP, "e = ex.explain(0, n=3)\nc = SparsityCurve(e)\nc"],
-                             name="sparsity.ipynb")
-    out = lab.cell_output(page, 1)
-    plot = out.locator(".prsg-sparsity")
-    plot.wait_for(state="visible")
+    page, out, plot = _show(lab, "e = ex.explain(0, n=3)\nc = SparsityCurve(e)\nc", "sparsity.ipynb",
+                            ".prsg-sparsity")
     lab.wait_for_python(page, "[s['status'] for s in c.plot.series]", ["complete", "complete"],
                         timeout=SOLVE_TIMEOUT)
     _wait_attr(page, ".prsg-sparsity", "data-status", "complete|complete")
@@ -185,10 +186,8 @@ def test_sparsity_curve_hover_and_updates(lab):
 
 
 def test_transferability_pairer_seed_and_k(lab):
-    page = lab.open_notebook([SETUP, "e = ex.explain(0, n=3)\np = TransferabilityPairer(e, seed_b=1)\np"],
-                             name="pairer.ipynb")
-    out = lab.cell_output(page, 1)
-    out.locator(".prsg-pair").wait_for(state="visible")
+    page, out, _ = _show(lab, "e = ex.explain(0, n=3)\np = TransferabilityPairer(e, seed_b=1)\np",
+                         "pairer.ipynb", ".prsg-pair")
     lab.wait_for_python(page, "p.ratio is not None", True, timeout=SOLVE_TIMEOUT)
     assert lab.eval_python(page, "(p.k_a, p.k_b)") == (2, 4)  # defaults for 7 components
 
@@ -216,11 +215,9 @@ def test_transferability_pairer_seed_and_k(lab):
 
 
 def test_explore_dashboard_renders(lab):
-    page = lab.open_notebook(
-        [SETUP, 'd = explore("toy-scenes", grid=4, cheap=True, solver="tiny", n=3, seed=0)\nd'],
-        name="explore.ipynb")
-    out = lab.cell_output(page, 1)
-    for sel in (".prsg-pgs", ".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
+    page, out, _ = _show(lab, 'd = explore("toy-scenes", grid=4, cheap=True, solver="tiny", n=3, seed=0)\nd',
+                         "explore.ipynb", ".prsg-pgs")
+    for sel in (".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
         out.locator(sel).first.wait_for(state="visible")
     # progress is visible while the kernel keeps answering
     assert out.locator(".prsg-progress").count() == 3

@@ -2,50 +2,29 @@
 // cells over it, click/drag toggling, a limit message, and an "auto" button.
 // Key state is mirrored into data-* attributes so browser tests need not read canvas pixels.
 
-function bytesOf(v) {
-  if (!v) return new Uint8ClampedArray(0);
-  if (v instanceof DataView) return new Uint8ClampedArray(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-  if (v instanceof ArrayBuffer) return new Uint8ClampedArray(v.slice(0));
-  if (ArrayBuffer.isView(v)) return new Uint8ClampedArray(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-  return new Uint8ClampedArray(0);
-}
-
 function drawImage(canvas, data, w, h) {
   canvas.width = Math.max(1, w);
   canvas.height = Math.max(1, h);
   const ctx = canvas.getContext("2d");
-  if (w > 0 && h > 0 && data.length === w * h * 4) ctx.putImageData(new ImageData(data, w, h), 0, 0);
+  if (hasPixels(data, w, h)) ctx.putImageData(new ImageData(data, w, h), 0, 0);
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "prsg-widget prsg-pgs";
-  const title = document.createElement("div");
-  title.className = "prsg-title";
-  const stage = document.createElement("div");
-  stage.className = "prsg-stage";
-  const canvas = document.createElement("canvas");
-  canvas.className = "prsg-img";
-  const overlay = document.createElement("div");
-  overlay.className = "prsg-cells";
-  const tip = document.createElement("div");
-  tip.className = "prsg-tip";
+  const root = dom("div", "prsg-widget prsg-pgs");
+  const title = dom("div", "prsg-title");
+  const stage = dom("div", "prsg-stage");
+  const canvas = dom("canvas", "prsg-img");
+  const overlay = dom("div", "prsg-cells");
+  const tip = dom("div", "prsg-tip");
   stage.append(canvas, overlay, tip);
 
-  const bar = document.createElement("div");
-  bar.className = "prsg-bar";
-  const count = document.createElement("span");
-  count.className = "prsg-count";
-  const auto = document.createElement("button");
-  auto.className = "prsg-btn prsg-auto";
-  auto.textContent = "auto";
+  const bar = dom("div", "prsg-bar");
+  const count = dom("span", "prsg-count");
+  const auto = dom("button", "prsg-btn prsg-auto", "auto");
   auto.title = "select the foreground patches";
-  const clear = document.createElement("button");
-  clear.className = "prsg-btn prsg-clear";
-  clear.textContent = "clear";
+  const clear = dom("button", "prsg-btn prsg-clear", "clear");
   bar.append(count, auto, clear);
-  const msg = document.createElement("div");
-  msg.className = "prsg-msg";
+  const msg = dom("div", "prsg-msg");
   root.append(title, stage, bar, msg);
   el.appendChild(root);
 
@@ -61,35 +40,17 @@ function render({ model, el }) {
   };
 
   function layoutCells() {
-    overlay.textContent = "";
-    cells = [];
     const w = model.get("width"), h = model.get("height");
-    const re = model.get("row_edges"), ce = model.get("col_edges");
     const P = model.get("grid_size");
     const size = model.get("display_size");
     const sx = size / Math.max(1, w);
-    const dispH = Math.round(h * sx);
-    stage.style.width = size + "px";
-    stage.style.height = dispH + "px";
+    setCssSize([stage, canvas], size, Math.round(h * sx));
     root.style.width = size + "px";
-    canvas.style.width = size + "px";
-    canvas.style.height = dispH + "px";
-    if (re.length !== P + 1 || ce.length !== P + 1) return;
-    for (let r = 0; r < P; r++) {
-      for (let c = 0; c < P; c++) {
-        const id = r * P + c;
-        const cell = document.createElement("div");
-        cell.className = "prsg-cell";
-        cell.dataset.patch = String(id);
-        cell.title = `patch ${id} (row ${r}, col ${c})`;
-        cell.style.left = ce[c] * sx + "px";
-        cell.style.top = re[r] * sx + "px";
-        cell.style.width = (ce[c + 1] - ce[c]) * sx + "px";
-        cell.style.height = (re[r + 1] - re[r]) * sx + "px";
-        const label = document.createElement("span");
-        label.className = "prsg-cell-id";
-        label.textContent = String(id);
-        cell.appendChild(label);
+    const ids = Array.from({ length: P * P }, (_, i) => i);
+    const made = fillOverlay(overlay, model, ids, sx, {
+      title: (id) => `patch ${id} (row ${Math.floor(id / P)}, col ${id % P})`,
+      label: true,
+      setup: (cell, id) => {
         cell.addEventListener("pointerdown", (ev) => {
           ev.preventDefault();
           const sel = selectedSet();
@@ -111,11 +72,10 @@ function render({ model, el }) {
             tip.style.display = "none";
           }
         });
-        overlay.appendChild(cell);
-        cells.push(cell);
-      }
-    }
-    updateCells();
+      },
+    });
+    cells = made || [];
+    if (made) updateCells();
   }
 
   function apply(id) {
@@ -192,19 +152,10 @@ function render({ model, el }) {
   auto.addEventListener("click", () => model.send({ type: "auto" }));
   clear.addEventListener("click", () => model.send({ type: "clear" }));
 
-  model.on("change:image", drawAll);
-  model.on("change:width", drawAll);
-  model.on("change:grid_size", drawAll);
-  model.on("change:row_edges", drawAll);
-  model.on("change:col_edges", drawAll);
-  model.on("change:display_size", drawAll);
-  model.on("change:selected", updateCells);
-  model.on("change:allowed", updateCells);
-  model.on("change:max_patches", updateCells);
+  onChanges(model, ["image", "width", "grid_size", "row_edges", "col_edges", "display_size"], drawAll);
+  onChanges(model, ["selected", "allowed", "max_patches"], updateCells);
   model.on("change:message", showMessage);
-  model.on("change:title", updateChrome);
-  model.on("change:show_auto", updateChrome);
-  model.on("change:auto_n", updateChrome);
+  onChanges(model, ["title", "show_auto", "auto_n"], updateChrome);
   updateChrome();
   drawAll();
   showMessage();

@@ -1,114 +1,48 @@
 // ReconstructionView: the image with the target patches (click patches of N to toggle), the
 // reconstruction after `step` components, and the RMSE-per-step curve. State mirrored in data-*.
 
-function bytesOf(v) {
-  if (!v) return new Uint8ClampedArray(0);
-  if (v instanceof DataView) return new Uint8ClampedArray(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-  if (v instanceof ArrayBuffer) return new Uint8ClampedArray(v.slice(0));
-  if (ArrayBuffer.isView(v)) return new Uint8ClampedArray(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-  return new Uint8ClampedArray(0);
-}
-
-function drawScaled(canvas, data, w, h, size) {
-  const dispH = Math.round((h / Math.max(1, w)) * size);
-  canvas.width = size;
-  canvas.height = dispH;
-  canvas.style.width = size + "px";
-  canvas.style.height = dispH + "px";
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#bbb";
-  ctx.fillRect(0, 0, size, dispH);
-  if (w > 0 && h > 0 && data.length === w * h * 4) {
-    const off = document.createElement("canvas");
-    off.width = w;
-    off.height = h;
-    off.getContext("2d").putImageData(new ImageData(data, w, h), 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(off, 0, 0, size, dispH);
-  }
-  return ctx;
-}
-
 function render({ model, el }) {
   const SIZE = 144;
-  const root = document.createElement("div");
-  root.className = "prsg-widget prsg-rec";
+  const root = dom("div", "prsg-widget prsg-rec");
 
-  const colA = document.createElement("div");
-  colA.className = "prsg-rec-col";
-  const tA = document.createElement("div");
-  tA.textContent = "image x · target T";
-  const stage = document.createElement("div");
-  stage.className = "prsg-stage";
-  const cA = document.createElement("canvas");
-  cA.className = "prsg-img";
-  const overlay = document.createElement("div");
-  overlay.className = "prsg-cells";
+  const colA = dom("div", "prsg-rec-col");
+  const tA = dom("div", "", "image x · target T");
+  const stage = dom("div", "prsg-stage");
+  const cA = dom("canvas", "prsg-img");
+  const overlay = dom("div", "prsg-cells");
   stage.append(cA, overlay);
   colA.append(tA, stage);
 
-  const colB = document.createElement("div");
-  colB.className = "prsg-rec-col";
-  const tB = document.createElement("div");
-  const cB = document.createElement("canvas");
-  cB.className = "prsg-pix prsg-recon";
+  const colB = dom("div", "prsg-rec-col");
+  const tB = dom("div");
+  const cB = dom("canvas", "prsg-pix prsg-recon");
   colB.append(tB, cB);
 
-  const colC = document.createElement("div");
-  colC.className = "prsg-rec-col";
-  const tC = document.createElement("div");
-  tC.textContent = "RMSE per step";
-  const plot = document.createElement("canvas");
-  plot.className = "prsg-rec-plot";
-  const text = document.createElement("div");
-  text.className = "prsg-rec-text";
+  const colC = dom("div", "prsg-rec-col");
+  const tC = dom("div", "", "RMSE per step");
+  const plot = dom("canvas", "prsg-rec-plot");
+  const text = dom("div", "prsg-rec-text");
   colC.append(tC, plot, text);
 
   root.append(colA, colB, colC);
   el.appendChild(root);
 
-  function outline(ctx, patches, color) {
-    const w = model.get("width"), h = model.get("height");
-    const P = model.get("grid_size"), re = model.get("row_edges"), ce = model.get("col_edges");
-    if (re.length !== P + 1) return;
-    const s = SIZE / Math.max(1, w);
-    ctx.strokeStyle = color;
-    ctx.lineWidth = 2;
-    for (const p of patches) {
-      const r = Math.floor(p / P), c = p % P;
-      ctx.strokeRect(ce[c] * s + 1, re[r] * s + 1, (ce[c + 1] - ce[c]) * s - 2, (re[r + 1] - re[r]) * s - 2);
-    }
-  }
-
   function drawOriginal() {
     const w = model.get("width"), h = model.get("height");
-    drawScaled(cA, bytesOf(model.get("image")), w, h, SIZE);
+    drawScaled(cA, bytesOf(model.get("image")), w, h, SIZE, { background: "#bbb", style: true });
     stage.style.width = cA.style.width;
     stage.style.height = cA.style.height;
-    overlay.textContent = "";
-    const P = model.get("grid_size"), re = model.get("row_edges"), ce = model.get("col_edges");
-    if (re.length !== P + 1 || ce.length !== P + 1) return;
-    const s = SIZE / Math.max(1, w);
-    for (const p of model.get("patches")) {
-      const r = Math.floor(p / P), c = p % P;
-      const cell = document.createElement("div");
-      cell.className = "prsg-cell";
-      cell.dataset.patch = String(p);
-      cell.title = `patch ${p}: toggle it in the target set T`;
-      cell.style.left = ce[c] * s + "px";
-      cell.style.top = re[r] * s + "px";
-      cell.style.width = (ce[c + 1] - ce[c]) * s + "px";
-      cell.style.height = (re[r + 1] - re[r]) * s + "px";
-      cell.addEventListener("click", () => {
+    const cells = fillOverlay(overlay, model, model.get("patches"), SIZE / Math.max(1, w), {
+      title: (p) => `patch ${p}: toggle it in the target set T`,
+      setup: (cell, p) => cell.addEventListener("click", () => {
         const t = new Set(model.get("target"));
         if (t.has(p)) t.delete(p); else t.add(p);
         model.set("target", Array.from(t).sort((a, b) => a - b));
         model.save_changes();
         updateTarget();
-      });
-      overlay.appendChild(cell);
-    }
-    updateTarget();
+      }),
+    });
+    if (cells) updateTarget();
   }
 
   function updateTarget() {
@@ -119,8 +53,9 @@ function render({ model, el }) {
 
   function drawRecon() {
     const w = model.get("width"), h = model.get("height");
-    const ctx = drawScaled(cB, bytesOf(model.get("recon")), w, h, SIZE);
-    outline(ctx, model.get("target"), "#e8590c");
+    const ctx = drawScaled(cB, bytesOf(model.get("recon")), w, h, SIZE, { background: "#bbb", style: true });
+    const grid = gridOf(model), s = SIZE / Math.max(1, w);
+    if (grid) strokePatches(ctx, grid, model.get("target"), s, s, "#e8590c", 2, 1);
     const step = model.get("step"), steps = model.get("steps");
     tB.textContent = steps ? `x̂ with the top ${step} of ${steps} components` : "reconstruction";
     drawPlot();
@@ -194,15 +129,10 @@ function render({ model, el }) {
       `<span style="color:#2f9e44">- - √ε = ${tol.toFixed(4)}</span> (solver tolerance)`;
   }
 
-  model.on("change:image", drawOriginal);
-  model.on("change:patches", drawOriginal);
-  model.on("change:row_edges", drawOriginal);
+  onChanges(model, ["image", "patches", "row_edges"], drawOriginal);
   model.on("change:target", () => { updateTarget(); drawRecon(); });
-  model.on("change:recon", drawRecon);
-  model.on("change:step", drawRecon);
-  model.on("change:steps", drawRecon);
-  model.on("change:rmse", drawPlot);
-  model.on("change:status", drawPlot);
+  onChanges(model, ["recon", "step", "steps"], drawRecon);
+  onChanges(model, ["rmse", "status"], drawPlot);
   drawOriginal();
   drawRecon();
 }

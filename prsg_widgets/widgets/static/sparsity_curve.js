@@ -1,28 +1,15 @@
 // SparsityPlot view: |value| sorted descending on a log axis, one line per series (float32
 // buffers), hover readout of rank and value (mirrored to the `hover` trait and data-*).
 
-function floatsOf(v) {
-  if (!v) return new Float32Array(0);
-  let buf;
-  if (v instanceof DataView) buf = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
-  else if (v instanceof ArrayBuffer) buf = v.slice(0);
-  else if (ArrayBuffer.isView(v)) buf = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
-  else return new Float32Array(0);
-  return new Float32Array(buf, 0, Math.floor(buf.byteLength / 4));
-}
-
 function fmtVal(v) {
   return v === 0 ? "0" : v.toExponential(2);
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "prsg-widget prsg-plot prsg-sparsity";
-  const canvas = document.createElement("canvas");
-  const legend = document.createElement("div");
-  legend.className = "prsg-legend";
-  const readout = document.createElement("div");
-  readout.className = "prsg-readout";
+  const root = dom("div", "prsg-widget prsg-plot prsg-sparsity");
+  const canvas = dom("canvas");
+  const legend = dom("div", "prsg-legend");
+  const readout = dom("div", "prsg-readout");
   root.append(canvas, readout, legend);
   el.appendChild(root);
 
@@ -45,8 +32,7 @@ function render({ model, el }) {
     const dpr = window.devicePixelRatio || 1;
     canvas.width = W * dpr;
     canvas.height = H * dpr;
-    canvas.style.width = W + "px";
-    canvas.style.height = H + "px";
+    setCssSize([canvas], W, H);
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
@@ -194,8 +180,7 @@ function render({ model, el }) {
   canvas.addEventListener("pointerleave", () => draw(null));
 
   const redraw = () => { decode(); draw(null); };
-  model.on("change:data", redraw);
-  model.on("change:series", redraw);
+  onChanges(model, ["data", "series"], redraw);
   model.on("change:log_x", () => draw(null));
   model.on("change:plot_width", () => draw(null));
   readout.textContent = "hover over a curve to read rank and value";
