@@ -164,10 +164,16 @@ def real_action_field_ratios(explanation: Explanation, subsets: Sequence[SubsetL
     ss = [explanation.subset(s) for s in subsets]
     if not ss:
         return np.zeros(0)
-    patterns = explanation.regional_patterns(ss).double().abs().sum(1)  # (k, H, W)
-    masks = explanation.grid.subset_masks(explanation.patches, ss).to(patterns.device)
-    inside = (patterns * masks).flatten(1).sum(1)
-    total = patterns.flatten(1).sum(1)
+    patterns = explanation.regional_patterns(ss)
+    return _share_inside(patterns, explanation.grid.subset_masks(explanation.patches, ss))
+
+
+def _share_inside(patterns: Tensor, masks: Tensor) -> np.ndarray:
+    """``‖clip_A(Δx)‖₁ / ‖Δx‖₁`` per pattern ``(k, C, H, W)`` and field mask ``(k, H, W)``; NaN for
+    an all-zero pattern."""
+    mag = patterns.double().abs().sum(1)
+    inside = (mag * masks.to(mag.device)).flatten(1).sum(1)
+    total = mag.flatten(1).sum(1)
     out = (inside / total).numpy()
     out[total.numpy() == 0] = np.nan
     return out
@@ -589,13 +595,7 @@ def decomposition_rho(decomp: Decomposition) -> np.ndarray:
         return np.zeros(0)
     f_n = e.minimal_feature(e.full).float().unsqueeze(0)
     imgs = e.render(torch.cat([f_n, f_n - decomp.vectors.float()]))
-    patterns = (imgs[:1] - imgs[1:]).double().abs().sum(1)
-    masks = torch.stack([e.grid.mask(fl) for fl in decomp.fields]).to(patterns.device)
-    inside = (patterns * masks).flatten(1).sum(1)
-    total = patterns.flatten(1).sum(1)
-    out = (inside / total).numpy()
-    out[total.numpy() == 0] = np.nan
-    return out
+    return _share_inside(imgs[:1] - imgs[1:], torch.stack([e.grid.mask(fl) for fl in decomp.fields]))
 
 
 def decomposition_breach(decomp: Decomposition, patch: int) -> BreachResult:
