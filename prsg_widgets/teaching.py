@@ -5,8 +5,11 @@ A game over ``n`` players is a 1-D tensor ``v`` of length ``2^n``: ``v[T]`` is t
 coalition ``T``, a bitmask (bit i ⇔ player i), the same storage the toolkit uses for the patch
 subsets of an explanation (DESIGN.md §1).  Everything here is plain functions over such tensors;
 the interactions themselves come from :mod:`prsg_widgets.core.harsanyi`, so the notebook teaches
-exactly the code that computes the feature components of a generator.  Only :func:`game_explorer`
-builds widgets, and it only wires sliders to these functions.
+exactly the code that computes the feature components of a generator.  Only the panels at the
+end (:func:`game_explorer`, :func:`axiom_panel`, :func:`component_browser` and the ipycanvas
+:class:`LatticeView`) build widgets, and they only wire controls to these functions; even the
+lattice diagram's layout and colours are plain functions (:func:`lattice_positions`,
+:func:`value_colors`).
 
 The axioms are checked the way a theorem is: every check builds a game in which the axiom's
 premise holds *by construction* (a dummy player is added, two players are made symmetric, ...)
@@ -32,6 +35,8 @@ __all__ = [
     "check_efficiency", "check_linearity", "check_dummy", "check_symmetry", "check_axioms",
     "format_checks", "marginal_attribution", "patches_on_objects", "object_overlaps", "overlap_share",
     "show_scene", "show_components", "game_report", "game_explorer", "axiom_panel", "component_browser",
+    "LATTICE_MODES", "MAX_LATTICE_PLAYERS", "lattice_values", "lattice_positions", "lattice_edges",
+    "lattice_node_at", "diverging_color", "value_colors", "LatticeView",
 ]
 
 TOL = 1e-9
@@ -341,6 +346,109 @@ def overlap_share(overlaps: Sequence[ObjectOverlap]) -> float:
     return sum(o.overlaps_object for o in overlaps) / len(overlaps) if overlaps else float("nan")
 
 
+# ---------------------------------------------------------------------- the lattice diagram
+# Layout and colours are plain functions so they can be tested without a browser; only
+# :class:`LatticeView` touches a canvas.
+MAX_LATTICE_PLAYERS = 4
+"""Largest ``n`` the lattice is drawn for: 2^4 = 16 nodes still fit a row of 6 readable circles."""
+
+LATTICE_MODES: dict[str, str] = {"value": "v(T)", "AND": "I_and(S)", "OR": "I_or(S)"}
+"""What a node of the lattice can show (mode → caption): the worth, or one of the decompositions."""
+
+_NEGATIVE = (33, 102, 172)   # the blue end of ColorBrewer's RdBu
+_POSITIVE = (178, 24, 43)    # its red end
+_WHITE = (255, 255, 255)
+
+
+def _check_lattice_players(n: int) -> None:
+    if not 1 <= n <= MAX_LATTICE_PLAYERS:
+        raise ValueError(f"the lattice of {n} players has {1 << max(n, 0)} nodes; "
+                         f"LatticeView draws 1 ≤ n ≤ {MAX_LATTICE_PLAYERS} players")
+
+
+def lattice_values(v: Tensor, mode: str = "value") -> Tensor:
+    """What each node ``T`` (bitmask index) shows: ``v(T)`` (``"value"``), the AND dividends
+    (``"AND"``) or the OR interactions of Eq. 6 (``"OR"``)."""
+    if mode == "value":
+        _players(v)
+        return v.double().clone()
+    if mode in _KINDS:
+        return _KINDS[mode](v)
+    raise ValueError(f"unknown lattice mode {mode!r}; modes: {', '.join(LATTICE_MODES)}")
+
+
+def lattice_positions(n: int, width: float = 560.0, height: float = 400.0, margin: float = 32.0,
+                      top: Optional[float] = None) -> dict[int, tuple[float, float]]:
+    """Centre ``(x, y)`` in canvas pixels of every subset's node in the Hasse diagram: one row per
+    size ``|S|`` (∅ at the bottom, ``N`` at the top, ``top`` pixels down, default ``margin``), the
+    subsets of a row spread evenly across it in :func:`all_subsets` order."""
+    _check_lattice_players(n)
+    top = margin if top is None else top
+    rows: dict[int, list[int]] = {}
+    for t in all_subsets(n):
+        rows.setdefault(bin(t).count("1"), []).append(t)
+    step_y = (height - margin - top) / n
+    pos = {}
+    for k, row in rows.items():
+        step_x = (width - 2 * margin) / len(row)
+        for j, t in enumerate(row):
+            pos[t] = (margin + (j + 0.5) * step_x, height - margin - k * step_y)
+    return pos
+
+
+def _node_radius(positions: dict[int, tuple[float, float]], cap: float = 26.0) -> float:
+    """A circle radius that keeps neighbouring nodes (in a row and between rows) apart."""
+    pts = list(positions.values())
+    gaps = [abs(a[0] - b[0]) for a in pts for b in pts if a[1] == b[1] and a[0] != b[0]]
+    rows = sorted({p[1] for p in pts})
+    dy = min((b - a for a, b in zip(rows, rows[1:])), default=4 * cap)
+    return float(min(cap, 0.42 * min(gaps, default=4 * cap), 0.32 * dy))
+
+
+def lattice_edges(n: int) -> list[tuple[int, int]]:
+    """The covering pairs ``(S, S ∪ {i})`` for ``i ∉ S``: the edges of the Hasse diagram
+    (``n · 2^(n−1)`` of them)."""
+    _check_lattice_players(n)
+    return [(s, s | (1 << i)) for s in range(1 << n) for i in range(n) if not (s >> i) & 1]
+
+
+def lattice_node_at(positions: dict[int, tuple[float, float]], x: float, y: float,
+                    radius: float) -> Optional[int]:
+    """The subset whose node contains the canvas point ``(x, y)``, or ``None``."""
+    best, best_d2 = None, radius * radius
+    for t, (px, py) in positions.items():
+        d2 = (px - x) ** 2 + (py - y) ** 2
+        if d2 <= best_d2:
+            best, best_d2 = t, d2
+    return best
+
+
+def diverging_color(x: float, scale: float) -> str:
+    """Blue–white–red colour of ``x`` as ``"#rrggbb"``: white at 0, full blue at ``−scale``, full
+    red at ``+scale`` (clipped beyond); white everywhere when ``scale`` is 0."""
+    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, float(x) / float(scale)))
+    end = _POSITIVE if t > 0 else _NEGATIVE
+    a = abs(t)
+    r, g, b = (round(w + a * (e - w)) for w, e in zip(_WHITE, end))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def value_colors(values: Union[Sequence[float], Tensor], tol: float = TOL) -> tuple[list[str], float]:
+    """Colours of ``values`` on a scale symmetric about 0, ``±max |value|``, so that equal and
+    opposite values get equally strong hues.  Values within ``tol`` of 0 are float noise of the
+    transforms and are drawn white (and do not set the scale).  Returns ``(colours, scale)``."""
+    vals = [float(x) for x in (values.tolist() if isinstance(values, Tensor) else values)]
+    vals = [0.0 if abs(x) <= tol else x for x in vals]
+    scale = max((abs(x) for x in vals), default=0.0)
+    return [diverging_color(x, scale) for x in vals], scale
+
+
+def _ink(color: str) -> str:
+    """Black or white text, whichever reads better on ``color`` (by its luminance)."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white"
+
+
 # ---------------------------------------------------------------------- pictures
 def _to_rgb(image: Tensor):
     """``(C, H, W)`` in [-1, 1] → ``(H, W, 3)`` numpy in [0, 1] for ``imshow``."""
@@ -425,11 +533,147 @@ def game_report(v: Tensor, dummy_worth: float = 1.0, names: Optional[Sequence[st
             + "\n" + format_checks([check_efficiency(v, "marginal")]) + "   ← naive marginal worths (counter-example)")
 
 
+class LatticeView:
+    """The Boolean lattice (Hasse diagram) of a game's coalitions, drawn on an ``ipycanvas.Canvas``:
+    one row per size ``|S|``, an edge between ``S`` and each ``S ∪ {i}``, and each node a circle
+    coloured blue–white–red by what ``mode`` selects (:data:`LATTICE_MODES`: ``v(T)``, the AND
+    dividends or the OR interactions of Eq. 6), on a scale ``±max |value|``.  Clicking a node shows
+    its three numbers under the canvas.
+
+    The canvas has a fixed pixel size (a stretched canvas would shift click coordinates) and is
+    redrawn whenever a front end connects (``on_client_ready``: commands sent while a cell runs can
+    be lost, BROWSER_TESTING.md), the game changes (:meth:`set_game`) or the mode changes.
+    ``draw_count`` and ``drawn_values`` record the last drawing, so tests can see it without a
+    browser.  Display the object itself, or put :attr:`widget` in a layout.
+    """
+
+    def __init__(self, v: Tensor, mode: str = "value", names: Optional[Sequence[str]] = None,
+                 width: int = 560, height: int = 400, show_modes: bool = True):
+        import ipywidgets as W  # widget stack only here: the functions above stay importable without it
+        from ipycanvas import Canvas
+
+        self.n = _players(v)
+        _check_lattice_players(self.n)
+        if mode not in LATTICE_MODES:
+            raise ValueError(f"unknown lattice mode {mode!r}; modes: {', '.join(LATTICE_MODES)}")
+        self.names = names
+        self.width, self.height = int(width), int(height)
+        # the top margin leaves room for the title line above the full coalition's node
+        self.positions = lattice_positions(self.n, self.width, self.height, margin=32.0, top=60.0)
+        self.edges = lattice_edges(self.n)
+        self.radius = _node_radius(self.positions)
+        self._game = v.detach().double().clone()
+        self.selected: Optional[int] = None
+        self.draw_count = 0
+        self.drawn_values: Optional[list[float]] = None
+        self.drawn_colors: Optional[list[str]] = None
+        self.canvas = Canvas(width=self.width, height=self.height,
+                             layout=W.Layout(width=f"{self.width}px", height=f"{self.height}px",
+                                             min_width=f"{self.width}px", flex="0 0 auto"))
+        self.mode_selector = W.ToggleButtons(options=list(LATTICE_MODES), value=mode, description="show",
+                                             style={"button_width": "70px"},
+                                             layout=W.Layout(display=None if show_modes else "none"))
+        self.caption = W.HTML()
+        self.widget = W.VBox([self.mode_selector, self.canvas, self.caption])
+        self.canvas.on_client_ready(self.draw)
+        self.canvas.on_mouse_down(self._click)
+        self.mode_selector.observe(lambda _: self.draw(), "value")
+        self.draw()
+
+    # -- state
+    @property
+    def game(self) -> Tensor:
+        """The game drawn (a copy)."""
+        return self._game.clone()
+
+    def set_game(self, v: Tensor) -> None:
+        """Show a new game over the same players, and redraw."""
+        if _players(v) != self.n:
+            raise ValueError(f"this lattice is over {self.n} players; got a game over {_players(v)}")
+        self._game = v.detach().double().clone()
+        self.draw()
+
+    @property
+    def mode(self) -> str:
+        """``"value"``, ``"AND"`` or ``"OR"``; setting it redraws."""
+        return self.mode_selector.value
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        if mode not in LATTICE_MODES:
+            raise ValueError(f"unknown lattice mode {mode!r}; modes: {', '.join(LATTICE_MODES)}")
+        self.mode_selector.value = mode
+
+    # -- drawing
+    def draw(self, *_) -> None:
+        """Redraw the whole diagram from the current game and mode."""
+        from ipycanvas import hold_canvas
+
+        values = lattice_values(self._game, self.mode)
+        colors, scale = value_colors(values)
+        c, r = self.canvas, self.radius
+        with hold_canvas():  # one message per drawing, so a front end never shows half a lattice
+            c.clear()
+            c.fill_style = "white"
+            c.fill_rect(0, 0, self.width, self.height)
+            c.stroke_style, c.line_width = "#b0b0b0", 1.0
+            for s, t in self.edges:
+                (x0, y0), (x1, y1) = self.positions[s], self.positions[t]
+                c.stroke_line(x0, y0, x1, y1)
+            c.text_align, c.text_baseline = "center", "middle"
+            for t, (x, y) in self.positions.items():
+                c.fill_style = colors[t]
+                c.fill_circle(x, y, r)
+                c.stroke_style = "black" if t == self.selected else "#555555"
+                c.line_width = 3.0 if t == self.selected else 1.0
+                c.stroke_circle(x, y, r)
+                c.fill_style = _ink(colors[t])
+                c.font = "bold 10px sans-serif"
+                c.fill_text(subset_label(t, self.names), x, y - 0.3 * r, 2 * r - 4)
+                c.font = "10px sans-serif"
+                c.fill_text(f"{_clean(values[t]):.2f}", x, y + 0.35 * r, 2 * r - 4)
+            c.text_align, c.text_baseline = "left", "top"
+            c.fill_style, c.font = "black", "12px sans-serif"
+            c.fill_text(f"{LATTICE_MODES[self.mode]} on each coalition   "
+                        f"(blue < 0 < red, full colour at ±{scale:.2f})", 8, 6)
+        self.draw_count += 1
+        self.drawn_values = [_clean(x) for x in values.tolist()]
+        self.drawn_colors = colors
+        self.caption.value = self._caption()
+
+    def _caption(self) -> str:
+        import html
+
+        t = self.selected
+        if t is None:
+            return "<small>click a node for v(T) and its AND / OR interactions</small>"
+        v = self._game
+        a, o = and_interactions(v), or_interactions(v)
+        text = (f"T = {subset_label(t, self.names)}:  v(T) = {_clean(v[t]):.3f},  "
+                f"I_and(T) = {_clean(a[t]):.3f},  I_or(T) = {_clean(o[t]):.3f}")
+        return f"<code>{html.escape(text)}</code>"
+
+    def _click(self, x: float, y: float) -> None:
+        self.selected = lattice_node_at(self.positions, x, y, self.radius)
+        self.draw()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _clean(x: Union[float, Tensor]) -> float:
+    """``x`` with float noise (``|x| ≤ TOL``) shown as 0, so no "-0.00" labels."""
+    x = float(x)
+    return 0.0 if abs(x) <= TOL else x
+
+
 def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: Optional[Sequence[str]] = None,
-                  value_range: tuple[float, float] = (-3.0, 3.0)):
+                  value_range: tuple[float, float] = (-3.0, 3.0), lattice: bool = False):
     """An ipywidgets panel: one slider per coalition worth ``v(T)`` (``v(∅)`` included), a preset
     menu, and a live view of the AND/OR interactions table and the four axiom checks
-    (:func:`game_report`).  Returns the ``VBox``; its ``.game()`` gives the current ``v``."""
+    (:func:`game_report`).  With ``lattice=True`` a :class:`LatticeView` of the game sits between
+    the sliders and the table and is redrawn on every change.  Returns the ``VBox``; its
+    ``.game()`` gives the current ``v`` and ``.lattice`` the lattice view (or ``None``)."""
     import ipywidgets as W  # imported here: the math above must not need a widget stack
 
     if n > 4:
@@ -446,12 +690,16 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
     worth = W.FloatSlider(value=1.0, min=lo, max=hi, step=0.1, description="dummy worth",
                           continuous_update=False)
     out = _text_panel()
+    view = LatticeView(v0, names=names) if lattice else None
 
     def game() -> Tensor:
         return torch.tensor([sliders[t].value for t in range(1 << n)], dtype=torch.float64)
 
     def refresh(*_):
-        out.value = _pre(game_report(game(), worth.value, names))
+        v = game()
+        out.value = _pre(game_report(v, worth.value, names))
+        if view is not None:
+            view.set_game(v)
 
     def load_preset(change):
         if change["new"] in PRESET_GAMES:
@@ -467,8 +715,10 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
     worth.observe(refresh, "value")
     preset.observe(load_preset, "value")
     by_size = [W.VBox([s for t, s in sliders.items() if bin(t).count("1") == k]) for k in range(n + 1)]
-    box = W.VBox([W.HBox([preset, worth]), W.HBox(by_size), out])
+    parts = [W.HBox([preset, worth]), W.HBox(by_size)] + ([view.widget] if view is not None else []) + [out]
+    box = W.VBox(parts)
     box.game = game  # type: ignore[attr-defined]
+    box.lattice = view  # type: ignore[attr-defined]
     refresh()
     return box
 

@@ -101,16 +101,32 @@ for name in ["AND of players 1 and 2", "OR of players 1 and 2"]:
     print()
 """),
     md(r"""
+The first game drawn as the **lattice of coalitions** (Hasse diagram): one row per size $|S|$,
+from $\emptyset$ at the bottom to $N$ at the top, with an edge from $S$ to each $S\cup\{i\}$. Each node
+is coloured by its interaction (red $>0$, blue $<0$, white $0$, full colour at the largest $|I|$).
+Left, the AND dividends of "AND of players 1 and 2": one red node, $\{1,2\}$. Right, its OR
+interactions: $\{1\}$ and $\{2\}$ red ($+1$ each), $\{1,2\}$ blue ($-1$). By Eq. 7, $\{1\}$ alone gets
+$1-1=0$, and only both players together get $1+1-1=1$. *(Live output.)*
+"""),
+    code(r"""
+import ipywidgets as W
+v_and = tg.preset_game("AND of players 1 and 2", N_PLAYERS)
+W.HBox([tg.LatticeView(v_and, mode="AND", width=400, height=320, show_modes=False).widget,
+        tg.LatticeView(v_and, mode="OR", width=400, height=320, show_modes=False).widget])
+""", tags=IGNORE),
+    md(r"""
 ## 2. Edit a game
 
 Move the sliders: each sets one worth $v(T)$ (sliders are grouped by $|T|$), or pick a preset. The
-table is recomputed on every change, and so are the axiom checks of the next section (✓ when the
-residual is below $10^{-9}$). The last line is a counter-example: give each player only its own
-marginal worth $v(\{i\})-v(\emptyset)$ and drop every interaction. That attribution fails efficiency
-as soon as the game has any interaction. *(This cell's output is live; nbval does not compare it.)*
+lattice below the sliders is redrawn on every change. Switch it between the worths $v(T)$, the AND
+dividends and the OR interactions, and click a node to read all three numbers. The table is recomputed
+too, and so are the axiom checks of the next section (✓ when the residual is below $10^{-9}$). The last
+line is a counter-example: give each player only its own marginal worth $v(\{i\})-v(\emptyset)$ and drop
+every interaction. That attribution fails efficiency as soon as the game has any interaction.
+*(This cell's output is live; nbval does not compare it.)*
 """),
     code(r"""
-explorer = tg.game_explorer(N_PLAYERS)
+explorer = tg.game_explorer(N_PLAYERS, lattice=True)
 explorer
 """, tags=IGNORE),
     md(r"""
