@@ -65,7 +65,7 @@ def test_disk_cache_resumes(tmp_path, tiny_generator):
     ex = Explainer(tiny_generator, grid=4, iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
     e = ex.explain(6, patches=[0, 5, 10])
     e.minimal_feature([0, 5])
-    files = list(tmp_path.glob("*.npz"))
+    files = [p for p in tmp_path.glob("*.npz") if not p.name.startswith("baseline-")]
     assert len(files) == 1
     ex2 = Explainer(tiny_generator, grid=4, iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
     e2 = ex2.explain(6, patches=[0, 5, 10])
@@ -126,3 +126,17 @@ def test_bad_subsets(tiny_explainer):
         e.minimal_feature(4)
     with pytest.raises(ValueError, match="not one of the selected"):
         e.minimal_feature([6])
+
+
+def test_baseline_is_cached_on_disk(tmp_path, tiny_generator):
+    ex = Explainer(tiny_generator, grid=4, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    files = list(tmp_path.glob("baseline-*.npz"))
+    assert len(files) == 1
+    tiny_generator._baselines.clear()  # a new session: only the disk copy is left
+    again = Explainer(tiny_generator, grid=4, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    assert torch.equal(again.baseline, ex.baseline)
+    assert not tiny_generator._baselines  # read from disk, not recomputed
+    files[0].write_bytes(b"garbage")
+    with pytest.warns(RuntimeWarning, match="could not be read"):
+        fresh = Explainer(tiny_generator, grid=4, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    torch.testing.assert_close(fresh.baseline, ex.baseline)

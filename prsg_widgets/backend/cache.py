@@ -36,6 +36,34 @@ class SolveCache:
                 "mse": expl.mse.copy(), "feasible": expl.feasible.copy(),
                 "iterations": expl.iterations.copy(),
             }
+        self._write(path, arrays)
+
+    def save_tensor(self, key: str, value: torch.Tensor) -> None:
+        """Store one tensor (e.g. the baseline ``b``) under ``key``."""
+        self._write(self.path(key), {"value": value.detach().cpu().numpy()})
+
+    def load_tensor(self, key: str, shape: tuple) -> "torch.Tensor | None":
+        """The tensor stored under ``key``, or ``None`` if absent or unreadable (moved aside)."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                value = data["value"]
+            if value.shape != tuple(shape):
+                raise ValueError(f"shape {value.shape} does not match {tuple(shape)}")
+        except Exception as exc:
+            self._set_aside(path, exc)
+            return None
+        return torch.from_numpy(value)
+
+    def _set_aside(self, path: Path, exc: Exception) -> None:
+        aside = path.with_suffix(".corrupt")
+        os.replace(path, aside)
+        warnings.warn(f"cache file {path} could not be read ({exc}); moved it to {aside} and "
+                      "will recompute its contents", RuntimeWarning, stacklevel=4)
+
+    def _write(self, path: Path, arrays: dict) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -56,10 +84,7 @@ class SolveCache:
             if feats.shape != tuple(expl._features.shape) or solved.shape != expl._solved.shape:
                 raise ValueError(f"shape {feats.shape} does not match {tuple(expl._features.shape)}")
         except Exception as exc:  # any unreadable file: keep it for inspection, recompute
-            aside = path.with_suffix(".corrupt")
-            os.replace(path, aside)
-            warnings.warn(f"cache file {path} could not be read ({exc}); moved it to {aside} and "
-                          "will recompute those minimal features", RuntimeWarning, stacklevel=3)
+            self._set_aside(path, exc)
             return 0
         rows = np.flatnonzero(solved)
         expl._features[rows] = torch.from_numpy(feats[rows])

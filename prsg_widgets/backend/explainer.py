@@ -101,18 +101,30 @@ class Explainer:
         self.max_patches = max_patches
         self.progress = progress
         self.baseline_samples, self.baseline_seed = baseline_samples, baseline_seed
-        self.baseline = generator.baseline(baseline_samples, baseline_seed).to(self.device)
+        self.cache = SolveCache(cache_dir) if cache_dir is not None else None
+        self.baseline = self._baseline().to(self.device)
         with torch.no_grad():
             self.baseline_image = self.generator.tail(self.baseline.unsqueeze(0))[0]
         _, h, w = self.generator.image_shape
         self.grid = PatchGrid(h, w, grid)
         self.epsilon = self.config.epsilon_for(self.generator.value_range)
-        self.cache = SolveCache(cache_dir) if cache_dir is not None else None
         self._queue: list[_Request] = []
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self._worker: Optional[threading.Thread] = None
         self.busy = False
+
+    def _baseline(self) -> Tensor:
+        """``b`` from the disk cache when there is one (K forward passes saved), else computed."""
+        gen, k, seed = self.generator, self.baseline_samples, self.baseline_seed
+        if self.cache is None:
+            return gen.baseline(k, seed)
+        key = f"baseline-{gen.fingerprint()}-{k}-{seed}"
+        cached = self.cache.load_tensor(key, (gen.d,))
+        if cached is None:
+            cached = gen.baseline(k, seed)
+            self.cache.save_tensor(key, cached)
+        return cached
 
     # ------------------------------------------------------------------ samples
     def sample(self, seed: int) -> Sample:
