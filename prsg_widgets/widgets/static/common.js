@@ -30,6 +30,15 @@ function dom(tag, className, text) {
   return node;
 }
 
+// An image canvas with the clickable patch-cell layer on top (extra nodes go last, e.g. a tip).
+function imageStage(extraClass, ...extra) {
+  const stage = dom("div", extraClass ? "prsg-stage " + extraClass : "prsg-stage");
+  const canvas = dom("canvas", "prsg-img");
+  const overlay = dom("div", "prsg-cells");
+  stage.append(canvas, overlay, ...extra);
+  return { stage, canvas, overlay };
+}
+
 function onChanges(model, names, fn) {
   for (const name of names) model.on("change:" + name, fn);
 }

@@ -21,10 +21,7 @@ function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-cb");
   const side = dom("div", "prsg-cb-side");
   const fTitle = dom("div", "prsg-title", "Filter by patch");
-  const stage = dom("div", "prsg-stage prsg-filter-stage");
-  const canvas = dom("canvas", "prsg-img");
-  const overlay = dom("div", "prsg-cells");
-  stage.append(canvas, overlay);
+  const { stage, canvas, overlay } = imageStage("prsg-filter-stage");
   const fNote = dom("div", "prsg-msg");
   const detail = dom("div", "prsg-detail");
   side.append(fTitle, stage, fNote, detail);

@@ -12,11 +12,8 @@ function drawImage(canvas, data, w, h) {
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-pgs");
   const title = dom("div", "prsg-title");
-  const stage = dom("div", "prsg-stage");
-  const canvas = dom("canvas", "prsg-img");
-  const overlay = dom("div", "prsg-cells");
   const tip = dom("div", "prsg-tip");
-  stage.append(canvas, overlay, tip);
+  const { stage, canvas, overlay } = imageStage("", tip);
 
   const bar = dom("div", "prsg-bar");
   const count = dom("span", "prsg-count");

@@ -7,10 +7,7 @@ function render({ model, el }) {
 
   const colA = dom("div", "prsg-rec-col");
   const tA = dom("div", "", "image x · target T");
-  const stage = dom("div", "prsg-stage");
-  const cA = dom("canvas", "prsg-img");
-  const overlay = dom("div", "prsg-cells");
-  stage.append(cA, overlay);
+  const { stage, canvas: cA, overlay } = imageStage("");
   colA.append(tA, stage);
 
   const colB = dom("div", "prsg-rec-col");
