@@ -8,12 +8,20 @@ after it the *tail* ``g`` (DESIGN.md §1).  The split works on any ``torch.nn.Mo
   containers all the way up to a sequential body (the common generator stack); otherwise it re-runs
   the whole module with a hook that *replaces* the layer's output by the given feature, so models
   with skip connections stay correct (the code then decides the paths that bypass the layer).
+* that re-run repeats the head on every solver iteration (on BigGAN-deep-128 a third of a tail
+  call).  The *replay* path avoids it: once per code it records the output of every submodule call
+  that finishes before the split layer runs (a value computed before the layer cannot depend on
+  it), then each tail call runs the forward with those calls answered from the record, the layer
+  answered with the feature, and only the glue code of the enclosing ``forward`` methods re-run.
+  It is checked against the hook path when the split is made and used only when they agree.
 """
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
@@ -77,6 +85,158 @@ def _sequential_tail(module: nn.Module, layer_name: str) -> Optional[list[nn.Mod
     return tail
 
 
+def _map_tensors(obj: Any, fn: Callable[[Tensor], Tensor]) -> Any:
+    """``fn`` applied to every tensor in nested tuples / lists / dicts; other leaves kept."""
+    if isinstance(obj, Tensor):
+        return fn(obj)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
+        return type(obj)(*(_map_tensors(o, fn) for o in obj))
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_map_tensors(o, fn) for o in obj)
+    if isinstance(obj, dict):
+        return type(obj)((k, _map_tensors(v, fn)) for k, v in obj.items())
+    return obj
+
+
+def _tensors(obj: Any) -> list[Tensor]:
+    out: list[Tensor] = []
+    _map_tensors(obj, lambda t: out.append(t) or t)
+    return out
+
+
+class _HeadRecord:
+    """The head of one code, recorded for the replay tail.
+
+    ``calls`` holds, in call order, ``(module, output)`` for every *top-level* submodule call that
+    finished before the split layer ran: a call made directly by a ``forward`` still running when
+    the layer was called (the root's, or an ancestor call of the layer).  Replaying the forward with
+    those calls answered from the record reproduces every value computed before the layer; their
+    inner calls never run.  Outputs are expanded to a batch and copied once per batch size
+    (``outputs``); a tail that changes one in place gets a fresh copy next call.
+    """
+
+    def __init__(self, code: Tensor, calls: list[tuple[nn.Module, Any]]) -> None:
+        self.code = code
+        self.calls = calls
+        self._copies: dict[int, tuple[list[Any], list[tuple[Tensor, int]]]] = {}
+
+    def outputs(self, batch: int) -> list[Any]:
+        """The recorded outputs for a tail batch of ``batch`` (fresh when a previous tail changed them)."""
+        entry = self._copies.get(batch)
+        if entry is not None and all(t._version == v for t, v in entry[1]):
+            return entry[0]
+        grow = self.code.shape[0] == 1 and batch != 1
+
+        def copy(t: Tensor) -> Tensor:
+            if grow and t.dim() > 0 and t.shape[0] == 1:
+                t = t.expand(batch, *t.shape[1:])
+            return t.clone()
+
+        outs = [_map_tensors(out, copy) for _, out in self.calls]
+        self._copies[batch] = (outs, [(t, t._version) for o in outs for t in _tensors(o)])
+        return outs
+
+
+def _record_head(module: nn.Module, layer: nn.Module, code: Tensor) -> tuple[Tensor, _HeadRecord]:
+    """Run the head once with hooks on every submodule: the feature and its :class:`_HeadRecord`."""
+    frames: list[int] = [0]  # open calls, by frame id; 0 is the root's forward
+    finished: list[tuple[int, nn.Module, Any]] = []  # (parent frame, module, output)
+    counter = [0]
+    captured: list[Tensor] = []
+    open_at_layer: set[int] = set()
+
+    def pre(mod, _inp):
+        counter[0] += 1
+        frames.append(counter[0])
+
+    def post(mod, _inp, out):
+        frames.pop()
+        finished.append((frames[-1], mod, out))
+
+    def at_layer(_m, _i, out):
+        captured.append(out)
+        open_at_layer.update(frames[:-1])  # the layer's own frame is the last one
+        raise _StopForward
+
+    handles = []
+    try:
+        for sub in {id(m): m for m in module.modules() if m is not module}.values():
+            handles.append(sub.register_forward_pre_hook(pre))
+            if sub is not layer:
+                handles.append(sub.register_forward_hook(post))
+        handles.append(layer.register_forward_hook(at_layer))
+        with torch.no_grad():
+            try:
+                module(code)
+            except _StopForward:
+                pass
+    finally:
+        for h in handles:
+            h.remove()
+    if not captured:
+        raise RuntimeError("the split layer was not called by the generator's forward")
+    calls = [(mod, out) for parent, mod, out in finished if parent in open_at_layer]
+    return captured[0], _HeadRecord(code.detach().clone(), calls)
+
+
+class _Replaying:
+    """Context: during one tail call in this thread, the recorded modules answer from the record
+    and the split layer answers with ``feature``; other threads see the original forwards."""
+
+    def __init__(self, layer: nn.Module, record: _HeadRecord, feature: Tensor) -> None:
+        self.layer, self.record, self.feature = layer, record, feature
+        self.thread = threading.get_ident()
+        self.queues: dict[int, list[Any]] = {}
+        for (mod, _), out in zip(record.calls, record.outputs(feature.shape[0])):
+            self.queues.setdefault(id(mod), []).append(out)
+        self.modules = {id(mod): mod for mod, _ in record.calls}
+        self.modules[id(layer)] = layer
+        self.reached = False
+        self.saved: list[tuple[nn.Module, Any]] = []
+
+    def _wrap(self, mod: nn.Module) -> Callable[..., Any]:
+        original = mod.forward
+        queue = self.queues.get(id(mod), [])
+        is_layer = mod is self.layer
+
+        def forward(*args, **kwargs):
+            if threading.get_ident() != self.thread:
+                return original(*args, **kwargs)
+            if is_layer:
+                self.reached = True
+                return self.feature
+            if not self.reached and queue:
+                return queue.pop(0)
+            return original(*args, **kwargs)
+
+        return forward
+
+    def __enter__(self) -> "_Replaying":
+        try:
+            for mod in self.modules.values():
+                self.saved.append((mod, mod.__dict__.get("forward")))
+                wrapped = self._wrap(mod)
+                object.__setattr__(mod, "forward", wrapped)
+        except Exception:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for mod, previous in reversed(self.saved):
+            if previous is None:
+                mod.__dict__.pop("forward", None)
+            else:
+                object.__setattr__(mod, "forward", previous)
+        self.saved.clear()
+
+
+TAIL_PATHS = ("sequential", "replay", "hook")
+"""How :meth:`SplitGenerator.tail` runs ``g``: ``sequential`` (only the modules after the layer),
+``replay`` (the forward with the head answered from a per-code record) or ``hook`` (the whole
+forward re-run, the layer's output replaced)."""
+
+
 @dataclass
 class SplitGenerator:
     """A generator cut at one layer: ``image = tail(head(code))``.
@@ -99,6 +259,9 @@ class SplitGenerator:
     _fast_tail: Optional[list[nn.Module]] = field(init=False, repr=False, default=None)
     _baselines: dict = field(init=False, repr=False, default_factory=dict)
     _fingerprint: Optional[str] = field(init=False, repr=False, default=None)
+    _replay_ok: bool = field(init=False, repr=False, default=False)
+    _records: "OrderedDict[int, _HeadRecord]" = field(init=False, repr=False, default_factory=OrderedDict)
+    _replay_lock: Any = field(init=False, repr=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self.layer, self._layer_module = _resolve_layer(self.module, self.layer)
@@ -121,6 +284,27 @@ class SplitGenerator:
                     ok = False
             if not ok:
                 self._fast_tail = None
+        if self._fast_tail is None:
+            self._replay_ok = self._check_replay(code, feat)
+
+    def _check_replay(self, code: Tensor, feat: Tensor) -> bool:
+        """Use the replay tail only when it saves work and matches the hook tail."""
+        try:
+            with torch.no_grad():
+                _, record = _record_head(self.module, self._layer_module, code)
+                if not record.calls:
+                    return False  # nothing finishes before the layer: nothing to save
+                self._replay_ok = True
+                feats = torch.cat([feat, 0.5 * feat.flip(-1)])
+                ref = self.tail(feats, code, path="hook")
+                ok = all(  # twice: the second call reuses the record's copies
+                    torch.allclose(self.tail(feats, code, path="replay"), ref, atol=1e-5, rtol=1e-4)
+                    for _ in range(2)
+                )
+        except Exception:
+            ok = False
+        self._records.clear()
+        return ok
 
     # ------------------------------------------------------------------ basic maps
     @property
@@ -140,7 +324,18 @@ class SplitGenerator:
     def to(self, device: Union[str, torch.device]) -> "SplitGenerator":
         self.module.to(device)
         self._baselines = {k: v.to(device) for k, v in self._baselines.items()}
+        self._records.clear()
         return self
+
+    @property
+    def tail_path(self) -> str:
+        """The path :meth:`tail` takes by default: one of :data:`TAIL_PATHS`."""
+        return "sequential" if self._fast_tail is not None else "replay" if self._replay_ok else "hook"
+
+    @property
+    def tail_paths(self) -> tuple[str, ...]:
+        """Every path :meth:`tail` can take for this split (``hook`` always works)."""
+        return tuple(p for p in TAIL_PATHS if p == "hook" or p == self.tail_path)
 
     def head(self, code: Tensor) -> Tensor:
         """``f = head(z)``: the split layer's output for a batch of codes, shape ``(B, *feature_shape)``."""
@@ -167,17 +362,24 @@ class SplitGenerator:
             x = m(x)
         return x
 
-    def tail(self, feature: Tensor, code: Optional[Tensor] = None) -> Tensor:
+    def tail(self, feature: Tensor, code: Optional[Tensor] = None, *, path: Optional[str] = None) -> Tensor:
         """``x = g(f)`` for a batch of features ``(B, *feature_shape)`` or flattened ``(B, d)``.
 
         ``code`` is only used by models whose tail cannot be cut out of the module (skip
-        connections): there the full forward runs on ``code`` with the layer output replaced.
+        connections): there the forward runs on ``code`` with the layer output replaced — by
+        default replaying the head recorded once per code (:attr:`tail_path` ``"replay"``), else
+        re-running it (``"hook"``).  ``path`` forces one of :attr:`tail_paths`.
         """
         feature = feature.reshape(feature.shape[0], *self.feature_shape)
-        if self._fast_tail is not None:
+        path = path or self.tail_path
+        if path not in self.tail_paths:
+            raise ValueError(f"tail path {path!r} is not available for this split; available: {self.tail_paths}")
+        if path == "sequential":
             return self._run_fast_tail(feature)
         if code is None:
             code = self.sample_codes(1, torch.Generator().manual_seed(0)).to(feature.device)
+        if path == "replay" and not code.requires_grad and code.shape[0] in (1, feature.shape[0]):
+            return self._replay_tail(feature, code)
         if code.shape[0] != feature.shape[0]:
             code = code.expand(feature.shape[0], *code.shape[1:])
         handle = self._layer_module.register_forward_hook(lambda _m, _i, _o: feature)
@@ -185,6 +387,27 @@ class SplitGenerator:
             return self.module(code)
         finally:
             handle.remove()
+
+    def _record_for(self, code: Tensor) -> _HeadRecord:
+        """The head record of ``code`` (recorded on first use; the last 2 codes are kept)."""
+        for key, rec in self._records.items():
+            c = rec.code
+            if c.shape == code.shape and c.device == code.device and c.dtype == code.dtype and torch.equal(c, code):
+                self._records.move_to_end(key)
+                return rec
+        _, rec = _record_head(self.module, self._layer_module, code)
+        self._records[id(rec)] = rec
+        while len(self._records) > 2:
+            self._records.popitem(last=False)
+        return rec
+
+    def _replay_tail(self, feature: Tensor, code: Tensor) -> Tensor:
+        with self._replay_lock:
+            record = self._record_for(code)
+            if code.shape[0] != feature.shape[0]:
+                code = code.expand(feature.shape[0], *code.shape[1:])
+            with _Replaying(self._layer_module, record, feature):
+                return self.module(code)
 
     def generate(self, code: Tensor) -> Tensor:
         """The full forward ``x = G(z)``."""
