@@ -33,7 +33,7 @@ class SolveCache:
         with expl._lock:
             arrays = {
                 "features": expl._features.numpy().copy(), "solved": expl._solved.copy(),
-                "mse": expl.mse.copy(), "feasible": expl.feasible.copy(),
+                "mse": expl.mse.copy(), "patch_mse": expl.patch_mse.copy(), "feasible": expl.feasible.copy(),
                 "iterations": expl.iterations.copy(),
             }
         self._write(path, arrays)
@@ -81,7 +81,9 @@ class SolveCache:
             with np.load(path, allow_pickle=False) as data:
                 feats, solved = data["features"], data["solved"].astype(bool)
                 mse, feas, iters = data["mse"], data["feasible"], data["iterations"]
-            if feats.shape != tuple(expl._features.shape) or solved.shape != expl._solved.shape:
+                pmse = data["patch_mse"]
+            if (feats.shape != tuple(expl._features.shape) or solved.shape != expl._solved.shape
+                    or pmse.shape != expl.patch_mse.shape):
                 raise ValueError(f"shape {feats.shape} does not match {tuple(expl._features.shape)}")
         except Exception as exc:  # any unreadable file: keep it for inspection, recompute
             self._set_aside(path, exc)
@@ -90,4 +92,5 @@ class SolveCache:
         expl._features[rows] = torch.from_numpy(feats[rows])
         expl._solved[rows] = True
         expl.mse[rows], expl.feasible[rows], expl.iterations[rows] = mse[rows], feas[rows], iters[rows]
+        expl.patch_mse[rows] = pmse[rows]
         return len(rows)

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from ..core import harsanyi
+from ..core.health import Health, explanation_health, mass_share
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, patches_to_subset, select_patches, subset_to_patches
 from ..core.solver import SolverConfig, SolveResult, SolveInterrupted, get_solver_config, solve_minimal_features
 from ..models import SplitGenerator, load_generator
@@ -223,7 +224,10 @@ class Explainer:
                 expl = self._queue[0].explanation
                 group = [r for r in self._queue if r.explanation is expl]
                 self.busy = True
-            todo = sorted(set().union(*(r.subsets for r in group)) - set(expl.solved_subsets()))
+            wanted = set().union(*(r.subsets for r in group))
+            if self.config.nested:  # f_T is bounded by every f_{T∖i}: solve all subsets below too
+                wanted = _down_closure(wanted)
+            todo = sorted(wanted - set(expl.solved_subsets()))
             try:
                 expl._solve(todo, group, self._stop.is_set)
                 error: Optional[BaseException] = None
@@ -282,7 +286,8 @@ class Explanation:
         self._features = torch.full((size, d), float("nan"))
         self._solved = np.zeros(size, dtype=bool)
         self.mse = np.full(size, np.nan)
-        self.feasible = np.zeros(size, dtype=bool)
+        self.patch_mse = np.full((size, self.n), np.nan)  # each patch's own mse; nan outside T
+        self.feasible = np.zeros(size, dtype=bool)  # every patch of T within ε
         self.iterations = np.zeros(size, dtype=np.int64)
         self._lock = threading.Lock()
         self._components: Optional[Tensor] = None
@@ -291,6 +296,7 @@ class Explanation:
         self.baseline: Optional[Tensor] = None  # set below, or by load()
         self.epsilon: Optional[float] = None
         self.meta: dict = {}
+        self.control: Optional["Explanation"] = None  # the dense control, once metrics.dense_control made it
         if explainer is not None:
             self.baseline = explainer.baseline.detach().cpu()
             self.epsilon = explainer.epsilon
@@ -416,7 +422,12 @@ class Explanation:
         if not todo:
             return
         gen = ex.generator
-        masks = ex.grid.subset_masks(self.patches, todo, device=ex.device)
+        patch_masks = ex.grid.patch_masks(self.patches, device=ex.device)
+        known = None
+        if ex.config.nested:
+            todo_set = set(todo)
+            need = {t & ~(1 << i) for t in todo for i in range(self.n) if (t >> i) & 1} - todo_set
+            known = {t: self._features[t].to(ex.device) for t in need}
         last_save = [time.monotonic()]
 
         def on_result(res: SolveResult) -> None:
@@ -424,6 +435,7 @@ class Explanation:
             with self._lock:
                 self._features[rows] = res.features.float().cpu()
                 self.mse[rows] = res.mse.cpu().numpy()
+                self.patch_mse[rows] = res.patch_mse.cpu().numpy()
                 self.feasible[rows] = res.feasible.cpu().numpy()
                 self.iterations[rows] = res.iterations.cpu().numpy()
                 self._solved[rows] = True
@@ -443,9 +455,9 @@ class Explanation:
         try:
             solve_minimal_features(
                 lambda f: gen.tail(f, self.sample.code), self.sample.feature.to(ex.device),
-                ex.baseline, self.sample.image.to(ex.device), masks, ex.config, epsilon=ex.epsilon,
-                batch_size=ex.batch_size, subsets=todo, feature_shape=gen.feature_shape,
-                progress=ex.progress, on_result=on_result, should_stop=should_stop,
+                ex.baseline, self.sample.image.to(ex.device), patch_masks, todo, ex.config, epsilon=ex.epsilon,
+                batch_size=ex.batch_size, feature_shape=gen.feature_shape,
+                progress=ex.progress, on_result=on_result, should_stop=should_stop, known=known,
             )
         finally:
             if self._cache_path is not None:
@@ -532,6 +544,28 @@ class Explanation:
         """``g(f)`` of flattened features ``(k, d)`` for this sample's code."""
         return self.require_explainer().render(features, self.sample.code)
 
+    # ------------------------------------------------------------------ health
+    @property
+    def max_patch_mse(self) -> np.ndarray:
+        """The worst patch's mse per subset ``(2^n,)`` (0 for ∅, ``nan`` where unsolved)."""
+        inside = ~np.isnan(self.patch_mse)
+        worst = np.where(inside, self.patch_mse, -np.inf).max(1) if self.n else np.zeros(self.num_subsets)
+        worst = np.where(np.isinf(worst), 0.0, worst)
+        return np.where(self._solved, worst, np.nan)
+
+    def health(self, k: Optional[int] = None) -> Health:
+        """How faithful this explanation is (solves what is missing): feasible share, cancellation
+        ``Σ‖I(S)‖₁/‖u(N)‖₁``, matching error at top-``k`` (both readings of Fig. 4), sparsity as
+        the share of elements holding 90% of the component mass, and the dense control's share
+        once :func:`prsg_widgets.metrics.dense_control` solved it.  See :mod:`prsg_widgets.core.health`;
+        ``k`` defaults to ``min(30, 2^n/4)``."""
+        comps = self.component_array()
+        control = None
+        if self.control is not None and self.control.is_complete:
+            control = mass_share(self.control.component_array()[1:])
+        return explanation_health(self._features, self.baseline, self.feature, self.patch_mse,
+                                  float(self.epsilon), comps, k=k, control_mass_share=control)
+
     # ------------------------------------------------------------------ persistence
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of the CLI's ``explanation.npz`` (see README)."""
@@ -544,6 +578,8 @@ class Explanation:
             "feature": self.feature.numpy().copy(),
             "image": self.image.numpy().copy(),
             "mse": self.mse.copy(),
+            "patch_mse": self.patch_mse.copy(),
+            "max_patch_mse": self.max_patch_mse,
             "feasible": self.feasible.copy(),
             "iterations": self.iterations.copy(),
             "epsilon": np.float64(self.epsilon),
@@ -585,12 +621,22 @@ class Explanation:
             expl._features = torch.from_numpy(data["minimal_features"])
             expl._solved = np.ones(expl.num_subsets, dtype=bool)
             expl.mse, expl.feasible = data["mse"], data["feasible"]
+            expl.patch_mse = data["patch_mse"]
             expl.iterations = data["iterations"]
             expl.meta = meta
             return expl
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"{path} is not a readable prsg explanation file ({exc}); re-create it "
                              "with Explanation.save") from exc
+
+
+def _down_closure(subsets: Iterable[int]) -> set[int]:
+    """Every subset of every bitmask in ``subsets``."""
+    out: set[int] = set()
+    for s in subsets:
+        if s not in out:
+            out.update(_submasks(s))
+    return out
 
 
 def _submasks(s: int) -> list[int]:
