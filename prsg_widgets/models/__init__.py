@@ -25,6 +25,15 @@ def _load_toy(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
     return load_toy_scenes(layer=layer, device=device, **kw)
 
 
+def _biggan_loader(name: str) -> Callable[..., SplitGenerator]:
+    def load(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+        from .biggan import load_biggan  # needs pytorch-pretrained-biggan; import lazily
+
+        return load_biggan(name, layer=layer, device=device, **kw)
+
+    return load
+
+
 def _toy_layers() -> tuple[str, str]:
     from . import toy_scenes
 
@@ -39,12 +48,19 @@ MODELS: dict[str, ModelInfo] = {
     "toy-scenes": ModelInfo("toy-scenes", _load_toy, *_toy_layers(),
                             "32×32 synthetic scenes of three coloured shapes, trained locally; "
                             "knows its true object masks"),
+    **{f"biggan-deep-{r}": ModelInfo(f"biggan-deep-{r}", _biggan_loader(f"biggan-deep-{r}"),
+                                     "generator.layers.4", "generator.layers.6",
+                                     f"class-conditional {r}×{r} BigGAN-deep (ImageNet); PyPI 'pytorch-pretrained-biggan' "
+                                     "(extra [biggan]); local weights=PATH or weights='random'")
+       for r in (128, 256, 512)},
 }
 
 
 def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False, **kwargs) -> SplitGenerator:
     """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
-    cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``."""
+    cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``,
+    ``"biggan-deep-128"`` / ``-256`` / ``-512`` (``weights=PATH`` or ``"random"``, see
+    :func:`prsg_widgets.models.biggan.load_biggan`)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; built-in models: {', '.join(MODELS)}")
     info = MODELS[name]

@@ -15,8 +15,8 @@ so codes with different truncations are run in groups.
 Layers (128 model): ``generator.layers.i`` are the residual blocks and the self-attention
 (``generator.layers.8``, at 64×64).  Default split ``generator.layers.4`` (1024×16×16, the paper's
 middle of the generator), cheap split ``generator.layers.6`` (512×32×32: a shorter tail for quick
-CPU runs).  The 256 and 512 models have the same blocks up to ``layers.6`` (the same shapes there)
-and more blocks after it.
+CPU runs).  The 256 and 512 models are the same architecture with more blocks: ``layers.4`` is
+1024×16×16 in all three, ``layers.6`` is 1024×32×32 in 256 and 512.
 """
 from __future__ import annotations
 
@@ -181,8 +181,7 @@ def find_weights(name: str, weights: Union[str, os.PathLike, None]) -> tuple[Pat
     """``(config.json, pytorch_model.bin)`` of ``name`` under ``weights`` (or ``$PRSG_BIGGAN_WEIGHTS``).
 
     ``weights`` may be a folder with ``config.json`` + ``pytorch_model.bin`` (what the package's
-    ``from_pretrained`` reads from a local folder, and what the Hugging Face Hub repository
-    ``huggingface/<name>`` holds), a folder with the bucket's file names
+    ``from_pretrained`` reads from a local folder), a folder with the bucket's file names
     (``<name>-config.json``, ``<name>-pytorch_model.bin``), a folder with a ``<name>/``
     sub-folder of either kind, or the ``.bin`` file itself (``config.json`` beside it).
     Raises :class:`BigGANWeightsMissing` with instructions when nothing is found.
@@ -206,19 +205,24 @@ def find_weights(name: str, weights: Union[str, os.PathLike, None]) -> tuple[Pat
                                + _no_weights_message(name))
 
 
+_BUCKET = "https://s3.amazonaws.com/models.huggingface.co/biggan"
+
+
 def _no_weights_message(name: str) -> str:
     return (
-        f"{name} needs its pretrained weights, which this toolkit never downloads. The official "
-        f"weights are DeepMind's BigGAN-deep (TF Hub 'deepmind/{name}', Apache-2.0), converted to "
-        f"PyTorch by Hugging Face: the Hub repository 'huggingface/{name}' (config.json, "
-        f"pytorch_model.bin), also what pytorch_pretrained_biggan.BigGAN.from_pretrained('{name}') "
-        f"fetches from its bucket. On a machine with internet:\n"
-        f"    huggingface-cli download huggingface/{name} --local-dir ./{name}\n"
-        f"then point at the folder:\n"
-        f"    load_generator('{name}', weights='./{name}')   # or Explainer(load_generator(...))\n"
-        f"    export {WEIGHTS_ENV}=./{name}                    # for the CLI / Explainer('{name}')\n"
-        f"To build the architecture with random weights instead (no meaningful images): "
-        f"weights='random'."
+        f"{name} needs its pretrained weights, which this toolkit never downloads. They are "
+        f"DeepMind's BigGAN-deep (TF Hub 'deepmind/{name}', Apache-2.0) converted to PyTorch by the "
+        f"authors of pytorch-pretrained-biggan, whose BigGAN.from_pretrained('{name}') fetches them "
+        f"from their bucket. On a machine with internet, put the two files in one folder:\n"
+        f"    mkdir biggan && cd biggan\n"
+        f"    curl -LO {_BUCKET}/{name}-config.json\n"
+        f"    curl -LO {_BUCKET}/{name}-pytorch_model.bin\n"
+        f"(or a folder with config.json + pytorch_model.bin: what from_pretrained reads from a local "
+        f"folder; for 128 the Hub repository 'osanseviero/BigGAN-deep-128' holds such a copy; or "
+        f"convert the TF Hub module with the package's convert_tf_to_pytorch). Then point at it:\n"
+        f"    load_generator('{name}', weights='biggan')\n"
+        f"    export {WEIGHTS_ENV}=$PWD/biggan    # read when weights= is not given (CLI, Explainer('{name}'))\n"
+        f"To build the architecture with random weights instead (no meaningful images): weights='random'."
     )
 
 
