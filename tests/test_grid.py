@@ -71,3 +71,16 @@ def test_explicit_ids_are_validated():
         select_patches(g, how=[1, 1])
     with pytest.raises(ValueError, match="out of range"):
         select_patches(g, how=[1, 40])
+
+
+def test_foreground_mask_draws_at_random_among_covered_patches():
+    g = PatchGrid(12, 12, 3)
+    user = torch.zeros(12, 12)
+    user[0:8, 0:8] = 1  # patches 0, 1, 3, 4 fully covered
+    user[8:10, 0:4] = 1  # patch 6 half covered
+    picks = {tuple(select_patches(g, 2, "foreground", mask=user, seed=s)) for s in range(12)}
+    assert len(picks) > 1 and all(set(p) <= {0, 1, 3, 4, 6} for p in picks)
+    assert select_patches(g, 6, "foreground", mask=user)[:6] == [0, 1, 2, 3, 4, 6] or \
+        set(select_patches(g, 6, "foreground", mask=user)) >= {0, 1, 3, 4, 6}
+    with pytest.raises(ValueError, match="foreground mask must be"):
+        select_patches(g, 2, "foreground", mask=torch.ones(5, 5))

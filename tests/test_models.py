@@ -1,6 +1,9 @@
 """Integration tests on the built-in pretrained models (weights from PyPI packages)."""
+import json
 import subprocess
 import sys
+
+import numpy as np
 
 import pytest
 import torch
@@ -47,12 +50,59 @@ def test_weight_packages_are_not_imported():
 
 
 def test_dcgan_faces_main_job(tmp_path):
-    """The issue's acceptance run: n = 4 on the face model, fast preset."""
+    """The README's main job: n = 4 on the face model's default layer, interactive (nested) preset."""
     from prsg_widgets.cli import main
 
-    assert main(["explain", "--model", "dcgan-faces", "--seed", "0", "--n", "4", "--out", str(tmp_path)]) == 0
+    assert main(["explain", "--model", "dcgan-faces", "--seed", "0", "--n", "4", "--preset", "interactive",
+                 "--out", str(tmp_path)]) == 0
     z = check_npz(tmp_path / "explanation.npz")
-    assert z["feasible"].mean() >= 0.9
+    assert z["feasible"].all()
+    assert z["health_cancellation"] < 2.0
+
+
+def _independent_health(z, tail):
+    """Health recomputed from the npz and the generator alone, without the package's metric code."""
+    F, C, b = z["minimal_features"].astype(np.float64), z["components"].astype(np.float64), z["baseline"]
+    x, patches, eps = torch.from_numpy(z["image"]), z["patches"].tolist(), float(z["epsilon"])
+    n = len(patches)
+    with torch.no_grad():
+        imgs = tail(torch.from_numpy(z["minimal_features"]))
+    worst = 0.0
+    for t in range(1, 2 ** n):
+        for i, p in enumerate(patches):
+            if (t >> i) & 1:
+                r, c = divmod(p, 6)
+                sl = (slice(None), slice(round(r * 64 / 6), round((r + 1) * 64 / 6)),
+                      slice(round(c * 64 / 6), round((c + 1) * 64 / 6)))
+                worst = max(worst, float(((imgs[t][sl] - x[sl]) ** 2).mean()))
+    u = F - b
+    cancellation = np.abs(C[1:]).sum() / np.abs(u[-1]).sum()
+    top = [s for s in np.argsort(-np.linalg.norm(C, axis=1), kind="stable") if s != 0][:16]
+    u_hat = np.stack([sum((C[s] for s in top if s & t), np.zeros_like(b)) for t in range(2 ** n)])
+    return worst, eps, cancellation, ((u - u_hat) ** 2).sum() / (u ** 2).sum()
+
+
+def test_faithful_components_on_the_face_model(tmp_path):
+    """Issue 7's acceptance run: cheap layer, seed 1, n = 6, the independent `fast` solve."""
+    from prsg_widgets.cli import main
+
+    assert main(["explain", "--model", "dcgan-faces", "--cheap", "--seed", "1", "--n", "6",
+                 "--out", str(tmp_path)]) == 0
+    z = np.load(tmp_path / "explanation.npz")
+    worst, eps, cancellation, matching = _independent_health(z, load_generator("dcgan-faces", cheap=True).tail)
+    assert worst <= eps * (1 + 1e-4)
+    assert cancellation <= 2.0
+    assert matching <= 0.05
+    health = json.loads((tmp_path / "health.json").read_text())
+    assert health["feasible_share"] == 1.0 and abs(health["cancellation"] - cancellation) < 1e-3
+
+
+def test_foreground_patches_lie_on_the_face():
+    ex = Explainer("dcgan-faces", cheap=True, progress=False, baseline_samples=50)
+    prior = ex.generator.extras["foreground"](None, ex.sample(0).image)
+    for seed in range(3):
+        ids = ex.explain(seed, n=6, seed=seed).patches
+        assert all(ex.grid.patch_scores(prior)[p] >= 0.5 for p in ids), ids
 
 
 def test_eyes_128_explains(tmp_path):

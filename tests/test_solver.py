@@ -66,7 +66,7 @@ def test_mean_constraint_is_reachable_and_reports_per_patch_feasibility(tiny_gen
 
 def test_never_feasible_subset_returns_the_iterate_it_reports(tiny_generator):
     f, b, x, pm = _problem(tiny_generator)
-    cfg = get_solver_config("fast", iterations=3, lr=0.05, epsilon=1e-9)  # far too short to get feasible
+    cfg = get_solver_config("fast", iterations=3, lr=0.05, epsilon=1e-9, restart=False)  # far too short to get feasible
     res = _solve(tiny_generator, cfg)
     assert not res.feasible[1:].any()
     assert (res.iterations[1:] == 3).all()
@@ -172,3 +172,15 @@ def test_presets_and_settings_are_checked():
     with pytest.raises(TypeError, match="unknown solver settings"):
         get_solver_config("fast", iteration=5)
     assert SolverConfig().as_dict() != get_solver_config("fast", nested=True).as_dict()
+
+
+def test_restart_rescues_a_stalled_start_from_zero(tiny_generator):
+    f, b, x, pm = _problem(tiny_generator)
+    cfg = get_solver_config("fast", iterations=40, lr=1e-3, epsilon=1e-5, patience=5)
+    stuck = _solve(tiny_generator, cfg.__class__(**{**cfg.as_dict(), "restart": False}))
+    rescued = _solve(tiny_generator, cfg)
+    assert rescued.feasible.float().mean() > stuck.feasible.float().mean()
+    per = _patch_mse(tiny_generator, rescued.features, x, pm)
+    for j in torch.nonzero(rescued.feasible).flatten().tolist():
+        inside = [i for i in range(4) if (j >> i) & 1]
+        assert (per[j, inside] <= cfg.epsilon * (1 + 1e-4)).all()

@@ -186,3 +186,17 @@ def test_cache_with_wrong_weights_is_retrained(tmp_cache):
     torch.save({"main.0.weight": torch.zeros(3, 3)}, path)
     with pytest.warns(RuntimeWarning, match="retrain"):
         ts.load_toy_scenes()
+
+
+def test_foreground_patches_lie_on_the_true_objects(toy):
+    from prsg_widgets import Explainer
+
+    ex = Explainer(toy, grid=6, progress=False, baseline_samples=64)
+    for seed in range(4):
+        s = ex.sample(seed)
+        union = s.object_masks.reshape(-1, 32, 32).any(0).float()
+        cover = ex.grid.patch_scores(union)
+        ids = ex.explain(s, n=4).patches
+        on_object = int((cover >= 0.5).sum())
+        assert sum(float(cover[p]) >= 0.5 for p in ids) == min(4, on_object), (seed, ids, cover[ids])
+        assert all(cover[p] > 0.25 for p in ids), (seed, ids, cover[ids])  # the rest: most covered

@@ -447,3 +447,33 @@ def test_views_share_common_js_without_redeclaring_it():
         # a module may not declare a name twice: the view's own file must not repeat a helper
         names = re.findall(r"^(?:function|const|let|class) (\w+)", src, re.M)
         assert len(names) == len(set(names)), cls.__name__
+
+
+# ---------------------------------------------------------------------------------- health
+def test_browser_header_shows_health_and_warns_when_unhealthy(explainer, solved):
+    b = ComponentBrowser(solved, solve=False)
+    h = solved.health()
+    assert b.health["cancellation"] == pytest.approx(h.cancellation)
+    assert "every patch within ε" in b.health_box.value and "independent" in b.health_box.value
+    assert ("⚠" in b.health_box.value) == bool(h.warnings())
+    # a solve far too short to regenerate its patches is flagged
+    old = Explainer(explainer.generator, grid=4, solver="fast", iterations=4, epsilon=1e-6, restart=False,
+                    progress=False, baseline_samples=64)
+    bad = old.explain(0, patches=[1, 6, 11]).solve_all()
+    b.set_explanation(bad)
+    assert b.health["feasible_share"] < 1.0
+    assert "⚠" in b.health_box.value and "do not regenerate their patches" in b.health_box.value
+    old.close()
+
+
+def test_dashboard_labels_nested_mode_and_resolves_independently(explainer):
+    nested = Explainer(explainer.generator, grid=4, solver="interactive", iterations=150, progress=False,
+                       baseline_samples=64)
+    d = explore(explainer=nested, seed=1, n=3, solve=False)
+    assert "nested" in d.mode.value and d.independent_button.layout.display is None
+    e = d.resolve_independently()
+    assert not d.explainer.config.nested and e.explainer is d.explainer
+    assert d.browser.explanation is e and e.patches == d.selector.selected
+    assert "independent" in d.mode.value and d.independent_button.layout.display == "none"
+    nested.close()
+    d.explainer.close()

@@ -171,7 +171,9 @@ class Explainer:
         mask: Optional[Tensor] = None,
     ) -> "Explanation":
         """An :class:`Explanation` of ``sample`` (or of ``self.sample(seed)`` for an int) over the
-        patches ``N``: explicit ids, ``"random"`` or ``"foreground"`` (default, needs ``n``).
+        patches ``N``: explicit ids, ``"random"`` or ``"foreground"`` (default: ``n`` patches at
+        random on the object — the model's foreground rule, :mod:`prsg_widgets.models.priors`,
+        or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).
         Nothing is solved until a result is asked for."""
         if isinstance(sample, int):
             sample = self.sample(sample)
@@ -179,6 +181,8 @@ class Explainer:
             patches = "foreground"
         if isinstance(patches, str) and n is None:
             n = 4
+        if patches == "foreground" and mask is None and "foreground" in self.generator.extras:
+            mask = self.generator.extras["foreground"](sample.code, sample.image)  # the model's own rule
         ids = select_patches(self.grid, n, patches, image=sample.image, reference=self.baseline_image,
                              mask=mask, seed=seed, max_patches=self.max_patches)
         return Explanation(self, sample, ids)

@@ -132,10 +132,13 @@ def select_patches(
 ) -> list[int]:
     """Choose the patch ids ``N``.
 
-    ``how`` is an explicit list of ids, ``"random"`` (seeded), or ``"foreground"``: the ``n``
-    patches where ``image`` differs most from ``reference`` (the baseline image ``g(b)``), or,
-    if a user ``mask`` ``(H, W)`` is given, the patches it covers most; ties broken by a seeded
-    shuffle.  The result is sorted.
+    ``how`` is an explicit list of ids, ``"random"`` (seeded), or ``"foreground"``.  With a
+    foreground ``mask`` ``(H, W)`` (values in [0, 1]; the built-in models supply one, see
+    :mod:`prsg_widgets.models.priors`), the ``n`` patches are drawn at random (seeded) among those
+    at least half covered by it, as the paper picks them on the foreground object; when fewer
+    are, the most covered ones fill up.  Without a mask, the ``n`` patches where ``image`` differs
+    most from ``reference`` (the baseline image ``g(b)``).  Ties are broken by a seeded shuffle.
+    The result is sorted.
     """
     if not isinstance(how, str):
         ids = grid.check(list(how))
@@ -155,12 +158,17 @@ def select_patches(
     if how != "foreground":
         raise ValueError(f"unknown selection {how!r}: use a list of ids, 'random' or 'foreground'")
     if mask is not None:
-        score_map = mask.float()
-    else:
-        if image is None or reference is None:
-            raise ValueError("'foreground' needs the image and the reference image g(b), or a mask")
-        score_map = (image.float() - reference.float()).abs().mean(0)
-    scores = grid.patch_scores(score_map.cpu())
+        if tuple(mask.shape[-2:]) != (grid.height, grid.width) or mask.dim() != 2:
+            raise ValueError(f"the foreground mask must be (H, W) = ({grid.height}, {grid.width}), "
+                             f"got {tuple(mask.shape)}")
+        cover = grid.patch_scores(mask.float().cpu())
+        # on the object (≥ half covered) first, in seeded random order; then by coverage
+        scores = torch.where(cover[order] >= 0.5, torch.full_like(cover[order], 2.0), cover[order])
+        ranked = order[torch.argsort(-scores, stable=True)]
+        return sorted(ranked[:n].tolist())
+    if image is None or reference is None:
+        raise ValueError("'foreground' needs the image and the reference image g(b), or a mask")
+    scores = grid.patch_scores((image.float() - reference.float()).abs().mean(0).cpu())
     # stable sort of a seeded permutation breaks ties reproducibly
     ranked = order[torch.argsort(-scores[order], stable=True)]
     return sorted(ranked[:n].tolist())

@@ -13,6 +13,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from .priors import EYE_PRIOR, FACE_PRIOR
 from .split import SplitGenerator, split_generator
 
 
@@ -124,7 +125,7 @@ def load_dcgan_faces(layer: Optional[str] = None, device=None) -> SplitGenerator
     model.load_state_dict(state)
     model.to(device or "cpu")
     return split_generator(model, layer or "main.5", _normal_sampler(DCGANFaces.nz), (-1.0, 1.0),
-                           name="dcgan-faces")
+                           name="dcgan-faces", foreground=FACE_PRIOR)
 
 
 def load_eyes_128(layer: Optional[str] = None, device=None, eye_class: Optional[Union[str, int]] = None) -> SplitGenerator:
@@ -136,4 +137,4 @@ def load_eyes_128(layer: Optional[str] = None, device=None, eye_class: Optional[
     model.load_state_dict(state)
     model.to(device or "cpu")
     return split_generator(model, layer or "main.9", _eye_sampler(eye_class), (-1.0, 1.0),
-                           name="eyes-128", classes=EYE_CLASSES)
+                           name="eyes-128", classes=EYE_CLASSES, foreground=EYE_PRIOR)

@@ -60,6 +60,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from .priors import union_of_objects
 from .split import SplitGenerator, split_generator
 
 __all__ = [
@@ -377,4 +378,5 @@ def load_toy_scenes(
         value_range=(-1.0, 1.0),
         name="toy-scenes",
         object_masks=_object_masks,
+        foreground=union_of_objects(_object_masks),
     )

@@ -1,6 +1,7 @@
 """ComponentBrowser: the feature components ``I(S)`` of one explanation (Eq. 6, Fig. 2, App. F)."""
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, Optional, Sequence
 
@@ -78,6 +79,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
     k = traitlets.Int(0)
     listed = traitlets.List(traitlets.Int())
     rmse = traitlets.Float(math.nan, allow_none=True)
+    health = traitlets.Dict()
+    """The explanation's :meth:`~prsg_widgets.Explanation.health` once it is solved (empty before)."""
 
     def __init__(self, explanation: Any = None, *, target: Optional[Sequence[int]] = None,
                  max_thumbs: int = 40, solve: bool = True) -> None:
@@ -94,7 +97,9 @@ class ComponentBrowser(LiveView, widgets.VBox):
             widgets.HTML("<b>Controllable reconstruction</b> <span style='color:#777'>· click patches "
                          "of x to set the target T</span>"),
             self.k_slider, self.recon_view])
-        super().__init__([header, self.order_buttons, self.gallery, recon_box])
+        self.health_box = widgets.HTML("")
+        self.health_box.add_class("prsg-health")
+        super().__init__([header, self.health_box, self.order_buttons, self.gallery, recon_box])
         self.add_class("prsg-component-browser")
         self.max_thumbs = int(max_thumbs)
         self.solve = bool(solve)
@@ -134,6 +139,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.explanation = explanation
         self._norms, self._thumbs, self._final = {}, {}, False
         self.reconstruction, self.error = None, None
+        self.health = {}
         e = explanation
         vr = model_value_range(e)
         data, w, h = rgba_bytes(e.image, vr)
@@ -168,6 +174,10 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self._relist()
         if self.selected_subset >= 0 and (fresh or not self.gallery.detail.get("ready")):
             self._update_detail()
+        if e.is_complete and not self.health:
+            self._show_health()
+        elif not e.is_complete:
+            self.health_box.value = _solver_line(e) + " · health: after the solve"
         if e.is_complete and self.reconstruction is None and self.target:
             self._compute_reconstruction()
         elif not e.is_complete:
@@ -247,6 +257,23 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.gallery.detail = info
         self.detail = info
 
+    def _show_health(self) -> None:
+        """The explanation's health in the header, with a plain-language warning when unhealthy."""
+        h = self.explanation.health()
+        self.health = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                       for k, v in h.as_dict().items()}
+        numbers = (f"every patch within ε: {h.subsets - h.infeasible}/{h.subsets} · "
+                   f"<span title='Σ‖I(S)‖₁ / ‖u(N)‖₁: 1 when components never cancel'>cancellation "
+                   f"{h.cancellation:.2f}</span> · <span title='Σ_T‖u(T) − û(T)‖² / Σ_T‖u(T)‖² with the "
+                   f"top-{h.k} components (Sec. 3.1)'>top-{h.k} matching error {h.matching_error:.2g}</span>")
+        warn = "".join(f"<div class='prsg-health-warning' style='margin-top:3px'>⚠ {html.escape(w)}</div>"
+                       for w in h.warnings())
+        # inline styles: an ipywidgets HTML does not get the anywidget stylesheet
+        style = ("border-left:3px solid #e8590c;background:rgba(232,89,12,0.10);padding:3px 6px"
+                 if warn else "border-left:3px solid #2f9e44;padding:3px 6px")
+        self.health_box.value = (f"<div class='prsg-health-{'warn' if warn else 'ok'}' style='font-size:12px;"
+                                 f"max-width:640px;{style}'>{_solver_line(self.explanation)} · {numbers}{warn}</div>")
+
     # ------------------------------------------------------------------ reconstruction
     @traitlets.validate("target")
     def _validate_target(self, proposal) -> list[int]:
@@ -301,6 +328,16 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.recon_view.step = k
             self.recon_view.recon = data
         self.rmse = float(res.rmse[k])
+
+
+def _solver_line(explanation: Any) -> str:
+    """Which solver made these components, as the header shows it."""
+    ex = explanation.explainer
+    if ex is None:
+        return "loaded from file"
+    mode = ("<b>nested</b> (interactive mode: fast, bounded by smaller subsets)" if ex.config.nested
+            else "<b>independent</b> solve")
+    return f"solver: {mode}"
 
 
 def _finite(value: float, default: Optional[float] = None) -> Optional[float]:

@@ -45,7 +45,16 @@ class Dashboard(widgets.VBox):
             f"<div style='font-size:12px;color:#666;max-width:260px'>model <b>{gen.name}</b>, layer "
             f"<code>{gen.layer}</code> (d = {gen.d:,}), {explainer.grid.size}×{explainer.grid.size} grid, "
             f"ε = {explainer.epsilon:.1e}</div>")
-        left = widgets.VBox([self.selector, self.seed_box, self.explain_button, info],
+        self.mode = widgets.HTML("")
+        self.mode.add_class("prsg-solver-mode")
+        self.independent_button = widgets.Button(description="Re-solve independently", icon="refresh",
+                                                 tooltip="solve every subset on its own (the reference; "
+                                                         "slower on a CPU)", layout=widgets.Layout(width="210px"))
+        self.independent_button.add_class("prsg-independent")
+        self.independent_button.on_click(lambda _b: self.resolve_independently())
+        self._show_mode()
+        left = widgets.VBox([self.selector, self.seed_box, self.explain_button, info, self.mode,
+                             self.independent_button],
                             layout=widgets.Layout(width="290px", flex="none"))
 
         self.explanation = explainer.explain(self.selector.sample, patches=self.selector.selected)
@@ -62,6 +71,32 @@ class Dashboard(widgets.VBox):
                               layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"))
         super().__init__([heading, top, bottom], layout=widgets.Layout())
         self.add_class("prsg-dashboard")
+
+    def _show_mode(self) -> None:
+        config = self.explainer.config
+        if config.nested:
+            text = ("solver: <b>nested</b> — the interactive mode: subsets solved by increasing size, "
+                    "each bounded by its smaller subsets (≈ 50× fewer iterations). It also makes random "
+                    "features look sparse: compare sparsity with an independent solve.")
+        else:
+            text = "solver: <b>independent</b> — every subset solved on its own (the reference)."
+        self.mode.value = f"<div style='font-size:12px;max-width:270px'>{text}</div>"
+        self.independent_button.layout.display = None if config.nested else "none"
+
+    def resolve_independently(self) -> Any:
+        """Switch to the independent solve (same model, settings otherwise) and re-explain the
+        current patches; returns the new explanation."""
+        from ..backend import Explainer
+        from ..core.solver import get_solver_config
+
+        old = self.explainer
+        self.explainer = Explainer(old.generator, grid=old.grid.size, device=old.device,
+                                   solver=get_solver_config(old.config, nested=False), batch_size=old.batch_size,
+                                   max_patches=old.max_patches, baseline_samples=old.baseline_samples,
+                                   baseline_seed=old.baseline_seed, progress=old.progress,
+                                   cache_dir=old.cache.directory if old.cache is not None else None)
+        self._show_mode()
+        return self.explain(list(self.explanation.patches))
 
     def wait(self, timeout: Optional[float] = None) -> "Dashboard":
         """Block until every queued solve of the views has finished (scripts, tests, notebook
@@ -92,7 +127,7 @@ class Dashboard(widgets.VBox):
 
 
 def explore(model: Any = "dcgan-faces", *, seed: int = 0, n: int = 4, grid: int = 6,
-            solver: str = "fast", cheap: bool = True, seed_b: Optional[int] = None,
+            solver: Optional[str] = None, cheap: bool = True, seed_b: Optional[int] = None,
             patches: Optional[Sequence[int]] = None, explainer: Any = None, solve: bool = True,
             **explainer_kwargs) -> Dashboard:
     """One call to explore a built-in model (the natural first cell of a notebook).
@@ -101,10 +136,18 @@ def explore(model: Any = "dcgan-faces", *, seed: int = 0, n: int = 4, grid: int 
     :class:`~prsg_widgets.SplitGenerator`; ``grid``, ``solver`` preset, ``cheap`` layer and any
     other ``Explainer`` keyword), picks the ``n`` foreground patches of ``sample(seed)`` (or
     ``patches``) and returns the :class:`Dashboard`, whose solves run in the background.
-    Pass ``explainer=`` to reuse one.
+    Pass ``explainer=`` to reuse one.  ``solver=None`` picks ``"interactive"`` (nested) on a CPU
+    and ``"fast"`` (independent) on a GPU; the dashboard labels the mode and offers a one-click
+    independent re-solve.
     """
     if explainer is None:
+        import torch
+
         from ..backend import Explainer
+
+        if solver is None:
+            on_gpu = torch.cuda.is_available() and explainer_kwargs.get("device") in (None, "cuda")
+            solver = "fast" if on_gpu else "interactive"
 
         explainer_kwargs.setdefault("progress", False)  # the widgets show progress
         explainer = Explainer(model, grid=grid, solver=solver, cheap=cheap, **explainer_kwargs)
