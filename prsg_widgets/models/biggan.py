@@ -149,7 +149,8 @@ def build_biggan(config, seed: int = 0) -> nn.Module:
     they are set to 1 and 0 here, and the attention gate (0 in the package) to 0.1 so the
     attention path is exercised.  Spectral norm's singular vectors start random (in eval mode a
     random ``σ`` can be ≈ 0 and blow activations up to NaN): 30 power iterations make ``σ`` the
-    real largest singular value.  Loading a checkpoint overwrites all of these.
+    real largest singular value.  The batch-norm statistics are calibrated on 8 random codes
+    (:func:`_calibrate_batch_norms`).  Loading a checkpoint overwrites all of these.
     """
     cls = _coded_class()
     with torch.random.fork_rng(devices=[]):
@@ -165,7 +166,30 @@ def build_biggan(config, seed: int = 0) -> nn.Module:
                 for hook in m._forward_pre_hooks.values():
                     if isinstance(hook, SpectralNorm):
                         _power_iterate(m, hook, 30)
+            _calibrate_batch_norms(model, seed)
     return model.eval()
+
+
+def _calibrate_batch_norms(model: nn.Module, seed: int, batch: int = 8) -> None:
+    """Set every batch norm's statistics (all truncation slots) to those of its input on ``batch``
+    random codes, in forward order — what training would have left there.  Without it, random
+    weights give images that hardly depend on the code (the explanation is then trivially f_T = b)."""
+    cfg = model.config
+    code = biggan_sampler(cfg.z_dim, cfg.num_classes, 1.0)(batch, torch.Generator().manual_seed(seed))
+
+    def calibrate(bn, args):
+        x = args[0]
+        dims = [0] + list(range(2, x.dim()))
+        bn.running_means.copy_(x.mean(dims).expand_as(bn.running_means))
+        bn.running_vars.copy_(x.var(dims, unbiased=False).expand_as(bn.running_vars))
+
+    handles = [m.register_forward_pre_hook(calibrate) for m in model.modules()
+               if hasattr(m, "running_means") and hasattr(m, "running_vars")]
+    try:
+        model(code)
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def _power_iterate(module: nn.Module, sn: SpectralNorm, steps: int) -> None:
