@@ -2,6 +2,9 @@
 
     python benchmarks/bench_solver.py [--model dcgan-faces] [--n 4] [--iterations 40]
 
+0. the solver's defaults: 0.1.0's (``legacy``: start from m = 1, one mse over T) vs today's
+   (``fast``: start from 0, every patch within ε) vs nested (``interactive``): subset-iterations,
+   wall time and the health of the components (feasible share, cancellation, matching error);
 1. batched (all subsets in one batch) vs ``batch_size=1``: seconds per subset-iteration;
 2. early stopping vs the fixed schedule: iterations used, final mse, sparsity;
 3. a disk-cached explanation vs a fresh solve.
@@ -21,10 +24,30 @@ from prsg_widgets.core.solver import get_solver_config, solve_minimal_features
 def timed_solve(ex: Explainer, expl, masks, subsets, config, batch_size):
     start = time.perf_counter()
     res = solve_minimal_features(
-        lambda f: ex.generator.tail(f), expl.sample.feature, ex.baseline, expl.sample.image, masks, config,
-        epsilon=ex.epsilon, batch_size=batch_size, subsets=subsets, feature_shape=ex.generator.feature_shape,
+        lambda f: ex.generator.tail(f), expl.sample.feature, ex.baseline, expl.sample.image, masks, subsets,
+        config, epsilon=ex.epsilon, batch_size=batch_size, feature_shape=ex.generator.feature_shape,
         progress=False)
     return time.perf_counter() - start, res
+
+
+def compare_defaults(ex: Explainer, seed: int, n: int) -> None:
+    """Old vs new defaults on one explanation, measured in this run."""
+    rows = []
+    for preset in ("legacy", "fast", "interactive"):
+        other = Explainer(ex.generator, grid=ex.grid.size, solver=preset, progress=False)
+        expl = other.explain(seed, n=n)
+        start = time.perf_counter()
+        expl.solve_all()
+        seconds = time.perf_counter() - start
+        h = expl.health()
+        rows.append((preset, int(expl.iterations.sum()), seconds, h))
+        print(f"[defaults] {preset:<11} {rows[-1][1]:>7,} subset-iterations {seconds:7.1f} s | every patch "
+              f"within ε {h.subsets - h.infeasible}/{h.subsets} | cancellation {h.cancellation:5.2f} | "
+              f"matching top-{h.k} {h.matching_error:.3g} | 90% mass in {100 * h.mass_share:.2f}% of elements")
+    base = rows[0]
+    for preset, iters, seconds, _ in rows[1:]:
+        print(f"[defaults] {preset} vs legacy: subset-iterations x{base[1] / iters:.2f} fewer, "
+              f"time x{base[2] / seconds:.2f} faster")
 
 
 def main() -> None:
@@ -36,14 +59,17 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=40, help="fixed iterations for the batching comparison")
     p.add_argument("--preset", default="fast")
     p.add_argument("--repeats", type=int, default=3, help="alternating repeats of the batching timing (best kept)")
+    p.add_argument("--defaults-n", type=int, default=6, help="n of the old-vs-new defaults comparison (0: skip)")
     args = p.parse_args()
     torch.manual_seed(0)
     ex = Explainer(args.model, cheap=args.cheap, solver=args.preset, progress=False)
     expl = ex.explain(args.seed, n=args.n)
     subsets = list(range(1, expl.num_subsets))
-    masks = ex.grid.subset_masks(expl.patches, subsets)
+    masks = ex.grid.patch_masks(expl.patches)
     print(f"model {args.model}, layer {ex.generator.layer} (d={ex.generator.d}), n={args.n} "
           f"({len(subsets)} subsets), torch threads {torch.get_num_threads()}, device {ex.device}")
+    if args.defaults_n:
+        compare_defaults(ex, args.seed, args.defaults_n)
 
     fixed = get_solver_config(ex.config, iterations=args.iterations, early_stop=False)
     # alternate the two and keep each one's best time, so a burst of other load hits both alike

@@ -141,7 +141,9 @@ def dense_control(explainer: Explainer, explanation: Explanation, seed: int = 0)
     deviation in the sample's feature; if the sample's feature is non-negative everywhere (as
     after a ReLU), clamp the draw at 0 so it stays in the layer's range.  The draw is seeded.
     The returned explanation covers the same patch ids and is **not solved** — call
-    ``solve_all()`` (or any accessor) on it.
+    ``solve_all()`` (or any accessor) on it; once solved, ``explanation.health()`` reports its
+    sparsity too.  Solve it with the independent solver: ``nested`` solving makes any feature
+    look sparse.
     """
     feature = explanation.feature.reshape(explainer.generator.feature_shape).double()
     flat = feature.reshape(feature.shape[0], -1) if feature.dim() > 1 else feature.reshape(1, -1)
@@ -154,7 +156,9 @@ def dense_control(explainer: Explainer, explanation: Explanation, seed: int = 0)
         rand = rand.clamp_min(0.0)
     rand = rand.reshape(-1).to(explanation.feature.dtype)
     sample = explainer.sample_from_feature(rand, code=explanation.sample.code, label="dense control")
-    return explainer.explain(sample, patches=list(explanation.patches))
+    control = explainer.explain(sample, patches=list(explanation.patches))
+    explanation.control = control  # its health then reports the control's sparsity beside its own
+    return control
 
 
 # ---------------------------------------------------------------------------------- ρ (3.2.1)

@@ -121,9 +121,13 @@ PRESETS: dict[str, SolverConfig] = {
     "tiny": SolverConfig(lr=5e-2, iterations=150, lam=200.0, patience=10, rel_tol=1e-3),
     # The widgets' mode on a CPU: `fast` solved nested (≈ 50× fewer subset-iterations at n = 9).
     "interactive": SolverConfig(lr=2e-2, iterations=300, lam=200.0, patience=30, rel_tol=1e-3, nested=True),
+    # prsg_widgets 0.1.0's solver, kept for comparison only: its components cancel (DESIGN.md §1).
+    "legacy": SolverConfig(lr=2e-2, iterations=300, lam=200.0, patience=30, rel_tol=1e-3, init=1.0,
+                           constraint="mean", restart=False, margin=0.0),
 }
 """Named solver settings. ``biggan``/``stylegan``/``nvae``/``sid`` follow Table 2; ``fast``/``tiny``
-are for CPUs; ``interactive`` is ``fast`` with ``nested=True``."""
+are for CPUs; ``interactive`` is ``fast`` with ``nested=True``; ``legacy`` is 0.1.0's ``fast``
+(start from 1, one mse over T), for comparison only."""
 
 
 def get_solver_config(solver: Union[str, SolverConfig, None] = "fast", **overrides) -> SolverConfig:
