@@ -140,3 +140,37 @@ def test_baseline_is_cached_on_disk(tmp_path, tiny_generator):
     with pytest.warns(RuntimeWarning, match="could not be read"):
         fresh = Explainer(tiny_generator, grid=4, progress=False, baseline_samples=64, cache_dir=tmp_path)
     torch.testing.assert_close(fresh.baseline, ex.baseline)
+
+
+def test_cache_key_changes_with_the_solver_settings(tiny_generator):
+    keys = set()
+    for kw in ({}, {"nested": True}, {"init": 1.0}, {"constraint": "mean"}, {"restart": False}):
+        ex = Explainer(tiny_generator, grid=4, solver="fast", progress=False, baseline_samples=64, **kw)
+        s = ex.sample(0)
+        keys.add(ex.cache_key(s, [0, 5]))
+    assert len(keys) == 5
+
+
+def test_nested_explainer_solves_what_a_component_needs(tiny_generator):
+    ex = Explainer(tiny_generator, grid=4, solver="interactive", iterations=150, progress=False,
+                   baseline_samples=64)
+    e = ex.explain(0, patches=[0, 5, 10])
+    c = e.component([0])  # needs f_{N∖L}, L ⊆ {0}: nested solving fills every subset below them
+    assert e.is_complete and torch.isfinite(c).all()
+    assert e.feasible.all() and np.isnan(e.patch_mse[0]).all()
+    assert (e.max_patch_mse[1:] <= e.epsilon).all()
+    ex.close()
+
+
+def test_health_reports_the_dense_control_once_solved(tiny_explainer):
+    from prsg_widgets import metrics
+
+    e = tiny_explainer.explain(0, patches=[0, 5, 10]).solve_all()
+    h = e.health()
+    assert h.control_mass_share is None and h.subsets == 7 and h.k == 2
+    assert h.cancellation >= 1.0 - 1e-9 and 0 < h.mass_share < 1
+    ctrl = metrics.dense_control(tiny_explainer, e).solve_all()
+    h2 = e.health()
+    assert e.control is ctrl and h2.control_mass_share is not None
+    assert h2.as_dict()["cancellation"] == pytest.approx(h.cancellation)
+    assert "dense control" in h2.summary()

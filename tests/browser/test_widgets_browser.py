@@ -122,6 +122,11 @@ def test_component_browser_pending_filters_slider(lab):
     _wait_attr(page, ".prsg-cb", "data-pending", "0")
     listed = lab.eval_python(page, "b.listed")
     assert listed == lab.eval_python(page, "[c.subset for c in e.components()]")
+    # the header reports the explanation's health once it is solved
+    health = out.locator(".prsg-health")
+    health.locator("text=every patch within ε").first.wait_for(state="visible")
+    assert "cancellation" in health.inner_text() and "independent" in health.inner_text()
+    assert lab.eval_python(page, "b.health['cancellation'] == e.health().cancellation") is True
     assert gallery.get_attribute("data-listed") == ",".join(map(str, listed))
 
     # filter click on a patch: only the components whose action field covers it
@@ -215,8 +220,11 @@ def test_transferability_pairer_seed_and_k(lab):
 
 
 def test_explore_dashboard_renders(lab):
-    page, out, _ = _show(lab, 'd = explore("toy-scenes", grid=4, cheap=True, solver="tiny", n=3, seed=0)\nd',
+    page, out, _ = _show(lab, 'd = explore("toy-scenes", grid=4, cheap=True, n=3, seed=0)\nd',
                          "explore.ipynb", ".prsg-pgs")
+    # on a CPU the dashboard runs the nested interactive mode, and says so
+    assert "nested" in out.locator(".prsg-solver-mode").inner_text()
+    assert lab.eval_python(page, "d.explainer.config.nested") is True
     for sel in (".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
         out.locator(sel).first.wait_for(state="visible")
     # progress is visible while the kernel keeps answering
@@ -242,3 +250,10 @@ def test_explore_dashboard_renders(lab):
                         True, timeout=SOLVE_TIMEOUT * 2)
     shot = _shot(lab, page, out, "explore-dashboard")
     assert shot.stat().st_size > 10_000
+    # one click re-solves the same patches independently (the reference solve)
+    out.locator(".prsg-independent").click()
+    lab.wait_for_python(page, "d.explainer.config.nested", False)
+    lab.wait_for_python(page, "d.explanation.explainer is d.explainer and d.explanation.patches", [5, 6])
+    out.locator(".prsg-solver-mode", has_text="independent").wait_for(state="visible")
+    lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
+                        True, timeout=SOLVE_TIMEOUT * 2)
