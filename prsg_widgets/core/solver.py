@@ -178,6 +178,13 @@ def subset_membership(subsets: Sequence[int], n: int, dtype=torch.float32, devic
     return ((bits.unsqueeze(1) >> torch.arange(n, device=device)) & 1).to(dtype)
 
 
+def worst_patch_mse(patch_mse: Tensor) -> Tensor:
+    """The largest per-patch mse of each row of ``(k, n)`` (``nan`` = patch not in T; 0 for ∅)."""
+    if patch_mse.shape[1] == 0:
+        return torch.zeros(patch_mse.shape[0], dtype=patch_mse.dtype, device=patch_mse.device)
+    return patch_mse.nan_to_num(nan=-math.inf).max(1).values.clamp_min(0)
+
+
 def mask_of(feature_t: Tensor, baseline: Tensor, delta: Tensor) -> Tensor:
     """The mask ``m`` with ``f_T = b + m ⊙ (f − b)``, recovered from ``f_T`` (0 where ``f = b``)."""
     safe = torch.where(delta != 0, delta, torch.ones_like(delta))
@@ -294,7 +301,6 @@ def solve_minimal_features(
     elif callable(progress):
         report = progress
     done_count = 0
-    done_rows: set[int] = set()
     # nested: the mask of every finished or known subset, for the union bounds of larger ones
     masks_by_subset: dict[int, Tensor] = {}
     if config.nested and known:
@@ -308,12 +314,11 @@ def solve_minimal_features(
         idx = torch.as_tensor(rows, dtype=torch.long, device=device)
         feats = torch.addcmul(baseline, ms, delta)
         pmse = torch.where(member[idx] > 0, pmse, torch.full_like(pmse, math.nan))
-        worst = pmse.nan_to_num(nan=-math.inf).max(1).values.clamp_min(0) if n else torch.zeros_like(mse)
+        worst = worst_patch_mse(pmse)
         feas = worst <= eps
         out_features[idx], out_mse[idx], out_pmse[idx], out_feasible[idx] = feats, mse, pmse, feas
         out_iters[idx], out_sparse[idx] = iters, sp
         done_count += len(rows)
-        done_rows.update(rows)
         if config.nested:
             for j, r in enumerate(rows):
                 masks_by_subset[int(labels[r])] = ms[j].clone()
@@ -504,5 +509,5 @@ def solve_minimal_features(
     finally:
         if bar is not None:
             bar.close()
-    worst = out_pmse.nan_to_num(nan=-math.inf).max(1).values.clamp_min(0) if n else torch.zeros_like(out_mse)
-    return SolveResult(labels, out_features, out_mse, out_pmse, worst, out_feasible, out_iters, out_sparse)
+    return SolveResult(labels, out_features, out_mse, out_pmse, worst_patch_mse(out_pmse), out_feasible,
+                       out_iters, out_sparse)
