@@ -90,6 +90,18 @@ def test_replay_keeps_records_per_code_and_drops_them_on_to():
     assert len(g._records) == 0
 
 
+def test_copies_for_at_most_two_batch_sizes_and_each_size_is_right():
+    g = split_generator(SkipGen(), "mid.1", sample_codes=(6,))
+    code = torch.randn(1, 6)
+    with torch.no_grad():
+        f = g.head(code)
+        for batch in (5, 4, 3, 2, 1, 5):  # the solver's pool shrinking, then a new image
+            feats = f.expand(batch, -1) * torch.linspace(0.5, 1.5, batch).unsqueeze(1)
+            torch.testing.assert_close(g.tail(feats, code), g.tail(feats, code, path="hook"))
+    (record,) = g._records.values()
+    assert list(record._copies) == [1, 5]
+
+
 def test_layer_called_first_falls_back_to_the_hook_path():
     class FirstIsLayer(nn.Module):
         def __init__(self):

@@ -118,12 +118,14 @@ class _HeadRecord:
     def __init__(self, code: Tensor, calls: list[tuple[nn.Module, Any]]) -> None:
         self.code = code
         self.calls = calls
-        self._copies: dict[int, tuple[list[Any], list[tuple[Tensor, int]]]] = {}
+        self._copies: "OrderedDict[int, tuple[list[Any], list[tuple[Tensor, int]]]]" = OrderedDict()
 
     def outputs(self, batch: int) -> list[Any]:
-        """The recorded outputs for a tail batch of ``batch`` (fresh when a previous tail changed them)."""
+        """The recorded outputs for a tail batch of ``batch`` (fresh when a previous tail changed
+        them); copies for the last two batch sizes are kept (the solver's pool shrinks at the end)."""
         entry = self._copies.get(batch)
         if entry is not None and all(t._version == v for t, v in entry[1]):
+            self._copies.move_to_end(batch)
             return entry[0]
         grow = self.code.shape[0] == 1 and batch != 1
 
@@ -134,6 +136,9 @@ class _HeadRecord:
 
         outs = [_map_tensors(out, copy) for _, out in self.calls]
         self._copies[batch] = (outs, [(t, t._version) for o in outs for t in _tensors(o)])
+        self._copies.move_to_end(batch)
+        while len(self._copies) > 2:
+            self._copies.popitem(last=False)
         return outs
 
 
@@ -231,6 +236,10 @@ class _Replaying:
         self.saved.clear()
 
 
+_REPLAY_LOCK = threading.RLock()
+"""Replays patch module forwards for their duration: one at a time (other threads still see the
+original forwards, see :class:`_Replaying`)."""
+
 TAIL_PATHS = ("sequential", "replay", "hook")
 """How :meth:`SplitGenerator.tail` runs ``g``: ``sequential`` (only the modules after the layer),
 ``replay`` (the forward with the head answered from a per-code record) or ``hook`` (the whole
@@ -261,7 +270,6 @@ class SplitGenerator:
     _fingerprint: Optional[str] = field(init=False, repr=False, default=None)
     _replay_ok: bool = field(init=False, repr=False, default=False)
     _records: "OrderedDict[int, _HeadRecord]" = field(init=False, repr=False, default_factory=OrderedDict)
-    _replay_lock: Any = field(init=False, repr=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self.layer, self._layer_module = _resolve_layer(self.module, self.layer)
@@ -402,7 +410,7 @@ class SplitGenerator:
         return rec
 
     def _replay_tail(self, feature: Tensor, code: Tensor) -> Tensor:
-        with self._replay_lock:
+        with _REPLAY_LOCK:
             record = self._record_for(code)
             if code.shape[0] != feature.shape[0]:
                 code = code.expand(feature.shape[0], *code.shape[1:])
