@@ -68,6 +68,13 @@ def _explain(args: argparse.Namespace) -> int:
     from .backend import Explainer
     from .figures import regional_patterns_figure
 
+    if args.layer is not None and not args.layer.strip():
+        raise ValueError("--layer is empty; give a layer name or leave --layer out for the model's default")
+    if args.top_k is not None and args.top_k < 1:
+        raise ValueError("--top-k must be at least 1")
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a directory (checked before solving, so no work is lost)")
     if args.iterations is not None and args.iterations < 1:
         raise ValueError("--iterations must be at least 1")
     if args.batch_size is not None and args.batch_size < 1:

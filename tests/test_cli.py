@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,12 @@ def test_explain_writes_npz_and_overview(tmp_path, capsys):
     z = check_npz(tmp_path / "explanation.npz")
     assert z["feasible"].mean() >= 0.9
     assert (tmp_path / "overview.png").stat().st_size > 1000
-    assert "subsets feasible" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "subsets feasible" in out and "cancellation" in out
+    health = json.loads((tmp_path / "health.json").read_text())
+    assert health["subsets"] == 7 and float(z["health_cancellation"]) == pytest.approx(health["cancellation"])
+    assert z["patch_mse"].shape == (8, 3) and np.isnan(z["patch_mse"][0]).all()
+    assert np.array_equal(z["feasible"], np.nan_to_num(z["max_patch_mse"]) <= float(z["epsilon"]))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -39,6 +46,11 @@ def test_explain_writes_npz_and_overview(tmp_path, capsys):
     (["--n", "13"], "the limit is 12"),
     (["--grid", "0"], "grid size"),
     (["--iterations", "0"], "at least 1"),
+    (["--layer", ""], "--layer is empty"),
+    (["--n", "100000000000000000000"], "the limit is 12"),
+    (["--lr", "-0.05"], "solver setting lr"),
+    (["--lr", "nan"], "solver setting lr"),
+    (["--top-k", "0"], "--top-k must be at least 1"),
     (["--preset", "nope"], "invalid choice"),
 ])
 def test_bad_arguments_exit_with_one_line(tmp_path, capsys, args, message):
@@ -55,3 +67,11 @@ class _returns_two:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_out_that_is_a_file_is_refused_before_solving(tmp_path, capsys):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    assert main(["explain", "--model", "toy-scenes", "--cheap", "--out", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert "is a file" in captured.err and "solving" not in captured.out

@@ -113,8 +113,10 @@ def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> None:
     if n < 1:
         raise ValueError("select at least one patch")
     if n > max_patches:
+        # never compute 2**n for an absurd n (it is only there to explain the limit)
+        need = f"2^{n} = {2 ** n:,}" if n <= 64 else f"2^{n}"
         raise TooManyPatchesError(
-            f"{n} patches need 2^{n} = {2 ** n:,} minimal features; the limit is {max_patches} "
+            f"{n} patches need {need} minimal features; the limit is {max_patches} "
             f"(2^{max_patches} = {2 ** max_patches:,}). Choose fewer patches, or raise max_patches "
             "if you have the memory and time."
         )
