@@ -142,14 +142,17 @@ def _resolution(name: str) -> int:
     raise ValueError(f"unknown BigGAN model {name!r}; models: {', '.join(BIGGAN_MODELS)} (or 'tiny')")
 
 
-def build_biggan(config, seed: int = 0) -> nn.Module:
+def build_biggan(config, seed: int = 0, calibrate: bool = True) -> nn.Module:
     """The architecture with deterministic random weights (``seed``), in eval mode.
+
+    ``calibrate=False`` skips the power iterations and the batch-norm calibration below (for a
+    module whose weights are loaded next, or to inspect the architecture cheaply).
 
     The package leaves the last batch norm's scale and shift uninitialised (``torch.Tensor(n)``);
     they are set to 1 and 0 here, and the attention gate (0 in the package) to 0.1 so the
     attention path is exercised.  Spectral norm's singular vectors start random (in eval mode a
     random ``σ`` can be ≈ 0 and blow activations up to NaN): 30 power iterations make ``σ`` the
-    real largest singular value.  The batch-norm statistics are calibrated on 8 random codes
+    real largest singular value.  The batch-norm statistics are calibrated on 4 random codes
     (:func:`_calibrate_batch_norms`).  Loading a checkpoint overwrites all of these.
     """
     cls = _coded_class()
@@ -162,15 +165,16 @@ def build_biggan(config, seed: int = 0) -> nn.Module:
             for m in model.modules():
                 if hasattr(m, "gamma") and isinstance(m.gamma, nn.Parameter):
                     m.gamma.fill_(0.1)
-            for m in model.modules():
-                for hook in m._forward_pre_hooks.values():
-                    if isinstance(hook, SpectralNorm):
-                        _power_iterate(m, hook, 30)
-            _calibrate_batch_norms(model, seed)
+            if calibrate:
+                for m in model.modules():
+                    for hook in m._forward_pre_hooks.values():
+                        if isinstance(hook, SpectralNorm):
+                            _power_iterate(m, hook, 30)
+                _calibrate_batch_norms(model, seed)
     return model.eval()
 
 
-def _calibrate_batch_norms(model: nn.Module, seed: int, batch: int = 8) -> None:
+def _calibrate_batch_norms(model: nn.Module, seed: int, batch: int = 4) -> None:
     """Set every batch norm's statistics (all truncation slots) to those of its input on ``batch``
     random codes, in forward order — what training would have left there.  Without it, random
     weights give images that hardly depend on the code (the explanation is then trivially f_T = b)."""
@@ -268,7 +272,7 @@ def load_biggan_module(name: str = "biggan-deep-128", weights: Union[str, os.Pat
     ppb = _package()
     with open(cfg_path, encoding="utf-8") as fh:
         config = ppb.BigGANConfig.from_dict(json.load(fh))
-    model = build_biggan(config, seed=seed)
+    model = build_biggan(config, seed=seed, calibrate=False)
     state = torch.load(bin_path, map_location="cpu", weights_only=True)
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys:
