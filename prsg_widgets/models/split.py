@@ -8,8 +8,8 @@ after it the *tail* ``g`` (DESIGN.md §1).  The split works on any ``torch.nn.Mo
   containers all the way up to a sequential body (the common generator stack); otherwise it re-runs
   the whole module with a hook that *replaces* the layer's output by the given feature, so models
   with skip connections stay correct (the code then decides the paths that bypass the layer).
-* that re-run repeats the head on every solver iteration (on BigGAN-deep-128 a third of a tail
-  call).  The *replay* path avoids it: once per code it records the output of every submodule call
+* that re-run repeats the head on every solver iteration (on BigGAN-deep-128, a quarter to a half
+  of a tail call).  The *replay* path avoids it: once per code it records the output of every submodule call
   that finishes before the split layer runs (a value computed before the layer cannot depend on
   it), then each tail call runs the forward with those calls answered from the record, the layer
   answered with the feature, and only the glue code of the enclosing ``forward`` methods re-run.
