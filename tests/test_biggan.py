@@ -1,5 +1,4 @@
 """BigGAN-deep through pytorch-pretrained-biggan: offline, random weights (issue 11)."""
-import json
 
 import pytest
 import torch
