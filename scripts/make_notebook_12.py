@@ -9,25 +9,15 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_notebook
+
+from make_notebooks import code, md  # one definition of the cell helpers for every notebook script
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / "notebooks" / "12_your_generator.ipynb"
-
-
-def md(text: str):
-    return new_markdown_cell(textwrap.dedent(text).strip())
-
-
-def code(text: str, tags: tuple[str, ...] = ()):
-    cell = new_code_cell(textwrap.dedent(text).strip())
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    return cell
 
 
 CELLS = [
