@@ -5,6 +5,7 @@ take about a second; the real-browser tests are in ``tests/browser/test_widgets_
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -477,3 +478,119 @@ def test_dashboard_labels_nested_mode_and_resolves_independently(explainer):
     assert "independent" in d.mode.value and d.independent_button.layout.display == "none"
     nested.close()
     d.explainer.close()
+
+
+# ---------------------------------------------------------------------------------- issue 9
+def test_new_explanation_resets_dependent_state_and_every_view_says_what_it_shows(solved, explainer):
+    b = ComponentBrowser(solved, solve=False, target=[6])
+    b.k = 1
+    b.selected_subset = b.listed[0]
+    assert b.reconstruction is not None and b.recon_view.rmse and b.detail
+    assert b.shows == ["tiny · seed 0 · N = {1, 6, 11}"] and "seed 0" in b.identity.value
+    other = explainer.explain(2, patches=[0, 5])  # unsolved: nothing of `solved` may remain
+    b.set_explanation(other)
+    assert b.reconstruction is None and b.recon_view.rmse == [] and b.recon_view.steps == 0
+    assert b.recon_view.recon == b"" and b.k_slider.disabled and math.isnan(b.rmse)
+    assert b.detail == {} and b.gallery.detail == {} and "cancellation" not in b.health_box.value
+    assert b.shows == ["tiny · seed 2 · N = {0, 5}"] and b.gallery.caption == b.shows[0]
+    c = SparsityCurve(solved, solve=False)
+    assert c.shows == ["tiny · seed 0 · N = {1, 6, 11}"] and c.plot.log_x is True  # log-rank axis by default
+    p = TransferabilityPairer(solved, seed_b=1, solve=False)
+    assert p.shows == ["tiny · seed 0 · N = {1, 6, 11}", "tiny · seed 1 · N = {1, 6, 11}"]
+    p.set_explanation_a(other)
+    assert p.view.ratio == -1.0 and p.view.top_a == [] and p.ratio is None
+    assert p.shows[0] == "tiny · seed 2 · N = {0, 5}"
+
+
+def test_target_click_keeps_the_chosen_k(solved):
+    b = ComponentBrowser(solved, solve=False, target=[6])
+    assert b.k == b.k_slider.max == 4  # starts full
+    b.k_slider.value = 2
+    b.recon_view.target = [1, 6]  # a click on another patch of x
+    assert b.k == 2 and b.recon_view.step == 2 and b.k_slider.max == 6
+    b.k = b.k_slider.max  # full stays full when the target grows
+    b.recon_view.target = [1, 6, 11]
+    assert b.k == b.k_slider.max == 7
+
+
+def test_dashboard_stale_marks_explain_after_clear_estimate_and_confirm(explainer):
+    d = explore(explainer=explainer, seed=1, n=3, solve=False, confirm_above=8)
+    views = (d.browser, d.curve, d.pairer)
+    assert not d.stale and not any(v.stale for v in views)
+    d.seed_box.value = 3  # another sample: every view still shows seed 1 and says so
+    assert d.stale and all(v.stale and "stale" in v.identity.value for v in views)
+    assert all("prsg-stale" in v._dom_classes for v in views)
+    d.selector.clear()
+    d.explain_button.click()  # no ValueError into the kernel: a message instead
+    assert "select at least one patch" in d.selector.message and d.explanation.sample.seed == 1
+    d.selector.selected = [0, 5, 10, 15]  # 16 minimal features > confirm_above = 8
+    est = d.estimate()
+    assert est["minimal_features"] == 16 and est["total"] == 48 and "16 minimal features" in d.estimate_note.value
+    d.explain_button.click()
+    assert d.confirm_box.layout.display is None and "48 minimal features" in d.confirm_text.value
+    assert d.explanation.sample.seed == 1  # nothing started yet
+    d.confirm_button.click()
+    assert d.explanation.sample.seed == 3 and d.explanation.patches == [0, 5, 10, 15]
+    assert d.confirm_box.layout.display == "none" and not d.stale
+    assert not any(v.stale for v in views) and d.browser.shows == ["tiny · seed 3 · N = {0, 5, 10, 15}"]
+    assert d.wait(block=False) is None  # never blocks when told so
+
+
+def test_cancel_and_resume_from_a_view(explainer):
+    ex = Explainer(explainer.generator, grid=4, solver="fast", iterations=3000, lr=1e-7, restart=False,
+                   progress=False, baseline_samples=64)
+    try:
+        e = ex.explain(5, patches=[0, 5, 10, 15])
+        b = ComponentBrowser(e, solve=True)
+        assert b.cancel_button.layout.display is None and b.cancel_button.description == "Cancel"
+        wait_until(lambda: ex.solver_steps > 3)
+        b.cancel_button.click()
+        with pytest.raises(Exception):
+            b.future.result(timeout=60)
+        wait_until(lambda: "solve stopped" in b.status.value)
+        assert b.cancel_button.description == "Resume" and "Resume" in b.status.value
+        assert not e.is_complete
+        b.cancel_button.click()  # Resume queues the rest again
+        assert b.future is not None and not b.future.done() and b.error is None
+        ex.cancel()
+    finally:
+        ex.close()
+
+
+def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
+    e = explainer.explain(6, patches=[0, 5])
+    b = ComponentBrowser(e, solve=False)
+    fake = type("F", (), {"done": lambda self: False})()
+    b.futures = [fake]
+    b._t0 -= 10.0
+    b._done0 = 0
+    text = b._progress_text(2, 4)
+    assert text.startswith("2/4 minimal features") and "≈ 10 s left" in text and b.eta == pytest.approx(10, rel=0.05)
+
+
+def test_save_explanation_button_writes_a_loadable_file(solved, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    b = ComponentBrowser(solved, solve=False)
+    b.save_button.click()
+    assert b.saved_path == "tiny-seed0-N1-6-11.npz" and (tmp_path / b.saved_path).exists()
+    assert "saved" in b.save_note.value
+    from prsg_widgets import Explanation
+    loaded = Explanation.load(tmp_path / b.saved_path)
+    assert loaded.patches == solved.patches
+
+
+def test_component_repr_is_readable(solved):
+    text = repr(solved.components(top=1)[0])
+    assert text.startswith("Component(S={") and "norm=" in text and "tensor" not in text
+
+
+def test_glossary_and_exports_reach_every_view():
+    from prsg_widgets.widgets import ComponentGallery, PairView, ReconstructionView, SparsityPlot
+    from prsg_widgets.widgets._common import GLOSSARY, info_html
+
+    assert "transferability" in GLOSSARY and "prsg-pop" in info_html("dense control")
+    for cls in (ComponentGallery, ReconstructionView, SparsityPlot, PairView):
+        src = str(cls._esm)
+        assert "const GLOSSARY = " in src and "exportButton(root" in src and "infoIcon(" in src
+    for cls in (ReconstructionView, SparsityPlot, PairView):
+        assert "onThemeChange(" in str(cls._esm)

@@ -63,6 +63,10 @@ class Component:
     def order(self) -> int:
         return len(self.patches)
 
+    def __repr__(self) -> str:  # readable in a notebook: no raw tensor
+        return (f"Component(S={{{', '.join(map(str, self.patches))}}}, order={self.order}, "
+                f"norm={self.norm:.4g}, d={self.vector.numel()})")
+
 
 class Explainer:
     """Explain a generator's intermediate feature.
@@ -114,6 +118,8 @@ class Explainer:
         self._stop = threading.Event()
         self._worker: Optional[threading.Thread] = None
         self.busy = False
+        self.solver_steps = 0
+        """Batched solver iterations run so far (a heartbeat for progress displays and ETAs)."""
 
     def _baseline(self) -> Tensor:
         """``b`` from the disk cache when there is one (K forward passes saved), else computed."""
@@ -218,6 +224,11 @@ class Explainer:
         :class:`SolveInterrupted`."""
         self._stop.set()
 
+    def _step_and_check_stop(self) -> bool:
+        """Asked by the solver once per batched iteration: count it, and say whether to stop."""
+        self.solver_steps += 1
+        return self._stop.is_set()
+
     def _run(self) -> None:
         while True:
             with self._cv:
@@ -233,7 +244,7 @@ class Explainer:
                 wanted = _down_closure(wanted)
             todo = sorted(wanted - set(expl.solved_subsets()))
             try:
-                expl._solve(todo, group, self._stop.is_set)
+                expl._solve(todo, group, self._step_and_check_stop)
                 error: Optional[BaseException] = None
             except BaseException as exc:  # handed to the waiting futures
                 error = exc

@@ -7,7 +7,11 @@ results come from :class:`~prsg_widgets.Explanation` and :mod:`prsg_widgets.metr
 from __future__ import annotations
 
 import functools
+import html
+import json
 import logging
+import math
+import time
 import pathlib
 import threading
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
@@ -157,13 +161,71 @@ def grid_edges(grid) -> dict[str, list[int]]:
 
 
 # ---------------------------------------------------------------------------------- views
+GLOSSARY: dict[str, str] = {
+    "OR interaction": "An OR Harsanyi interaction I(S) is the part of the feature that is needed as soon as ANY "
+                      "patch of S must be regenerated. The feature minus the baseline is the sum of all of them "
+                      "(Eq. 6/7).",
+    "feature component": "I(S): one OR Harsanyi interaction, a vector the size of the feature. Removing it from f_N "
+                         "changes the image mostly inside its action field.",
+    "minimal feature": "f_T: the smallest change of the baseline b that still regenerates every patch of T within "
+                       "ε (Eq. 5/10). The components are computed from the 2^n minimal features.",
+    "action field": "A(S): the patches of S, outlined in magenta. The component of S is expected to act there.",
+    "regional pattern": "Δx_S = g(f_N) − g(f_N − I(S)): what the image loses without the component. Signed: grey is "
+                        "0, lighter adds brightness, darker removes it; each tile is scaled to its own max |Δx|.",
+    "dense control": "The same pipeline on a random feature of the same shape and statistics (App. I). Its curve "
+                     "must be visibly denser than the real components' curves.",
+    "epsilon": "ε: the mean squared error each patch of T may keep when f_T regenerates it (images in [-1, 1]).",
+    "sqrt epsilon": "√ε: the same tolerance as an RMSE, the dashed line of the RMSE plot.",
+    "rho": "ρ(S): share of the regional pattern's L1 mass inside the action field (Sec. 3.2.1). 'area' is what a "
+           "pattern spread evenly over the image would get.",
+    "transferability": "|A_a ∩ A_b| / k_a: how many of image a's top-k_a action fields are also among image b's "
+                       "top-k_b (Sec. 3.4). With few patches (n = 4: 15 action fields) a high ratio is easy — "
+                       "compare it with chance.",
+    "chance": "The ratio expected if image b's top-k_b action fields were drawn at random: k_b / (2^n − 1).",
+    "reconstruction": "x̂ = g(b + the top-k components whose action field meets T). With k = 0 it is g(b), the "
+                      "blurry 'average image'; T sharpens as components are added.",
+    "sparsity": "Every element of every component, |value| sorted from largest: a curve that falls fast means few "
+                "elements carry the components (Fig. 3).",
+    "nested": "Nested solving: subsets by increasing size, each bounded below by its smaller subsets — ≈ 50× faster "
+              "on a CPU, but it also makes random features look sparse.",
+    "cancellation": "Σ‖I(S)‖₁ / ‖u(N)‖₁: 1 when components never cancel; ≫ 1 means large components offset each other.",
+    "matching error": "Σ_T‖u(T) − û(T)‖² / Σ_T‖u(T)‖² with only the top-k components (Sec. 3.1): small means the "
+                      "top components suffice.",
+}
+"""Plain-language help for the terms on screen (the ⓘ popovers of every view)."""
+
+
+def info_html(term: str) -> str:
+    """An (i) icon that shows the glossary entry ``term`` on hover or focus (``.prsg-info``)."""
+    text = html.escape(GLOSSARY[term])
+    return (f"<span class='prsg-info' tabindex='0' data-term='{html.escape(term)}' title='{text}'>i"
+            f"<span class='prsg-pop'>{text}</span></span>")
+
+
+def describe(explanation: Any) -> str:
+    """Which explanation a view shows: ``model · seed · N`` (plain text)."""
+    ex = getattr(explanation, "explainer", None)
+    gen = getattr(ex, "generator", None)
+    model = getattr(gen, "name", None) or explanation.meta.get("model", "loaded from file")
+    seed = getattr(explanation.sample, "seed", None)
+    label = getattr(explanation.sample, "label", "") or ("seed " + str(seed) if seed is not None else "")
+    if seed is not None and label != f"seed {seed}":
+        label = f"{label} (seed {seed})" if label else f"seed {seed}"
+    return f"{model} · {label or 'sample'} · N = {{{', '.join(map(str, explanation.patches))}}}"
+
+
+SPEED: dict[int, float] = {}
+"""Measured seconds per minimal feature, per explainer (``id``), for the estimates before a solve."""
+
+
 @functools.lru_cache(maxsize=None)
 def esm(name: str) -> str:
     """The ES module of the view ``static/<name>``: ``static/common.js`` (the helpers every view
     uses) followed by the view's own file.  anywidget loads a view from one string, so the files
     cannot import each other without a build step; concatenating keeps each helper in one place."""
     common = (STATIC / "common.js").read_text(encoding="utf-8")
-    return common + "\n" + (STATIC / name).read_text(encoding="utf-8")
+    glossary = "const GLOSSARY = " + json.dumps(GLOSSARY, ensure_ascii=False) + ";\n"
+    return common + "\n" + glossary + (STATIC / name).read_text(encoding="utf-8")
 
 
 class GridView(anywidget.AnyWidget):
@@ -194,64 +256,228 @@ def status_html(text: str, error: bool = False) -> str:
 
 class LiveView:
     """Mixin of the composite widgets that show explanations while they are solved: a progress
-    bar and status line, a listener that refreshes (on the main thread) as results land, the
-    background solves queued when ``solve`` is set, and errors shown rather than raised.
+    bar and status line with speed and ETA, a Cancel / Resume button, the line saying which
+    explanation the view shows (and whether it is stale), a listener that refreshes (on the main
+    thread) as results land, the background solves queued when ``solve`` is set, and errors shown
+    rather than raised.
 
     Subclasses call :meth:`_init_live` before building their layout, :meth:`_watch` whenever
     they show other explanations, and implement ``_refresh()``."""
 
     solve: bool
 
-    def _init_live(self, title: str, progress_width: str) -> widgets.HBox:
-        """Set up the live state and return the header: ``title``, progress bar, status line."""
+    def _init_live(self, title: str, progress_width: str, term: Optional[str] = None) -> widgets.VBox:
+        """Set up the live state and return the header: ``title`` (with the glossary ⓘ of
+        ``term``), progress bar, status line, Cancel button; under it the identity line."""
         self.error: Optional[BaseException] = None
         self.futures: list[Any] = []
         self._listener: Optional[Callable[[Any, list[int]], None]] = None
         self._watched: list[Any] = []
         self._refresher = MainThreadCaller(self.refresh)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="solve",
-                                            layout=widgets.Layout(width=progress_width))
+        self._t0 = time.monotonic()
+        self._done0 = 0
+        self._steps0 = 0
+        self._last_land = (time.monotonic(), 0)
+        self._ticker = None
+        self.stale = False
+        self.eta: Optional[float] = None
+        """Seconds left by the measured speed (``None``: unknown or finished)."""
+        self.progress = widgets.FloatProgress(value=0, min=0, max=1, description="solve",
+                                              layout=widgets.Layout(width=progress_width))
         self.progress.add_class("prsg-progress")
         self.status = widgets.HTML("")
-        return widgets.HBox([widgets.HTML(f"<b>{title}</b>", layout=widgets.Layout(flex="none")),
-                             self.progress, self.status], layout=widgets.Layout(align_items="center"))
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", tooltip=(
+            "stop the solver (finished minimal features are kept; Resume continues). It stops this "
+            "explainer's queue, so every view sharing it stops too."), layout=widgets.Layout(width="90px"))
+        self.cancel_button.add_class("prsg-cancel")
+        self.cancel_button.on_click(lambda _b: self._on_cancel_click())
+        self.cancel_button.layout.display = "none"
+        self.identity = widgets.HTML("")
+        self.identity.add_class("prsg-identity")
+        head = widgets.HBox([widgets.HTML(f"<b>{title}</b>" + (" " + info_html(term) if term else ""),
+                                          layout=widgets.Layout(flex="none")),
+                             self.progress, self.status, self.cancel_button],
+                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        return widgets.VBox([head, self.identity])
 
+    # ------------------------------------------------------------------ identity / stale
+    def _shown(self) -> list[Any]:
+        """The explanations this view shows (for the identity line); override when it differs."""
+        return [e for e in self._watched if getattr(e, "sample", None) is None or e.sample.label != "dense control"]
+
+    @property
+    def shows(self) -> list[str]:
+        """Which explanations the view shows, as its identity line says (``model · seed · N``)."""
+        return [describe(e) for e in self._shown()]
+
+    def _show_identity(self) -> None:
+        parts = " &nbsp;|&nbsp; ".join(html.escape(t) for t in self.shows) or "no explanation"
+        stale = ("<span class='prsg-stale-badge' title='the dashboard’s seed or patches changed since this "
+                 "was computed'>⚠ stale — press “Explain selection” to update</span> ") if self.stale else ""
+        self.identity.value = f"<div class='prsg-identity-line'>{stale}shows: {parts}</div>"
+
+    def mark_stale(self, stale: bool = True) -> None:
+        """Mark the view as showing an explanation whose inputs changed (greyed, with a badge)."""
+        self.stale = bool(stale)
+        if self.stale:
+            self.add_class("prsg-stale")
+        else:
+            self.remove_class("prsg-stale")
+        self._show_identity()
+
+    # ------------------------------------------------------------------ watching
     def _unwatch(self) -> None:
         """Stop listening to the explanations shown so far (their solves keep running)."""
         for e in self._watched:
             e.remove_listener(self._listener)
         self._watched = []
+        self._stop_ticker()
 
     def _watch(self, explanations: Iterable[Any]) -> None:
         """Listen to these explanations instead (refresh as their results land) and queue the
-        solves of the unsolved ones (non-blocking) when ``solve`` is set."""
+        solves of the unsolved ones (non-blocking) when ``solve`` is set.  Resets progress, ETA,
+        error and the stale mark: the view now shows these."""
         self._unwatch()
         watched = list(explanations)
 
         def listener(expl, _rows, me=self):
             if any(expl is e for e in watched):
+                me._last_land = (time.monotonic(), me._steps())
                 me._refresher()
 
         self._listener, self._watched, self.futures = listener, watched, []
+        self.error, self.eta = None, None
+        self.stale = False
+        self.remove_class("prsg-stale")
+        self._t0 = time.monotonic()
+        self._done0 = sum(e.progress[0] for e in watched)
+        self._steps0 = self._steps()
+        self._last_land = (self._t0, self._steps0)
+        self.progress.value = 0
+        self.status.value = ""
+        self._show_identity()
         for e in watched:
             e.on_update(listener)
             if self.solve and not e.is_complete:
                 fut = e.submit()
                 fut.add_done_callback(lambda _f: self._refresher())
                 self.futures.append(fut)
+        self._update_cancel()
+        if self.futures:
+            self._start_ticker()
+
+    def _explainers(self) -> list[Any]:
+        out: list[Any] = []
+        for e in self._watched:
+            ex = getattr(e, "explainer", None)
+            if ex is not None and all(ex is not o for o in out):
+                out.append(ex)
+        return out
+
+    def _steps(self) -> int:
+        return sum(int(getattr(ex, "solver_steps", 0)) for ex in self._explainers())
+
+    # ------------------------------------------------------------------ cancel / resume
+    def _solving(self) -> bool:
+        return any(not f.done() for f in self.futures)
+
+    def _update_cancel(self) -> None:
+        solving = self._solving()
+        stopped = not solving and any(not e.is_complete for e in self._watched) and self.error is not None
+        if solving:
+            self.cancel_button.description, self.cancel_button.icon = "Cancel", "stop"
+            self.cancel_button.layout.display = None
+        elif stopped:
+            self.cancel_button.description, self.cancel_button.icon = "Resume", "play"
+            self.cancel_button.layout.display = None
+        else:
+            self.cancel_button.layout.display = "none"
+
+    def _on_cancel_click(self) -> None:
+        if self._solving():
+            self.cancel()
+        else:
+            self.resume()
+
+    def cancel(self) -> None:
+        """Stop the background solves of this view (its explainers' queues: views sharing an
+        explainer stop too); finished minimal features are kept and :meth:`resume` continues."""
+        for ex in self._explainers():
+            ex.cancel()
+
+    def resume(self) -> None:
+        """Queue the unsolved minimal features again after :meth:`cancel` (or a failed solve)."""
+        solve, self.solve = self.solve, True
+        try:
+            self._watch(list(self._watched))
+        finally:
+            self.solve = solve
+        self.refresh()
+
+    # ------------------------------------------------------------------ progress
+    def _start_ticker(self) -> None:
+        """In a kernel, re-read progress once a second while solving (speed, ETA, heartbeat)."""
+        loop = _kernel_loop()
+        if loop is None or self._ticker is not None:
+            return
+        try:
+            from tornado.ioloop import PeriodicCallback
+        except ImportError:  # pragma: no cover - ipykernel ships tornado
+            return
+
+        def tick(me=self):
+            if not me._solving():
+                me._stop_ticker()
+            me.refresh()
+
+        self._ticker = PeriodicCallback(tick, 1000)
+        loop.add_callback(self._ticker.start)
+
+    def _stop_ticker(self) -> None:
+        ticker, self._ticker = getattr(self, "_ticker", None), None
+        if ticker is not None:
+            ticker.stop()
+
+    def _progress_text(self, done: int, total: int) -> str:
+        """``done/total minimal features`` with the measured speed and the ETA."""
+        now = time.monotonic()
+        elapsed = now - self._t0
+        done_run = done - self._done0
+        steps = self._steps() - self._steps0
+        parts = [f"{done}/{total} minimal features"]
+        self.eta = None
+        if self._solving() and elapsed > 0.5:
+            if steps > 0:
+                parts.append(f"{steps / elapsed:.0f} it/s")
+            if done_run > 0:
+                per = elapsed / done_run
+                for ex in self._explainers():
+                    SPEED[id(ex)] = per
+                self.eta = per * (total - done)
+            elif steps > 0:
+                iters = max(1, int(getattr(self._explainers()[0].config, "iterations", 1))) if self._explainers() else 1
+                since = self._steps() - self._last_land[1]
+                left = (iters - since) / (steps / elapsed)
+                parts.append(f"current batch: step {since} of ≤ {iters} (≤ {_duration(left)})")
+            if self.eta is not None:
+                parts.append(f"≈ {_duration(self.eta)} left")
+        return " · ".join(parts)
 
     def _show_progress(self, done: int, total: int, complete: str, error_type: bool = False) -> bool:
-        """Show ``done`` of ``total`` minimal features in the progress bar and the status line
-        (``complete`` once all are solved).  If a queued solve failed (e.g. stopped by
-        ``cancel()``), show that instead, keep it in ``error`` and return ``False``."""
+        """Show ``done`` of ``total`` minimal features in the progress bar and the status line,
+        with speed and ETA (``complete`` once all are solved).  If a queued solve failed (e.g.
+        stopped by Cancel), show that instead, keep it in ``error`` and return ``False``."""
         self.progress.max, self.progress.value = max(1, total), done
         failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        self._update_cancel()
         if failed:
             exc = self.error = failed[0]
+            self._update_cancel()
             detail = f"{type(exc).__name__}: {exc}" if error_type else str(exc)
-            self.status.value = status_html(f"solve stopped: {detail}", error=True)
+            kept = f" — {done}/{total} minimal features kept; press Resume to continue" if done < total else ""
+            self.status.value = status_html(f"solve stopped: {html.escape(detail)}{kept}", error=True)
             return False
-        self.status.value = status_html(f"{done}/{total} minimal features" if done < total else complete)
+        self.status.value = status_html(self._progress_text(done, total) if done < total else complete)
         return True
 
     def refresh(self) -> None:
@@ -260,8 +486,18 @@ class LiveView:
             self._refresh()
         except Exception as exc:  # show it, and log it with its traceback
             self.error = exc
-            self.status.value = status_html(f"error: {type(exc).__name__}: {exc}", error=True)
+            self.status.value = status_html(f"error: {type(exc).__name__}: {html.escape(str(exc))}", error=True)
             log.exception(f"{type(self).__name__} refresh failed")
 
     def _refresh(self) -> None:  # pragma: no cover - every subclass implements it
         raise NotImplementedError
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

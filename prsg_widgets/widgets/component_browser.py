@@ -9,7 +9,8 @@ import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import GridView, LiveView, esm, model_value_range, popcount, rgba_bytes, signed_rgba_bytes
+from ._common import (GridView, LiveView, describe, esm, info_html, model_value_range, popcount, rgba_bytes,
+                      signed_rgba_bytes)
 
 
 class ComponentGallery(GridView):
@@ -34,6 +35,8 @@ class ComponentGallery(GridView):
     selected_subset = traitlets.Int(-1).tag(sync=True)
     detail = traitlets.Dict().tag(sync=True)
     detail_image = traitlets.Bytes(b"").tag(sync=True)
+    caption = traitlets.Unicode("").tag(sync=True)
+    """Which explanation is shown (``model · seed · N``), also the PNG export's file name."""
 
 
 class ReconstructionView(GridView):
@@ -52,6 +55,7 @@ class ReconstructionView(GridView):
     rmse_other = traitlets.List(traitlets.Float()).tag(sync=True)
     tolerance = traitlets.Float(0.0).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
+    caption = traitlets.Unicode("").tag(sync=True)
 
 
 class ComponentBrowser(LiveView, widgets.VBox):
@@ -86,7 +90,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
                  max_thumbs: int = 40, solve: bool = True) -> None:
         self.gallery = ComponentGallery()
         self.recon_view = ReconstructionView()
-        header = self._init_live("Feature components", "260px")
+        header = self._init_live("Feature components", "260px", term="feature component")
         self.order_buttons = widgets.ToggleButtons(options=[("all", 0)], value=0, description="order |S|",
                                                    style={"button_width": "38px"})
         self.k_slider = widgets.IntSlider(value=0, min=0, max=0, description="top-k", disabled=True,
@@ -94,12 +98,23 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.k_slider.add_class("prsg-k-slider")
         self.order_buttons.add_class("prsg-order-buttons")
         recon_box = widgets.VBox([
-            widgets.HTML("<b>Controllable reconstruction</b> <span style='color:#777'>· click patches "
-                         "of x to set the target T</span>"),
+            widgets.HTML("<b>Controllable reconstruction</b> " + info_html("reconstruction") +
+                         " <span class='prsg-muted'>· click patches of x to set the target T (orange)</span>"),
             self.k_slider, self.recon_view])
         self.health_box = widgets.HTML("")
         self.health_box.add_class("prsg-health")
-        super().__init__([header, self.health_box, self.order_buttons, self.gallery, recon_box])
+        self.save_button = widgets.Button(description="Save explanation", icon="save",
+                                          tooltip="Explanation.save(): an .npz in the notebook's folder "
+                                                  "(load it with Explanation.load)",
+                                          layout=widgets.Layout(width="170px"))
+        self.save_button.add_class("prsg-save")
+        self.save_button.on_click(lambda _b: self._on_save_click())
+        self.saved_path: Optional[str] = None
+        self.save_note = widgets.HTML("")
+        self.save_note.add_class("prsg-save-note")
+        tools = widgets.HBox([self.order_buttons, self.save_button, self.save_note],
+                             layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        super().__init__([header, self.health_box, tools, self.gallery, recon_box])
         self.add_class("prsg-component-browser")
         self.max_thumbs = int(max_thumbs)
         self.solve = bool(solve)
@@ -107,6 +122,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.reconstruction: Optional[metrics.ReconstructionResult] = None
         self._norms: dict[int, float] = {}
         self._thumbs: dict[int, bytes] = {}
+        self._scales: dict[int, float] = {}
         self._final = False
         self.detail: dict[str, Any] = {}
 
@@ -137,9 +153,10 @@ class ComponentBrowser(LiveView, widgets.VBox):
         """Show another explanation (and queue its solve when ``solve`` is set)."""
         self._unwatch()
         self.explanation = explanation
-        self._norms, self._thumbs, self._final = {}, {}, False
+        self._norms, self._thumbs, self._scales, self._final = {}, {}, {}, False
         self.reconstruction, self.error = None, None
         self.health = {}
+        self.saved_path, self.save_note.value = None, ""
         e = explanation
         vr = model_value_range(e)
         data, w, h = rgba_bytes(e.image, vr)
@@ -148,9 +165,20 @@ class ComponentBrowser(LiveView, widgets.VBox):
                 view.set_grid(e.grid, w, h)
                 view.patches = list(e.patches)
                 view.image = data
-        self.recon_view.recon = b""
+                view.caption = describe(e)
+        # everything that belonged to the previous explanation goes: no stale plot beside a new x
+        with self.recon_view.hold_sync():
+            self.recon_view.recon, self.recon_view.rmse, self.recon_view.rmse_other = b"", [], []
+            self.recon_view.steps, self.recon_view.step, self.recon_view.tolerance = 0, 0, 0.0
+            self.recon_view.status = "waiting for the solve"
+        self._k_full = True
+        self.k_slider.disabled = True
+        self.k_slider.max = 0
+        self.rmse = math.nan
+        self.health_box.value = ""
         self.order_buttons.options = [("all", 0)] + [(str(i), i) for i in range(1, e.n + 1)]
         self.filter_order, self.filter_patch, self.selected_subset = 0, -1, -1
+        self._update_detail()
         self.gallery.total = e.num_subsets - 1
         tgt = list(target) if target is not None else [e.patches[0]]
         self.target = [int(p) for p in tgt]
@@ -208,7 +236,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         for s in shown:
             ready_s = s in self._norms
             item = {"subset": s, "patches": e.subset_patches(s), "status": "ready" if ready_s else "pending",
-                    "norm": self._norms.get(s), "rank": rank.get(s), "thumb": -1}
+                    "norm": self._norms.get(s), "rank": rank.get(s), "thumb": -1, "scale": self._scales.get(s)}
             if ready_s and s in self._thumbs:
                 item["thumb"] = len(chunks)
                 chunks.append(self._thumbs[s])
@@ -226,11 +254,13 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if missing:
             for s, pat in zip(missing, self.explanation.regional_patterns(missing)):
                 self._thumbs[s] = signed_rgba_bytes(pat)[0]
+                self._scales[s] = float(pat.abs().max()) if pat.numel() else 0.0
 
     def _update_detail(self) -> None:
         e, s = self.explanation, int(self.selected_subset)
         if e is None or s <= 0:
             self.gallery.detail, self.gallery.detail_image = {}, b""
+            self.detail = {}
             return
         if s >= e.num_subsets:
             raise traitlets.TraitError(f"subset {s} out of range for n={e.n}")
@@ -250,6 +280,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
             )
             self._render_thumbs([s])
             image = self._thumbs[s]
+            info["scale"] = self._scales.get(s)
         else:
             image = b""
         with self.gallery.hold_sync():
@@ -257,15 +288,40 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.gallery.detail = info
         self.detail = info
 
+    def save_explanation(self, path: Optional[str] = None) -> str:
+        """``Explanation.save`` of the shown explanation (default: an ``.npz`` named after model,
+        seed and patches in the current folder); returns the path and shows it under the button."""
+        e = self.explanation
+        if e is None:
+            raise ValueError("no explanation to save")
+        if path is None:
+            ex = e.explainer
+            model = getattr(getattr(ex, "generator", None), "name", "explanation")
+            seed = getattr(e.sample, "seed", None)
+            path = f"{model}-seed{seed if seed is not None else 'x'}-N{'-'.join(map(str, e.patches))}.npz"
+        out = e.save(path)
+        self.saved_path = str(out)
+        solved = e.progress
+        note = "" if e.is_complete else f" ({solved[0]}/{solved[1]} minimal features solved so far)"
+        self.save_note.value = f"<span class='prsg-muted'>saved {html.escape(str(out))}{note}</span>"
+        return str(out)
+
+    def _on_save_click(self) -> None:
+        try:
+            self.save_explanation()
+        except Exception as exc:  # shown, not raised into the kernel's log
+            self.save_note.value = f"<span class='prsg-status error'>save failed: {html.escape(str(exc))}</span>"
+
     def _show_health(self) -> None:
         """The explanation's health in the header, with a plain-language warning when unhealthy."""
         h = self.explanation.health()
         self.health = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                        for k, v in h.as_dict().items()}
-        numbers = (f"every patch within ε: {h.subsets - h.infeasible}/{h.subsets} · "
+        numbers = (f"every patch within ε {info_html('epsilon')}: {h.subsets - h.infeasible}/{h.subsets} · "
                    f"<span title='Σ‖I(S)‖₁ / ‖u(N)‖₁: 1 when components never cancel'>cancellation "
-                   f"{h.cancellation:.2f}</span> · <span title='Σ_T‖u(T) − û(T)‖² / Σ_T‖u(T)‖² with the "
-                   f"top-{h.k} components (Sec. 3.1)'>top-{h.k} matching error {h.matching_error:.2g}</span>")
+                   f"{h.cancellation:.2f}</span> {info_html('cancellation')} · <span title='Σ_T‖u(T) − û(T)‖² / "
+                   f"Σ_T‖u(T)‖² with the top-{h.k} components (Sec. 3.1)'>top-{h.k} matching error "
+                   f"{h.matching_error:.2g}</span> {info_html('matching error')}")
         warn = "".join(f"<div class='prsg-health-warning' style='margin-top:3px'>⚠ {html.escape(w)}</div>"
                        for w in h.warnings())
         # inline styles: an ipywidgets HTML does not get the anywidget stylesheet
@@ -305,24 +361,33 @@ class ComponentBrowser(LiveView, widgets.VBox):
         res = metrics.controllable_reconstruction(e, self.target)
         self.reconstruction = res
         steps = len(res.subsets)
+        # keep the user's k when only the target changed (the full reconstruction stays full)
+        keep_k = not getattr(self, "_k_full", True) and self.k_slider.max > 0
         with self.recon_view.hold_sync():
             self.recon_view.steps = steps
             self.recon_view.rmse = [float(v) for v in res.rmse]
             self.recon_view.rmse_other = [_finite(float(v), -1.0) for v in res.rmse_other]
             self.recon_view.tolerance = float(res.tolerance)
             self.recon_view.status = ""
-        self.k_slider.max = steps
-        self.k_slider.disabled = False
-        if self.k != steps:
-            self.k = steps  # start from the full reconstruction f̂_T = f_T (Eq. 7)
-        else:
-            self._show_step()
+        want = min(int(self.k), steps) if keep_k else steps  # full: f̂_T = f_T (Eq. 7)
+        self._setting_k = True
+        try:
+            self.k_slider.max = steps
+            self.k_slider.disabled = False
+            if self.k != want:
+                self.k = want
+            else:
+                self._show_step()
+        finally:
+            self._setting_k = False
 
     def _show_step(self) -> None:
         res = self.reconstruction
         if res is None:
             return
         k = max(0, min(int(self.k), len(res.subsets)))
+        if not getattr(self, "_setting_k", False):
+            self._k_full = k == len(res.subsets)
         data, _, _ = rgba_bytes(res.images[k], model_value_range(self.explanation))
         with self.recon_view.hold_sync():
             self.recon_view.step = k
@@ -335,8 +400,8 @@ def _solver_line(explanation: Any) -> str:
     ex = explanation.explainer
     if ex is None:
         return "loaded from file"
-    mode = ("<b>nested</b> (interactive mode: fast, bounded by smaller subsets)" if ex.config.nested
-            else "<b>independent</b> solve")
+    mode = ("<b>nested</b> (interactive mode: fast, bounded by smaller subsets) " + info_html("nested")
+            if ex.config.nested else "<b>independent</b> solve")
     return f"solver: {mode}"
 
 

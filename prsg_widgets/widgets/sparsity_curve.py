@@ -10,7 +10,7 @@ import numpy as np
 import traitlets
 
 from .. import metrics
-from ._common import CSS, LiveView, esm, float32_bytes
+from ._common import CSS, LiveView, esm, float32_bytes, info_html
 
 COLORS = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599"]
 CONTROL_COLOR = "#868e96"
@@ -29,10 +29,12 @@ class SparsityPlot(anywidget.AnyWidget):
 
     series = traitlets.List(traitlets.Dict()).tag(sync=True)
     data = traitlets.Bytes(b"").tag(sync=True)
-    log_x = traitlets.Bool(False).tag(sync=True)
+    log_x = traitlets.Bool(True).tag(sync=True)
     hover = traitlets.Dict().tag(sync=True)
     plot_width = traitlets.Int(520).tag(sync=True)
     plot_height = traitlets.Int(300).tag(sync=True)
+    caption = traitlets.Unicode("").tag(sync=True)
+    """Which explanations are plotted (``model · seed · N``), also the PNG export's file name."""
 
 
 def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,13 +70,17 @@ class SparsityCurve(LiveView, widgets.VBox):
     def __init__(self, explanations: Union[Any, Sequence[Any], None] = None, *,
                  labels: Optional[Sequence[str]] = None, dense_control: bool = True,
                  control_seed: int = 0, solve: bool = True, max_points: int = 1500,
-                 log_x: bool = False, width: int = 520, height: int = 300) -> None:
+                 log_x: bool = True, width: int = 520, height: int = 300) -> None:
         self.plot = SparsityPlot(log_x=log_x, plot_width=int(width), plot_height=int(height))
-        header = self._init_live("Sparsity of the components", "240px")
+        header = self._init_live("Sparsity of the components", "240px", term="sparsity")
         self.log_x_box = widgets.Checkbox(value=log_x, description="log rank axis", indent=False,
                                           layout=widgets.Layout(width="130px"))
         traitlets.link((self.log_x_box, "value"), (self.plot, "log_x"))
-        super().__init__([header, self.plot, self.log_x_box])
+        note = widgets.HTML("<span class='prsg-muted'>dashed grey: the dense control " + info_html("dense control")
+                            + " — a random feature through the same pipeline; real components should fall "
+                              "faster</span>")
+        super().__init__([header, self.plot, widgets.HBox([self.log_x_box, note],
+                                                          layout=widgets.Layout(align_items="center"))])
         self.add_class("prsg-sparsity-curve")
         self.dense_control = bool(dense_control)
         self.control_seed = int(control_seed)
@@ -113,6 +119,7 @@ class SparsityCurve(LiveView, widgets.VBox):
             first = self.explanations[0]
             self.control = metrics.dense_control(first.require_explainer(), first, seed=self.control_seed)
         self._watch(self._all())
+        self.plot.caption = " | ".join(self.shows)
         self.refresh()
 
     def _all(self) -> list[Any]:

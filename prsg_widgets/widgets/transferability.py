@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import GridView, LiveView, esm, model_value_range, rgba_bytes
+from ._common import GridView, LiveView, describe, esm, info_html, model_value_range, rgba_bytes
 
 
 def default_ks(components: int) -> tuple[int, int]:
@@ -40,7 +40,10 @@ class PairView(GridView):
     chance = traitlets.Float(-1.0).tag(sync=True)
     k_a = traitlets.Int(0).tag(sync=True)
     k_b = traitlets.Int(0).tag(sync=True)
+    components = traitlets.Int(0).tag(sync=True)
+    """``2^n − 1``: how many action fields there are to choose from."""
     status = traitlets.Unicode("").tag(sync=True)
+    caption = traitlets.Unicode("").tag(sync=True)
 
 
 class TransferabilityPairer(LiveView, widgets.VBox):
@@ -77,7 +80,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
                                            layout=widgets.Layout(width="260px"))
         self.kb_slider = widgets.IntSlider(value=1, min=1, max=1, description="k_b",
                                            layout=widgets.Layout(width="260px"))
-        header = self._init_live("Transferability", "240px")
+        header = self._init_live("Transferability", "240px", term="transferability")
         controls = widgets.HBox([self.seed_box, self.ka_slider, self.kb_slider],
                                 layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([header, controls, self.view])
@@ -139,6 +142,13 @@ class TransferabilityPairer(LiveView, widgets.VBox):
 
     def set_explanation_a(self, explanation: Any) -> None:
         """Use another explanation as image a (its patches become ``N`` for image b too)."""
+        self._unwatch()
+        self.result, self.ratio = None, None
+        with self.view.hold_sync():  # never show the old ratio beside the new image
+            self.view.top_a, self.view.top_b, self.view.matched = [], [], []
+            self.view.ratio = -1.0
+            self.view.status = "loading image b…"
+        self.status.value = ""
         self.explanation_a = explanation
         self.explainer = explanation.require_explainer()
         self._set_k_range()
@@ -154,6 +164,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
             self.view.patches = list(e.patches)
             self.view.image_a = data
             self.view.label_a = e.sample.label or "image a"
+            self.view.components = e.num_subsets - 1
 
     def _load_b(self) -> None:
         ex = self.explainer
@@ -167,6 +178,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
             self.view.top_a, self.view.top_b, self.view.matched = [], [], []
             self.view.ratio = -1.0
         self._watch([self.explanation_a, self.explanation_b])
+        self.view.caption = " | ".join(describe(e) for e in (self.explanation_a, self.explanation_b))
         self.refresh()
 
     # ------------------------------------------------------------------ refresh

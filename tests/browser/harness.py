@@ -236,6 +236,8 @@ class LabServer:
             "--ip=127.0.0.1", f"--port={self.port}",
             f"--IdentityProvider.token={self.token}",
             "--LabApp.expose_app_in_browser=True",
+            # Notebook 7 (pip package `notebook`) serves /notebooks/ from the same server
+            "--JupyterNotebookApp.expose_app_in_browser=True",
             f"--ServerApp.root_dir={self.root_dir}",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -612,22 +614,26 @@ class Lab:
         return name
 
     def open_notebook(self, cells: list[str], name: str = "test.ipynb", *, run: bool = True,
-                      timeout: float | None = None):
+                      timeout: float | None = None, ui: str = "lab", device_scale_factor: float = 1):
         """Write ``cells`` as a notebook ``name`` in the server root, open it in Lab, run all cells.
 
-        Returns the Playwright ``Page``. Raises :class:`BrowserTestError` if a cell produced an
-        error output, a widget failed to display, or the page threw.
+        ``ui="notebook"`` opens it in Notebook 7 (``/notebooks/<name>``) instead of Lab;
+        ``device_scale_factor=2`` emulates a HiDPI screen.  Returns the Playwright ``Page``.
+        Raises :class:`BrowserTestError` if a cell produced an error output, a widget failed to
+        display, or the page threw.
         """
         self.write_notebook(cells, name)
-        return self.open_existing(name, run=run, timeout=timeout)
+        return self.open_existing(name, run=run, timeout=timeout, ui=ui, device_scale_factor=device_scale_factor)
 
     def open_notebook_file(self, src: str | os.PathLike, name: str | None = None, *,
                            run: bool = True, timeout: float | None = None):
         """Copy an existing .ipynb (path absolute or relative to the repo root) and open it."""
         return self.open_existing(self.copy_into_root(src, name), run=run, timeout=timeout)
 
-    def open_existing(self, name: str, *, run: bool = True, timeout: float | None = None):
-        """Open ``root_dir/name`` in Lab (``?reset``), wait for an idle kernel, optionally run all.
+    def open_existing(self, name: str, *, run: bool = True, timeout: float | None = None,
+                      ui: str = "lab", device_scale_factor: float = 1):
+        """Open ``root_dir/name`` in Lab (``?reset``) or in Notebook 7 (``ui="notebook"``), wait
+        for an idle kernel, optionally run all.
 
         ``timeout`` (default ``default_timeout``: 120 s or $PRSG_BROWSER_TIMEOUT) bounds the
         whole call.
@@ -635,13 +641,21 @@ class Lab:
         timeout = self.default_timeout if timeout is None else timeout
         t0 = time.monotonic()
         deadline = t0 + timeout
-        context = self.browser.new_context(viewport=self.viewport)
+        context = self.browser.new_context(viewport=self.viewport, device_scale_factor=device_scale_factor,
+                                           accept_downloads=True)
         context.set_default_timeout(ACTION_TIMEOUT * 1000)
         self.contexts.append(context)
         page = context.new_page()
         record = PageRecord(name=name, page=page)
         self.records[page] = record
-        page.on("pageerror", lambda exc: record.page_errors.append(_format_page_error(exc)))
+        def _on_page_error(exc):
+            text = _format_page_error(exc)
+            if ui == "notebook" and _is_notebook7_startup_noise(text):
+                record.console.append("ignored Notebook 7 startup error: " + text.splitlines()[0])
+                return
+            record.page_errors.append(text)
+
+        page.on("pageerror", _on_page_error)
 
         def _on_console(msg):
             try:
@@ -656,7 +670,12 @@ class Lab:
 
         from urllib.parse import quote
 
-        url = f"{self.server.url}/lab/tree/{quote(name)}?reset&token={self.server.token}"
+        if ui == "notebook":
+            url = f"{self.server.url}/notebooks/{quote(name)}?token={self.server.token}"
+        elif ui == "lab":
+            url = f"{self.server.url}/lab/tree/{quote(name)}?reset&token={self.server.token}"
+        else:
+            raise ValueError(f"ui must be 'lab' or 'notebook', got {ui!r}")
         page.goto(url, wait_until="domcontentloaded", timeout=_ms_left(deadline))
         self._wait_panel(page, name, deadline)
         self.timings["notebook_shown"] = time.monotonic() - t0
@@ -993,6 +1012,21 @@ class Lab:
             self.server.shutdown_kernels()
         except Exception:
             pass
+
+
+# Notebook 7.6 throws these two while it starts under this harness's private settings folder
+# and URL (a settings plugin without a schema; its tree page's `filebrowser:open-path`, absent on
+# a notebook page). Both come from Notebook's own bundle, before any cell runs; anything else,
+# and anything from a widget, still fails the test.
+_NOTEBOOK7_STARTUP_NOISE = (
+    "Cannot read properties of undefined (reading 'schema')",
+    "Command 'filebrowser:open-path' not registered.",
+)
+
+
+def _is_notebook7_startup_noise(text: str) -> bool:
+    first = text.splitlines()[0] if text else ""
+    return any(msg in first for msg in _NOTEBOOK7_STARTUP_NOISE) and "/static/notebook/" in text
 
 
 def _format_page_error(exc: Any) -> str:

@@ -164,6 +164,11 @@ def test_component_browser_pending_filters_slider(lab):
     out.locator(f".prsg-rec .prsg-cell[data-patch='{patches[2]}']").click()
     lab.wait_for_python(page, "b.target", sorted([patches[0], patches[2]]))
     lab.wait_for_python(page, "b.reconstruction is not None and b.reconstruction.target == b.target", True)
+    # ... and keeps the chosen k (issue 9, point 7)
+    assert lab.eval_python(page, "b.k") == k0 - 2
+    _wait_attr(page, ".prsg-rec", "data-step", str(k0 - 2))
+    # every view says which explanation it shows
+    assert "toy-scenes · seed 0 · N = {" in out.locator(".prsg-identity").first.inner_text()
     _shot(lab, page, out, "component-browser")
 
 
@@ -184,9 +189,10 @@ def test_sparsity_curve_hover_and_updates(lab):
     assert lab.eval_python(page, "c.hover['value']") == pytest.approx(top, rel=1e-6)
     assert "rank 1" in plot.locator(".prsg-readout").inner_text()
 
-    # the log-rank checkbox (ipywidgets) reaches the plot
+    # the log-rank axis is the default; the checkbox (ipywidgets) reaches the plot
+    assert lab.eval_python(page, "c.plot.log_x") is True
     out.locator(".widget-checkbox input").click()
-    lab.wait_for_python(page, "c.plot.log_x", True)
+    lab.wait_for_python(page, "c.plot.log_x", False)
     _shot(lab, page, out, "sparsity-curve")
 
 
@@ -236,20 +242,47 @@ def test_explore_dashboard_renders(lab):
         page, "d.browser.reconstruction is not None and d.pairer.ratio is not None and "
               "all(s['status'] == 'complete' for s in d.curve.plot.series)", True,
         timeout=SOLVE_TIMEOUT * 2)
-    # a new selection through the UI, then "Explain selection" re-runs all views on it
+    old = lab.eval_python(page, "d.explanation.patches")
+    # "Explain" after "clear": a message, no ValueError in the kernel (checked at teardown too)
     out.locator(".prsg-pgs button.prsg-clear").click()
     lab.wait_for_python(page, "d.selector.selected", [])
+    out.locator(".prsg-explain").click()
+    lab.wait_for_python(page, "d.selector.message.startswith('select at least one patch')", True)
+    lab.check_errors(page)
+    # a new selection through the UI: every view marks itself stale, still naming what it shows
     for p in (5, 6):
         out.locator(f".prsg-pgs .prsg-cell[data-patch='{p}']").click()
     lab.wait_for_python(page, "d.selector.selected", [5, 6])
+    lab.wait_for_python(page, "[v.stale for v in (d.browser, d.curve, d.pairer)]", [True] * 3)
+    badges = out.locator(".prsg-stale-badge")
+    badges.first.wait_for(state="visible")
+    assert badges.count() == 3
+    assert f"N = {{{', '.join(map(str, old))}}}" in out.locator(".prsg-identity").first.inner_text()
+    assert out.locator(".prsg-component-browser.prsg-stale").count() == 1
+    # "Explain selection" re-runs all views on it: the stale marks go, old results go at once
     out.locator(".prsg-explain").click()
     lab.wait_for_python(page, "d.explanation.patches", [5, 6])
     lab.wait_for_python(page, "d.browser.explanation is d.explanation and d.pairer.explanation_a is d.explanation",
                         True)
+    assert out.locator(".prsg-stale-badge").count() == 0
+    assert "N = {5, 6}" in out.locator(".prsg-identity").first.inner_text()
     lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
                         True, timeout=SOLVE_TIMEOUT * 2)
+    # the glossary: an ⓘ shows its entry on hover
+    info = out.locator(".prsg-info[data-term='OR interaction']").first
+    info.hover()
+    pop = info.locator(".prsg-pop")
+    pop.wait_for(state="visible")
+    assert "Harsanyi" in pop.inner_text()
+    page.mouse.move(0, 0)
     shot = _shot(lab, page, out, "explore-dashboard")
     assert shot.stat().st_size > 10_000
+    # the same dashboard in the dark theme (screenshots for the docs)
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_timeout(1500)
+    _shot(lab, page, out, "explore-dashboard-dark")
+    _set_theme(page, light=True)  # Lab saves the theme in the (shared) settings: leave it light
     # one click re-solves the same patches independently (the reference solve)
     out.locator(".prsg-independent").click()
     lab.wait_for_python(page, "d.explainer.config.nested", False)
@@ -257,3 +290,145 @@ def test_explore_dashboard_renders(lab):
     out.locator(".prsg-solver-mode", has_text="independent").wait_for(state="visible")
     lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
                         True, timeout=SOLVE_TIMEOUT * 2)
+
+
+def test_progress_eta_cancel_and_resume(lab):
+    """Issue 9, point 3: per-subset progress with speed and ETA, and a Cancel button that stops
+    the solve from the view (then Resume)."""
+    # a learning rate too small to ever reach ε: every subset runs its whole (long) budget
+    code = ("slow = Explainer('toy-scenes', grid=4, cheap=True, solver='tiny', iterations=20000, lr=1e-7, restart=False,"
+            " progress=False)\n"
+            "e = slow.explain(0, n=3)\nb = ComponentBrowser(e)\nb")
+    page, out, _ = _show(lab, code, "cancel.ipynb", ".prsg-cb")
+    status = out.locator(".prsg-status").first
+    # the status line, refreshed once a second while solving, shows the measured speed
+    # (the HTML widget replaces its span on every update: query it afresh)
+    page.wait_for_function("() => { const el = document.querySelector('.prsg-status');"
+                           " return !!el && /it\\/s/.test(el.textContent); }", timeout=SOLVE_TIMEOUT * 1000)
+    assert "minimal features" in status.inner_text()
+    cancel = out.locator(".prsg-cancel")
+    assert cancel.inner_text().strip() == "Cancel"
+    cancel.click()
+    lab.wait_for_python(page, "b.error is not None and not e.is_complete", True, timeout=SOLVE_TIMEOUT)
+    status.locator("text=solve stopped").wait_for(state="visible")
+    out.locator(".prsg-cancel", has_text="Resume").wait_for(state="visible")
+    _shot(lab, page, out, "cancelled")
+    out.locator(".prsg-cancel", has_text="Resume").click()
+    lab.wait_for_python(page, "b.error is None and b.future is not None and not b.future.done()", True)
+    lab.run_code(page, "slow.cancel()")
+    lab.wait_for_python(page, "b.error is not None", True, timeout=SOLVE_TIMEOUT)
+
+
+def _set_theme(page, light: bool) -> None:
+    name = "JupyterLab Light" if light else "JupyterLab Dark"
+    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
+    page.wait_for_function("(want) => document.body.dataset.jpThemeLight === want",
+                           arg="true" if light else "false", timeout=30_000)
+    page.wait_for_timeout(1000)
+
+
+def _text_luminance(page, selector: str) -> float:
+    """Mean brightness of the opaque pixels in the y-axis label band of a plot canvas."""
+    return page.evaluate(
+        """(sel) => { const c = document.querySelector(sel); const ctx = c.getContext('2d');
+           const dpr = c.width / c.getBoundingClientRect().width;
+           const d = ctx.getImageData(0, 0, Math.floor(58 * dpr), c.height).data;
+           let sum = 0, n = 0;
+           for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 160) { sum += (d[i] + d[i + 1] + d[i + 2]) / 3; n++; }
+           return n ? sum / n : -1; }""", selector)
+
+
+def test_theme_switch_hidpi_and_export(lab):
+    """Issue 9, points 5 and 6: plots follow the theme live (read a pixel of the axis text),
+    canvases render at devicePixelRatio 2, a view exports a PNG and the explanation saves."""
+    page = lab.open_notebook([SETUP, "e = ex.explain(0, n=3)\nc = SparsityCurve(e)\nc",
+                              "b = ComponentBrowser(e, target=e.patches[:1])\nb"],
+                             name="theme.ipynb", device_scale_factor=2)
+    out = lab.cell_output(page, 1)
+    plot = out.locator(".prsg-sparsity")
+    plot.wait_for(state="visible")
+    lab.wait_for_python(page, "[s['status'] for s in c.plot.series]", ["complete", "complete"],
+                        timeout=SOLVE_TIMEOUT)
+    lab.wait_for_python(page, "b.reconstruction is not None", True, timeout=SOLVE_TIMEOUT)
+    canvas = ".prsg-sparsity canvas"
+    # HiDPI: twice as many canvas pixels as CSS pixels, for the plots and the images
+    for sel in (canvas, ".prsg-rec-plot", ".prsg-recon", ".prsg-rec .prsg-img"):
+        ratio = page.evaluate("(s) => { const c = document.querySelector(s);"
+                              " return c.width / c.getBoundingClientRect().width; }", sel)
+        assert abs(ratio - 2) < 0.05, (sel, ratio)
+    # thumbnails: at least two canvas pixels per CSS pixel (they shrink to fit the gallery)
+    ratio = page.evaluate("() => { const c = document.querySelector('.prsg-thumb canvas');"
+                          " return c.width / c.getBoundingClientRect().width; }")
+    assert ratio >= 1.95, ratio
+    assert page.evaluate("(s) => document.querySelector(s).width", ".prsg-rec-plot") == 400
+    _set_theme(page, light=True)  # Lab keeps the theme of an earlier test in its settings
+    light = _text_luminance(page, canvas)
+    assert 0 <= light < 110, light
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_function("(s) => { const r = document.querySelector(s);"
+                           " return r.dataset.textColor && !/^(#000|rgba?\\(0, 0, 0)/.test(r.dataset.textColor); }",
+                           arg=".prsg-sparsity", timeout=10_000)
+    page.wait_for_timeout(600)
+    dark = _text_luminance(page, canvas)
+    assert dark > 150, dark
+    _shot(lab, page, out, "sparsity-dark")
+    _set_theme(page, light=True)
+    assert 0 <= _text_luminance(page, canvas) < 110
+    # export: a PNG of the view is downloaded
+    with page.expect_download() as info:
+        plot.locator(".prsg-export").click()
+    download = info.value
+    target = lab._artifact_dir() / download.suggested_filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    download.save_as(str(target))
+    assert download.suggested_filename.startswith("sparsity_toy-scenes")
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 2000
+    # "Save explanation": Explanation.save in the notebook's folder
+    lab.cell_output(page, 2).locator(".prsg-save").click()
+    lab.wait_for_python(page, "b.saved_path is not None and __import__('os').path.exists(b.saved_path)", True)
+    assert (lab.root_dir / lab.eval_python(page, "b.saved_path")).exists()
+
+
+README_EXPLORE = """from prsg_widgets import explore
+d = explore("toy-scenes", grid=4, cheap=True, n=3)   # the README's example on the toy model
+d.wait()                                         # in scripts: block until solved
+d"""
+
+
+def test_readme_explore_cell_does_not_block_and_shows_the_dashboard(lab):
+    """Issue 9, point 1: the README's explore() block pasted as one cell shows the dashboard
+    and leaves the kernel free (``d.wait()`` does not block under JupyterLab)."""
+    t0 = time.monotonic()
+    page = lab.open_notebook([SETUP, README_EXPLORE], name="readme.ipynb")
+    elapsed = time.monotonic() - t0
+    out = lab.cell_output(page, 1)
+    out.locator(".prsg-dashboard").wait_for(state="visible")
+    assert out.locator(".prsg-dashboard").count() == 1  # shown once: wait() returned None
+    assert "not blocking" in out.inner_text()
+    assert lab.eval_python(page, "d.explanation.is_complete") is False or elapsed < SOLVE_TIMEOUT
+    # in a script (no front-end), wait() still blocks until solved
+    lab.run_code(page, "d.wait(block=True)", timeout=SOLVE_TIMEOUT * 2)
+    assert lab.eval_python(page, "d.explanation.is_complete and d.pairer.ratio is not None") is True
+    text = lab.run_code(page, "print(d.explanation.components(top=2))")
+    assert "Component(S={" in text and "tensor(" not in text
+
+
+def test_dashboard_in_notebook7(lab):
+    """Issue 9: the dashboard in Notebook 7 (``/notebooks/`` URL): it renders, a click reaches
+    Python and the solves complete."""
+    page = lab.open_notebook([SETUP, 'd = explore("toy-scenes", grid=4, cheap=True, n=3, seed=0)\nd'],
+                             name="nb7.ipynb", ui="notebook")
+    assert "/notebooks/" in page.url
+    out = lab.cell_output(page, 1)
+    for sel in (".prsg-pgs", ".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
+        out.locator(sel).first.wait_for(state="visible")
+    out.locator(".prsg-pgs button.prsg-clear").click()
+    lab.wait_for_python(page, "d.selector.selected", [])
+    out.locator(".prsg-pgs .prsg-cell[data-patch='5']").click()
+    lab.wait_for_python(page, "d.selector.selected", [5])
+    lab.wait_for_python(page, "d.browser.stale", True)
+    lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
+                        True, timeout=SOLVE_TIMEOUT * 2)
+    _shot_nb7 = lab.screenshot(page, "notebook7-dashboard", locator=out)
+    assert _shot_nb7.stat().st_size > 10_000

@@ -50,14 +50,19 @@ function setCssSize(nodes, w, h) {
   }
 }
 
-// Draw RGBA bytes `w`×`h` scaled to `size` px wide without smoothing (pixels stay exact blocks);
-// `background` fills first (else transparent), `style` also sets the CSS size.  Returns the context.
+// Draw RGBA bytes `w`×`h` scaled to `size` CSS px wide without smoothing (pixels stay exact
+// blocks), at devicePixelRatio (sharp on HiDPI screens); the returned context draws in CSS px.
+// `background` fills first (else transparent), `style` also sets the CSS size.
 function drawScaled(canvas, data, w, h, size, { background = null, style = false } = {}) {
   const dispH = Math.round((h / Math.max(1, w)) * size);
-  canvas.width = size;
-  canvas.height = dispH;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(size * dpr);
+  canvas.height = Math.round(dispH * dpr);
+  canvas.dataset.cssWidth = String(size);
+  canvas.dataset.cssHeight = String(dispH);
   if (style) setCssSize([canvas], size, dispH);
   const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   if (background) {
     ctx.fillStyle = background;
     ctx.fillRect(0, 0, size, dispH);
@@ -73,6 +78,117 @@ function drawScaled(canvas, data, w, h, size, { background = null, style = false
     ctx.drawImage(off, 0, 0, size, dispH);
   }
   return ctx;
+}
+
+// A canvas for a plot of `W`×`H` CSS px at devicePixelRatio; the context draws in CSS px.
+function hiDpiContext(canvas, W, H) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(W * dpr);
+  canvas.height = Math.round(H * dpr);
+  setCssSize([canvas], W, H);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, W, H);
+  return ctx;
+}
+
+// A JupyterLab theme colour read now (live: call it at draw time), with a fallback.
+function themeColor(node, name, fallback) {
+  const v = getComputedStyle(node).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+// Call `fn` whenever JupyterLab switches theme (it rewrites the body's data-jp-theme-* attributes
+// and the CSS variables); returns the disconnect function.
+function onThemeChange(fn) {
+  // redraw at the next frame and once more when the new theme's stylesheet has surely applied
+  const later = () => { requestAnimationFrame(fn); setTimeout(fn, 400); };
+  const obs = new MutationObserver(later);
+  obs.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
+  const mq = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  if (mq && mq.addEventListener) mq.addEventListener("change", later);
+  return () => { obs.disconnect(); if (mq && mq.removeEventListener) mq.removeEventListener("change", later); };
+}
+
+// An ⓘ with the glossary entry `term` in a popover on hover or keyboard focus.
+function infoIcon(term) {
+  const text = GLOSSARY[term] || term;
+  const node = dom("span", "prsg-info", "i");
+  node.tabIndex = 0;
+  node.dataset.term = term;
+  node.setAttribute("aria-label", text);
+  node.appendChild(dom("span", "prsg-pop", text));
+  return node;
+}
+
+// The colour bar of a signed regional pattern: black (−scale) · grey (0) · white (+scale).
+function colorBar(scale) {
+  const bar = dom("div", "prsg-colorbar");
+  const s = scale === null || scale === undefined ? "max|Δx|" : Number(scale).toPrecision(2);
+  bar.append(dom("span", "", "−" + s), dom("i", "prsg-colorbar-ramp"), dom("span", "", "+" + s));
+  bar.title = "regional pattern Δx per colour channel: grey = 0, lighter = the component adds brightness, " +
+    "darker = it removes it; each tile is scaled to its own max |Δx|";
+  return bar;
+}
+
+// "⤓ PNG" button: the view's canvases composed at their on-screen positions (at
+// devicePixelRatio, cropped to them) on the theme background, with an optional `legend()`
+// ([{color, label, dashed}]) and the `caption()` (model · seed · N) written under them.
+function exportButton(root, name, legend = null) {
+  const btn = dom("button", "prsg-btn prsg-export", "⤓ PNG");
+  btn.title = "save this view as a PNG (images and plots, with the caption)";
+  btn.addEventListener("click", () => {
+    const canvases = Array.from(root.querySelectorAll("canvas")).filter((c) => c.width > 0 && c.offsetParent !== null);
+    const r0 = root.getBoundingClientRect();
+    let right = 1, bottom = 1;
+    for (const c of canvases) {
+      const r = c.getBoundingClientRect();
+      right = Math.max(right, r.right - r0.left);
+      bottom = Math.max(bottom, r.bottom - r0.top);
+    }
+    const items = legend ? legend() : [];
+    const dpr = window.devicePixelRatio || 1;
+    const cap = typeof name === "function" ? name() : String(name);
+    const W = Math.max(Math.ceil(right) + 4, 360), H = Math.ceil(bottom) + 22 + (items.length ? 18 : 0);
+    const out = document.createElement("canvas");
+    out.width = Math.round(W * dpr);
+    out.height = Math.round(H * dpr);
+    const ctx = out.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = themeColor(root, "--jp-layout-color0", "#fff");
+    ctx.fillRect(0, 0, W, H);
+    ctx.imageSmoothingEnabled = false;
+    for (const c of canvases) {
+      const r = c.getBoundingClientRect();
+      ctx.drawImage(c, r.left - r0.left, r.top - r0.top, r.width, r.height);
+    }
+    const fg = themeColor(root, "--jp-ui-font-color1", "#222");
+    ctx.font = "11px sans-serif";
+    let x = 6, y = Math.ceil(bottom) + 14;
+    for (const it of items) {
+      ctx.strokeStyle = it.color;
+      ctx.lineWidth = 2;
+      ctx.setLineDash(it.dashed ? [5, 3] : []);
+      ctx.beginPath();
+      ctx.moveTo(x, y - 4);
+      ctx.lineTo(x + 18, y - 4);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = fg;
+      ctx.fillText(it.label, x + 22, y);
+      x += 34 + ctx.measureText(it.label).width;
+    }
+    ctx.fillStyle = fg;
+    ctx.fillText(cap, 4, H - 7);
+    const a = document.createElement("a");
+    a.download = (cap || "view").replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 120) + ".png";
+    a.href = out.toDataURL("image/png");
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    root.dataset.exported = a.download;
+  });
+  return btn;
 }
 
 // The patch grid of the model (`grid_size` P, pixel `row_edges`/`col_edges`), or null while the

@@ -6,8 +6,8 @@ function drawOutlined(canvas, data, w, h, size, model, outline, color) {
   const ctx = drawScaled(canvas, data, w, h, size);
   const grid = gridOf(model);
   if (outline && outline.length && grid) {
-    strokePatches(ctx, grid, outline, size / Math.max(1, w), canvas.height / Math.max(1, h),
-      color || "#e8590c", Math.max(1.5, size / 60), 1);
+    strokePatches(ctx, grid, outline, size / Math.max(1, w), Number(canvas.dataset.cssHeight) / Math.max(1, h),
+      color || ACTION_FIELD, Math.max(1.5, size / 60), 1);
   }
 }
 
@@ -17,10 +17,13 @@ function fmt(v, digits = 3) {
   return v.toFixed(digits);
 }
 
+const ACTION_FIELD = "#d6336c"; // magenta: the action field A(S), everywhere
+
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-cb");
   const side = dom("div", "prsg-cb-side");
-  const fTitle = dom("div", "prsg-title", "Filter by patch");
+  const fTitle = dom("div", "prsg-title", "Filter by patch ");
+  fTitle.appendChild(infoIcon("action field"));
   const { stage, canvas, overlay } = imageStage("prsg-filter-stage");
   const fNote = dom("div", "prsg-msg");
   const detail = dom("div", "prsg-detail");
@@ -28,8 +31,14 @@ function render({ model, el }) {
 
   const main = dom("div", "prsg-cb-main");
   const head = dom("div", "prsg-cb-head");
+  const headText = dom("span", "prsg-cb-headtext");
+  const legend = dom("div", "prsg-cb-legend");
+  legend.append(dom("span", "", "regional patterns Δx_S "), infoIcon("regional pattern"), colorBar(null),
+    dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", "action field A(S)"),
+    exportButton(root, () => "components " + model.get("caption")));
+  head.append(headText);
   const gallery = dom("div", "prsg-gallery");
-  main.append(head, gallery);
+  main.append(legend, head, gallery);
   root.append(side, main);
   el.appendChild(root);
 
@@ -38,7 +47,7 @@ function render({ model, el }) {
   function drawFilter() {
     const w = model.get("width"), h = model.get("height");
     drawScaled(canvas, bytesOf(model.get("image")), w, h, SIDE, { style: true });
-    setCssSize([stage], SIDE, canvas.height);
+    setCssSize([stage], SIDE, Number(canvas.dataset.cssHeight));
     const cells = fillOverlay(overlay, model, model.get("patches"), SIDE / Math.max(1, w), {
       className: "prsg-cell selected",
       title: (p) => `patch ${p}: show the components whose action field covers it`,
@@ -82,7 +91,9 @@ function render({ model, el }) {
       if (it.status === "ready" && it.thumb >= 0 && all.length >= (it.thumb + 1) * stride) {
         drawOutlined(cv, all.slice(it.thumb * stride, (it.thumb + 1) * stride), w, h, 96, model, it.patches);
         cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}`;
-        tile.title = `S = ${set}, |S| = ${it.patches.length}, ‖I(S)‖₂ = ${fmt(it.norm, 4)} (click for details)`;
+        tile.title = `S = ${set}, |S| = ${it.patches.length}, ‖I(S)‖₂ = ${fmt(it.norm, 4)}` +
+          (it.scale ? `, colour range ±${fmt(it.scale, 3)}` : "") + " (click for details)";
+        cap.title = tile.title;
       } else {
         tile.classList.add("pending");
         cv.width = 96;
@@ -105,7 +116,7 @@ function render({ model, el }) {
     const filters = [];
     if (fo > 0) filters.push(`|S| = ${fo}`);
     if (fp >= 0) filters.push(`covers patch ${fp}`);
-    head.textContent = `${items.length} of ${model.get("total")} components listed` +
+    headText.textContent = `${items.length} of ${model.get("total")} components listed` +
       (filters.length ? ` (${filters.join(", ")})` : "") +
       (hidden > 0 ? ` · ${hidden} more not shown` : "") +
       (pending > 0 ? ` · ${pending} pending` : "") + " · sorted by ‖I(S)‖₂";
@@ -132,6 +143,7 @@ function render({ model, el }) {
     drawOutlined(cv, bytesOf(model.get("detail_image")), model.get("width"), model.get("height"), 128, model, d.patches);
     cv.style.width = "128px";
     detail.appendChild(cv);
+    detail.appendChild(colorBar(d.scale));
     const kv = dom("div", "prsg-kv");
     const rows = [
       ["rank", `${d.rank} by norm`],
@@ -140,7 +152,11 @@ function render({ model, el }) {
       ["salient", `${fmt(100 * d.salient_fraction, 1)}% of ${d.d}`],
       ["90% mass", `${fmt(100 * d.mass_fraction, 1)}% of elements`],
     ];
-    for (const [k, v] of rows) kv.append(dom("span", "", k), dom("span", "", v));
+    for (const [k, v] of rows) {
+      const key = dom("span", "", k + " ");
+      if (k === "ρ(S)") key.appendChild(infoIcon("rho"));
+      kv.append(key, dom("span", "", v));
+    }
     detail.appendChild(kv);
     detail.title = "ρ(S): share of the regional pattern's L1 mass inside the action field A(S) " +
       "(Sec. 3.2.1); area: the share a spread-out pattern would get. salient: elements above 1% of " +

@@ -6,17 +6,22 @@ function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-rec");
 
   const colA = dom("div", "prsg-rec-col");
-  const tA = dom("div", "", "image x · target T");
+  const tA = dom("div", "", "image x · target T ");
+  tA.appendChild(dom("span", "prsg-swatch prsg-swatch-target", ""));
   const { stage, canvas: cA, overlay } = imageStage("");
   colA.append(tA, stage);
 
   const colB = dom("div", "prsg-rec-col");
   const tB = dom("div");
+  const tBText = dom("span");
+  tB.append(tBText, document.createTextNode(" "), infoIcon("reconstruction"));
   const cB = dom("canvas", "prsg-pix prsg-recon");
-  colB.append(tB, cB);
+  const capB = dom("div", "prsg-muted prsg-rec-cap");
+  colB.append(tB, cB, capB);
 
   const colC = dom("div", "prsg-rec-col");
-  const tC = dom("div", "", "RMSE per step");
+  const tC = dom("div", "", "RMSE on T per step k ");
+  tC.appendChild(exportButton(root, () => "reconstruction " + model.get("caption")));
   const plot = dom("canvas", "prsg-rec-plot");
   const text = dom("div", "prsg-rec-text");
   colC.append(tC, plot, text);
@@ -26,7 +31,7 @@ function render({ model, el }) {
 
   function drawOriginal() {
     const w = model.get("width"), h = model.get("height");
-    drawScaled(cA, bytesOf(model.get("image")), w, h, SIZE, { background: "#bbb", style: true });
+    drawScaled(cA, bytesOf(model.get("image")), w, h, SIZE, { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     stage.style.width = cA.style.width;
     stage.style.height = cA.style.height;
     const cells = fillOverlay(overlay, model, model.get("patches"), SIZE / Math.max(1, w), {
@@ -50,20 +55,22 @@ function render({ model, el }) {
 
   function drawRecon() {
     const w = model.get("width"), h = model.get("height");
-    const ctx = drawScaled(cB, bytesOf(model.get("recon")), w, h, SIZE, { background: "#bbb", style: true });
+    const ctx = drawScaled(cB, bytesOf(model.get("recon")), w, h, SIZE, { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     const grid = gridOf(model), s = SIZE / Math.max(1, w);
     if (grid) strokePatches(ctx, grid, model.get("target"), s, s, "#e8590c", 2, 1);
     const step = model.get("step"), steps = model.get("steps");
-    tB.textContent = steps ? `x̂ with the top ${step} of ${steps} components` : "reconstruction";
+    tBText.textContent = steps ? `x̂ with the top ${step} of ${steps} components` : "reconstruction x̂";
+    capB.textContent = !steps ? "" : step === 0 ? "k = 0: g(b), the blurry 'average image' — no component added yet"
+      : step === steps ? "all components covering T: x̂ regenerates T (Eq. 7)"
+      : `g(b + the top ${step} components whose action field meets T)`;
     drawPlot();
   }
 
   function drawPlot() {
     const W = 200, H = 132, L = 38, B = 20, T = 8, R = 8;
-    plot.width = W;
-    plot.height = H;
-    const ctx = plot.getContext("2d");
-    ctx.clearRect(0, 0, W, H);
+    const ctx = hiDpiContext(plot, W, H);
+    const fg = themeColor(root, "--jp-ui-font-color1", "#222");
+    const muted = themeColor(root, "--jp-ui-font-color2", "#777");
     const rmse = model.get("rmse"), other = model.get("rmse_other");
     const step = model.get("step"), steps = model.get("steps"), tol = model.get("tolerance");
     const status = model.get("status");
@@ -73,7 +80,7 @@ function render({ model, el }) {
     const cur = rmse.length > step ? rmse[step] : null;
     root.dataset.rmse = cur === null ? "" : String(cur);
     if (!rmse.length) {
-      ctx.fillStyle = "#777";
+      ctx.fillStyle = muted;
       ctx.font = "11px sans-serif";
       ctx.fillText(status.startsWith("waiting") ? "waiting for the solve…" : "no reconstruction yet", 8, H / 2);
       text.textContent = status;
@@ -83,14 +90,14 @@ function render({ model, el }) {
     const ymax = Math.max(1e-9, ...vals) * 1.05;
     const xs = (i) => L + (i / Math.max(1, steps)) * (W - L - R);
     const ys = (v) => H - B - (v / ymax) * (H - B - T);
-    ctx.strokeStyle = "#999";
+    ctx.strokeStyle = muted;
     ctx.lineWidth = 1;
     ctx.beginPath();
     ctx.moveTo(L, T);
     ctx.lineTo(L, H - B);
     ctx.lineTo(W - R, H - B);
     ctx.stroke();
-    ctx.fillStyle = "#777";
+    ctx.fillStyle = fg;
     ctx.font = "10px sans-serif";
     ctx.fillText(ymax.toFixed(2), 2, T + 8);
     ctx.fillText("0", L - 10, H - B);
@@ -122,16 +129,20 @@ function render({ model, el }) {
       ctx.fill();
     }
     const o = other.length > step && other[step] >= 0 ? other[step].toFixed(4) : "–";
-    text.innerHTML = `RMSE on T: <b>${cur.toFixed(4)}</b> · elsewhere: ${o}<br>` +
-      `<span style="color:#2f9e44">- - √ε = ${tol.toFixed(4)}</span> (solver tolerance)`;
+    text.innerHTML = `<span style="color:#e8590c">━</span> RMSE on T: <b>${cur.toFixed(4)}</b> · ` +
+      `<span style="color:#adb5bd">━</span> elsewhere: ${o}<br>` +
+      `<span style="color:#2f9e44">- - √ε = ${tol.toFixed(4)}</span> (solver tolerance) `;
+    text.appendChild(infoIcon("sqrt epsilon"));
   }
 
   onChanges(model, ["image", "patches", "row_edges"], drawOriginal);
   model.on("change:target", () => { updateTarget(); drawRecon(); });
   onChanges(model, ["recon", "step", "steps"], drawRecon);
   onChanges(model, ["rmse", "status"], drawPlot);
+  const unwatch = onThemeChange(() => { drawOriginal(); drawRecon(); });
   drawOriginal();
   drawRecon();
+  return unwatch;
 }
 
 export default { render };

@@ -10,8 +10,12 @@ function render({ model, el }) {
   const canvas = dom("canvas");
   const legend = dom("div", "prsg-legend");
   const readout = dom("div", "prsg-readout");
-  root.append(canvas, readout, legend);
+  const tools = dom("div", "prsg-tools");
+  tools.append(exportButton(root, () => "sparsity " + model.get("caption"),
+    () => model.get("series").map((s) => ({ color: s.color, label: s.label, dashed: s.dashed }))));
+  root.append(canvas, readout, legend, tools);
   el.appendChild(root);
+  let fitWidth = 0; // the container's width (0: not measured yet)
 
   const M = { l: 62, r: 12, t: 10, b: 34 };
   let geom = null; // projection of the last draw, for hover
@@ -28,14 +32,11 @@ function render({ model, el }) {
   }
 
   function draw(hoverPt) {
-    const W = model.get("plot_width"), H = model.get("plot_height");
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = W * dpr;
-    canvas.height = H * dpr;
-    setCssSize([canvas], W, H);
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, W, H);
+    // as wide as the container allows (at most plot_width), at devicePixelRatio
+    const W = Math.max(240, fitWidth > 0 ? Math.min(model.get("plot_width"), fitWidth) : model.get("plot_width"));
+    const H = model.get("plot_height");
+    const ctx = hiDpiContext(canvas, W, H);
+    root.dataset.width = String(W);
     const logX = model.get("log_x");
     let maxRank = 1, vmax = 0, vmin = Infinity;
     for (const s of points) {
@@ -48,7 +49,8 @@ function render({ model, el }) {
     root.dataset.series = points.map((s) => s.label).join("|");
     root.dataset.seriesCount = String(points.length);
     root.dataset.status = points.map((s) => s.status).join("|");
-    const fg = getComputedStyle(root).color || "#333";
+    const fg = themeColor(root, "--jp-ui-font-color1", getComputedStyle(root).color || "#333");
+    root.dataset.textColor = fg;
     ctx.font = "11px sans-serif";
     ctx.fillStyle = fg;
     if (!(vmax > 0)) {
@@ -183,8 +185,18 @@ function render({ model, el }) {
   onChanges(model, ["data", "series"], redraw);
   model.on("change:log_x", () => draw(null));
   model.on("change:plot_width", () => draw(null));
+  const unwatch = onThemeChange(() => draw(null));
+  let ro = null;
+  if (window.ResizeObserver) {
+    ro = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0].contentRect.width);
+      if (w > 0 && Math.abs(w - fitWidth) > 2) { fitWidth = w; draw(null); }
+    });
+    ro.observe(el);
+  }
   readout.textContent = "hover over a curve to read rank and value";
   redraw();
+  return () => { unwatch(); if (ro) ro.disconnect(); };
 }
 
 export default { render };

@@ -7,8 +7,13 @@ function render({ model, el }) {
   const SIZE = 160;
   const root = dom("div", "prsg-widget prsg-pairview");
   const ratio = dom("div", "prsg-ratio");
+  const ratioNote = dom("div", "prsg-muted prsg-ratio-note");
   const pair = dom("div", "prsg-pair");
-  root.append(ratio, pair);
+  const tools = dom("div", "prsg-tools");
+  tools.append(dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", "action field "),
+    dom("span", "prsg-swatch prsg-swatch-match", ""), dom("span", "", "found in both images "),
+    exportButton(root, () => "transferability " + model.get("caption")));
+  root.append(ratio, ratioNote, pair, tools);
   el.appendChild(root);
 
   const sides = ["a", "b"].map((which) => {
@@ -28,7 +33,7 @@ function render({ model, el }) {
   function drawImage(side) {
     const w = model.get("width");
     const ctx = drawScaled(side.canvas, bytesOf(model.get("image_" + side.which)), w, model.get("height"), SIZE,
-      { background: "#bbb", style: true });
+      { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     const grid = gridOf(model);
     if (!grid) return;
     const s = SIZE / Math.max(1, w);
@@ -36,7 +41,7 @@ function render({ model, el }) {
     if (highlight) {
       const matched = new Set(model.get("matched").map(key)).has(key(highlight));
       const inThis = new Set(model.get("top_" + side.which).map(key)).has(key(highlight));
-      if (inThis) strokePatches(ctx, grid, highlight, s, s, matched ? "#2f9e44" : "#e8590c", 3, 1.5);
+      if (inThis) strokePatches(ctx, grid, highlight, s, s, matched ? "#2f9e44" : "#d6336c", 3, 1.5);
     }
   }
 
@@ -47,7 +52,7 @@ function render({ model, el }) {
     const rows = patches.map((p) => Math.floor(p / P)), cols = patches.map((p) => p % P);
     const r0 = Math.min(...rows), r1 = Math.max(...rows), c0 = Math.min(...cols), c1 = Math.max(...cols);
     const chip = dom("div", "prsg-chip" + (matched ? " matched" : ""));
-    chip.style.gridTemplateColumns = `repeat(${c1 - c0 + 1}, 5px)`;
+    chip.style.gridTemplateColumns = `repeat(${c1 - c0 + 1}, 11px)`;
     chip.dataset.field = key(field);
     chip.title = `A(S) = {${field.join(", ")}}` + (matched ? " — found in both images" : "");
     const inField = new Set(field), inN = new Set(patches);
@@ -81,9 +86,16 @@ function render({ model, el }) {
     if (r >= 0) {
       const pct = (100 * r).toFixed(1);
       ratio.innerHTML = `|A<sub>a</sub> ∩ A<sub>b</sub>| / k<sub>a</sub> = ${matched.size} / ${model.get("k_a")} = ${pct}% ` +
-        `<small>(chance ${(100 * model.get("chance")).toFixed(1)}%)</small>`;
+        `<small>(chance ${(100 * model.get("chance")).toFixed(1)}%)</small> `;
+      ratio.appendChild(infoIcon("transferability"));
+      const comps = model.get("components");
+      ratioNote.textContent = comps && comps < 100
+        ? `only ${comps} action fields exist with n = ${Math.round(Math.log2(comps + 1))} patches, and k_b = ${model.get("k_b")} ` +
+          `of them are compared: a high ratio is easy here — read it against chance (the paper uses n = 9, 511 fields).`
+        : "";
     } else {
       ratio.innerHTML = `<small>${status || "waiting for both explanations"}</small>`;
+      ratioNote.textContent = "";
     }
     root.dataset.ratio = r >= 0 ? String(r) : "";
     root.dataset.matched = String(matched.size);
@@ -94,7 +106,9 @@ function render({ model, el }) {
   }
 
   onChanges(model, ["image_a", "image_b", "top_a", "top_b", "matched", "ratio", "status", "label_a", "label_b", "patches", "k_a", "k_b"], update);
+  const unwatch = onThemeChange(update);
   update();
+  return unwatch;
 }
 
 export default { render };
