@@ -594,3 +594,20 @@ def test_glossary_and_exports_reach_every_view():
         assert "const GLOSSARY = " in src and "exportButton(root" in src and "infoIcon(" in src
     for cls in (ReconstructionView, SparsityPlot, PairView):
         assert "onThemeChange(" in str(cls._esm)
+
+
+def test_views_save_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    b = ComponentBrowser(solved, solve=False)
+    c = SparsityCurve(solved, solve=False, dense_control=False)
+    p = TransferabilityPairer(solved, seed_b=1, solve=False)
+    p.explanation_b.solve_all()
+    p.refresh()
+    for view in (b, c, p):
+        view.svg_button.click()
+        assert view.svg_path is not None, view.svg_note.value
+        assert (tmp_path / view.svg_path).read_text().lstrip().startswith("<?xml")
+    assert b.svg_path.startswith("ComponentBrowser-tiny")
+    fresh = ComponentBrowser(solved.explainer.explain(7, patches=[0, 5]), solve=False)
+    fresh.svg_button.click()  # nothing ready: a message, no exception
+    assert fresh.svg_path is None and "wait for the solve" in fresh.svg_note.value

@@ -294,11 +294,44 @@ class LiveView:
         self.cancel_button.layout.display = "none"
         self.identity = widgets.HTML("")
         self.identity.add_class("prsg-identity")
+        self.svg_button = widgets.Button(description="SVG", icon="download", tooltip=(
+            "save this view's paper figure (matplotlib) as an SVG in the notebook's folder"),
+            layout=widgets.Layout(width="80px"))
+        self.svg_button.add_class("prsg-svg")
+        self.svg_button.on_click(lambda _b: self._on_svg_click())
+        self.svg_path: Optional[str] = None
+        self.svg_note = widgets.HTML("")
         head = widgets.HBox([widgets.HTML(f"<b>{title}</b>" + (" " + info_html(term) if term else ""),
                                           layout=widgets.Layout(flex="none")),
                              self.progress, self.status, self.cancel_button],
                             layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        return widgets.VBox([head, self.identity])
+        line = widgets.HBox([self.identity, self.svg_button, self.svg_note],
+                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        return widgets.VBox([head, line])
+
+    # ------------------------------------------------------------------ SVG export
+    def _figure(self):  # pragma: no cover - every subclass implements it
+        """The matplotlib figure of the paper that this view shows (``prsg_widgets.figures``)."""
+        raise NotImplementedError
+
+    def save_svg(self, path: Optional[str] = None) -> str:
+        """Save the view's paper figure (matplotlib, :mod:`prsg_widgets.figures`) as an SVG;
+        default name: the view and what it shows, in the current folder.  Returns the path."""
+        fig = self._figure()
+        if path is None:
+            what = self.shows[0] if self.shows else "view"
+            stem = type(self).__name__ + "-" + what
+            path = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem).strip("_") + ".svg"
+        fig.savefig(path, format="svg")
+        self.svg_path = str(path)
+        self.svg_note.value = f"<span class='prsg-muted'>saved {html.escape(str(path))}</span>"
+        return str(path)
+
+    def _on_svg_click(self) -> None:
+        try:
+            self.save_svg()
+        except Exception as exc:  # shown, not raised into the kernel's log
+            self.svg_note.value = f"<span class='prsg-status error'>SVG: {html.escape(str(exc))}</span>"
 
     # ------------------------------------------------------------------ identity / stale
     def _shown(self) -> list[Any]:

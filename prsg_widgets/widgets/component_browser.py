@@ -288,6 +288,16 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.gallery.detail = info
         self.detail = info
 
+    def _figure(self):
+        """Fig. 2 for the listed components that are ready (at most 12), in gallery order."""
+        from ..figures import regional_patterns_figure
+
+        e = self.explanation
+        subsets = [s for s in self.listed if s in self._norms][:12]
+        if e is None or not subsets:
+            raise ValueError("no component is ready yet: wait for the solve")
+        return regional_patterns_figure(e, subsets, e.regional_patterns(subsets))
+
     def save_explanation(self, path: Optional[str] = None) -> str:
         """``Explanation.save`` of the shown explanation (default: an ``.npz`` named after model,
         seed and patches in the current folder); returns the path and shows it under the button."""

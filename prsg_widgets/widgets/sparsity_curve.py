@@ -161,6 +161,17 @@ class SparsityCurve(LiveView, widgets.VBox):
         self._show_progress(done_all, total_all, "complete")
 
 
+def _figure_of(view: "SparsityCurve"):
+    from ..figures import sparsity_figure
+
+    if not view.curves:
+        raise ValueError("no complete curve yet: wait for the solve")
+    return sparsity_figure(view.curves)
+
+
+SparsityCurve._figure = _figure_of  # Fig. 3 / Fig. 16 of the complete curves
+
+
 def _default_labels(explanations: Sequence[Any]) -> list[str]:
     """The samples' labels ("seed 0"), made distinct with the patch ids where they repeat."""
     labels = [getattr(e.sample, "label", "") or f"explanation {i + 1}" for i, e in enumerate(explanations)]

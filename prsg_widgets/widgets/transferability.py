@@ -196,6 +196,15 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         else:
             self.view.status = f"solving both images ({done}/{total} minimal features)"
 
+    def _figure(self):
+        """Fig. 8 for this pair."""
+        from ..figures import transferability_figure
+
+        if self.result is None:
+            raise ValueError("no result yet: wait for both solves")
+        label = f"{self.explanation_a.sample.label or 'a'} → {self.explanation_b.sample.label or 'b'}"
+        return transferability_figure([self.result], [label])
+
     def _update_result(self) -> None:
         a, b = self.explanation_a, self.explanation_b
         if b is None or not (a.is_complete and b.is_complete):

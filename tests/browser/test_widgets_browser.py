@@ -388,6 +388,11 @@ def test_theme_switch_hidpi_and_export(lab):
     lab.cell_output(page, 2).locator(".prsg-save").click()
     lab.wait_for_python(page, "b.saved_path is not None and __import__('os').path.exists(b.saved_path)", True)
     assert (lab.root_dir / lab.eval_python(page, "b.saved_path")).exists()
+    # "SVG": the view's paper figure (matplotlib), next to the notebook
+    out.locator(".prsg-svg").click()
+    lab.wait_for_python(page, "c.svg_path is not None", True)
+    svg = lab.root_dir / lab.eval_python(page, "c.svg_path")
+    assert svg.suffix == ".svg" and "<svg" in svg.read_text()[:2000]
 
 
 README_EXPLORE = """from prsg_widgets import explore
@@ -417,7 +422,7 @@ def test_readme_explore_cell_does_not_block_and_shows_the_dashboard(lab):
 def test_dashboard_in_notebook7(lab):
     """Issue 9: the dashboard in Notebook 7 (``/notebooks/`` URL): it renders, a click reaches
     Python and the solves complete."""
-    page = lab.open_notebook([SETUP, 'd = explore("toy-scenes", grid=4, cheap=True, n=3, seed=0)\nd'],
+    page = lab.open_notebook([SETUP, 'd = explore("toy-scenes", grid=4, cheap=True, n=3, seed=0, confirm_above=2)\nd'],
                              name="nb7.ipynb", ui="notebook")
     assert "/notebooks/" in page.url
     out = lab.cell_output(page, 1)
@@ -428,6 +433,20 @@ def test_dashboard_in_notebook7(lab):
     out.locator(".prsg-pgs .prsg-cell[data-patch='5']").click()
     lab.wait_for_python(page, "d.selector.selected", [5])
     lab.wait_for_python(page, "d.browser.stale", True)
+    lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
+                        True, timeout=SOLVE_TIMEOUT * 2)
+    # above `confirm_above` minimal features, Explain shows the estimate and asks first
+    out.locator(".prsg-pgs .prsg-cell[data-patch='6']").click()
+    lab.wait_for_python(page, "d.selector.selected", [5, 6])
+    assert "2^2 = 4 minimal features" in out.locator(".prsg-estimate").inner_text()
+    out.locator(".prsg-explain").click()
+    confirm = out.locator(".prsg-confirm-box")
+    confirm.wait_for(state="visible")
+    assert "12 minimal features to solve" in confirm.inner_text()
+    assert lab.eval_python(page, "d.explanation.patches") != [5, 6]  # nothing started yet
+    out.locator(".prsg-confirm").click()
+    lab.wait_for_python(page, "d.explanation.patches", [5, 6])
+    confirm.wait_for(state="hidden")
     lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
                         True, timeout=SOLVE_TIMEOUT * 2)
     _shot_nb7 = lab.screenshot(page, "notebook7-dashboard", locator=out)

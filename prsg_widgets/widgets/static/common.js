@@ -92,6 +92,25 @@ function hiDpiContext(canvas, W, H) {
   return ctx;
 }
 
+// Views size from their container: call `fn(width)` with the width available to `el` (from its
+// left edge to the right edge of the cell output that holds it, which does not depend on the
+// view's own content) whenever that changes by more than 2 px; returns the disconnect function.
+function onWidthChange(el, fn) {
+  if (!window.ResizeObserver) return () => {};
+  const box = (el.closest && el.closest(".jp-OutputArea-output")) || el.parentElement || el;
+  let last = 0;
+  const check = () => {
+    const w = Math.floor(box.getBoundingClientRect().right - el.getBoundingClientRect().left);
+    if (w > 0 && Math.abs(w - last) > 2) { last = w; fn(w); }
+  };
+  const ro = new ResizeObserver(check);
+  ro.observe(box);
+  requestAnimationFrame(check);
+  return () => ro.disconnect();
+}
+
+const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+
 // A JupyterLab theme colour read now (live: call it at draw time), with a fallback.
 function themeColor(node, name, fallback) {
   const v = getComputedStyle(node).getPropertyValue(name).trim();

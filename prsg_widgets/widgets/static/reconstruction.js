@@ -2,7 +2,7 @@
 // reconstruction after `step` components, and the RMSE-per-step curve. State mirrored in data-*.
 
 function render({ model, el }) {
-  const SIZE = 144;
+  let SIZE = 144; // CSS px per image: follows the container (110–200)
   const root = dom("div", "prsg-widget prsg-rec");
 
   const colA = dom("div", "prsg-rec-col");
@@ -140,9 +140,13 @@ function render({ model, el }) {
   onChanges(model, ["recon", "step", "steps"], drawRecon);
   onChanges(model, ["rmse", "status"], drawPlot);
   const unwatch = onThemeChange(() => { drawOriginal(); drawRecon(); });
+  const unfit = onWidthChange(el, (w) => {
+    const size = clamp(Math.floor((w - 270) / 2), 110, 180);
+    if (size !== SIZE) { SIZE = size; drawOriginal(); drawRecon(); }
+  });
   drawOriginal();
   drawRecon();
-  return unwatch;
+  return () => { unwatch(); unfit(); };
 }
 
 export default { render };

@@ -186,17 +186,10 @@ function render({ model, el }) {
   model.on("change:log_x", () => draw(null));
   model.on("change:plot_width", () => draw(null));
   const unwatch = onThemeChange(() => draw(null));
-  let ro = null;
-  if (window.ResizeObserver) {
-    ro = new ResizeObserver((entries) => {
-      const w = Math.floor(entries[0].contentRect.width);
-      if (w > 0 && Math.abs(w - fitWidth) > 2) { fitWidth = w; draw(null); }
-    });
-    ro.observe(el);
-  }
+  const unfit = onWidthChange(el, (w) => { fitWidth = w - 12; draw(null); });
   readout.textContent = "hover over a curve to read rank and value";
   redraw();
-  return () => { unwatch(); if (ro) ro.disconnect(); };
+  return () => { unwatch(); unfit(); };
 }
 
 export default { render };

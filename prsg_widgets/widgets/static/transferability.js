@@ -4,7 +4,7 @@
 const key = (s) => s.join(",");
 
 function render({ model, el }) {
-  const SIZE = 160;
+  let SIZE = 160; // CSS px per image: follows the container (120–240)
   const root = dom("div", "prsg-widget prsg-pairview");
   const ratio = dom("div", "prsg-ratio");
   const ratioNote = dom("div", "prsg-muted prsg-ratio-note");
@@ -107,8 +107,12 @@ function render({ model, el }) {
 
   onChanges(model, ["image_a", "image_b", "top_a", "top_b", "matched", "ratio", "status", "label_a", "label_b", "patches", "k_a", "k_b"], update);
   const unwatch = onThemeChange(update);
+  const unfit = onWidthChange(el, (w) => {
+    const size = clamp(Math.floor((w - 40) / 2), 110, 200);
+    if (size !== SIZE) { SIZE = size; update(); }
+  });
   update();
-  return unwatch;
+  return () => { unwatch(); unfit(); };
 }
 
 export default { render };
