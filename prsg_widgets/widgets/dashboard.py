@@ -21,7 +21,11 @@ class Dashboard(widgets.VBox):
     selected; the seed box shows another sample.
 
     Attributes: ``explainer``, ``explanation`` (the current one), ``selector``, ``browser``,
-    ``curve``, ``pairer``.
+    ``curve``, ``pairer``; ``stale`` (the selector's seed or patches differ from what the views
+    show: they are then greyed with a badge until Explain), ``progress`` (solved, total),
+    :meth:`estimate` (what Explain would solve, and how long at the measured speed).  The
+    Explain button asks before solving more than ``confirm_above`` minimal features per image.
+    :meth:`wait` blocks only outside JupyterLab / Notebook 7 (or with ``block=True``).
     """
 
     def __init__(self, explainer: Any, *, seed: int = 0, n: int = 4, seed_b: Optional[int] = None,

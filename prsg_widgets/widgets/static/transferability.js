@@ -54,7 +54,9 @@ function render({ model, el }) {
     const chip = dom("div", "prsg-chip" + (matched ? " matched" : ""));
     chip.style.gridTemplateColumns = `repeat(${c1 - c0 + 1}, 11px)`;
     chip.dataset.field = key(field);
-    chip.title = `A(S) = {${field.join(", ")}}` + (matched ? " — found in both images" : "");
+    chip.title = `A(S) = {${field.join(", ")}}` + (matched ? " — found in both images" : "") +
+      "\nmap of the rows and columns spanned by N: coloured = the action field, dark grey = the other " +
+      "patches of N (hover to outline it on the images)";
     const inField = new Set(field), inN = new Set(patches);
     for (let r = r0; r <= r1; r++) {
       for (let c = c0; c <= c1; c++) {
