@@ -611,3 +611,14 @@ def test_views_save_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
     fresh = ComponentBrowser(solved.explainer.explain(7, patches=[0, 5]), solve=False)
     fresh.svg_button.click()  # nothing ready: a message, no exception
     assert fresh.svg_path is None and "wait for the solve" in fresh.svg_note.value
+
+
+def test_ticker_updates_only_the_status_line(explainer):
+    e = explainer.explain(8, patches=[0, 5])
+    b = ComponentBrowser(e, solve=False)
+    fake = type("F", (), {"done": lambda self: False})()
+    b.futures = [fake]
+    b._t0 -= 4.0
+    items = b.gallery.items
+    b._tick()
+    assert b.status.value.count("1/4 minimal features") == 1 and b.gallery.items is items

@@ -461,10 +461,20 @@ class LiveView:
         def tick(me=self):
             if not me._solving():
                 me._stop_ticker()
-            me.refresh()
+                me.refresh()
+            else:
+                me._tick()
 
         self._ticker = PeriodicCallback(tick, 1000)
         loop.add_callback(self._ticker.start)
+
+    def _tick(self) -> None:
+        """Only the status line (speed, ETA, heartbeat): nothing else changes between results."""
+        done = sum(e.progress[0] for e in self._watched)
+        total = sum(e.progress[1] for e in self._watched)
+        failed = any(f.done() and f.exception() is not None for f in self.futures)
+        if done < total and not failed:
+            self.status.value = status_html(self._progress_text(done, total))
 
     def _stop_ticker(self) -> None:
         ticker, self._ticker = getattr(self, "_ticker", None), None
