@@ -50,9 +50,11 @@ class SolverConfig:
     ``"mean"`` (one mse over all of T's pixels).  ``nested`` solves subsets by increasing size
     under the union bound of their maximal proper subsets (fast; see the module docstring).
     ``restart``: a subset that was never feasible when its constraint violation stopped falling
-    for ``patience`` steps, or when half its iterations are spent, starts once more from ``m = 1``
-    (where it is feasible) — a start from 0 can stall in a local minimum of the constraint or
-    climb too slowly for a short schedule.  ``margin``: the penalty aims at
+    for ``patience`` steps, or when its iterations are spent, starts once more from ``m = 1``
+    (where it is feasible) with a fresh budget — a start from 0 can stall in a local minimum of
+    the constraint or climb too slowly for a short schedule.  (Restarting earlier, at half the
+    budget, cut short climbs that would have succeeded and raised cancellation: measured on
+    dcgan-faces seed 3, n = 6, 1.95 → 3.78.)  ``margin``: the penalty aims at
     ``(1 − margin)·ε`` so that iterates settle strictly within ε instead of oscillating across it.
     """
 
@@ -450,18 +452,21 @@ def solve_minimal_features(
                     vbetter = viol < best_viol[sel] * (1 - config.rel_tol)
                     vstall_a = torch.where(vbetter, torch.zeros_like(vstall[sel]), vstall[sel] + 1)
                     best_viol_a = torch.minimum(best_viol[sel], viol)
+                    # a budget per start: a rescued subset gets a fresh one (t0 = its restart step)
+                    spent = step_a - t0[sel]
                     rescue = None
                     if config.restart:
-                        # never feasible and the violation stopped falling
-                        # (or half the budget went by): start once more from m = 1, where it is feasible
-                        late = step_a >= config.iterations // 2
-                        rescue = (~torch.isfinite(best_obj[sel])) & ((vstall_a >= config.patience) | late) & ~restarted[sel]
-                        rescue &= step_a < config.iterations
+                        # never feasible, and the violation stopped falling or the budget ran out:
+                        # start once more from m = 1, where the subset is feasible
+                        rescue = (~torch.isfinite(best_obj[sel])) & ~restarted[sel]
+                        rescue &= (vstall_a >= config.patience) | (spent >= config.iterations)
                         if not rescue.any():
                             rescue = None
-                    finished = step_a >= config.iterations
+                    finished = spent >= config.iterations
                     if config.early_stop:
                         finished |= (best_obj[sel] < math.inf) & (stall_a >= config.patience)
+                    if rescue is not None:
+                        finished &= ~rescue
                     if finished.any():
                         fs = act[finished]
                         never = ~torch.isfinite(best_obj[fs])
