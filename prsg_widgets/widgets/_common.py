@@ -112,6 +112,15 @@ def _kernel_loop():
     return getattr(kernel, "io_loop", None)
 
 
+
+def show_errors(action: Callable[[], Any], note: Any, prefix: str) -> None:
+    """Run a button's ``action``; an error is shown in the ``note`` HTML widget instead of being
+    raised into the kernel's log, where a user of the view never sees it."""
+    try:
+        action()
+    except Exception as exc:
+        note.value = f"<span class='prsg-status error'>{prefix}{html.escape(str(exc))}</span>"
+
 class MainThreadCaller:
     """Run a refresh function on the kernel's main thread, coalescing bursts of requests.
 
@@ -328,10 +337,7 @@ class LiveView:
         return str(path)
 
     def _on_svg_click(self) -> None:
-        try:
-            self.save_svg()
-        except Exception as exc:  # shown, not raised into the kernel's log
-            self.svg_note.value = f"<span class='prsg-status error'>SVG: {html.escape(str(exc))}</span>"
+        show_errors(self.save_svg, self.svg_note, "SVG: ")
 
     # ------------------------------------------------------------------ identity / stale
     def _shown(self) -> list[Any]:

@@ -10,7 +10,7 @@ import traitlets
 
 from .. import metrics
 from ._common import (GridView, LiveView, describe, esm, info_html, model_value_range, popcount, rgba_bytes,
-                      signed_rgba_bytes)
+                      show_errors, signed_rgba_bytes)
 
 
 class ComponentGallery(GridView):
@@ -317,10 +317,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         return str(out)
 
     def _on_save_click(self) -> None:
-        try:
-            self.save_explanation()
-        except Exception as exc:  # shown, not raised into the kernel's log
-            self.save_note.value = f"<span class='prsg-status error'>save failed: {html.escape(str(exc))}</span>"
+        show_errors(self.save_explanation, self.save_note, "save failed: ")
 
     def _show_health(self) -> None:
         """The explanation's health in the header, with a plain-language warning when unhealthy."""
