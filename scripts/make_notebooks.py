@@ -475,15 +475,20 @@ NOTEBOOKS["10_table2_convergence"] = [
     F.convergence_figure({k: v for k, v in summaries.items()})
     """),
     code("""
-    best = min(summaries, key=lambda k: (-summaries[k]["feasible"], summaries[k]["cancellation"]))
+    best = min(summaries, key=lambda k: (-summaries[k]["feasible"], summaries[k]["sparsity"]))
+    stuck = [k for k, v in summaries.items() if v["sparsity"] > 0.5]
     print("This run: share feasible (every patch within ε) per preset: "
           + ", ".join(f"{k} {v['feasible']:.0%}" for k, v in summaries.items())
           + "; sparsity ‖f_T − b‖₁/‖f − b‖₁: "
           + ", ".join(f"{k} {v['sparsity']:.2f}" for k, v in summaries.items())
           + "; cancellation Σ‖I‖₁/‖u(N)‖₁: "
           + ", ".join(f"{k} {v['cancellation']:.2f}" for k, v in summaries.items())
-          + f".  Least cancelling among the most feasible: {best!r}.  'legacy' is prsg_widgets 0.1.0's "
-          "solver (start from m = 1, one mse over T), kept to show why it was replaced.")
+          + f".  Most minimal among the most feasible: {best!r}.  'legacy' is prsg_widgets 0.1.0's "
+          "solver (start from m = 1, one mse over T), kept to show why it was replaced."
+          + (f"  Not minimal within this run's iteration cap (they keep over half of ‖f − b‖₁, so "
+             f"their low cancellation means little): {', '.join(stuck)} — a slow learning rate "
+             "cannot climb from m = 0 in time, and the restart from m = 1 barely descends."
+             if stuck else ""))
     """),
 ]
 
