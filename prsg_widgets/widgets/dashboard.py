@@ -106,7 +106,7 @@ class Dashboard(widgets.VBox):
         config = self.explainer.config
         if config.nested:
             text = ("solver: <b>nested</b> " + info_html("nested") + " — the interactive mode: subsets solved by increasing size, "
-                    "each bounded by its smaller subsets (≈ 50× fewer iterations). It also makes random "
+                    "each bounded by its smaller subsets (several times fewer iterations). It also makes random "
                     "features look sparse: compare sparsity with an independent solve.")
         else:
             text = "solver: <b>independent</b> — every subset solved on its own (the reference)."
