@@ -684,7 +684,7 @@ def score_properties(decomp: Decomposition, other: Optional[Decomposition] = Non
 # ---------------------------------------------------------------------------------- Table 2, toy truth
 def solver_summary(explanation: Explanation) -> dict[str, float]:
     """Table 2 columns for one solved explanation, over the subsets ``T ≠ ∅``: mean final
-    ``mse``, share feasible (``mse ≤ ε``), mean iterations, and ``sparsity`` = mean
+    ``mse``, share feasible (every patch of T within ε), mean iterations, and ``sparsity`` = mean
     ``‖f_T − b‖₁ / ‖f − b‖₁`` (how much of the full feature change each minimal feature keeps;
     choice, lower = more minimal)."""
     feats = explanation.minimal_features().double()
