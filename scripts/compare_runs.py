@@ -19,10 +19,11 @@ def table(runs: dict[str, dict]) -> str:
     rows: dict[str, dict[str, dict]] = {}
     for label, result in runs.items():
         for r in result["results"]:
-            if r["key"] not in rows:
-                keys.append(r["key"])
-                rows[r["key"]] = {}
-            rows[r["key"]][label] = r
+            key = "solver" if r["key"].startswith("solver_") else r["key"]  # one row whatever the preset
+            if key not in rows:
+                keys.append(key)
+                rows[key] = {}
+            rows[key][label] = r
     head = "| figure | metric | " + " | ".join(runs) + " | paper |"
     lines = [head, "|" + "---|" * (len(runs) + 3)]
     for key in keys:
