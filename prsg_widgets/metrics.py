@@ -48,6 +48,7 @@ import torch
 from torch import Tensor
 
 from .backend import Explainer, Explanation
+from .core.health import mass_share_sorted, matching_errors
 
 SubsetLike = Union[int, Iterable[int]]
 
@@ -127,9 +128,7 @@ def sparsity_stats(curve: np.ndarray, rel: float = 0.01, mass: float = 0.9) -> d
     if curve.size == 0 or curve[0] == 0:
         return {"salient_fraction": 0.0, "mass_fraction": 0.0, "max": 0.0, "elements": float(curve.size)}
     salient = float((curve > rel * curve[0]).mean())
-    cum = np.cumsum(curve)
-    needed = int(np.searchsorted(cum, mass * cum[-1])) + 1
-    return {"salient_fraction": salient, "mass_fraction": needed / curve.size,
+    return {"salient_fraction": salient, "mass_fraction": mass_share_sorted(curve, mass),
             "max": float(curve[0]), "elements": float(curve.size)}
 
 
@@ -362,14 +361,12 @@ class MatchingResult:
 
 def matching_error(explanation: Explanation, k: int = 30) -> MatchingResult:
     """Sec. 3.1 (Eq. 7 with the top-``k`` components by ``‖I(S)‖₂``; paper: k = 30 of 511)."""
-    b = explanation.baseline.double()
-    u = explanation.minimal_features().double() - b
-    kept = [c.subset for c in explanation.components(top=k)]
-    u_hat = explanation.reconstruct(kept).double() - b
+    u = explanation.minimal_features().double() - explanation.baseline.double()
+    kept, err = matching_errors(u, explanation.component_array(), k)  # the same top-k as health()
     d = u.shape[1]
     u_norm = u.norm(dim=1).numpy()
     return MatchingResult(k=len(kept), kept=kept, u_norm=u_norm, u_sq=(u.pow(2).sum(1) / d).numpy(),
-                          error=((u - u_hat).pow(2).sum(1) / d).numpy(),
+                          error=(err / d).numpy(),
                           order=np.argsort(u_norm, kind="stable"))
 
 

@@ -25,7 +25,8 @@ from torch import Tensor
 from ..core import harsanyi
 from ..core.health import Health, explanation_health, mass_share
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, patches_to_subset, select_patches, subset_to_patches
-from ..core.solver import SolverConfig, SolveResult, SolveInterrupted, get_solver_config, solve_minimal_features
+from ..core.solver import (SolverConfig, SolveResult, SolveInterrupted, get_solver_config, solve_minimal_features,
+                           worst_patch_mse)
 from ..models import SplitGenerator, load_generator
 from .cache import SolveCache
 
@@ -563,9 +564,7 @@ class Explanation:
     @property
     def max_patch_mse(self) -> np.ndarray:
         """The worst patch's mse per subset ``(2^n,)`` (0 for ∅, ``nan`` where unsolved)."""
-        inside = ~np.isnan(self.patch_mse)
-        worst = np.where(inside, self.patch_mse, -np.inf).max(1) if self.n else np.zeros(self.num_subsets)
-        worst = np.where(np.isinf(worst), 0.0, worst)
+        worst = worst_patch_mse(torch.from_numpy(np.asarray(self.patch_mse, dtype=np.float64))).numpy()
         return np.where(self._solved, worst, np.nan)
 
     def health(self, k: Optional[int] = None) -> Health:

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from .harsanyi import reconstruct
+from .solver import worst_patch_mse
 
 CANCELLATION_WARN = 2.0
 """Cancellation above this is reported as unhealthy."""
@@ -54,18 +55,21 @@ def matching_errors(u: Tensor, components: Tensor, k: int) -> tuple[list[int], T
     return kept, (u.double() - u_hat).pow(2).sum(1)
 
 
+def mass_share_sorted(curve: np.ndarray, mass: float = 0.9) -> float:
+    """:func:`mass_share` of magnitudes already sorted descending (a Fig. 3 curve)."""
+    curve = np.asarray(curve, dtype=np.float64)
+    if curve.size == 0 or curve[0] == 0:
+        return 0.0
+    cum = np.cumsum(curve)
+    needed = int(np.searchsorted(cum, mass * cum[-1])) + 1
+    return min(needed, curve.size) / curve.size
+
+
 def mass_share(values: Tensor, mass: float = 0.9) -> float:
     """The smallest share of the elements of ``values`` whose ``|value|`` hold ``mass`` of the
     total L1 mass (0 for an all-zero input)."""
-    flat = values.detach().abs().flatten().double()
-    if flat.numel() == 0:
-        return 0.0
-    total = float(flat.sum())
-    if total == 0:
-        return 0.0
-    cum = torch.cumsum(torch.sort(flat, descending=True).values, 0)
-    needed = int(torch.searchsorted(cum, torch.tensor([mass * total], dtype=torch.float64))[0]) + 1
-    return min(needed, flat.numel()) / flat.numel()
+    flat = values.detach().abs().flatten().double().cpu().numpy()
+    return mass_share_sorted(-np.sort(-flat), mass)
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ def explanation_health(
     full = size - 1
     pm = np.asarray(patch_mse, dtype=np.float64)[1:]
     inside = ~np.isnan(pm)
-    worst = np.where(inside, pm, -np.inf).max(1) if pm.size else np.zeros(0)
+    worst = worst_patch_mse(torch.from_numpy(pm)).numpy()
     u_full_l1 = float(u[full].abs().sum())
     delta_l1 = float((feature.double().reshape(-1) - b).abs().sum())
     _, errors = matching_errors(u, components, k)
