@@ -9,6 +9,7 @@ Bad arguments exit non-zero with a one-line message.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -62,56 +63,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-
     from .backend import Explainer
+    from .core.validate import check_device, check_positive_int, check_writable_dir
     from .figures import regional_patterns_figure
 
+    # everything that can be checked is checked before the model loads or anything is solved
     if args.layer is not None and not args.layer.strip():
         raise ValueError("--layer is empty; give a layer name or leave --layer out for the model's default")
-    if args.top_k is not None and args.top_k < 1:
-        raise ValueError("--top-k must be at least 1")
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir} is a file; give a directory (checked before solving, so no work is lost)")
-    if args.iterations is not None and args.iterations < 1:
-        raise ValueError("--iterations must be at least 1")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ValueError("--batch-size must be at least 1")
-    if args.device is not None and args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device}: no CUDA device is available here; use --device cpu")
+    if args.top_k is not None:
+        check_positive_int(args.top_k, "--top-k", max=1 << 20)
+    out = check_writable_dir(args.out, "--out")
+    if args.cache_dir is not None:
+        check_writable_dir(args.cache_dir, "--cache-dir")
+    check_device(args.device)
     start = time.perf_counter()
-    explainer = Explainer(args.model, grid=args.grid, device=args.device, solver=args.preset,
-                          batch_size=args.batch_size, cache_dir=args.cache_dir, layer=args.layer,
-                          cheap=args.cheap, iterations=args.iterations, lr=args.lr,
-                          nested=True if args.nested else None, constraint=args.constraint, init=args.init)
-    sample = explainer.sample(args.seed)
-    expl = explainer.explain(sample, patches=args.patches, n=args.n)
-    print(f"{args.model} layer {explainer.generator.layer} (d={explainer.generator.d}), seed {args.seed}, "
-          f"patches {expl.patches}: solving {expl.num_subsets} minimal features on {explainer.device}")
-    expl.solve_all()
-    if args.dense_control:
-        from .metrics import dense_control
+    with Explainer(args.model, grid=args.grid, device=args.device, solver=args.preset,
+                   batch_size=args.batch_size, cache_dir=args.cache_dir, layer=args.layer,
+                   cheap=args.cheap, iterations=args.iterations, lr=args.lr,
+                   nested=True if args.nested else None, constraint=args.constraint, init=args.init) as explainer:
+        sample = explainer.sample(args.seed)
+        expl = explainer.explain(sample, patches=args.patches, n=args.n)
+        print(f"{args.model} layer {explainer.generator.layer} (d={explainer.generator.d}), seed {args.seed}, "
+              f"patches {list(expl.patches)}: solving {expl.num_subsets} minimal features on {explainer.device}"
+              + (f" (resuming: {expl.progress[0]} already solved)" if expl.progress[0] > 1 else ""), flush=True)
+        expl.solve_all()
+        if args.dense_control:
+            from .metrics import dense_control
 
-        print("solving the dense control (a random feature of the same shape and statistics)")
-        dense_control(explainer, expl).solve_all()
-    health = expl.health(k=args.top_k)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    arrays = expl.to_arrays()
-    for key, value in health.as_dict().items():
-        arrays[f"health_{key}"] = np.asarray(np.nan if value is None else value)
-    (out / "health.json").write_text(health.to_json() + "\n")
-    np.savez_compressed(out / "explanation.npz", **arrays)
-    top = [c.subset for c in expl.components(top=args.top)]
-    fig = regional_patterns_figure(expl, top, expl.regional_patterns(top), ncols=min(len(top) + 1, 9))
-    fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
-    feasible = arrays["feasible"]
-    print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}): "
-          f"{feasible.sum()}/{feasible.size} subsets feasible (every patch mse ≤ ε = {expl.epsilon:g}); "
-          f"wrote {out / 'explanation.npz'}, {out / 'health.json'} and {out / 'overview.png'}")
-    print("health:\n  " + health.summary().replace("\n", "\n  "))
+            print("solving the dense control (a random feature of the same shape and statistics)", flush=True)
+            dense_control(explainer, expl).solve_all()
+        health = expl.health(k=args.top_k)
+        out.mkdir(parents=True, exist_ok=True)
+        extra = {f"health_{key}": (float("nan") if value is None else value) for key, value in health.as_dict().items()}
+        (out / "health.json").write_text(health.to_json() + "\n")
+        expl.save(out / "explanation.npz", extra=extra)
+        top = [c.subset for c in expl.components(top=args.top)]
+        fig = regional_patterns_figure(expl, top, expl.regional_patterns(top), ncols=min(len(top) + 1, 9))
+        fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
+        feasible = expl.feasible
+        print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}): "
+              f"{feasible.sum()}/{feasible.size} subsets feasible (every patch mse ≤ ε = {expl.epsilon:g}); "
+              f"wrote {out / 'explanation.npz'} (Explanation.load reads it), {out / 'health.json'} and "
+              f"{out / 'overview.png'}")
+        print("health:\n  " + health.summary().replace("\n", "\n  "))
     return 0
 
 
@@ -121,7 +115,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "explain":
             return _explain(args)
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt as exc:  # the explainer was closed: what is on disk is reported
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a further Ctrl-C must not cut the exit short
         print(f"prsg: {exc or 'interrupted'}", file=sys.stderr)
         return 130
     except (ValueError, KeyError, ModuleNotFoundError, RuntimeError, OSError) as exc:

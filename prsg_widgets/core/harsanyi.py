@@ -6,7 +6,7 @@ A set function over the ``n`` selected patches is stored as a tensor of shape ``
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 import torch
 from torch import Tensor
@@ -146,3 +146,39 @@ def subset_sizes(n: int) -> Tensor:
     """``|S|`` for every bitmask ``S`` of ``n`` players, shape ``(2^n,)``."""
     idx = torch.arange(1 << n)
     return torch.stack([(idx >> i) & 1 for i in range(n)]).sum(0) if n else torch.zeros(1, dtype=torch.long)
+
+
+def submasks(s: int) -> list[int]:
+    """Every subset ``L ⊆ S`` of a bitmask, ``S`` first and ``∅`` last."""
+    out, sub = [], int(s)
+    while True:
+        out.append(sub)
+        if sub == 0:
+            return out
+        sub = (sub - 1) & s
+
+
+def down_closure(subsets: Iterable[int]) -> set[int]:
+    """Every subset of every bitmask in ``subsets``."""
+    out: set[int] = set()
+    for s in subsets:
+        if s not in out:
+            out.update(submasks(s))
+    return out
+
+
+def or_interaction_needs(s: int, full: int) -> list[int]:
+    """The ``u(N∖L)``, ``L ⊆ S``, that one OR interaction ``I(S)`` needs (Eq. 6): ``2^{|S|}`` subsets."""
+    return [full ^ sub for sub in submasks(s)]
+
+
+def or_interaction(u: Callable[[int], Tensor], s: int, full: int) -> Tensor:
+    """One OR interaction ``I(S) = −Σ_{L⊆S} (−1)^{|S|−|L|} u(N∖L)`` (Eq. 6) from a lookup ``u(T)``,
+    in float64, without the ``2^n`` transform; ``I(∅) = 0`` here (the baseline's share)."""
+    pop = _popcount(s)
+    acc = None
+    for sub in submasks(s):
+        term = u(full ^ sub).double()
+        acc = (term if (pop - _popcount(sub)) % 2 == 0 else -term) if acc is None else (
+            acc + term if (pop - _popcount(sub)) % 2 == 0 else acc - term)
+    return -acc if s else torch.zeros_like(acc)

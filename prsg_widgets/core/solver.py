@@ -193,6 +193,12 @@ def mask_of(feature_t: Tensor, baseline: Tensor, delta: Tensor) -> Tensor:
     return torch.where(delta != 0, (feature_t - baseline) / safe, torch.zeros_like(delta)).clamp(0, 1)
 
 
+def default_unit(device: torch.device, batch_size: int) -> int:
+    """Rows per tail call: 16 on the CPU (near full speed at 2 cores, little padding for a small
+    request), the whole batch on a GPU (idle rows cost little there)."""
+    return batch_size if device.type == "cuda" else min(batch_size, 16)
+
+
 def estimate_batch_size(
     tail: Callable[[Tensor], Tensor],
     feature_shape: Sequence[int],
@@ -242,6 +248,7 @@ def solve_minimal_features(
     on_result: Optional[ResultCallback] = None,
     should_stop: Optional[Callable[[], bool]] = None,
     known: Optional[Mapping[int, Tensor]] = None,
+    unit: Optional[int] = None,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
 
@@ -252,7 +259,13 @@ def solve_minimal_features(
     in ``known`` (a mapping bitmask → ``f_T`` of subsets solved before).
     ``progress`` is ``True`` for a tqdm bar or a callable ``(done, total)``.  ``on_result`` is
     called with each group of finished subsets as they finish, so an interrupted solve (an
-    exception, or ``should_stop()``) keeps them.  Deterministic on the CPU.
+    exception, or ``should_stop()``) keeps them.
+
+    Results do not depend on the batch: the tail always runs on blocks of exactly ``unit`` rows
+    (default :func:`default_unit`; idle slots are padding), so a subset's ``f_T`` is the same
+    whichever subsets share its batch, and a resumed solve equals an uninterrupted one.  (Kernels
+    round differently for different batch shapes; over hundreds of Adam steps that grew to 3e-5.)
+    Deterministic on the CPU.
     """
     feature = feature.reshape(-1)
     baseline = baseline.reshape(-1).to(feature)
@@ -288,6 +301,7 @@ def solve_minimal_features(
     if batch_size is None:
         batch_size = estimate_batch_size(run_tail, (d,), device)
     batch_size = max(1, int(batch_size))
+    unit = default_unit(device, batch_size) if unit is None else max(1, int(unit))
 
     out_features = torch.empty(k, d, dtype=feature.dtype, device=device)
     out_mse = torch.zeros(k, dtype=feature.dtype, device=device)
@@ -322,8 +336,9 @@ def solve_minimal_features(
         out_iters[idx], out_sparse[idx] = iters, sp
         done_count += len(rows)
         if config.nested:
+            # recovered from f_T exactly as a resumed solve recovers it from the stored f_T
             for j, r in enumerate(rows):
-                masks_by_subset[int(labels[r])] = ms[j].clone()
+                masks_by_subset[int(labels[r])] = mask_of(feats[j], baseline, delta)
         if on_result is not None:
             on_result(SolveResult(labels[idx.cpu()], feats.detach(), mse.detach(), pmse.detach(), worst.detach(),
                                   feas.detach(), iters.detach(), sp.detach()))
@@ -359,7 +374,7 @@ def solve_minimal_features(
         return all(p in masks_by_subset for p in parents(int(labels[j])))
 
     b1, b2 = config.betas
-    cap = min(batch_size, max(len(pending), 1))
+    cap = -(-min(batch_size, max(len(pending), 1)) // unit) * unit  # whole blocks of `unit` rows
     slot_row = torch.full((cap,), -1, dtype=torch.long)
     m = torch.zeros(cap, d, dtype=feature.dtype, device=device)
     m1 = torch.zeros_like(m)
@@ -408,28 +423,33 @@ def solve_minimal_features(
     try:
         with torch.enable_grad():
             while True:
-                active = torch.nonzero(slot_row >= 0).flatten()
-                if active.numel() == 0:
+                occupied = (slot_row >= 0).view(-1, unit).any(1)
+                if not occupied.any():
                     break
                 if should_stop is not None and should_stop():
-                    raise SolveInterrupted(f"stopped with {len(pending) + active.numel()} subsets unsolved")
-                # a full pool (the usual case) works on whole tensors in place: no gather/scatter
-                whole = active.numel() == cap
-                act = active.to(device)
+                    live_now = int((slot_row >= 0).sum())
+                    raise SolveInterrupted(f"stopped with {len(pending) + live_now} subsets unsolved")
+                # every block of `unit` slots holding a live subset runs whole (idle slots are
+                # padding), so each row sees the same kernel shapes whatever else is in the pool
+                blocks = torch.nonzero(occupied).flatten().tolist()
+                whole = len(blocks) * unit == cap
+                act = (torch.arange(cap).view(-1, unit)[blocks].flatten()).to(device)
+                live = (slot_row[act.cpu()] >= 0).to(device)
                 sel = slice(None) if whole else act
                 ma = m[sel].clone().requires_grad_(True)
                 f_t = torch.addcmul(baseline, ma, delta)
-                sq = (run_tail(f_t) - image).pow_(2).sum(1)  # (B, H, W), summed over channels
-                pmse = torch.einsum("bhw,nhw->bn", sq, pmask) / patch_npix  # each patch's own mse
+                pmse = torch.cat([
+                    torch.einsum("bhw,nhw->bn", (run_tail(f_t[i:i + unit]) - image).pow_(2).sum(1), pmask)
+                    for i in range(0, f_t.shape[0], unit)]) / patch_npix  # each patch's own mse
                 memb = slot_member[sel]
-                mse = (pmse * patch_npix * memb).sum(1) / (patch_npix * memb).sum(1)
+                mse = (pmse * patch_npix * memb).sum(1) / (patch_npix * memb).sum(1).clamp_min(1e-12)
                 # the penalty aims a little inside ε so the iterates settle within it, not on it
                 if config.constraint == "patch":
                     violation = (torch.relu(pmse - aim) * memb).sum(1)
-                    feasible = ((pmse <= eps) | (memb == 0)).all(1)
+                    feasible = ((pmse <= eps) | (memb == 0)).all(1) & live
                 else:
                     violation = torch.relu(mse - aim)
-                    feasible = mse <= eps
+                    feasible = (mse <= eps) & live
                 sparsity = (ma * delta).abs().mean(1)
                 obj = sparsity + config.lam * violation
                 (grad,) = torch.autograd.grad(obj.sum(), ma)
@@ -458,13 +478,13 @@ def solve_minimal_features(
                     if config.restart:
                         # never feasible, and the violation stopped falling or the budget ran out:
                         # start once more from m = 1, where the subset is feasible
-                        rescue = (~torch.isfinite(best_obj[sel])) & ~restarted[sel]
+                        rescue = (~torch.isfinite(best_obj[sel])) & ~restarted[sel] & live
                         rescue &= (vstall_a >= config.patience) | (spent >= config.iterations)
                         if not rescue.any():
                             rescue = None
-                    finished = spent >= config.iterations
+                    finished = (spent >= config.iterations) & live
                     if config.early_stop:
-                        finished |= (best_obj[sel] < math.inf) & (stall_a >= config.patience)
+                        finished |= (best_obj[sel] < math.inf) & (stall_a >= config.patience) & live
                     if rescue is not None:
                         finished &= ~rescue
                     if finished.any():

@@ -1,0 +1,428 @@
+"""``Explanation``: the result every view reads — one sample's minimal features, feature components
+and regional patterns over the patches ``N``.
+
+An explanation is a value you can hold, pass, save and load without a live model: it knows its
+patches, grid, value range, baseline ``b``, ε and where it came from (:class:`ExplanationMeta`),
+and reads minimal features and components.  Its identity never changes and a solved row never
+changes; rows not solved yet are solved on demand through the explainer it is bound to (the
+explainer's scheduler does the work and its store keeps the rows, shared by every explanation of
+the same key).  A loaded explanation without an explainer reads everything but cannot render.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..core import harsanyi
+from ..core.grid import PatchGrid, patches_to_subset, subset_to_patches
+from ..core.health import Health, explanation_health, mass_share
+from ..core.solver import worst_patch_mse
+from ..core.validate import check_subset_bitmask, check_subset_ids, is_integer
+from .sample import Component, Sample
+from .store import FORMAT, DamagedFile, SolveRecord, read_npz, write_npz
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .explainer import Explainer
+
+SubsetLike = Union[int, Iterable[int]]
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ExplanationMeta:
+    """Where an explanation came from: enough to check it against an explainer and to redo it."""
+
+    model: str
+    layer: str
+    grid: int
+    image_shape: tuple[int, ...]
+    value_range: tuple[float, float]
+    feature_shape: tuple[int, ...]
+    solver: dict = field(default_factory=dict, hash=False)
+    fingerprint: str = ""
+    baseline_samples: int = 0
+    baseline_seed: int = 0
+    seed: Optional[int] = None
+    label: str = ""
+    version: str = ""
+    format: int = FORMAT
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["image_shape"], d["feature_shape"] = list(self.image_shape), list(self.feature_shape)
+        d["value_range"] = list(self.value_range)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExplanationMeta":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        for k in ("image_shape", "feature_shape", "value_range"):
+            if k in known and known[k] is not None:
+                known[k] = tuple(known[k])
+        return cls(**known)
+
+    def describe(self) -> str:
+        return f"model {self.model!r} layer {self.layer!r} grid {self.grid}"
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+class Explanation:
+    """Minimal features, feature components and regional patterns of one sample over the patches
+    ``N`` — solved on demand (when bound to an explainer), stored, shared by every view.
+
+    Made by :meth:`Explainer.explain` or :meth:`Explanation.load`.  Subsets ``T`` are an int
+    bitmask over ``patches`` (bit i ⇔ ``patches[i]``) or an iterable of patch ids.
+    """
+
+    def __init__(self, record: SolveRecord, sample: Sample, patches: Sequence[int], meta: ExplanationMeta,
+                 baseline: Tensor, epsilon: float, explainer: Optional["Explainer"] = None,
+                 key: Optional[str] = None) -> None:
+        self._record = record
+        self.sample = sample
+        self._patches = tuple(int(p) for p in patches)
+        self.meta = meta
+        self._baseline = baseline.detach().cpu().reshape(-1)
+        self._epsilon = float(epsilon)
+        self.explainer = explainer
+        self.key = key
+        self.grid = PatchGrid(meta.image_shape[-2], meta.image_shape[-1], meta.grid)
+        self.control: Optional["Explanation"] = None
+        """The dense control (App. I), attached by :func:`prsg_widgets.metrics.dense_control`."""
+        if not record.solved[0]:  # f_∅ = b without optimising
+            record.write(np.array([0]), self._baseline.unsqueeze(0), np.array([0.0]),
+                         np.full((1, len(self._patches)), np.nan), np.array([True]), np.array([0]))
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def patches(self) -> tuple[int, ...]:
+        """The patch ids ``N`` (sorted)."""
+        return self._patches
+
+    @property
+    def n(self) -> int:
+        return len(self._patches)
+
+    @property
+    def num_subsets(self) -> int:
+        return 1 << self.n
+
+    @property
+    def full(self) -> int:
+        """Bitmask of ``N``."""
+        return self.num_subsets - 1
+
+    @property
+    def feature(self) -> Tensor:
+        """``f`` flattened ``(d,)``."""
+        return self.sample.feature.detach().cpu()
+
+    @property
+    def image(self) -> Tensor:
+        """``x = g(f)`` ``(C, H, W)``."""
+        return self.sample.image.detach().cpu()
+
+    @property
+    def baseline(self) -> Tensor:
+        """``b`` flattened ``(d,)``."""
+        return self._baseline
+
+    @property
+    def epsilon(self) -> float:
+        """The per-patch mse tolerance ε of this explanation."""
+        return self._epsilon
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        return tuple(self.meta.value_range)
+
+    def __repr__(self) -> str:
+        done, total = self.progress
+        return (f"Explanation({self.meta.model}, {self.meta.layer}, {self.sample.label or 'sample'}, "
+                f"patches={list(self._patches)}, solved {done}/{total})")
+
+    def subset(self, T: SubsetLike) -> int:
+        """Bitmask of ``T`` (an int bitmask, or patch ids of ``N``)."""
+        if is_integer(T) or isinstance(T, (bool, np.bool_, float)):
+            return check_subset_bitmask(T, self.n)
+        return patches_to_subset(check_subset_ids(T, self._patches), self._patches)
+
+    def subset_patches(self, T: SubsetLike) -> list[int]:
+        return subset_to_patches(self.subset(T), self._patches)
+
+    # ------------------------------------------------------------------ what is solved
+    @property
+    def mse(self) -> np.ndarray:
+        """Mse over all of T's pixels per subset ``(2^n,)`` (read-only; ``nan`` = unsolved)."""
+        return _readonly(self._record.mse)
+
+    @property
+    def patch_mse(self) -> np.ndarray:
+        """Each patch's own mse per subset ``(2^n, n)`` (read-only; ``nan`` outside T)."""
+        return _readonly(self._record.patch_mse)
+
+    @property
+    def feasible(self) -> np.ndarray:
+        """Whether every patch of T is within ε, per subset (read-only)."""
+        return _readonly(self._record.feasible)
+
+    @property
+    def iterations(self) -> np.ndarray:
+        """Solver iterations per subset (read-only)."""
+        return _readonly(self._record.iterations)
+
+    @property
+    def max_patch_mse(self) -> np.ndarray:
+        """The worst patch's mse per subset ``(2^n,)`` (0 for ∅, ``nan`` where unsolved)."""
+        worst = worst_patch_mse(torch.from_numpy(np.asarray(self._record.patch_mse, dtype=np.float64))).numpy()
+        return np.where(self._record.solved, worst, np.nan)
+
+    def solved_subsets(self) -> list[int]:
+        return np.flatnonzero(self._record.solved).tolist()
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """``(solved, total)`` minimal features."""
+        return int(self._record.solved.sum()), self.num_subsets
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self._record.solved.all())
+
+    def is_solved(self, T: SubsetLike) -> bool:
+        """Whether ``f_T`` is known."""
+        return bool(self._record.solved[self.subset(T)])
+
+    def solved_mask(self) -> np.ndarray:
+        """Copy of the per-subset solved flags ``(2^n,)``."""
+        return self._record.solved.copy()
+
+    def component_ready(self, S: SubsetLike) -> bool:
+        """Whether ``I(S)`` can be computed without solving: all ``f_{N∖L}``, ``L ⊆ S``, are known."""
+        return bool(self._record.solved[harsanyi.or_interaction_needs(self.subset(S), self.full)].all())
+
+    @property
+    def has_components(self) -> bool:
+        """Whether the full component array is already computed (no solve or transform needed)."""
+        return self._record.components is not None
+
+    def on_update(self, callback: Callable[["Explanation", list[int]], None]) -> None:
+        """Call ``callback(explanation, new_subsets)`` (from the worker thread) as results land."""
+        self._record.listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[["Explanation", list[int]], None]) -> None:
+        """Stop calling a callback registered with :meth:`on_update` (no error if absent)."""
+        if callback in self._record.listeners:
+            self._record.listeners.remove(callback)
+
+    def require_explainer(self) -> "Explainer":
+        """The explainer this explanation renders and solves with (error if loaded without one)."""
+        if self.explainer is None:
+            raise RuntimeError("this explanation was loaded without an explainer; use "
+                               "Explanation.load(path, explainer=Explainer(...)) to solve or render")
+        return self.explainer
+
+    # ------------------------------------------------------------------ solving (through the explainer)
+    def submit(self, subsets: Optional[Iterable[SubsetLike]] = None,
+               on_progress: Optional[ProgressCallback] = None) -> cf.Future:
+        """Queue the minimal features of ``subsets`` (default: all ``2^n``) and return at once a
+        future resolving to this explanation once they are stored (and saved).
+        ``on_progress(done, total)`` reports this request."""
+        wanted = range(self.num_subsets) if subsets is None else [self.subset(t) for t in subsets]
+        return self.require_explainer().submit(self, list(wanted), on_progress)
+
+    def _ensure(self, subsets: Iterable[int]) -> None:
+        solved = self._record.solved
+        missing = [s for s in subsets if not solved[s]]
+        if missing:
+            self.require_explainer().solve(self, missing)
+
+    def solve_all(self) -> "Explanation":
+        """Solve every minimal feature (blocking; Ctrl-C stops, keeps and saves the finished ones)."""
+        self._ensure(range(self.num_subsets))
+        return self
+
+    # ------------------------------------------------------------------ results
+    def minimal_feature(self, T: SubsetLike) -> Tensor:
+        """``f_T`` (Eq. 5), flattened ``(d,)``; solved on demand."""
+        t = self.subset(T)
+        self._ensure([t])
+        return self._record.features[t].clone()
+
+    def minimal_features(self) -> Tensor:
+        """All ``f_T`` ``(2^n, d)`` indexed by bitmask; solves what is missing."""
+        self.solve_all()
+        return self._record.features.clone()
+
+    def component(self, S: SubsetLike) -> Tensor:
+        """``I(S)`` (Eq. 6).  Needs only ``f_{N∖L}`` for ``L ⊆ S`` (``2^{|S|}`` minimal features)."""
+        s = self.subset(S)
+        rec = self._record
+        if s == 0:
+            return torch.zeros(rec.d)
+        if rec.components is not None:
+            return rec.components[s].clone()
+        self._ensure(harsanyi.or_interaction_needs(s, self.full))
+        b = self._baseline.double()
+        return harsanyi.or_interaction(lambda t: rec.features[t].double() - b, s, self.full).float()
+
+    def component_array(self) -> Tensor:
+        """All components ``I(S)`` ``(2^n, d)``, row 0 = ``I(∅)`` = 0; solves everything."""
+        self.solve_all()
+        rec = self._record
+        with rec.lock:
+            if rec.components is None:
+                rec.components = harsanyi.or_interactions(rec.features.double() - self._baseline.double()).float()
+            return rec.components.clone()
+
+    def norms(self) -> Tensor:
+        """``‖I(S)‖₂`` for every ``S`` ``(2^n,)``."""
+        return self.component_array().norm(dim=1)
+
+    def components(self, top: Optional[int] = None, order: Optional[int] = None,
+                   covering: Optional[Iterable[int]] = None,
+                   ready_only: bool = False) -> list[Component]:
+        """Non-empty components sorted by L2 norm (descending), optionally only those of order
+        ``|S| = order`` or whose action field contains all patch ids in ``covering``.
+        ``ready_only=True`` ranks only the components computable from what is solved so far
+        (no solve); otherwise everything is solved first."""
+        need = self.subset(list(covering)) if covering is not None else 0
+        if ready_only and not self.is_complete:
+            subsets = [s for s in range(1, self.num_subsets) if self.component_ready(s)]
+            vectors = {s: self.component(s) for s in subsets}
+        else:
+            comps = self.component_array()
+            subsets = list(range(1, self.num_subsets))
+            vectors = {s: comps[s] for s in subsets}
+        norms = {s: float(v.norm()) for s, v in vectors.items()}
+        picked = []
+        for s in sorted(subsets, key=lambda s: (-norms[s], s)):
+            if (s & need) != need:
+                continue
+            if order is not None and bin(s).count("1") != order:
+                continue
+            picked.append(Component(s, tuple(self.subset_patches(s)), vectors[s], norms[s]))
+            if top is not None and len(picked) >= top:
+                break
+        return picked
+
+    def reconstruct(self, keep: Optional[Iterable[int]] = None) -> Tensor:
+        """Eq. 7: ``f̂_T = b + Σ_{S∈keep, S∩T≠∅} I(S)`` for all ``T`` ``(2^n, d)``; ``keep`` is
+        subset bitmasks (or a boolean mask of length ``2^n``), default all."""
+        comps = self.component_array().double()
+        if isinstance(keep, Tensor) and keep.dtype == torch.bool:
+            pass  # checked by the transform
+        elif keep is not None:
+            keep = [self.subset(s.item() if isinstance(s, Tensor) else s) for s in keep]
+        return (self._baseline.double() + harsanyi.reconstruct(comps, keep)).float()
+
+    def regional_pattern(self, S: SubsetLike) -> Tensor:
+        """``Δx_S = g(f_N) − g(f_N − I(S))`` ``(C, H, W)`` (Fig. 2)."""
+        return self.regional_patterns([S])[0]
+
+    def regional_patterns(self, subsets: Sequence[SubsetLike]) -> Tensor:
+        """Regional patterns of several components at once ``(k, C, H, W)``."""
+        ss = [self.subset(s) for s in subsets]
+        f_n = self.minimal_feature(self.full)
+        comps = torch.stack([self.component(s) for s in ss]) if ss else torch.zeros(0, f_n.numel())
+        imgs = self.render(torch.cat([f_n.unsqueeze(0), f_n.unsqueeze(0) - comps]))
+        return imgs[:1] - imgs[1:]
+
+    def render(self, features: Tensor) -> Tensor:
+        """``g(f)`` of flattened features ``(k, d)`` for this sample's code."""
+        return self.require_explainer().render(features, self.sample.code)
+
+    # ------------------------------------------------------------------ health
+    def health(self, k: Optional[int] = None) -> Health:
+        """How faithful this explanation is (solves what is missing): feasible share, cancellation
+        ``Σ‖I(S)‖₁/‖u(N)‖₁``, matching error at top-``k`` (both readings of Fig. 4), sparsity as
+        the share of elements holding 90% of the component mass, and the dense control's share
+        once :func:`prsg_widgets.metrics.dense_control` solved it.  See :mod:`prsg_widgets.core.health`;
+        ``k`` defaults to ``min(30, 2^n/4)``."""
+        comps = self.component_array()
+        control = None
+        if self.control is not None and self.control.is_complete:
+            control = mass_share(self.control.component_array()[1:])
+        return explanation_health(self._record.features, self._baseline, self.feature, self._record.patch_mse,
+                                  self._epsilon, comps, k=k, control_mass_share=control)
+
+    # ------------------------------------------------------------------ files
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of a saved explanation (the CLI's ``explanation.npz``, see README)."""
+        comps = self.component_array()
+        rec = self._record
+        return {
+            "patches": np.asarray(self._patches, dtype=np.int64),
+            "minimal_features": rec.features.numpy().copy(),
+            "components": comps.numpy(),
+            "baseline": self._baseline.numpy().copy(),
+            "feature": self.feature.numpy().copy(),
+            "image": self.image.numpy().copy(),
+            "mse": rec.mse.copy(),
+            "patch_mse": rec.patch_mse.copy(),
+            "max_patch_mse": self.max_patch_mse,
+            "feasible": rec.feasible.copy(),
+            "iterations": rec.iterations.copy(),
+            "epsilon": np.float64(self._epsilon),
+            "code": self.sample.code.detach().cpu().numpy(),
+        }
+
+    def save(self, path: Union[str, Path], extra: Optional[dict[str, Any]] = None) -> Path:
+        """Write the explanation (solving what is missing), its metadata and a checksum to
+        ``path`` (``.npz``); :meth:`load` restores it exactly.  ``extra`` arrays are stored beside
+        (the CLI adds ``health_*``)."""
+        path = Path(path)
+        if path.exists() and path.is_dir():
+            raise ValueError(f"{path} is a folder; give a file name ending in .npz")
+        arrays = self.to_arrays()
+        for name, value in (extra or {}).items():
+            if name in arrays or name in ("meta", "object_masks", "checksum"):
+                raise ValueError(f"extra array name {name!r} is taken")
+            arrays[name] = np.asarray(value)
+        arrays["meta"] = np.asarray(json.dumps(self.meta.as_dict()))
+        if self.sample.object_masks is not None:
+            arrays["object_masks"] = self.sample.object_masks.detach().cpu().numpy()
+        return write_npz(path, arrays, compressed=True)
+
+    @classmethod
+    def load(cls, path: Union[str, Path], explainer: Optional["Explainer"] = None) -> "Explanation":
+        """Read a file written by :meth:`save` or by ``prsg explain``.  With ``explainer``, its
+        model, layer, grid and shapes must match the file's metadata (else a ``ValueError`` says
+        which explainer to make); without, everything but rendering works."""
+        path = Path(path)
+        try:
+            data = read_npz(path)
+        except DamagedFile as exc:
+            raise ValueError(f"{exc}; re-create it with Explanation.save or prsg explain") from None
+        try:
+            meta = ExplanationMeta.from_dict(json.loads(str(data["meta"])))
+            patches = data["patches"].tolist()
+            features = torch.from_numpy(data["minimal_features"])
+            n, d = len(patches), features.shape[1]
+            if features.shape[0] != 1 << n or data["patch_mse"].shape != (1 << n, n):
+                raise ValueError(f"{features.shape[0]} minimal features for {n} patches")
+            masks = torch.from_numpy(data["object_masks"]) if "object_masks" in data else None
+            sample = Sample(meta.seed, torch.from_numpy(data["code"]), torch.from_numpy(data["image"]),
+                            torch.from_numpy(data["feature"]), masks, meta.label)
+            baseline, epsilon = torch.from_numpy(data["baseline"]), float(data["epsilon"])
+            rec = SolveRecord(n, d)
+            rec.write(np.arange(1 << n), features, data["mse"], data["patch_mse"], data["feasible"],
+                      data["iterations"])
+        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not a complete prsg explanation ({type(exc).__name__}: {exc}); "
+                             "re-create it with Explanation.save or prsg explain") from None
+        if explainer is not None:
+            explainer.check_compatible(meta, path)
+            sample.code = sample.code.to(explainer.device)
+        return cls(rec, sample, patches, meta, baseline, epsilon, explainer)

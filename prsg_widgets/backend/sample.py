@@ -1,0 +1,44 @@
+"""The small value types of the backend: a generated :class:`Sample` and a :class:`Component`."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional
+
+from torch import Tensor
+
+
+@dataclass
+class Sample:
+    """One generated image: its ``code``, ``image`` ``(C, H, W)`` and flattened ``feature`` ``(d,)``."""
+
+    seed: Optional[int]
+    code: Tensor
+    image: Tensor
+    feature: Tensor
+    object_masks: Optional[Tensor] = None
+    label: str = ""
+
+    def key(self) -> str:
+        """Hash of the code and the feature (part of every cache key)."""
+        h = hashlib.sha256(self.code.detach().cpu().numpy().tobytes())
+        h.update(self.feature.detach().cpu().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Component:
+    """A feature component ``I(S)`` (Eq. 6) with its action field ``A(S)`` = the patches of ``S``."""
+
+    subset: int
+    patches: tuple[int, ...]
+    vector: Tensor
+    norm: float
+
+    @property
+    def order(self) -> int:
+        return len(self.patches)
+
+    def __repr__(self) -> str:  # readable in a notebook: no raw tensor
+        return (f"Component(S={{{', '.join(map(str, self.patches))}}}, order={self.order}, "
+                f"norm={self.norm:.4g}, d={self.vector.numel()})")
