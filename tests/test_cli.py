@@ -44,13 +44,13 @@ def test_explain_writes_npz_and_overview(tmp_path, capsys):
     (["--patches", "a,b"], "comma-separated"),
     (["--layer", "main.99"], "valid layer names"),
     (["--n", "13"], "the limit is 12"),
-    (["--grid", "0"], "grid size"),
-    (["--iterations", "0"], "at least 1"),
+    (["--grid", "0"], "grid must be between 1"),
+    (["--iterations", "0"], "iterations must be a whole number ≥ 1"),
     (["--layer", ""], "--layer is empty"),
     (["--n", "100000000000000000000"], "the limit is 12"),
     (["--lr", "-0.05"], "solver setting lr"),
     (["--lr", "nan"], "solver setting lr"),
-    (["--top-k", "0"], "--top-k must be at least 1"),
+    (["--top-k", "0"], "--top-k must be between 1"),
     (["--preset", "nope"], "invalid choice"),
 ])
 def test_bad_arguments_exit_with_one_line(tmp_path, capsys, args, message):

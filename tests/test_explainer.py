@@ -65,8 +65,8 @@ def test_disk_cache_resumes(tmp_path, tiny_generator):
     ex = Explainer(tiny_generator, grid=4, iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
     e = ex.explain(6, patches=[0, 5, 10])
     e.minimal_feature([0, 5])
-    files = [p for p in tmp_path.glob("*.npz") if not p.name.startswith("baseline-")]
-    assert len(files) == 1
+    folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and len(list(folders[0].glob("part-*.npz"))) == 1  # one key, one part
     ex2 = Explainer(tiny_generator, grid=4, iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
     e2 = ex2.explain(6, patches=[0, 5, 10])
     assert e2.progress[0] == 2  # ∅ and {0, 5} come from disk
@@ -78,12 +78,14 @@ def test_disk_cache_resumes(tmp_path, tiny_generator):
 
 def test_corrupt_cache_file_is_moved_aside(tmp_path, tiny_generator):
     ex = Explainer(tiny_generator, grid=4, iterations=30, progress=False, baseline_samples=64, cache_dir=tmp_path)
-    e = ex.explain(7, patches=[0, 5])
-    path = ex.cache.path(ex.cache_key(e.sample, e.patches))
+    e = ex.explain(7, patches=[0, 5]).solve_all()
+    (path,) = ex.store.folder(e.key).glob("part-*.npz")
     path.write_bytes(b"this is not an npz file")
+    fresh = Explainer(tiny_generator, grid=4, iterations=30, progress=False, baseline_samples=64, cache_dir=tmp_path)
     with pytest.warns(RuntimeWarning, match="could not be read"):
-        e2 = ex.explain(7, patches=[0, 5])
-    assert path.with_suffix(".corrupt").exists()
+        e2 = fresh.explain(7, patches=[0, 5])
+    assert path.with_name(path.name + ".corrupt").exists()
+    assert e2.progress[0] == 1
     e2.solve_all()
     assert e2.is_complete
 

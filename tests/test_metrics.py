@@ -27,12 +27,7 @@ def _local_explainer(grid: int = 2) -> Explainer:
 
 
 def _fill(expl: Explanation, features: torch.Tensor) -> Explanation:
-    expl._features = features.float().clone()
-    expl._solved[:] = True
-    expl.mse[:] = 0.0
-    expl.feasible[:] = True
-    expl._components = None
-    return expl
+    return expl.with_minimal_features(features)
 
 
 def _local_explanation(ex: Explainer, seed: int = 0, patches=(0, 1, 2, 3)) -> Explanation:
@@ -127,7 +122,7 @@ def test_rho_of_a_spilling_component(local):
     # u(T) = f − b for T ∋ patch 0 else 0  →  I({p0}) = f − b, every other component 0
     e = ex.explain(ex.sample_from_feature(f), patches=patches)
     feats = torch.stack([f if (t & 1) else b for t in range(e.num_subsets)])
-    _fill(e, feats)
+    e = _fill(e, feats)
     assert M.real_action_field_ratio(e, 1) == pytest.approx(0.75, abs=5e-3)
 
 
@@ -146,7 +141,7 @@ def test_transferability_self_and_hand_built(local):
     comps[0b0101] = 2 * v
     comps[0b0001] = 1 * v  # the only field shared with e's singletons
     from prsg_widgets.core import harsanyi
-    _fill(e2, b + harsanyi.reconstruct(comps))
+    e2 = _fill(e2, b + harsanyi.reconstruct(comps))
     assert {c.subset for c in e2.components(top=3)} == {0b0011, 0b0101, 0b0001}
     r = M.transferability(e, e2, k_a=4, k_b=3)
     assert r.k_a == 4 and r.k_b == 3
@@ -316,8 +311,7 @@ def test_pca_directions_recover_a_known_subspace():
     resid = dirs.double() - (dirs.double() @ q.double()) @ q.double().T
     assert float(resid.norm()) < 1e-3
     e = ex.explain(ex.sample(3), patches=[0, 1, 2, 3])
-    e._features[e.full] = e.feature  # f_N = f: the only minimal feature PCA needs
-    e._solved[e.full] = True
+    e = e.with_minimal_features({e.full: e.feature})  # f_N = f: the only minimal feature PCA needs
     pca = M.pca_decomposition(e, dirs, field_sizes=2)
     assert len(pca) == 2 and all(len(fl) == 2 for fl in pca.fields)
     assert abs(float(pca.vectors[0].norm())) >= abs(float(pca.vectors[1].norm()))

@@ -257,7 +257,7 @@ def test_browser_switches_explanations(solved, explainer):
     b = ComponentBrowser(solved, solve=False)
     other = explainer.explain(0, patches=[1, 6])
     b.set_explanation(other)
-    assert b._listener not in solved._listeners and b._listener in other._listeners
+    assert b._listener not in solved._record.listeners and b._listener in other._record.listeners
     assert b.order_buttons.options == (("all", 0), ("1", 1), ("2", 2))
     assert b.target == [1] and b.gallery.patches == [1, 6]
 

@@ -106,9 +106,9 @@ class Explanation:
 
     # ------------------------------------------------------------------ identity
     @property
-    def patches(self) -> tuple[int, ...]:
-        """The patch ids ``N`` (sorted)."""
-        return self._patches
+    def patches(self) -> list[int]:
+        """The patch ids ``N`` (sorted; a copy — the explanation's own cannot change)."""
+        return list(self._patches)
 
     @property
     def n(self) -> int:
@@ -233,6 +233,22 @@ class Explanation:
                                "Explanation.load(path, explainer=Explainer(...)) to solve or render")
         return self.explainer
 
+    def with_minimal_features(self, features: Union[Tensor, dict]) -> "Explanation":
+        """A new explanation of the same sample, patches and explainer whose minimal features are
+        given: a ``(2^n, d)`` tensor (all rows) or ``{subset: f_T}``.  For closed forms (tests,
+        teaching); the rows count as solved and feasible, the explainer's store is untouched."""
+        rows = dict(enumerate(features)) if isinstance(features, Tensor) else dict(features)
+        rec = SolveRecord(self.n, self._record.d)
+        if rows:
+            idx = np.asarray([self.subset(t) for t in rows], dtype=np.int64)
+            feats = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in rows.values()])
+            if feats.shape[1] != rec.d:
+                raise ValueError(f"minimal features have {feats.shape[1]} values, the layer has {rec.d}")
+            rec.write(idx, feats, np.zeros(len(idx)), np.full((len(idx), self.n), np.nan),
+                      np.ones(len(idx), dtype=bool), np.zeros(len(idx), dtype=np.int64))
+        out = Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
+        return out
+
     # ------------------------------------------------------------------ solving (through the explainer)
     def submit(self, subsets: Optional[Iterable[SubsetLike]] = None,
                on_progress: Optional[ProgressCallback] = None) -> cf.Future:
@@ -290,32 +306,42 @@ class Explanation:
         """``‖I(S)‖₂`` for every ``S`` ``(2^n,)``."""
         return self.component_array().norm(dim=1)
 
-    def components(self, top: Optional[int] = None, order: Optional[int] = None,
-                   covering: Optional[Iterable[int]] = None,
-                   ready_only: bool = False) -> list[Component]:
-        """Non-empty components sorted by L2 norm (descending), optionally only those of order
-        ``|S| = order`` or whose action field contains all patch ids in ``covering``.
-        ``ready_only=True`` ranks only the components computable from what is solved so far
-        (no solve); otherwise everything is solved first."""
+    def ranking(self, order: Optional[int] = None,
+                covering: Optional[Iterable[int]] = None) -> list[tuple[int, Optional[float]]]:
+        """The non-empty components of order ``|S| = order`` whose action field contains every
+        patch id in ``covering``, as ``(S, ‖I(S)‖₂)``: first those computable from what is solved,
+        by norm (descending; ties by ``S``), then the others in ``S`` order with norm ``None``.
+        Solves nothing — what a view lists while a solve runs."""
         need = self.subset(list(covering)) if covering is not None else 0
-        if ready_only and not self.is_complete:
-            subsets = [s for s in range(1, self.num_subsets) if self.component_ready(s)]
-            vectors = {s: self.component(s) for s in subsets}
+        rec = self._record
+        if self.is_complete:
+            if not rec.norms_final:  # the transform's norms, so the order equals components()
+                full_norms = self.component_array().norm(dim=1).tolist()
+                rec.norms = {s: full_norms[s] for s in range(1, self.num_subsets)}
+                rec.norms_final = True
         else:
-            comps = self.component_array()
-            subsets = list(range(1, self.num_subsets))
-            vectors = {s: comps[s] for s in subsets}
-        norms = {s: float(v.norm()) for s, v in vectors.items()}
-        picked = []
-        for s in sorted(subsets, key=lambda s: (-norms[s], s)):
-            if (s & need) != need:
-                continue
-            if order is not None and bin(s).count("1") != order:
-                continue
-            picked.append(Component(s, tuple(self.subset_patches(s)), vectors[s], norms[s]))
-            if top is not None and len(picked) >= top:
-                break
-        return picked
+            for s in range(1, self.num_subsets):
+                if s not in rec.norms and self.component_ready(s):
+                    rec.norms[s] = float(self.component(s).norm())
+        match = [s for s in range(1, self.num_subsets)
+                 if (s & need) == need and (order is None or bin(s).count("1") == order)]
+        ready = sorted((s for s in match if s in rec.norms), key=lambda s: (-rec.norms[s], s))
+        return [(s, rec.norms[s]) for s in ready] + [(s, None) for s in match if s not in rec.norms]
+
+    def components(self, top: Optional[int] = None, order: Optional[int] = None,
+                   covering: Optional[Iterable[int]] = None, ready_only: bool = False) -> list[Component]:
+        """Non-empty components sorted by L2 norm (descending), optionally only those of order
+        ``|S| = order`` or whose action field contains all patch ids in ``covering`` (see
+        :meth:`ranking`).  Everything is solved first, unless ``ready_only=True``: then only the
+        components computable from what is solved so far are listed."""
+        if not ready_only:
+            self.solve_all()
+        ranked = [(s, norm) for s, norm in self.ranking(order, covering) if norm is not None]
+        if top is not None:
+            ranked = ranked[:top]
+        comps = self.component_array() if self.is_complete else None
+        return [Component(s, tuple(self.subset_patches(s)), comps[s] if comps is not None else self.component(s), norm)
+                for s, norm in ranked]
 
     def reconstruct(self, keep: Optional[Iterable[int]] = None) -> Tensor:
         """Eq. 7: ``f̂_T = b + Σ_{S∈keep, S∩T≠∅} I(S)`` for all ``T`` ``(2^n, d)``; ``keep`` is

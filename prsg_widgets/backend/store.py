@@ -109,6 +109,8 @@ class SolveRecord:
     lock: threading.RLock = field(init=False, default_factory=threading.RLock)
     listeners: list = field(init=False, default_factory=list)
     components: Optional[Tensor] = field(init=False, default=None)  # the transform, once complete
+    norms: dict = field(init=False, default_factory=dict)  # ‖I(S)‖₂ of components computed so far
+    norms_final: bool = field(init=False, default=False)  # norms read off the complete transform
 
     def __post_init__(self) -> None:
         size = 1 << self.n
@@ -128,6 +130,7 @@ class SolveRecord:
             self.iterations[rows] = iterations
             self.solved[rows] = True
             self.components = None
+            self.norms_final = False
 
     def arrays(self, rows: Optional[np.ndarray] = None) -> dict[str, np.ndarray]:
         """The solved rows (default: all solved) as a part's arrays."""
@@ -312,7 +315,7 @@ class Store:
             os.replace(path, aside)
         except FileNotFoundError:  # another process set it aside first
             return
-        warnings.warn(f"cache file {path} could not be used ({exc}); moved it to {aside.name} and "
+        warnings.warn(f"cache file {path} could not be read ({exc}); moved it to {aside.name} and "
                       "its subsets will be solved again", RuntimeWarning, stacklevel=5)
 
     # ------------------------------------------------------------------ single tensors

@@ -123,7 +123,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self._norms: dict[int, float] = {}
         self._thumbs: dict[int, bytes] = {}
         self._scales: dict[int, float] = {}
-        self._final = False
+        self._ranked: list[int] = []
         self.detail: dict[str, Any] = {}
 
         traitlets.link((self.order_buttons, "value"), (self, "filter_order"))
@@ -153,7 +153,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         """Show another explanation (and queue its solve when ``solve`` is set)."""
         self._unwatch()
         self.explanation = explanation
-        self._norms, self._thumbs, self._scales, self._final = {}, {}, {}, False
+        self._norms, self._thumbs, self._scales, self._ranked = {}, {}, {}, []
         self.reconstruction, self.error = None, None
         self.health = {}
         self.saved_path, self.save_note.value = None, ""
@@ -192,13 +192,10 @@ class ComponentBrowser(LiveView, widgets.VBox):
             return
         done, total = e.progress
         self._show_progress(done, total, f"{total} minimal features · {total - 1} components", error_type=True)
-        fresh = [s for s in range(1, e.num_subsets) if s not in self._norms and e.component_ready(s)]
-        for s in fresh:
-            self._norms[s] = float(e.component(s).norm())
-        if e.is_complete and not self._final:
-            # the engine's own ordering (stable sort by L2 norm) is the reference
-            self._norms = {c.subset: c.norm for c in e.components()}
-            self._final = True
+        ranked = e.ranking()  # the explanation ranks; the view only lists
+        norms = {s: norm for s, norm in ranked if norm is not None}
+        fresh = [s for s in norms if s not in self._norms]
+        self._norms, self._ranked = norms, [s for s, norm in ranked if norm is not None]
         self._relist()
         if self.selected_subset >= 0 and (fresh or not self.gallery.detail.get("ready")):
             self._update_detail()
@@ -211,26 +208,14 @@ class ComponentBrowser(LiveView, widgets.VBox):
         elif not e.is_complete:
             self.recon_view.status = f"waiting for the solve ({done}/{total} minimal features)"
 
-    def _ordered_ready(self) -> list[int]:
-        return sorted(self._norms, key=lambda s: (-self._norms[s], s))
-
     def _relist(self) -> None:
         e = self.explanation
         if e is None:
             return
         order, patch = int(self.filter_order), int(self.filter_patch)
-
-        def keep(s: int) -> bool:
-            if order and popcount(s) != order:
-                return False
-            if patch >= 0 and patch not in e.subset_patches(s):
-                return False
-            return True
-
-        ready = [s for s in self._ordered_ready() if keep(s)]
-        pending = [s for s in range(1, e.num_subsets) if s not in self._norms and keep(s)]
-        shown = (ready + pending)[: self.max_thumbs]
-        rank = {s: i + 1 for i, s in enumerate(self._ordered_ready())}
+        listed = e.ranking(order=order or None, covering=[patch] if patch >= 0 else None)
+        shown = [s for s, _ in listed][: self.max_thumbs]
+        rank = {s: i + 1 for i, s in enumerate(self._ranked)}
         self._render_thumbs([t for t in shown if t in self._norms])
         items, chunks = [], []
         for s in shown:
@@ -244,7 +229,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         with self.gallery.hold_sync():
             self.gallery.thumbs = b"".join(chunks)
             self.gallery.items = items
-            self.gallery.hidden = len(ready) + len(pending) - len(shown)
+            self.gallery.hidden = len(listed) - len(shown)
         self.listed = shown
 
     def _render_thumbs(self, subsets: Sequence[int]) -> None:
@@ -271,7 +256,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
             stats = metrics.sparsity_stats(curve)
             info.update(
                 norm=self._norms[s],
-                rank=self._ordered_ready().index(s) + 1,
+                rank=self._ranked.index(s) + 1,
                 rho=_finite(metrics.real_action_field_ratio(e, s)),
                 rho_chance=_finite(float(metrics.action_field_area(e, [s])[0])),
                 salient_fraction=stats["salient_fraction"],

@@ -124,7 +124,7 @@ class Dashboard(widgets.VBox):
                                    solver=get_solver_config(old.config, nested=False), batch_size=old.batch_size,
                                    max_patches=old.max_patches, baseline_samples=old.baseline_samples,
                                    baseline_seed=old.baseline_seed, progress=old.progress,
-                                   cache_dir=old.cache.directory if old.cache is not None else None)
+                                   cache_dir=old.cache_dir)
         self._show_mode()
         return self.explain(list(self.explanation.patches))
 
