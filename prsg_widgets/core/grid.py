@@ -2,14 +2,22 @@
 
 Patch ids are ``row * P + col``.  When ``P`` does not divide the image size, patch borders are at
 ``round(i * H / P)`` (DESIGN.md §1), so patches differ by at most one pixel.
+
+Ids are checked, never coerced: only true integers (Python ``int``, numpy integers, 0-d integer
+tensors) in ``0..P²−1``; bools, floats (``5.0`` too), strings (``"56"`` is not ``[5, 6]``) and
+negative ids (``-1`` is not "the last patch") are a ``ValueError``; a list of ids must be distinct.
+Subset bitmasks are true integers in ``0..2^n−1``.  See :mod:`prsg_widgets.core.validate`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
+
+from .validate import (check_finite, check_mask, check_positive_int, check_seed,
+                       check_subset_bitmask, check_subset_ids, describe, is_integer)
 
 DEFAULT_MAX_PATCHES = 12
 
@@ -27,10 +35,15 @@ class PatchGrid:
     size: int = 6
 
     def __post_init__(self) -> None:
+        check_positive_int(self.height, "the image height")
+        check_positive_int(self.width, "the image width")
+        if not is_integer(self.size):
+            raise ValueError(f"grid size must be an integer between 1 and {min(self.height, self.width)}, "
+                             f"got {describe(self.size)}")
         if self.size < 1 or self.size > min(self.height, self.width):
             raise ValueError(
                 f"grid size must be between 1 and {min(self.height, self.width)} for a "
-                f"{self.height}×{self.width} image, got {self.size}"
+                f"{self.height}×{self.width} image, got {describe(self.size)}"
             )
 
     @property
@@ -50,33 +63,31 @@ class PatchGrid:
         re, ce = self.row_edges(), self.col_edges()
         return re[r], re[r + 1], ce[c], ce[c + 1]
 
-    def check(self, patches: Union[int, Iterable[int]]) -> list[int]:
-        """Validate patch ids; raises ``ValueError`` naming the valid range."""
-        ids = [int(patches)] if isinstance(patches, (int,)) or hasattr(patches, "__index__") else [int(p) for p in patches]
-        bad = [p for p in ids if not 0 <= p < self.num_patches]
-        if bad:
-            raise ValueError(
-                f"patch ids {bad} are out of range: a {self.size}×{self.size} grid has ids "
-                f"0..{self.num_patches - 1} (id = row*{self.size} + col)"
-            )
-        return ids
+    def check(self, patches: Union[int, Iterable[int]], unique: bool = True) -> list[int]:
+        """Validate patch ids (one id or an iterable of ids) and return them as Python ints.
+
+        Raises ``ValueError`` for a non-integer id (bool, float, string), an id outside
+        ``0..P²−1`` (the message names the range) and, with ``unique``, a repeated id."""
+        return check_patch_ids(patches, self.num_patches, unique=unique, grid_size=self.size)
 
     def mask(self, patches: Iterable[int], device: Optional[torch.device] = None) -> Tensor:
         """Boolean pixel mask ``(H, W)`` of the union of ``patches``."""
         m = torch.zeros(self.height, self.width, dtype=torch.bool, device=device)
-        for p in self.check(list(patches)):
+        for p in self.check(patches, unique=False):
             t, b, l, r = self.bounds(p)
             m[t:b, l:r] = True
         return m
 
     def patch_masks(self, patches: Sequence[int], device: Optional[torch.device] = None) -> Tensor:
         """Stacked masks ``(len(patches), H, W)``, one per patch."""
+        patches = self.check(patches, unique=False)
         return torch.stack([self.mask([p], device) for p in patches]) if len(patches) else torch.zeros(
             0, self.height, self.width, dtype=torch.bool, device=device)
 
     def subset_masks(self, patches: Sequence[int], subsets: Sequence[int], device=None) -> Tensor:
         """Masks ``(len(subsets), H, W)`` of ``clip_T`` for subsets given as bitmasks over ``patches``."""
         per = self.patch_masks(patches, device)
+        subsets = [check_subset_bitmask(s, len(patches)) for s in subsets]
         out = torch.zeros(len(subsets), self.height, self.width, dtype=torch.bool, device=device)
         for k, s in enumerate(subsets):
             for i in range(len(patches)):
@@ -93,33 +104,77 @@ class PatchGrid:
         return scores
 
 
+def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = True,
+                    grid_size: Optional[int] = None, what: str = "patch ids") -> list[int]:
+    """Patch ids as Python ints: one true integer or an iterable of them, each in
+    ``0..num_patches−1`` (``num_patches=None``: only ``≥ 0``), distinct when ``unique``.
+
+    Bools, floats, strings and other objects are a ``ValueError`` (never coerced)."""
+    if is_integer(patches):
+        items: list = [patches]
+    elif isinstance(patches, (str, bytes)):
+        raise ValueError(f"{what} must be integers, got the string {describe(patches)}; "
+                         "give a list of ids such as [5, 6]")
+    else:
+        try:
+            items = list(patches)
+        except TypeError:
+            raise ValueError(f"{what} must be integers, got {describe(patches)}") from None
+    ids: list[int] = []
+    for p in items:
+        if not is_integer(p):
+            raise ValueError(f"{what} must be integers, got {describe(p)}")
+        ids.append(int(p))
+    high = num_patches - 1 if num_patches is not None else None
+    bad = [p for p in ids if p < 0 or (high is not None and p > high)]
+    if bad:
+        shown = describe(bad)
+        if num_patches is None:
+            raise ValueError(f"{what} must be ≥ 0, got {shown}")
+        where = (f"a {grid_size}×{grid_size} grid has ids 0..{high} (id = row*{grid_size} + col)"
+                 if grid_size is not None else f"valid ids are 0..{high}")
+        raise ValueError(f"{what} {shown} are out of range: {where}")
+    if unique and len(set(ids)) != len(ids):
+        raise ValueError(f"{what} must be distinct, got {describe(ids)}")
+    return ids
+
+
 def subset_to_patches(subset: int, patches: Sequence[int]) -> list[int]:
-    """The patch ids in a subset bitmask (bit i ⇔ ``patches[i]``)."""
-    return [p for i, p in enumerate(patches) if (int(subset) >> i) & 1]
+    """The patch ids in a subset bitmask (bit i ⇔ ``patches[i]``); the bitmask must be a true
+    integer in ``0..2^n−1``."""
+    subset = check_subset_bitmask(subset, len(patches))
+    return [p for i, p in enumerate(patches) if (subset >> i) & 1]
 
 
 def patches_to_subset(ids: Iterable[int], patches: Sequence[int]) -> int:
-    """Bitmask of a set of patch ids that must all be in ``patches``."""
+    """Bitmask of a set of distinct patch ids that must all be in ``patches`` (a list of true
+    integers; a string, bool or float is a ``ValueError``)."""
+    checked = check_subset_ids(ids, patches)
     pos = {int(p): i for i, p in enumerate(patches)}
     mask = 0
-    for p in ids:
-        if int(p) not in pos:
-            raise ValueError(f"patch {int(p)} is not one of the selected patches {list(patches)}")
-        mask |= 1 << pos[int(p)]
+    for p in checked:
+        mask |= 1 << pos[p]
     return mask
 
 
-def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> None:
+def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> int:
+    """``n`` when it is a true integer in ``1..max_patches``; never computes ``2**n`` for a huge
+    ``n`` (:class:`TooManyPatchesError` above the limit)."""
+    max_patches = check_positive_int(max_patches, "max_patches", max=64)
+    if not is_integer(n):
+        raise ValueError(f"the number of patches n must be an integer, got {describe(n)}")
+    n = int(n)
     if n < 1:
-        raise ValueError("select at least one patch")
+        raise ValueError(f"select at least one patch (n must be at least 1, got {describe(n)})")
     if n > max_patches:
         # never compute 2**n for an absurd n (it is only there to explain the limit)
-        need = f"2^{n} = {2 ** n:,}" if n <= 64 else f"2^{n}"
+        need = f"2^{n} = {2 ** n:,}" if n <= 64 else f"2^{describe(n)}"
         raise TooManyPatchesError(
-            f"{n} patches need {need} minimal features; the limit is {max_patches} "
+            f"{describe(n)} patches need {need} minimal features; the limit is {max_patches} "
             f"(2^{max_patches} = {2 ** max_patches:,}). Choose fewer patches, or raise max_patches "
             "if you have the memory and time."
         )
+    return n
 
 
 def select_patches(
@@ -141,35 +196,50 @@ def select_patches(
     are, the most covered ones fill up.  Without a mask, the ``n`` patches where ``image`` differs
     most from ``reference`` (the baseline image ``g(b)``).  Ties are broken by a seeded shuffle.
     The result is sorted.
+
+    Everything is checked first (:mod:`prsg_widgets.core.validate`): ids are distinct true
+    integers in range; ``n``, ``seed`` and ``max_patches`` true integers; a string ``how`` is
+    ``"random"`` or ``"foreground"`` (any other string is an error, never a list of digits); the
+    mask is ``(H, W)`` with finite values in [0, 1] (or bool); the image and reference are finite.
     """
-    if not isinstance(how, str):
-        ids = grid.check(list(how))
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"patch ids must be distinct, got {ids}")
+    if isinstance(how, (str, bytes)):
+        if how not in ("random", "foreground"):
+            raise ValueError(f"unknown selection {describe(how)}: use a list of ids such as [5, 6], "
+                             "'random' or 'foreground'")
+    elif is_integer(how) or not isinstance(how, Iterable):
+        raise ValueError(f"patches must be a list of ids such as [5, 6], 'random' or 'foreground', "
+                         f"got {describe(how)}")
+    max_patches = check_positive_int(max_patches, "max_patches", max=64)
+    seed = check_seed(seed)
+    if mask is not None:
+        mask = check_mask(mask, (grid.height, grid.width), "the foreground mask")
+    if not isinstance(how, (str, bytes)):
+        ids = grid.check(how, unique=True)
         check_num_patches(len(ids), max_patches)
         return sorted(ids)
     if n is None:
         raise ValueError("give n, the number of patches to select")
-    check_num_patches(n, max_patches)
+    n = check_num_patches(n, max_patches)
     if n > grid.num_patches:
-        raise ValueError(f"cannot select {n} patches from a grid of {grid.num_patches}")
+        raise ValueError(f"cannot select {n} patches from a grid of {grid.num_patches}; "
+                         f"choose n ≤ {grid.num_patches} or a finer grid")
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(grid.num_patches, generator=gen)
     if how == "random":
         return sorted(order[:n].tolist())
-    if how != "foreground":
-        raise ValueError(f"unknown selection {how!r}: use a list of ids, 'random' or 'foreground'")
     if mask is not None:
-        if tuple(mask.shape[-2:]) != (grid.height, grid.width) or mask.dim() != 2:
-            raise ValueError(f"the foreground mask must be (H, W) = ({grid.height}, {grid.width}), "
-                             f"got {tuple(mask.shape)}")
-        cover = grid.patch_scores(mask.float().cpu())
+        cover = grid.patch_scores(mask)
         # on the object (≥ half covered) first, in seeded random order; then by coverage
         scores = torch.where(cover[order] >= 0.5, torch.full_like(cover[order], 2.0), cover[order])
         ranked = order[torch.argsort(-scores, stable=True)]
         return sorted(ranked[:n].tolist())
     if image is None or reference is None:
         raise ValueError("'foreground' needs the image and the reference image g(b), or a mask")
+    for what, t in (("the image", image), ("the reference image g(b)", reference)):
+        if not isinstance(t, Tensor) or t.dim() < 2 or tuple(t.shape[-2:]) != (grid.height, grid.width):
+            raise ValueError(f"{what} must be a (C, H, W) tensor with (H, W) = ({grid.height}, {grid.width}), "
+                             f"got {tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}")
+        check_finite(t, what)
     scores = grid.patch_scores((image.float() - reference.float()).abs().mean(0).cpu())
     # stable sort of a seeded permutation breaks ties reproducibly
     ranked = order[torch.argsort(-scores[order], stable=True)]

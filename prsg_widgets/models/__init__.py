@@ -4,8 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .builtin import EYE_CLASSES, WeightsPackageMissing, load_dcgan_faces, load_eyes_128, weights_file
+from ..core.validate import NameNotFoundError, check_layer_name
+from .builtin import (EYE_CLASSES, WeightsFileDamaged, WeightsPackageMissing, load_dcgan_faces, load_eyes_128,
+                      load_weights, weights_file)
 from .split import LayerNotFoundError, SplitGenerator, layer_names, split_generator
+
+
+class UnknownModelError(NameNotFoundError, ValueError):
+    """A model name that is not built in: a ``KeyError`` (and, for older callers, a
+    ``ValueError``) whose message lists the built-in names."""
 
 
 @dataclass(frozen=True)
@@ -60,16 +67,27 @@ def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: b
     """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
     cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``,
     ``"biggan-deep-128"`` / ``-256`` / ``-512`` (``weights=PATH`` or ``"random"``, see
-    :func:`prsg_widgets.models.biggan.load_biggan`)."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; built-in models: {', '.join(MODELS)}")
+    :func:`prsg_widgets.models.biggan.load_biggan`).
+
+    An unknown ``name`` is an :class:`UnknownModelError` (a ``KeyError``) listing the names; an
+    empty ``layer`` a ``ValueError`` (it never means the default); an unknown layer a
+    :class:`LayerNotFoundError` (a ``KeyError``) listing close matches and the valid layers."""
+    if not isinstance(name, str) or name not in MODELS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(MODELS), n=2) if isinstance(name, str) else []
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UnknownModelError(f"unknown model {name!r}; {hint}built-in models: {', '.join(MODELS)}")
     info = MODELS[name]
     if layer is None:
         layer = info.cheap_layer if cheap else info.default_layer
+    elif not isinstance(layer, str) or not layer.strip():
+        check_layer_name(layer, [info.default_layer, info.cheap_layer])  # raises: empty or not a name
     return info.loader(layer=layer, device=device, **kwargs)
 
 
 __all__ = [
-    "EYE_CLASSES", "LayerNotFoundError", "MODELS", "ModelInfo", "SplitGenerator", "WeightsPackageMissing",
-    "layer_names", "load_generator", "split_generator", "weights_file",
+    "EYE_CLASSES", "LayerNotFoundError", "MODELS", "ModelInfo", "SplitGenerator", "UnknownModelError",
+    "WeightsFileDamaged", "WeightsPackageMissing", "layer_names", "load_generator", "load_weights",
+    "split_generator", "weights_file",
 ]

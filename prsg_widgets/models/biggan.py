@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.spectral_norm import SpectralNorm
 
+from .builtin import WeightsFileDamaged, load_weights
 from .split import SplitGenerator, split_generator
 
 DEFAULT_LAYER = "generator.layers.4"
@@ -262,6 +263,8 @@ def load_biggan_module(name: str = "biggan-deep-128", weights: Union[str, os.Pat
     ``BigGANConfig``) is only used with random weights (default: the official ``name`` config).
     Checkpoints are read with ``torch.load(weights_only=True)``; unlike the package's
     ``from_pretrained`` (``strict=False``), a checkpoint that leaves any weight unset is an error.
+    A damaged ``config.json`` or checkpoint (truncated, corrupt, not this model's) is a
+    :class:`~prsg_widgets.models.builtin.WeightsFileDamaged` saying to copy the local files again.
     """
     if isinstance(weights, str) and weights == "random":
         return build_biggan(config if config is not None else biggan_config(name), seed=seed)
@@ -269,19 +272,32 @@ def load_biggan_module(name: str = "biggan-deep-128", weights: Union[str, os.Pat
         raise ValueError("config= builds a random-weight model; with a checkpoint, its config.json is used")
     _resolution(name)
     cfg_path, bin_path = find_weights(name, weights)
+    remedy = _recopy(name, bin_path.parent)
     ppb = _package()
-    with open(cfg_path, encoding="utf-8") as fh:
-        config = ppb.BigGANConfig.from_dict(json.load(fh))
-    model = build_biggan(config, seed=seed, calibrate=False)
-    state = torch.load(bin_path, map_location="cpu", weights_only=True)
-    result = model.load_state_dict(state, strict=False)
+    try:
+        with open(cfg_path, encoding="utf-8") as fh:
+            config = ppb.BigGANConfig.from_dict(json.load(fh))
+        model = build_biggan(config, seed=seed, calibrate=False)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError, UnicodeDecodeError) as err:
+        raise WeightsFileDamaged(f"the config file {cfg_path} is damaged ({type(err).__name__}); {remedy}") from None
+    state = load_weights(bin_path, remedy)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError:  # a weight of the wrong shape
+        raise WeightsFileDamaged(f"the weights file {bin_path} is damaged (its weights do not fit {cfg_path}); "
+                                 f"{remedy}") from None
     if result.missing_keys:
-        raise RuntimeError(f"{bin_path} does not match its config ({cfg_path}): missing "
-                           f"{len(result.missing_keys)} weights, e.g. {result.missing_keys[:5]}")
+        raise WeightsFileDamaged(f"{bin_path} does not match its config ({cfg_path}): missing "
+                                 f"{len(result.missing_keys)} weights, e.g. {result.missing_keys[:5]}; {remedy}")
     if result.unexpected_keys:
-        raise RuntimeError(f"{bin_path} has {len(result.unexpected_keys)} weights the architecture lacks, "
-                           f"e.g. {result.unexpected_keys[:5]}")
+        raise WeightsFileDamaged(f"{bin_path} has {len(result.unexpected_keys)} weights the architecture lacks, "
+                                 f"e.g. {result.unexpected_keys[:5]}; {remedy}")
     return model.eval()
+
+
+def _recopy(name: str, folder: Path) -> str:
+    return (f"copy {name}'s config.json and pytorch_model.bin into {folder} again from your intact copy "
+            "(this toolkit never downloads them; docs/models.md says where they come from)")
 
 
 def biggan_sampler(z_dim: int = Z_DIM, num_classes: int = NUM_CLASSES, truncation: float = 0.4,
@@ -339,6 +355,6 @@ def load_biggan(
     if random_weights:
         label += " (random weights)"
     return split_generator(
-        model, layer or DEFAULT_LAYER, biggan_sampler(cfg.z_dim, cfg.num_classes, truncation, class_id),
+        model, DEFAULT_LAYER if layer is None else layer, biggan_sampler(cfg.z_dim, cfg.num_classes, truncation, class_id),
         (-1.0, 1.0), name=label, random_weights=random_weights, truncation=truncation,
     )

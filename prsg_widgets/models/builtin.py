@@ -2,13 +2,17 @@
 
 The weight files are located with ``importlib.util.find_spec`` — the packages are never imported
 (``omniart_eye_generator`` moves its model to CUDA at import) — and read with
-``torch.load(..., weights_only=True, map_location=...)``.
+``torch.load(..., weights_only=True, map_location=...)``.  A damaged file (truncated, corrupt, or
+not holding this architecture's weights) is a :class:`WeightsFileDamaged` whose message says how
+to reinstall the package — never torch's advice to unpickle with ``weights_only=False``.
 """
 from __future__ import annotations
 
 import importlib.util
+import os
+import zipfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +23,65 @@ from .split import SplitGenerator, split_generator
 
 class WeightsPackageMissing(ModuleNotFoundError):
     """The PyPI package that carries a built-in model's weights is not installed."""
+
+
+class WeightsFileDamaged(ValueError, RuntimeError):
+    """A weights file that cannot be read or does not fit its architecture (truncated download,
+    corrupt bytes, another version).  A ``ValueError`` (and, for older callers, a
+    ``RuntimeError``); the message is one line that says how to get an intact copy."""
+
+
+def load_weights(path: Union[str, os.PathLike], remedy: str,
+                 select: Optional[Callable[[object], dict]] = None,
+                 model: Optional[nn.Module] = None, strict: bool = True) -> dict:
+    """Read a state dict with ``torch.load(weights_only=True)``; with ``model``, load it.
+
+    ``select`` picks the state dict out of what the file holds (e.g. ``lambda d: d["netG_state_dict"]``).
+    Any failure — unpickling, zip, end of file, a CRC-32 that does not match (a flipped byte: a
+    ``torch.save`` file is a zip archive whose members carry checksums, which ``torch.load`` does
+    not verify), non-finite weights, a missing key, a state dict that does not fit ``model`` —
+    becomes :class:`WeightsFileDamaged`: ``"the weights file X is damaged (…); <remedy>"``.  A
+    missing file is a :class:`FileNotFoundError` with the same remedy."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"the weights file {path} is missing; {remedy}")
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise _Damage(f"the checksum of {bad} does not match")
+        state = torch.load(path, weights_only=True, map_location="cpu")
+        if select is not None:
+            state = select(state)
+        if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+            raise _Damage("it does not hold a state dict of tensors")
+        for key, value in state.items():
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise _Damage(f"{key} holds NaN or inf")
+        if model is not None:
+            model.load_state_dict(state, strict=strict)
+    except MemoryError:
+        raise
+    except Exception as err:  # UnpicklingError, RuntimeError, EOFError, BadZipFile, KeyError, …
+        # the original message is left out on purpose: torch's may advise weights_only=False
+        if isinstance(err, _Damage):
+            reason = str(err)
+        elif "state_dict" in str(err):
+            reason = "its weights do not fit the model"
+        else:
+            reason = f"{type(err).__name__} while reading it"
+        raise WeightsFileDamaged(f"the weights file {path} is damaged ({reason}); {remedy}") from None
+    return state
+
+
+class _Damage(Exception):
+    """Internal: a reason found while checking a weights file."""
+
+
+def _reinstall(package: str) -> str:
+    dist = package.replace("_", "-")
+    return f"reinstall the package with pip install --force-reinstall --no-deps {dist}"
 
 
 def weights_file(package: str, filename: str) -> Path:
@@ -120,11 +183,10 @@ def _eye_sampler(eye_class: Optional[Union[str, int]]):
 def load_dcgan_faces(layer: Optional[str] = None, device=None) -> SplitGenerator:
     """``"dcgan-faces"``: 64×64 faces (DigiFace-1M), default layer ``main.5``, cheap ``main.8``."""
     path = weights_file("gan_face_generate", "weights.tar")
-    state = torch.load(path, weights_only=True, map_location="cpu")["netG_state_dict"]
     model = DCGANFaces()
-    model.load_state_dict(state)
+    load_weights(path, _reinstall("gan_face_generate"), select=lambda d: d["netG_state_dict"], model=model)
     model.to(device or "cpu")
-    return split_generator(model, layer or "main.5", _normal_sampler(DCGANFaces.nz), (-1.0, 1.0),
+    return split_generator(model, "main.5" if layer is None else layer, _normal_sampler(DCGANFaces.nz), (-1.0, 1.0),
                            name="dcgan-faces", foreground=FACE_PRIOR)
 
 
@@ -132,9 +194,8 @@ def load_eyes_128(layer: Optional[str] = None, device=None, eye_class: Optional[
     """``"eyes-128"``: class-conditional 128×128 painted eyes; default layer ``main.9``, cheap
     ``main.12``.  ``eye_class`` fixes the class of sampled codes (default: random per code)."""
     path = weights_file("omniart_eye_generator", "generator_model_state.pth")
-    state = torch.load(path, weights_only=True, map_location="cpu")
     model = Eyes128()
-    model.load_state_dict(state)
+    load_weights(path, _reinstall("omniart_eye_generator"), model=model)
     model.to(device or "cpu")
-    return split_generator(model, layer or "main.9", _eye_sampler(eye_class), (-1.0, 1.0),
+    return split_generator(model, "main.9" if layer is None else layer, _eye_sampler(eye_class), (-1.0, 1.0),
                            name="eyes-128", classes=EYE_CLASSES, foreground=EYE_PRIOR)

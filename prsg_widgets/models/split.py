@@ -26,15 +26,10 @@ from typing import Any, Callable, Optional, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from ..core.validate import LayerNotFoundError, check_layer_name  # LayerNotFoundError: re-exported
+
 CodeSampler = Callable[[int, torch.Generator], Tensor]
 """``sampler(batch, generator) -> code`` draws ``batch`` codes with the given torch RNG."""
-
-
-class LayerNotFoundError(KeyError):
-    """The layer name given to :func:`split_generator` is not a submodule of the model."""
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0])
 
 
 class _StopForward(Exception):
@@ -48,11 +43,7 @@ def _resolve_layer(module: nn.Module, layer: Union[str, nn.Module]) -> tuple[str
             if sub is layer:
                 return name, sub
         raise LayerNotFoundError("the layer module given is not a submodule of the generator")
-    if layer not in names:
-        valid = ", ".join(names)
-        raise LayerNotFoundError(
-            f"no layer named {layer!r} in {type(module).__name__}; valid layer names: {valid}"
-        )
+    check_layer_name(layer, names, where=f" in {type(module).__name__}")
     return layer, names[layer]
 
 

@@ -373,7 +373,7 @@ def load_toy_scenes(
         model = model.to(device)
     return split_generator(
         model,
-        layer or DEFAULT_LAYER,
+        DEFAULT_LAYER if layer is None else layer,
         sample_codes=sample_codes,
         value_range=(-1.0, 1.0),
         name="toy-scenes",
