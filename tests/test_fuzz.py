@@ -7,9 +7,8 @@ traceback, never a silent wrong result (an invalid input accepted).
 
 Every case is classified and counted in :data:`FUZZ_COUNTS` (printed at the end of the module and
 written to ``$PRSG_FUZZ_COUNTS`` when set), so the closing note can quote: cases tried, clear
-errors, successes, tracebacks, silent wrong results.  Cases that fail today because of
-``prsg_widgets/backend`` / ``cli.py`` / ``core/solver.py`` are marked
-``xfail(strict=True, reason="backend/cli: issue 8 redesign")``; their counts show what is left.
+errors, successes, tracebacks, silent wrong results.  The cases named after a failure ("…
+AssertionError", "… accepted") record what 0.1.0 did wrong with that input; they now pass.
 
 Runs in a couple of minutes on 2 cores: derandomized, few examples, only invalid values of one
 CLI flag at a time (refused before the model solves anything), plus a handful of valid runs.
@@ -41,7 +40,6 @@ FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                                        HealthCheck.function_scoped_fixture])
 CLI_FAST = settings(FAST, max_examples=40)  # flags refused before the model is loaded
 CLI_SLOW = settings(FAST, max_examples=12)  # flags checked after loading the model (≈1 s each)
-XFAIL = pytest.mark.xfail(strict=True, reason="backend/cli: issue 8 redesign")
 DOCUMENTED = (ValueError, KeyError, FileNotFoundError)
 
 OUTCOMES = ("clear_error", "success", "traceback", "silent_wrong", "false_refusal", "unclear_error", "late_error")
@@ -238,7 +236,7 @@ in_bounds_int = st.one_of(st.integers(-3, 2000), st.floats(), st.booleans(), st.
 @FAST
 @given(lr=in_bounds_float, iterations=in_bounds_int, lam=in_bounds_float, epsilon=in_bounds_float)
 def test_get_solver_config(lr, iterations, lam, epsilon):
-    """Everything except the upper bounds (see the xfail test below): nan, inf, ≤ 0, bools, strings."""
+    """Everything except the upper bounds (see the next test): nan, inf, ≤ 0, bools, strings."""
     from prsg_widgets.core.solver import get_solver_config
 
     kw = dict(lr=lr, iterations=iterations, lam=lam, epsilon=epsilon)
@@ -247,7 +245,6 @@ def test_get_solver_config(lr, iterations, lam, epsilon):
     assert outcome in GOOD
 
 
-@XFAIL
 @settings(FAST, max_examples=20)
 @given(st.one_of(st.fixed_dictionaries({"lr": st.floats(min_value=MAX_LR * 1.01, max_value=1e308)}),
                  st.fixed_dictionaries({"iterations": st.integers(min_value=MAX_ITERATIONS + 1, max_value=2**80)}),
@@ -258,17 +255,16 @@ def test_get_solver_config_upper_bounds(kw):
     feasible), λ=1e300: it should call validate.check_solver_settings."""
     from prsg_widgets.core.solver import get_solver_config
 
-    outcome, _ = api_case("get_solver_config upper bounds [xfail]", lambda: get_solver_config("tiny", **kw), False)
+    outcome, _ = api_case("get_solver_config upper bounds", lambda: get_solver_config("tiny", **kw), False)
     assert outcome in GOOD
 
 
-@XFAIL
 @pytest.mark.parametrize("kw", [dict(foo=1), dict(solver=3)], ids=["unknown-setting", "solver-int"])
 def test_get_solver_config_type_errors(kw):
     """get_solver_config raises TypeError (not a documented type) for these."""
     from prsg_widgets.core.solver import get_solver_config
 
-    outcome, _ = api_case("get_solver_config TypeError [xfail]", lambda: get_solver_config(**kw), False)
+    outcome, _ = api_case("get_solver_config TypeError", lambda: get_solver_config(**kw), False)
     assert outcome in GOOD
 
 
@@ -334,11 +330,12 @@ def test_explanation_subset_refuses(tiny_expl, T):
 
 
 def test_nan_feature_is_refused_before_solving(tiny_ex):
-    nan = tiny_ex.sample_from_feature(torch.full((tiny_ex.generator.d,), float("nan")))
-    outcome, _ = api_case("NaN image", lambda: tiny_ex.explain(nan, n=2), False)  # foreground rule: image checked
+    nan = torch.full((tiny_ex.generator.d,), float("nan"))
+    outcome, _ = api_case("NaN feature", lambda: tiny_ex.sample_from_feature(nan), False)
     assert outcome in GOOD
-    expl = tiny_ex.explain(nan, patches=[0, 1])
-    outcome, _ = api_case("NaN image", lambda: expl.component_array(), False)
+    good = tiny_ex.sample(0)
+    bad = type(good)(None, good.code, torch.full_like(good.image, float("nan")), good.feature)
+    outcome, _ = api_case("NaN image", lambda: tiny_ex.explain(bad, patches=[0, 1]), False)
     assert outcome in GOOD
 
 
@@ -355,14 +352,12 @@ def _backend_cases():
     return cases
 
 
-@XFAIL
 @pytest.mark.parametrize("name", list(_backend_cases()))
 def test_backend_construction_cases(name):
-    outcome, _ = api_case(f"backend: {name} [xfail]", _backend_cases()[name], False)
+    outcome, _ = api_case(f"backend: {name}", _backend_cases()[name], False)
     assert outcome in GOOD
 
 
-@XFAIL
 @pytest.mark.parametrize("name", ["explain(np.int64(1))", "explain(True)", "sample(1.5)", "sample('3')",
                                   "subset(True)", "component(True)", "reconstruct([-1])",
                                   "reconstruct([2.9])", "reconstruct([True])"])
@@ -379,11 +374,10 @@ def test_backend_call_cases(tiny_ex, tiny_expl, name):
         "reconstruct([True])": lambda: tiny_expl.reconstruct([True]),
     }
     valid = name == "explain(np.int64(1))"  # a numpy integer seed is a fine seed
-    outcome, _ = api_case(f"backend: {name} [xfail]", calls[name], valid)
+    outcome, _ = api_case(f"backend: {name}", calls[name], valid)
     assert outcome in GOOD
 
 
-@XFAIL
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "empty"])
 def test_explanation_load_damaged(tiny_ex, tiny_expl, tmp_path, damage):
     from prsg_widgets.backend.explainer import Explanation
@@ -400,7 +394,7 @@ def test_explanation_load_damaged(tiny_ex, tiny_expl, tmp_path, damage):
         data = b""
     bad = tmp_path / f"{damage}.npz"
     bad.write_bytes(data)
-    outcome, _ = api_case(f"backend: Explanation.load {damage} [xfail]", lambda: Explanation.load(bad, tiny_ex), False)
+    outcome, _ = api_case(f"backend: Explanation.load {damage}", lambda: Explanation.load(bad, tiny_ex), False)
     assert outcome in GOOD
 
 
@@ -531,33 +525,31 @@ def test_cli_valid_runs(out_dir, args):
         assert list(z["patches"]) == [0, 5]
 
 
-CLI_XFAIL = {
+CLI_FORMER_FAILURES = {
     "--lr=1e300 (error only after solving)": ["--lr=1e300"],
     "--iterations=10**20 (OverflowError)": [f"--iterations={10**20}"],
     "--out below a file (refused after solving)": None,  # filled in with the path
 }
 
 
-@XFAIL
-@pytest.mark.parametrize("name", list(CLI_XFAIL))
+@pytest.mark.parametrize("name", list(CLI_FORMER_FAILURES))
 def test_cli_known_failures(tmp_path, name):
-    args = CLI_XFAIL[name]
+    args = CLI_FORMER_FAILURES[name]
     out_dir = tmp_path / "o"
     if args is None:
         (tmp_path / "afile").write_text("x")
         out_dir = tmp_path / "afile" / "sub"
         args = []
-    outcome, rc, err = cli_case(f"cli known failure: {name} [xfail]", args, out_dir)
+    outcome, rc, err = cli_case(f"cli known failure: {name}", args, out_dir)
     assert outcome in GOOD, (rc, err[-500:])
 
 
-@XFAIL
 def test_cli_npz_loads_as_an_explanation(tmp_path):
     """The CLI's explanation.npz should be a complete saved explanation (issue 8, item 3)."""
     from prsg_widgets.backend.explainer import Explanation
 
     outcome, _, err = cli_case("cli valid", ["--seed", "1"], tmp_path, valid=True)
     assert outcome == "success", err
-    outcome, _ = api_case("backend: Explanation.load(CLI npz) [xfail]",
+    outcome, _ = api_case("backend: Explanation.load(CLI npz)",
                           lambda: Explanation.load(tmp_path / "explanation.npz"), True)
     assert outcome == "success"

@@ -169,7 +169,7 @@ def test_presets_and_settings_are_checked():
                 {"iterations": 1.5}, {"epsilon": 0}, {"init": 2.0}, {"constraint": "max"}, {"lam": -1}):
         with pytest.raises(ValueError, match="solver setting"):
             get_solver_config("fast", **bad)
-    with pytest.raises(TypeError, match="unknown solver settings"):
+    with pytest.raises(ValueError, match="unknown solver settings"):
         get_solver_config("fast", iteration=5)
     assert SolverConfig().as_dict() != get_solver_config("fast", nested=True).as_dict()
 

@@ -37,6 +37,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .validate import check_solver_settings
+
 CONSTRAINTS = ("patch", "mean")
 
 
@@ -141,12 +143,14 @@ def get_solver_config(solver: Union[str, SolverConfig, None] = "fast", **overrid
             raise ValueError(f"unknown solver preset {solver!r}; presets: {', '.join(PRESETS)}")
         solver = PRESETS[solver]
     elif not isinstance(solver, SolverConfig):
-        raise TypeError(f"solver must be a preset name or a SolverConfig, got {type(solver).__name__}")
+        raise ValueError(f"solver must be a preset name ({', '.join(PRESETS)}) or a SolverConfig, "
+                         f"got {type(solver).__name__}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(overrides) - set(SolverConfig.__dataclass_fields__)
     if unknown:
-        raise TypeError(f"unknown solver settings {sorted(unknown)}; settings: "
-                        f"{', '.join(SolverConfig.__dataclass_fields__)}")
+        raise ValueError(f"unknown solver settings {sorted(unknown)}; settings: "
+                         f"{', '.join(SolverConfig.__dataclass_fields__)}")
+    overrides = check_solver_settings(overrides)  # bounds: no overflow, no trivially feasible ε
     return replace(solver, **overrides) if overrides else solver
 
 
