@@ -84,7 +84,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DamagedFile(f"{path} is damaged or not a prsg file ({type(exc).__name__}: {exc})") from None
     stored = arrays.pop("checksum", None)
     if stored is None:
-        raise DamagedFile(f"{path} has no checksum (not written by prsg_widgets {FORMAT}+)")
+        raise DamagedFile(f"{path} has no checksum (written by an older prsg_widgets)")
     if str(stored) != checksum(arrays):
         raise DamagedFile(f"{path} fails its checksum (the file was altered or truncated)")
     return arrays
