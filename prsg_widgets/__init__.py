@@ -4,7 +4,7 @@ from .backend import Component, Explainer, Explanation, Sample
 from .core import PRESETS, PatchGrid, SolverConfig
 from .models import MODELS, load_generator, split_generator
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def explore(*args, **kwargs):
@@ -14,7 +14,17 @@ def explore(*args, **kwargs):
     return _explore(*args, **kwargs)
 
 
+def __getattr__(name: str):
+    """``prsg_widgets.sweep``, imported on first use (the package is callable: ``prsg_widgets.sweep(...)``
+    runs a study on a Dask cluster; Dask itself is imported only when a sweep runs)."""
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Component", "Explainer", "Explanation", "MODELS", "PRESETS", "PatchGrid", "Sample",
-    "SolverConfig", "explore", "load_generator", "split_generator", "__version__",
+    "SolverConfig", "explore", "sweep", "load_generator", "split_generator", "__version__",
 ]
