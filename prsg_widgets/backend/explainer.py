@@ -200,7 +200,7 @@ class Explainer:
 
     def meta(self, sample: Optional[Sample] = None) -> ExplanationMeta:
         """The metadata an explanation of ``sample`` made here carries."""
-        from .. import __version__
+        from .._version import __version__
 
         gen = self.generator
         return ExplanationMeta(
@@ -209,21 +209,6 @@ class Explainer:
             solver=self.config.as_dict(), fingerprint=gen.fingerprint(), baseline_samples=self.baseline_samples,
             baseline_seed=self.baseline_seed, seed=None if sample is None else sample.seed,
             label="" if sample is None else sample.label, version=__version__)
-
-    def check_compatible(self, meta: ExplanationMeta, source: Union[str, Path] = "the file") -> None:
-        """Refuse an explanation made by another model, layer or grid (``ValueError`` naming the
-        explainer to make instead)."""
-        mine = self.meta()
-        same = (meta.model == mine.model and meta.layer == mine.layer and meta.grid == mine.grid
-                and tuple(meta.image_shape) == mine.image_shape
-                and tuple(meta.feature_shape) == mine.feature_shape
-                and (not meta.fingerprint or meta.fingerprint == mine.fingerprint))
-        if not same:
-            what = ("the same names but other weights" if meta.model == mine.model and meta.layer == mine.layer
-                    and meta.grid == mine.grid else meta.describe())
-            raise ValueError(f"{source} was made with {what}; this explainer has {mine.describe()}: "
-                             f"load it with Explainer({meta.model!r}, layer={meta.layer!r}, grid={meta.grid}) "
-                             "or without an explainer")
 
     def cache_key(self, sample: Sample, patches: Sequence[int]) -> str:
         """Hash of everything that determines the minimal features."""

@@ -14,7 +14,7 @@ import concurrent.futures as cf
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Optional, Protocol, Sequence, Union
 
 import numpy as np
 import torch
@@ -28,11 +28,24 @@ from ..core.validate import check_subset_bitmask, check_subset_ids, is_integer
 from .sample import Component, Sample
 from .store import FORMAT, DamagedFile, SolveRecord, read_npz, write_npz
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .explainer import Explainer
-
 SubsetLike = Union[int, Iterable[int]]
 ProgressCallback = Callable[[int, int], None]
+
+
+class Explainer(Protocol):
+    """What an explanation asks of the explainer it is bound to
+    (:class:`prsg_widgets.backend.explainer.Explainer` is the one implementation)."""
+
+    device: torch.device
+
+    def meta(self, sample: Optional[Sample] = None) -> "ExplanationMeta": ...
+
+    def render(self, features: Tensor, code: Optional[Tensor] = None) -> Tensor: ...
+
+    def submit(self, explanation: "Explanation", subsets: Sequence[int],
+               on_progress: Optional[ProgressCallback] = None) -> cf.Future: ...
+
+    def solve(self, explanation: "Explanation", subsets: Sequence[int]) -> "Explanation": ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,21 @@ class ExplanationMeta:
     def describe(self) -> str:
         return f"model {self.model!r} layer {self.layer!r} grid {self.grid}"
 
+    def check_matches(self, other: "ExplanationMeta", source: object = "the file") -> None:
+        """Refuse an explanation (``self``, read from ``source``) made by another model, layer,
+        grid or weights than ``other`` (an explainer's meta): ``ValueError`` naming the explainer
+        to make instead."""
+        same = (self.model == other.model and self.layer == other.layer and self.grid == other.grid
+                and tuple(self.image_shape) == tuple(other.image_shape)
+                and tuple(self.feature_shape) == tuple(other.feature_shape)
+                and (not self.fingerprint or self.fingerprint == other.fingerprint))
+        if not same:
+            what = ("the same names but other weights" if self.model == other.model and self.layer == other.layer
+                    and self.grid == other.grid else self.describe())
+            raise ValueError(f"{source} was made with {what}; this explainer has {other.describe()}: "
+                             f"load it with Explainer({self.model!r}, layer={self.layer!r}, grid={self.grid}) "
+                             "or without an explainer")
+
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
@@ -87,7 +115,7 @@ class Explanation:
     """
 
     def __init__(self, record: SolveRecord, sample: Sample, patches: Sequence[int], meta: ExplanationMeta,
-                 baseline: Tensor, epsilon: float, explainer: Optional["Explainer"] = None,
+                 baseline: Tensor, epsilon: float, explainer: Optional[Explainer] = None,
                  key: Optional[str] = None) -> None:
         self._record = record
         self.sample = sample
@@ -226,7 +254,7 @@ class Explanation:
         if callback in self._record.listeners:
             self._record.listeners.remove(callback)
 
-    def require_explainer(self) -> "Explainer":
+    def require_explainer(self) -> Explainer:
         """The explainer this explanation renders and solves with (error if loaded without one)."""
         if self.explainer is None:
             raise RuntimeError("this explanation was loaded without an explainer; use "
@@ -422,7 +450,7 @@ class Explanation:
         return write_npz(path, arrays, compressed=True)
 
     @classmethod
-    def load(cls, path: Union[str, Path], explainer: Optional["Explainer"] = None) -> "Explanation":
+    def load(cls, path: Union[str, Path], explainer: Optional[Explainer] = None) -> "Explanation":
         """Read a file written by :meth:`save` or by ``prsg explain``.  With ``explainer``, its
         model, layer, grid and shapes must match the file's metadata (else a ``ValueError`` says
         which explainer to make); without, everything but rendering works."""
@@ -449,6 +477,6 @@ class Explanation:
             raise ValueError(f"{path} is not a complete prsg explanation ({type(exc).__name__}: {exc}); "
                              "re-create it with Explanation.save or prsg explain") from None
         if explainer is not None:
-            explainer.check_compatible(meta, path)
+            meta.check_matches(explainer.meta(), path)
             sample.code = sample.code.to(explainer.device)
         return cls(rec, sample, patches, meta, baseline, epsilon, explainer)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from .validate import (check_finite, check_mask, check_positive_int, check_seed,
-                       check_subset_bitmask, check_subset_ids, describe, is_integer)
+                       check_subset_bitmask, check_subset_ids, describe, is_integer, check_patch_ids)
 
 DEFAULT_MAX_PATCHES = 12
 
@@ -102,41 +102,6 @@ class PatchGrid:
             t, b, l, r = self.bounds(p)
             scores[p] = values[t:b, l:r].double().mean()
         return scores
-
-
-def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = True,
-                    grid_size: Optional[int] = None, what: str = "patch ids") -> list[int]:
-    """Patch ids as Python ints: one true integer or an iterable of them, each in
-    ``0..num_patches−1`` (``num_patches=None``: only ``≥ 0``), distinct when ``unique``.
-
-    Bools, floats, strings and other objects are a ``ValueError`` (never coerced)."""
-    if is_integer(patches):
-        items: list = [patches]
-    elif isinstance(patches, (str, bytes)):
-        raise ValueError(f"{what} must be integers, got the string {describe(patches)}; "
-                         "give a list of ids such as [5, 6]")
-    else:
-        try:
-            items = list(patches)
-        except TypeError:
-            raise ValueError(f"{what} must be integers, got {describe(patches)}") from None
-    ids: list[int] = []
-    for p in items:
-        if not is_integer(p):
-            raise ValueError(f"{what} must be integers, got {describe(p)}")
-        ids.append(int(p))
-    high = num_patches - 1 if num_patches is not None else None
-    bad = [p for p in ids if p < 0 or (high is not None and p > high)]
-    if bad:
-        shown = describe(bad)
-        if num_patches is None:
-            raise ValueError(f"{what} must be ≥ 0, got {shown}")
-        where = (f"a {grid_size}×{grid_size} grid has ids 0..{high} (id = row*{grid_size} + col)"
-                 if grid_size is not None else f"valid ids are 0..{high}")
-        raise ValueError(f"{what} {shown} are out of range: {where}")
-    if unique and len(set(ids)) != len(ids):
-        raise ValueError(f"{what} must be distinct, got {describe(ids)}")
-    return ids
 
 
 def subset_to_patches(subset: int, patches: Sequence[int]) -> list[int]:

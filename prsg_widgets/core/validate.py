@@ -27,7 +27,7 @@ __all__ = [
     "NameNotFoundError", "LayerNotFoundError",
     "is_integer", "describe", "check_int", "check_positive_int", "check_seed", "check_positive_float",
     "check_finite", "check_mask", "check_layer_name", "check_device", "check_writable_dir",
-    "check_subset_ids", "check_subset_bitmask", "check_solver_settings",
+    "check_patch_ids", "check_subset_ids", "check_subset_bitmask", "check_solver_settings",
 ]
 
 MAX_COUNT = 2**31 - 1
@@ -288,12 +288,45 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
 
 
 # -------------------------------------------------------------------------------------- subsets
+def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = True,
+                    grid_size: Optional[int] = None, what: str = "patch ids") -> list[int]:
+    """Patch ids as Python ints: one true integer or an iterable of them, each in
+    ``0..num_patches−1`` (``num_patches=None``: only ``≥ 0``), distinct when ``unique``.
+
+    Bools, floats, strings and other objects are a ``ValueError`` (never coerced)."""
+    if is_integer(patches):
+        items: list = [patches]
+    elif isinstance(patches, (str, bytes)):
+        raise ValueError(f"{what} must be integers, got the string {describe(patches)}; "
+                         "give a list of ids such as [5, 6]")
+    else:
+        try:
+            items = list(patches)
+        except TypeError:
+            raise ValueError(f"{what} must be integers, got {describe(patches)}") from None
+    ids: list[int] = []
+    for p in items:
+        if not is_integer(p):
+            raise ValueError(f"{what} must be integers, got {describe(p)}")
+        ids.append(int(p))
+    high = num_patches - 1 if num_patches is not None else None
+    bad = [p for p in ids if p < 0 or (high is not None and p > high)]
+    if bad:
+        shown = describe(bad)
+        if num_patches is None:
+            raise ValueError(f"{what} must be ≥ 0, got {shown}")
+        where = (f"a {grid_size}×{grid_size} grid has ids 0..{high} (id = row*{grid_size} + col)"
+                 if grid_size is not None else f"valid ids are 0..{high}")
+        raise ValueError(f"{what} {shown} are out of range: {where}")
+    if unique and len(set(ids)) != len(ids):
+        raise ValueError(f"{what} must be distinct, got {describe(ids)}")
+    return ids
+
+
 def check_subset_ids(ids: Any, patches: Sequence[int], what: str = "subset") -> list[int]:
     """Patch ids of a subset: distinct true integers that are all among the selected ``patches``
     (a string, a bool or a float is refused — never ``"56"`` → ``[5, 6]``).  Returns them in the
     given order."""
-    from .grid import check_patch_ids  # grid imports this module
-
     if isinstance(ids, (str, bytes)) or is_integer(ids) or not isinstance(ids, Iterable):
         raise ValueError(f"a {what} is a list of patch ids such as {list(patches)[:2]}, got {describe(ids)}")
     out = check_patch_ids(ids, None, what=f"{what} patch ids")
