@@ -59,7 +59,43 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--cache-dir", default=None, help="resume/keep solves in this directory")
     ex.add_argument("--top", type=int, default=8, help="regional patterns shown in overview.png")
     ex.add_argument("--out", default="prsg_out", help="output directory")
+    _add_sweep_parser(sub, MODELS, PRESETS)
     return parser
+
+
+def _add_sweep_parser(sub, models, presets) -> None:
+    sw = sub.add_parser("sweep", help="explain many images on a Dask cluster and study them together "
+                                      "(transferability, ρ, breach, health over images)")
+    sw.add_argument("--model", default="dcgan-faces", choices=sorted(models), help="built-in model")
+    sw.add_argument("--layer", default=None, help="layer to split at (default: the model's middle layer)")
+    sw.add_argument("--cheap", action="store_true", help="use the model's cheaper layer")
+    sw.add_argument("--seeds", default="0:8", help="images: START:STOP (STOP excluded), START:STOP:STEP or 3,5,9")
+    sw.add_argument("--n", type=int, default=4, help="patches per image (foreground choice) when --patches is not given")
+    sw.add_argument("--patches", type=_patch_list, default=None, help="explicit patch ids for every image")
+    sw.add_argument("--same-patches", action=argparse.BooleanOptionalAction, default=True,
+                    help="every image over the first image's patch positions (default; transferability needs it)")
+    sw.add_argument("--grid", type=int, default=6, help="P of the P×P patch grid")
+    sw.add_argument("--preset", default="fast", choices=sorted(presets), help="solver preset")
+    sw.add_argument("--iterations", type=int, default=None, help="override the preset's iterations")
+    sw.add_argument("--lr", type=float, default=None, help="override the preset's learning rate")
+    sw.add_argument("--batch-size", type=int, default=None,
+                    help="subsets per batch on every worker (fix it for bit-equal results across devices)")
+    sw.add_argument("--chunk", type=int, default=None, help="subsets per task (default 64 on CPUs, an image on GPUs)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    where.add_argument("--scheduler", default=None, help="join a running Dask cluster at tcp://HOST:PORT")
+    sw.add_argument("--gpus", action="store_true", help="one worker per GPU (dask-cuda's LocalCUDACluster)")
+    sw.add_argument("--device", default=None, help="device on each worker (default: cuda if available)")
+    sw.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="autocast of the generator tail")
+    sw.add_argument("--compile", action="store_true", help="torch.compile the generator tail")
+    sw.add_argument("--channels-last", action="store_true", help="channels-last memory format for the tail")
+    sw.add_argument("--retries", type=int, default=3, help="retries of a task that fails")
+    sw.add_argument("--k-a", type=int, default=None, help="transferability's k_a (default: 20/511 scaled to n)")
+    sw.add_argument("--k-b", type=int, default=None, help="transferability's k_b (default: 100/511 scaled to n)")
+    sw.add_argument("--no-metrics", action="store_true", help="health and transferability only (skip ρ, breach, inconsistency)")
+    sw.add_argument("--cache-dir", default=None, help="shared solve cache (default OUT/cache); a rerun skips what is there")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--out", default="prsg_sweep", help="output directory (study.json, study.md, study.png)")
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -109,12 +145,49 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from .core.validate import check_positive_int, check_writable_dir
+    from .sweep.api import parse_seeds, sweep
+    from .sweep.cluster import check_scheduler_address
+
+    # everything is checked before a cluster starts (sweep() checks again, the same way)
+    seeds = parse_seeds(args.seeds)
+    check_positive_int(args.n, "--n", max=30)
+    out = check_writable_dir(args.out, "--out")
+    if args.cache_dir is not None:
+        check_writable_dir(args.cache_dir, "--cache-dir")
+    if args.workers is not None:
+        check_positive_int(args.workers, "--workers", max=4096)
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)
+    if args.scheduler is not None and args.gpus:
+        raise ValueError("--gpus starts a local GPU cluster; with --scheduler the cluster's own workers are used")
+    if args.layer is not None and not args.layer.strip():
+        raise ValueError("--layer is empty; give a layer name or leave --layer out for the model's default")
+    study = sweep(args.model, seeds=seeds, n=args.n, patches=args.patches, same_patches=args.same_patches, out=out,
+                  workers=args.workers, scheduler=args.scheduler, gpus=args.gpus, preset=args.preset,
+                  cheap=args.cheap, layer=args.layer, grid=args.grid, cache_dir=args.cache_dir,
+                  batch_size=args.batch_size, device=args.device, chunk=args.chunk, retries=args.retries,
+                  k_a=args.k_a, k_b=args.k_b, metrics=not args.no_metrics,
+                  progress=False if args.no_progress else "tqdm", precision=args.precision,
+                  compile=args.compile, channels_last=args.channels_last,
+                  iterations=args.iterations, lr=args.lr)
+    run = study.run
+    print(f"done in {run['seconds']:.1f} s on {run['workers']}: {run['solved_now']} minimal features solved now, "
+          f"{run['skipped']} found in {study.settings['cache_dir']}")
+    print(study.summary())
+    print(f"wrote {out / 'study.json'}, {out / 'study.md'} and {out / 'study.png'}")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``prsg`` command."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "explain":
             return _explain(args)
+        if args.command == "sweep":
+            return _sweep(args)
     except KeyboardInterrupt as exc:  # the explainer was closed: what is on disk is reported
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a further Ctrl-C must not cut the exit short
         print(f"prsg: {exc or 'interrupted'}", file=sys.stderr)
