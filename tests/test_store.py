@@ -143,3 +143,13 @@ def test_saved_explanation_checks_its_metadata(tmp_path, tiny_generator, tiny_ex
         Explanation.load(path, explainer=other)
     with pytest.raises(ValueError, match="taken"):
         e.save(tmp_path / "f.npz", extra={"components": 1})
+
+
+def test_records_outlive_the_recent_list_while_held_and_solves_never_lose_their_record(tmp_path):
+    store = Store(tmp_path, max_records=2)
+    held = store.record("a", N, D)
+    for k in "bcd":
+        store.record(k, N, D)
+    assert store.record("a", N, D) is held  # still held by someone: the same record
+    store.put("a", _result([1]), held)
+    assert store.flush("a") == 1 and held.solved[1]

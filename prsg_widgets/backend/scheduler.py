@@ -167,7 +167,7 @@ class Scheduler:
             return self._generation != generation
 
         def on_result(res: SolveResult) -> None:
-            rows = self.store.put(job.key, res)
+            rows = self.store.put(job.key, res, job.record)
             finished = [r for r in group if not r.future.done() and r.done()]
             if finished or time.monotonic() - last_save[0] > SAVE_EVERY_S:
                 self.store.flush(job.key)  # on disk before any caller is told
@@ -175,7 +175,7 @@ class Scheduler:
             for r in group:
                 if r.on_progress is not None:
                     r.on_progress(r.solved(), r.total)
-            self.store.notify(job.key, job.owner, rows)
+            self.store.notify(job.record, job.owner, rows)
             for r in finished:
                 self._settle(r)
 

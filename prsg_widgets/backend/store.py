@@ -21,6 +21,7 @@ import tempfile
 import threading
 import uuid
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
@@ -162,7 +163,8 @@ class Store:
 
     ``record(key, n, d)`` returns the shared in-memory record of a key, filled from disk the first
     time.  ``put`` stores rows; ``flush`` writes what is not on disk yet as one part; ``compact``
-    merges a key's parts into one.  Memory is kept for the ``max_records`` most recent keys.
+    merges a key's parts into one.  A record stays in memory while any explanation holds it, and
+    the ``max_records`` most recent ones stay even when none does.
     """
 
     def __init__(self, directory: Union[str, Path, None] = None, max_records: int = 64) -> None:
@@ -174,8 +176,9 @@ class Store:
             if not os.access(self.directory, os.W_OK):
                 raise ValueError(f"cache directory {self.directory} is not writable; choose another")
         self.max_records = max_records
-        self._records: dict[str, SolveRecord] = {}
-        self._unsaved: dict[str, set[int]] = {}
+        self._records: "weakref.WeakValueDictionary[str, SolveRecord]" = weakref.WeakValueDictionary()
+        self._recent: dict[str, SolveRecord] = {}  # strong references, most recent last
+        self._unsaved: dict[str, tuple[SolveRecord, set[int]]] = {}  # rows not on disk yet
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ memory
@@ -190,28 +193,27 @@ class Store:
                     if describe is not None:
                         self._describe(key, describe)
                 self._records[key] = rec
-                while len(self._records) > self.max_records:  # drop the oldest fully saved record
-                    old = next((k for k in self._records if k != key and not self._unsaved.get(k)), None)
-                    if old is None:
-                        break
-                    del self._records[old]
-            else:  # most recent last
-                self._records[key] = self._records.pop(key)
+            self._recent.pop(key, None)
+            self._recent[key] = rec
+            while len(self._recent) > self.max_records:
+                del self._recent[next(iter(self._recent))]
             return rec
 
-    def put(self, key: str, result: SolveResult) -> list[int]:
-        """Store a solver result's rows; returns them.  Disk follows at the next :meth:`flush`."""
-        rec = self._records[key]
+    def put(self, key: str, result: SolveResult, record: Optional[SolveRecord] = None) -> list[int]:
+        """Store a solver result's rows in ``record`` (default: the record of ``key``); returns
+        them.  Disk follows at the next :meth:`flush`."""
+        rec = record if record is not None else self._records[key]
         rows = result.subsets.cpu().numpy().astype(np.int64)
         rec.write(rows, result.features, result.mse.cpu().numpy(), result.patch_mse.cpu().numpy(),
                   result.feasible.cpu().numpy(), result.iterations.cpu().numpy())
         with self._lock:
-            self._unsaved.setdefault(key, set()).update(rows.tolist())
+            self._unsaved.setdefault(key, (rec, set()))[1].update(rows.tolist())
         return rows.tolist()
 
-    def notify(self, key: str, owner, rows: list[int]) -> None:
+    @staticmethod
+    def notify(record: SolveRecord, owner, rows: list[int]) -> None:
         """Tell the record's listeners that ``rows`` landed (``callback(owner, rows)``)."""
-        for cb in list(self._records[key].listeners):
+        for cb in list(record.listeners):
             cb(owner, rows)
 
     # ------------------------------------------------------------------ disk
@@ -221,14 +223,15 @@ class Store:
     def flush(self, key: str) -> int:
         """Write the rows of ``key`` not yet on disk as one new part; returns how many."""
         with self._lock:
-            rows = sorted(self._unsaved.pop(key, set()))
+            rec, pending = self._unsaved.pop(key, (None, set()))
+        rows = sorted(pending)
         if not rows or self.directory is None:
             return 0
         try:
-            write_npz(self.folder(key) / f"part-{uuid.uuid4().hex}.npz", self._records[key].arrays(np.asarray(rows)))
+            write_npz(self.folder(key) / f"part-{uuid.uuid4().hex}.npz", rec.arrays(np.asarray(rows)))
         except BaseException:
             with self._lock:  # not on disk: try again at the next flush
-                self._unsaved.setdefault(key, set()).update(rows)
+                self._unsaved.setdefault(key, (rec, set()))[1].update(rows)
             raise
         return len(rows)
 
