@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..core import harsanyi
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ..core.solver import SolverConfig, SolveResult, get_solver_config, solve_minimal_features
+from ..core.solver import PRECISIONS, SolverConfig, SolveResult, get_solver_config, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
@@ -43,6 +43,9 @@ class Explainer:
     ``solver_overrides`` change single settings (``iterations=...``).  ``device=None`` picks CUDA
     when available.  ``batch_size=None`` lets a memory budget choose.  ``cache_dir`` keeps every
     solved subset on disk, so a rerun (or a run after Ctrl-C) solves only what is missing.
+    ``precision`` (``"fp32"``/``"bf16"``), ``compile`` and ``channels_last`` are the solver's
+    execution options (see :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is
+    part of the cache key.
     """
 
     def __init__(
@@ -59,6 +62,9 @@ class Explainer:
         baseline_samples: int = 1000,
         baseline_seed: int = 0,
         progress: bool = True,
+        precision: str = "fp32",
+        compile: bool = False,
+        channels_last: bool = False,
         **solver_overrides,
     ) -> None:
         # every setting is checked before the model is loaded or anything is solved
@@ -69,6 +75,10 @@ class Explainer:
         self.baseline_samples = check_positive_int(baseline_samples, "baseline_samples", max=10**7)
         self.baseline_seed = check_seed(baseline_seed, "baseline_seed")
         grid = check_positive_int(grid, "grid", max=4096)
+        # execution options of the solver (how, not what, is computed; see solve_minimal_features)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision, self.compile, self.channels_last = precision, bool(compile), bool(channels_last)
         self.store = Store(cache_dir)
         self.progress = progress
         if isinstance(generator, str):
@@ -218,6 +228,8 @@ class Explainer:
             "image": list(self.generator.image_shape), "solver": self.config.as_dict(),
             "baseline": [self.baseline_samples, self.baseline_seed],
         }
+        if self.precision != "fp32":  # bf16 changes the results beyond float rounding
+            payload["precision"] = self.precision
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
     # ------------------------------------------------------------------ solving
@@ -275,4 +287,5 @@ class _SolveJob:
             expl.sample.image.to(ex.device), ex.grid.patch_masks(list(expl.patches), device=ex.device), todo,
             ex.config, epsilon=ex.epsilon, batch_size=ex.batch_size, feature_shape=gen.feature_shape,
             progress=ex.progress, on_result=on_result, should_stop=should_stop, known=known,
+            precision=ex.precision, compile=ex.compile, channels_last=ex.channels_last,
         )

@@ -40,6 +40,8 @@ from tqdm.auto import tqdm
 from .validate import check_solver_settings
 
 CONSTRAINTS = ("patch", "mean")
+PRECISIONS = ("fp32", "bf16")
+"""Execution precisions of the generator tail (:func:`solve_minimal_features` ``precision=``)."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,9 @@ def solve_minimal_features(
     should_stop: Optional[Callable[[], bool]] = None,
     known: Optional[Mapping[int, Tensor]] = None,
     unit: Optional[int] = None,
+    precision: str = "fp32",
+    compile: bool = False,
+    channels_last: bool = False,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
 
@@ -270,7 +275,16 @@ def solve_minimal_features(
     whichever subsets share its batch, and a resumed solve equals an uninterrupted one.  (Kernels
     round differently for different batch shapes; over hundreds of Adam steps that grew to 3e-5.)
     Deterministic on the CPU.
+
+    Execution options (how, not what, is computed; the math settings stay in ``config``):
+    ``precision="bf16"`` runs only the tail under ``torch.autocast`` (bfloat16) and casts its image
+    back to float32 — masks, losses, gradients and Adam state stay float32;
+    ``compile=True`` runs the tail through ``torch.compile`` (blocks of exactly ``unit`` rows give
+    it one static shape); ``channels_last=True`` hands the tail its 4-D feature in channels-last
+    memory format.  ``tests/test_gpu_options.py`` states how close each is to the default.
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     feature = feature.reshape(-1)
     baseline = baseline.reshape(-1).to(feature)
     if not torch.isfinite(feature).all() or not torch.isfinite(baseline).all():
@@ -299,11 +313,25 @@ def solve_minimal_features(
         raise ValueError("every patch mask must cover at least one pixel")
     member = subset_membership(labels.tolist(), n, feature.dtype, device)  # (k, n)
 
-    def run_tail(f: Tensor) -> Tensor:
+    def plain_tail(f: Tensor) -> Tensor:
         return tail(f.view(f.shape[0], *shape))
 
+    exec_tail = torch.compile(tail, dynamic=False) if compile else tail
+    autocast = precision == "bf16"
+    to_channels_last = channels_last and len(shape) == 3
+
+    def run_tail(f: Tensor) -> Tensor:
+        x = f.view(f.shape[0], *shape)
+        if to_channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if autocast:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                y = exec_tail(x)
+            return y.float()
+        return exec_tail(x)
+
     if batch_size is None:
-        batch_size = estimate_batch_size(run_tail, (d,), device)
+        batch_size = estimate_batch_size(plain_tail, (d,), device)
     batch_size = max(1, int(batch_size))
     unit = default_unit(device, batch_size) if unit is None else max(1, int(unit))
 
