@@ -622,3 +622,58 @@ def test_ticker_updates_only_the_status_line(explainer):
     items = b.gallery.items
     b._tick()
     assert b.status.value.count("1/4 minimal features") == 1 and b.gallery.items is items
+
+
+def test_progress_bar_moves_inside_a_batch_and_never_goes_back(explainer, monkeypatch):
+    """Issue 9, point 3: the bar counts finished subsets plus the in-flight subsets' share of
+    their iteration budget (from the ``solver_steps`` heartbeat), so it moves during a batch;
+    it never goes back, and stays below finished + in flight until the solve is done."""
+    steps = [0]
+    monkeypatch.setattr(Explainer, "solver_steps", property(lambda self: steps[0]))
+    e = explainer.explain(9, patches=[0, 5])  # 4 minimal features; f_∅ = b is solved
+    b = ComponentBrowser(e, solve=False)
+    running = type("F", (), {"done": lambda self: False})()
+    b.futures = [running]
+    iters = explainer.config.iterations
+    values = []
+    for st in (0, iters // 5, iters // 2, iters - 1, 3 * iters):
+        steps[0] = st
+        b._tick()
+        values.append(b.progress.value)
+        assert b.progress.value < 1 + 3  # never the whole batch before it lands
+    assert values[0] == 1 and values == sorted(values) and len(set(values)) == len(values) - 1
+    assert values[2] == pytest.approx(1 + 3 * 0.5, abs=0.05)
+    assert values[-1] == pytest.approx(1 + 3 * 0.95)  # a subset over its budget: capped
+    assert "3 in the batch" in b.status.value
+    # one subset lands: done goes up by one and the bar does not go back
+    e.minimal_feature([0])
+    b._tick()
+    assert e.progress[0] == 2 and values[-1] <= b.progress.value < 2 + 2
+    # nothing running (cancelled): the bar shows what is kept; complete: full
+    b.futures = []
+    b._tick()
+    b.refresh()
+    assert b.progress.value == 2
+    e.solve_all()
+    b.refresh()
+    assert b.progress.value == b.progress.max == 4
+
+
+def test_in_flight_count_follows_batch_size_and_nested_readiness(explainer):
+    from prsg_widgets.widgets._common import _slots_taken
+
+    nested = Explainer(explainer.generator, grid=4, solver="interactive", iterations=150, progress=False,
+                       baseline_samples=64)
+    small = Explainer(explainer.generator, grid=4, solver="fast", iterations=150, progress=False,
+                      baseline_samples=64, batch_size=2)
+    try:
+        e = nested.explain(3, patches=[0, 5, 10])
+        assert _slots_taken(e) == 3  # only the singletons: larger subsets wait for them
+        e.minimal_feature([0])
+        e.minimal_feature([5])
+        assert _slots_taken(e) == 2  # {10} and {0, 5}
+        assert _slots_taken(explainer.explain(3, patches=[0, 5, 10])) == 7
+        assert _slots_taken(small.explain(3, patches=[0, 5, 10])) == 2
+    finally:
+        nested.close()
+        small.close()

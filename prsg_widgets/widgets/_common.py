@@ -288,6 +288,12 @@ class LiveView:
         self._steps0 = 0
         self._last_land = (time.monotonic(), 0)
         self._ticker = None
+        self._bar = 0.0
+        self._flight: list[int] = []
+        self._flight_of: Any = None
+        self._landed_in: Any = None
+        self._flight_done = 0
+        self._mark: dict[int, int] = {}
         self.stale = False
         self.eta: Optional[float] = None
         """Seconds left by the measured speed (``None``: unknown or finished)."""
@@ -382,6 +388,10 @@ class LiveView:
         def listener(expl, _rows, me=self):
             if any(expl is e for e in watched):
                 me._last_land = (time.monotonic(), me._steps())
+                me._landed_in = expl
+                ex = getattr(expl, "explainer", None)
+                if ex is not None:  # subsets entering the freed slots start about now
+                    me._mark[id(ex)] = int(getattr(ex, "solver_steps", 0))
                 me._refresher()
 
         self._listener, self._watched, self.futures = listener, watched, []
@@ -392,6 +402,9 @@ class LiveView:
         self._done0 = sum(e.progress[0] for e in watched)
         self._steps0 = self._steps()
         self._last_land = (self._t0, self._steps0)
+        self._bar, self._flight, self._flight_of, self._flight_done = 0.0, [], None, 0
+        self._landed_in = None
+        self._mark = {id(ex): int(getattr(ex, "solver_steps", 0)) for ex in self._explainers()}
         self.progress.value = 0
         self.status.value = ""
         self._show_identity()
@@ -480,12 +493,70 @@ class LiveView:
         total = sum(e.progress[1] for e in self._watched)
         failed = any(f.done() and f.exception() is not None for f in self.futures)
         if done < total and not failed:
+            self.progress.max, self.progress.value = max(1, total), self._bar_value(done, total)
             self.status.value = status_html(self._progress_text(done, total))
 
     def _stop_ticker(self) -> None:
         ticker, self._ticker = getattr(self, "_ticker", None), None
         if ticker is not None:
             ticker.stop()
+
+    def _bar_value(self, done: int, total: int) -> float:
+        """The progress bar's value: the ``done`` minimal features plus the in-flight subsets'
+        share of their iteration budget (:meth:`_in_flight`), so the bar moves during a long
+        batch.  While a solve runs it never goes back and stays below ``done + in flight``
+        (< ``total``); ``total`` only once everything is solved, ``done`` when nothing runs."""
+        if done >= total:
+            value = float(total)
+        elif not self._solving():
+            value = float(done)
+        else:
+            share, count = self._in_flight()
+            value = max(done + share, min(self._bar, done + count * FLIGHT_CAP))
+        self._bar = value
+        return value
+
+    def _flight_explanation(self) -> Any:
+        """The watched explanation whose subsets are being solved: the last one a result landed
+        in while it is still incomplete, else the one estimated so far, else the first incomplete
+        one (the order views submit in)."""
+        todo = [e for e in self._watched if not e.is_complete and getattr(e, "explainer", None) is not None]
+        if not todo:
+            return None
+        for e in (self._landed_in, self._flight_of):
+            if any(e is t for t in todo):
+                return e
+        return todo[0]
+
+    def _in_flight(self) -> tuple[float, int]:
+        """``(share, count)``: how many subsets of the explanation being solved are in the
+        solver's batch now, and the sum of their shares of the iteration budget (each capped at
+        ``FLIGHT_CAP``: early stopping ends most sooner, a restart later).
+
+        A display estimate from what the backend exposes: the batch holds ``min(batch_size,
+        subsets it can take)`` (nested: only those whose smaller subsets are all solved); each
+        landing frees as many slots, which new subsets fill at the explainer's ``solver_steps``
+        of that landing; a subset's share is the batched iterations run since it entered
+        (``solver_steps`` heartbeat) over ``config.iterations``.  A landing moves ``done`` up
+        by one for a share < 1 that leaves, so the value never goes back."""
+        e = self._flight_explanation()
+        if e is None:
+            return 0.0, 0
+        ex = e.explainer
+        steps = int(getattr(ex, "solver_steps", 0))
+        iters = max(1, int(getattr(getattr(ex, "config", None), "iterations", 1) or 1))
+        done_e = int(e.progress[0])
+        if e is not self._flight_of:
+            self._flight_of, self._flight, self._flight_done = e, [], done_e
+        landed, self._flight_done = max(0, done_e - self._flight_done), done_e
+        del self._flight[:landed]  # the oldest entries finish first (the same budget for all)
+        count = _slots_taken(e)
+        del self._flight[:max(0, len(self._flight) - count)]
+        start = self._mark.get(id(ex), steps)
+        self._flight.extend([start] * (count - len(self._flight)))
+        self._flight.sort()
+        share = sum(min(FLIGHT_CAP, max(0, steps - s) / iters) for s in self._flight)
+        return share, count
 
     def _progress_text(self, done: int, total: int) -> str:
         """``done/total minimal features`` with the measured speed and the ETA."""
@@ -494,6 +565,8 @@ class LiveView:
         done_run = done - self._done0
         steps = self._steps() - self._steps0
         parts = [f"{done}/{total} minimal features"]
+        if self._solving() and self._flight and done < total:
+            parts[0] += f" ({len(self._flight)} in the batch)"
         self.eta = None
         if self._solving() and elapsed > 0.5:
             if steps > 0:
@@ -506,7 +579,7 @@ class LiveView:
             elif steps > 0:
                 iters = max(1, int(getattr(self._explainers()[0].config, "iterations", 1))) if self._explainers() else 1
                 since = self._steps() - self._last_land[1]
-                left = (iters - since) / (steps / elapsed)
+                left = max(0, iters - since) / (steps / elapsed)
                 parts.append(f"current batch: step {since} of ≤ {iters} (≤ {_duration(left)})")
             if self.eta is not None:
                 parts.append(f"≈ {_duration(self.eta)} left")
@@ -516,8 +589,8 @@ class LiveView:
         """Show ``done`` of ``total`` minimal features in the progress bar and the status line,
         with speed and ETA (``complete`` once all are solved).  If a queued solve failed (e.g.
         stopped by Cancel), show that instead, keep it in ``error`` and return ``False``."""
-        self.progress.max, self.progress.value = max(1, total), done
         failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        self.progress.max, self.progress.value = max(1, total), (done if failed else self._bar_value(done, total))
         self._update_cancel()
         if failed:
             exc = self.error = failed[0]
@@ -540,6 +613,29 @@ class LiveView:
 
     def _refresh(self) -> None:  # pragma: no cover - every subclass implements it
         raise NotImplementedError
+
+
+FLIGHT_CAP = 0.95
+"""Most of its iteration budget the bar credits to a subset still in flight (so the bar never
+reaches a finished subset's mark, or 100 %, before the solve says so)."""
+
+
+def _slots_taken(e: Any) -> int:
+    """How many unsolved subsets of ``e`` its explainer's solver can hold in its batch now:
+    ``min(batch_size, unsolved)``; nested mode takes only subsets whose maximal proper subsets are
+    all solved (the solver's own rule).  ``batch_size=None`` (sized from memory) counts as no
+    bound.  Part of the progress bar's display estimate only."""
+    ex = e.explainer
+    solved = np.asarray(e.solved_mask(), dtype=bool)
+    ready = ~solved
+    if getattr(getattr(ex, "config", None), "nested", False):
+        idx = np.arange(solved.size)
+        for i in range(int(e.n)):
+            bit = 1 << i
+            ready &= ((idx & bit) == 0) | solved[idx & ~bit]
+    count = int(ready.sum())
+    bs = getattr(ex, "batch_size", None)
+    return min(count, int(bs)) if bs else count
 
 
 def _duration(seconds: float) -> str:

@@ -36,7 +36,8 @@ class PatchGridSelector(GridView):
     """The last refusal or notice shown under the image ("" when none)."""
     title = traitlets.Unicode("").tag(sync=True)
     display_size = traitlets.Int(256).tag(sync=True)
-    """Width of the drawn image in CSS pixels (the image is scaled without smoothing)."""
+    """Largest width of the drawn image in CSS pixels: the view shrinks it to fit a narrower
+    container (the image is scaled without smoothing, at the screen's devicePixelRatio)."""
 
     def __init__(
         self,

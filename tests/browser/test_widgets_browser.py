@@ -451,3 +451,89 @@ def test_dashboard_in_notebook7(lab):
                         True, timeout=SOLVE_TIMEOUT * 2)
     _shot_nb7 = lab.screenshot(page, "notebook7-dashboard", locator=out)
     assert _shot_nb7.stat().st_size > 10_000
+
+
+_SIZES_JS = """() => {
+  const pgs = document.querySelector('.prsg-pgs canvas'), cb = document.querySelector('.prsg-cb');
+  const out = pgs.closest('.jp-OutputArea-output');
+  const gallery = cb.querySelector('.prsg-gallery');
+  const box = (c) => { const r = c.getBoundingClientRect();
+    return {css: r.width, cssH: r.height, w: c.width, h: c.height}; };
+  return {
+    out: out.getBoundingClientRect().right - pgs.getBoundingClientRect().left,
+    selector: box(pgs),
+    filter: box(cb.querySelector('.prsg-filter-stage canvas')),
+    detail: box(cb.querySelector('.prsg-detail canvas')),
+    thumbs: Array.from(gallery.querySelectorAll('canvas')).map(box),
+    columns: getComputedStyle(gallery).gridTemplateColumns.split(' ').length,
+    overflow: gallery.scrollWidth - gallery.clientWidth,
+  };
+}"""
+
+
+def test_views_size_from_their_container(lab):
+    """Issue 9, point 5: the selector's image and the component browser's filter image,
+    thumbnails and detail image size from the container — a narrow and a wide notebook column —
+    with a backing store of CSS size × devicePixelRatio; the thumbnails reflow in a CSS grid."""
+    code = ("from IPython.display import display\n"
+            "e = ex.explain(0, n=3)\ne.solve_all()\n"
+            "sel = PatchGridSelector(ex, 0, display_size=520)\n"
+            "b = ComponentBrowser(e, solve=False)\nb.selected_subset = e.full\n"
+            "display(sel, b)")
+    page = lab.open_notebook([SETUP, code], name="sizes.ipynb", device_scale_factor=2)
+    out = lab.cell_output(page, 1)
+    out.locator(".prsg-cb .prsg-detail canvas").wait_for(state="visible")
+    page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+
+    def sizes(width: int, settled: str) -> dict:
+        page.set_viewport_size({"width": width, "height": 1400})
+        page.wait_for_function(f"() => {{ const s = ({_SIZES_JS})(); return {settled}; }}", timeout=10_000)
+        page.wait_for_timeout(300)  # any last redraw
+        return page.evaluate(_SIZES_JS)
+
+    wide = sizes(1500, "s.selector.css === 520 && s.columns >= 6")
+    narrow = sizes(560, "s.selector.css < 520 && s.columns < 6")
+    for s in (wide, narrow):
+        canvases = [s["selector"], s["filter"], s["detail"], *s["thumbs"]]
+        assert len(s["thumbs"]) == 7
+        for c in canvases:  # sharp: one canvas pixel per device pixel
+            assert abs(c["w"] - 2 * c["css"]) <= 1 and abs(c["h"] - 2 * c["cssH"]) <= 1, (c, s)
+        assert s["selector"]["css"] <= s["out"] and s["overflow"] <= 1
+        assert min(c["css"] for c in s["thumbs"]) >= 84 - 8  # the grid's minimum cell, less padding
+    # the selector fills the narrow column (minus a small margin) and is capped in the wide one
+    assert narrow["selector"]["css"] >= narrow["out"] - 8
+    assert narrow["filter"]["css"] < wide["filter"]["css"]
+    assert narrow["detail"]["css"] < wide["detail"]["css"]
+    lab.screenshot(page, "sizes-narrow", locator=out)
+
+
+def test_progress_bar_moves_inside_a_batch(lab):
+    """Issue 9, point 3: during one long batch (no subset finishes) the bar moves with the
+    solver's iterations while ``explanation.progress`` stays put, and never claims more than
+    finished + the in-flight subsets' share of their iteration budget."""
+    iters = 6000
+    code = (f"slow = Explainer('toy-scenes', grid=4, cheap=True, solver='tiny', iterations={iters},"
+            " early_stop=False, restart=False, batch_size=64, progress=False)\n"
+            "e = slow.explain(0, n=3)\nb = ComponentBrowser(e)\nb")
+    page, out, _ = _show(lab, code, "inbatch.ipynb", ".prsg-cb")
+    bar_js = ("() => { const b = document.querySelector('.prsg-progress .progress-bar');"
+              " return b ? parseFloat(b.style.width) : -1; }")
+    # the bar leaves the finished count (f_∅ = b: 1 of 8) while no subset has finished
+    page.wait_for_function(f"() => ({bar_js})() > 100 / 8 + 0.3", timeout=SOLVE_TIMEOUT * 1000)
+
+    def read():
+        value = page.evaluate(bar_js) / 100 * 8
+        steps, done = lab.eval_python(page, "(slow.solver_steps, e.progress[0])")
+        return value, steps, done
+
+    v1, s1, d1 = read()
+    page.wait_for_timeout(2500)
+    v2, s2, d2 = read()
+    assert d1 == d2 == 1, "a subset finished: the batch was too short for this test"
+    assert v2 > v1 > 1
+    for v, s, d in ((v1, s1, d1), (v2, s2, d2)):
+        assert v <= d + 7 * min(0.95, s / iters) + 1e-6 < 8  # finished + in-flight share, never 100 %
+    assert "7 in the batch" in out.locator(".prsg-status").first.inner_text()
+    lab.run_code(page, "slow.cancel()")
+    lab.wait_for_python(page, "b.error is not None", True, timeout=SOLVE_TIMEOUT)
+    assert lab.eval_python(page, "b.progress.value") == 1  # cancelled: the finished ones are kept

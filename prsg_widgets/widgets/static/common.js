@@ -95,13 +95,16 @@ function hiDpiContext(canvas, W, H) {
 // Views size from their container: call `fn(width)` with the width available to `el` (from its
 // left edge to the right edge of the cell output that holds it, which does not depend on the
 // view's own content) whenever that changes by more than 2 px; returns the disconnect function.
-function onWidthChange(el, fn) {
+// `{ own: true }` reports `el`'s own width instead, for a node the layout sizes (a CSS grid of
+// thumbnails): its canvases then redraw at their new CSS size.
+function onWidthChange(el, fn, { own = false } = {}) {
   if (!window.ResizeObserver) return () => {};
-  const box = (el.closest && el.closest(".jp-OutputArea-output")) || el.parentElement || el;
+  const box = own ? el : (el.closest && el.closest(".jp-OutputArea-output")) || el.parentElement || el;
   let last = 0;
   const check = () => {
-    const w = Math.floor(box.getBoundingClientRect().right - el.getBoundingClientRect().left);
-    if (w > 0 && Math.abs(w - last) > 2) { last = w; fn(w); }
+    const w = own ? el.getBoundingClientRect().width
+      : Math.floor(box.getBoundingClientRect().right - el.getBoundingClientRect().left);
+    if (w > 0 && Math.abs(w - last) > (own ? 0.5 : 2)) { last = w; fn(w); }
   };
   const ro = new ResizeObserver(check);
   ro.observe(box);

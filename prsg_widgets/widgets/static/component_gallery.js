@@ -1,9 +1,12 @@
 // ComponentGallery view: patch filter (click a patch of N), regional-pattern thumbnails with the
 // action field outlined (pending ones greyed), and a detail panel. State mirrored in data-*.
+// Everything sizes from the container: the side column (filter image, detail image) from the
+// width of the cell output, the thumbnails from the cells of their CSS grid (auto-fill, a
+// minimum width), each canvas drawn at devicePixelRatio for its CSS size.
 
-// Draw RGBA bytes scaled up without smoothing into `canvas` (size px square-ish), then outline patches.
-function drawOutlined(canvas, data, w, h, size, model, outline, color) {
-  const ctx = drawScaled(canvas, data, w, h, size);
+// Draw RGBA bytes scaled up without smoothing into `canvas` (`size` CSS px wide), then outline patches.
+function drawOutlined(canvas, data, w, h, size, model, outline, color, opts = {}) {
+  const ctx = drawScaled(canvas, data, w, h, size, opts);
   const grid = gridOf(model);
   if (outline && outline.length && grid) {
     strokePatches(ctx, grid, outline, size / Math.max(1, w), Number(canvas.dataset.cssHeight) / Math.max(1, h),
@@ -42,11 +45,14 @@ function render({ model, el }) {
   root.append(side, main);
   el.appendChild(root);
 
-  const SIDE = 200;
+  let SIDE = 200; // CSS px of the side column (filter image): follows the container (150–240)
+  const detailSize = () => Math.round(SIDE * 0.64);
 
   function drawFilter() {
     const w = model.get("width"), h = model.get("height");
-    drawScaled(canvas, bytesOf(model.get("image")), w, h, SIDE, { style: true });
+    side.style.width = SIDE + "px";
+    drawScaled(canvas, bytesOf(model.get("image")), w, h, SIDE,
+      { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     setCssSize([stage], SIDE, Number(canvas.dataset.cssHeight));
     const cells = fillOverlay(overlay, model, model.get("patches"), SIDE / Math.max(1, w), {
       className: "prsg-cell selected",
@@ -86,18 +92,18 @@ function render({ model, el }) {
       tile.dataset.subset = String(it.subset);
       tile.dataset.status = it.status;
       const cv = dom("canvas", "prsg-pix");
+      cv.style.aspectRatio = `${Math.max(1, w)} / ${Math.max(1, h)}`;
       const cap = dom("div", "prsg-cap");
       const set = "{" + it.patches.join(",") + "}";
       if (it.status === "ready" && it.thumb >= 0 && all.length >= (it.thumb + 1) * stride) {
-        drawOutlined(cv, all.slice(it.thumb * stride, (it.thumb + 1) * stride), w, h, 96, model, it.patches);
+        cv.dataset.thumb = String(it.thumb);
+        cv.dataset.patches = it.patches.join(",");
         cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}`;
         tile.title = `S = ${set}, |S| = ${it.patches.length}, ‖I(S)‖₂ = ${fmt(it.norm, 4)}` +
           (it.scale ? `, colour range ±${fmt(it.scale, 3)}` : "") + " (click for details)";
         cap.title = tile.title;
       } else {
         tile.classList.add("pending");
-        cv.width = 96;
-        cv.height = 96;
         cap.innerHTML = `${set}<br>pending…`;
         tile.title = `S = ${set}: waiting for its minimal features`;
         pending += 1;
@@ -111,6 +117,7 @@ function render({ model, el }) {
       tile.append(cv, cap);
       gallery.appendChild(tile);
     }
+    paintThumbs();
     const hidden = model.get("hidden");
     const fo = model.get("filter_order"), fp = model.get("filter_patch");
     const filters = [];
@@ -126,6 +133,25 @@ function render({ model, el }) {
     updateFilter();
   }
 
+  // Draw every thumbnail at the CSS width its grid cell gives it (all cells are as wide), at
+  // devicePixelRatio; pending ones only get a backing store of that size (CSS draws the hatch).
+  function paintThumbs() {
+    const canvases = gallery.querySelectorAll("canvas");
+    if (!canvases.length) return;
+    const size = canvases[0].getBoundingClientRect().width;
+    if (!(size > 0)) return;
+    const w = model.get("width"), h = model.get("height");
+    const all = bytesOf(model.get("thumbs"));
+    const stride = w * h * 4;
+    for (const cv of canvases) {
+      const i = cv.dataset.thumb === undefined ? -1 : Number(cv.dataset.thumb);
+      const data = i >= 0 ? all.slice(i * stride, (i + 1) * stride) : new Uint8ClampedArray(0);
+      const outline = i >= 0 && cv.dataset.patches ? cv.dataset.patches.split(",").map(Number) : [];
+      drawOutlined(cv, data, w, h, size, model, outline);
+    }
+    root.dataset.thumbSize = String(Math.round(size * 10) / 10);
+  }
+
   function drawDetail() {
     const d = model.get("detail") || {};
     detail.textContent = "";
@@ -139,9 +165,9 @@ function render({ model, el }) {
       detail.appendChild(dom("div", "", "pending: its minimal features are being solved"));
       return;
     }
-    const cv = dom("canvas", "prsg-pix");
-    drawOutlined(cv, bytesOf(model.get("detail_image")), model.get("width"), model.get("height"), 128, model, d.patches);
-    cv.style.width = "128px";
+    const cv = dom("canvas", "prsg-pix prsg-detail-img");
+    drawOutlined(cv, bytesOf(model.get("detail_image")), model.get("width"), model.get("height"), detailSize(), model,
+      d.patches, null, { style: true });
     detail.appendChild(cv);
     detail.appendChild(colorBar(d.scale));
     const kv = dom("div", "prsg-kv");
@@ -167,9 +193,16 @@ function render({ model, el }) {
   onChanges(model, ["filter_patch", "filter_order"], () => { updateFilter(); drawGallery(); });
   onChanges(model, ["items", "thumbs", "hidden", "selected_subset"], drawGallery);
   onChanges(model, ["detail", "detail_image"], drawDetail);
+  const unwatch = onThemeChange(drawFilter);
+  const unfit = onWidthChange(el, (w) => {
+    const s = clamp(Math.floor(w * 0.22), 150, 240);
+    if (s !== SIDE) { SIDE = s; drawFilter(); drawDetail(); }
+  });
+  const unfitThumbs = onWidthChange(gallery, paintThumbs, { own: true });
   drawFilter();
   drawGallery();
   drawDetail();
+  return () => { unwatch(); unfit(); unfitThumbs(); };
 }
 
 export default { render };

@@ -1,13 +1,8 @@
 // PatchGridSelector view: the image (raw RGBA bytes drawn via ImageData), a grid of clickable
 // cells over it, click/drag toggling, a limit message, and an "auto" button.
 // Key state is mirrored into data-* attributes so browser tests need not read canvas pixels.
-
-function drawImage(canvas, data, w, h) {
-  canvas.width = Math.max(1, w);
-  canvas.height = Math.max(1, h);
-  const ctx = canvas.getContext("2d");
-  if (hasPixels(data, w, h)) ctx.putImageData(new ImageData(data, w, h), 0, 0);
-}
+// The image is as wide as the container allows, at most `display_size` CSS px, drawn at
+// devicePixelRatio on the theme's background.
 
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-pgs");
@@ -27,6 +22,11 @@ function render({ model, el }) {
   el.appendChild(root);
 
   let cells = [];
+  let fitWidth = 0; // CSS px available in the container (0: not measured yet)
+  const size = () => {
+    const max = Math.max(48, model.get("display_size"));
+    return fitWidth > 0 ? clamp(Math.floor(fitWidth - 4), Math.min(96, max), max) : max;
+  };
   let dragging = false;
   let dragMode = true; // true: adding
   let localMessage = null;
@@ -40,10 +40,11 @@ function render({ model, el }) {
   function layoutCells() {
     const w = model.get("width"), h = model.get("height");
     const P = model.get("grid_size");
-    const size = model.get("display_size");
-    const sx = size / Math.max(1, w);
-    setCssSize([stage, canvas], size, Math.round(h * sx));
-    root.style.width = size + "px";
+    const S = size();
+    const sx = S / Math.max(1, w);
+    setCssSize([stage], S, Number(canvas.dataset.cssHeight) || Math.round(h * sx));
+    root.style.width = S + "px";
+    root.dataset.size = String(S);
     const ids = Array.from({ length: P * P }, (_, i) => i);
     const made = fillOverlay(overlay, model, ids, sx, {
       title: (id) => `patch ${id} (row ${Math.floor(id / P)}, col ${id % P})`,
@@ -133,7 +134,8 @@ function render({ model, el }) {
   }
 
   function drawAll() {
-    drawImage(canvas, bytesOf(model.get("image")), model.get("width"), model.get("height"));
+    drawScaled(canvas, bytesOf(model.get("image")), model.get("width"), model.get("height"), size(),
+      { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     layoutCells();
   }
 
@@ -154,10 +156,16 @@ function render({ model, el }) {
   onChanges(model, ["selected", "allowed", "max_patches"], updateCells);
   model.on("change:message", showMessage);
   onChanges(model, ["title", "show_auto", "auto_n"], updateChrome);
+  const unwatch = onThemeChange(drawAll);
+  const unfit = onWidthChange(el, (w) => {
+    const before = size();
+    fitWidth = w;
+    if (size() !== before) drawAll();
+  });
   updateChrome();
   drawAll();
   showMessage();
-  return () => window.removeEventListener("pointerup", stop);
+  return () => { window.removeEventListener("pointerup", stop); unwatch(); unfit(); };
 }
 
 export default { render };
