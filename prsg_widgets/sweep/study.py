@@ -222,17 +222,19 @@ class Study:
         axes[0].set_xticks(ticks, self.seeds, fontsize=7)
         axes[0].set_yticks(ticks, self.seeds, fontsize=7)
         fig.colorbar(im, ax=axes[0], fraction=0.046)
+        rho_chance = spread(self.values("rho_chance"))["mean"]
         hists = [([p["ratio"] for p in self.transfer["pairs"]], "transferability over ordered pairs",
-                  self.transfer["chance"]),
-                 (self.values("rho"), "ρ per image (mean over top components)", None),
-                 (self.values("cancellation"), "cancellation per image (1 = none)", 1.0)]
-        for ax, (vals, title, ref) in zip(axes[1:], hists):
+                  self.transfer["chance"], "chance"),
+                 (self.values("rho"), "ρ per image (mean over top components)", rho_chance, "chance (area of A(S))"),
+                 (self.values("cancellation"), "cancellation per image (1 = none)", 1.0, "no cancellation")]
+        for ax, (vals, title, ref, label) in zip(axes[1:], hists):
             v = [x for x in vals if x is not None and np.isfinite(x)]
             ax.hist(v, bins=min(20, max(5, len(v))), color="tab:blue", alpha=0.8)
             if ref is not None:
-                ax.axvline(ref, color="k", ls="--", lw=1, label="chance" if ref != 1.0 else "no cancellation")
+                ax.axvline(ref, color="k", ls="--", lw=1, label=label)
                 ax.legend(fontsize=7)
             ax.set_title(title, fontsize=9)
+            ax.set_ylabel("pairs" if ax is axes[1] else "images", fontsize=8)
         if self.transfer["pairs"]:
             for name, val in (("NVAE", 0.880), ("SiD", 0.763)):
                 axes[1].axvline(val, color="tab:red", ls=":", lw=1)
