@@ -626,18 +626,23 @@ def test_ticker_updates_only_the_status_line(explainer):
 
 def test_progress_bar_moves_inside_a_batch_and_never_goes_back(explainer, monkeypatch):
     """Issue 9, point 3: the bar counts finished subsets plus the in-flight subsets' share of
-    their iteration budget (from the ``solver_steps`` heartbeat), so it moves during a batch;
+    their iteration budget (what ``Explainer.in_flight()`` reports), so it moves during a batch;
     it never goes back, and stays below finished + in flight until the solve is done."""
-    steps = [0]
-    monkeypatch.setattr(Explainer, "solver_steps", property(lambda self: steps[0]))
+    from prsg_widgets.backend.scheduler import InFlight
+
     e = explainer.explain(9, patches=[0, 5])  # 4 minimal features; f_∅ = b is solved
+    iters = explainer.config.iterations
+    flight = [None]
+    monkeypatch.setattr(explainer, "in_flight", lambda: flight[0])
     b = ComponentBrowser(e, solve=False)
     running = type("F", (), {"done": lambda self: False})()
     b.futures = [running]
-    iters = explainer.config.iterations
+    flight[0] = InFlight("another key", {1: iters // 2}, iters, 0)  # queued behind another solve
+    b._tick()
+    assert b.progress.value == 1  # nothing of this view's explanation is in the batch
     values = []
     for st in (0, iters // 5, iters // 2, iters - 1, 3 * iters):
-        steps[0] = st
+        flight[0] = InFlight(e.key, {1: st, 2: st, 3: st}, iters, 0)
         b._tick()
         values.append(b.progress.value)
         assert b.progress.value < 1 + 3  # never the whole batch before it lands
@@ -647,6 +652,7 @@ def test_progress_bar_moves_inside_a_batch_and_never_goes_back(explainer, monkey
     assert "3 in the batch" in b.status.value
     # one subset lands: done goes up by one and the bar does not go back
     e.minimal_feature([0])
+    flight[0] = InFlight(e.key, {2: 0, 3: 0}, iters, 0)
     b._tick()
     assert e.progress[0] == 2 and values[-1] <= b.progress.value < 2 + 2
     # nothing running (cancelled): the bar shows what is kept; complete: full
@@ -659,21 +665,23 @@ def test_progress_bar_moves_inside_a_batch_and_never_goes_back(explainer, monkey
     assert b.progress.value == b.progress.max == 4
 
 
-def test_in_flight_count_follows_batch_size_and_nested_readiness(explainer):
-    from prsg_widgets.widgets._common import _slots_taken
-
-    nested = Explainer(explainer.generator, grid=4, solver="interactive", iterations=150, progress=False,
-                       baseline_samples=64)
-    small = Explainer(explainer.generator, grid=4, solver="fast", iterations=150, progress=False,
-                      baseline_samples=64, batch_size=2)
+def test_explainer_reports_what_is_in_flight(explainer):
+    """The solver's batch as the scheduler sees it: keys, subsets and their iterations."""
+    slow = Explainer(explainer.generator, grid=4, solver="fast", iterations=100000, early_stop=False,
+                     progress=False, baseline_samples=64, batch_size=3)
     try:
-        e = nested.explain(3, patches=[0, 5, 10])
-        assert _slots_taken(e) == 3  # only the singletons: larger subsets wait for them
-        e.minimal_feature([0])
-        e.minimal_feature([5])
-        assert _slots_taken(e) == 2  # {10} and {0, 5}
-        assert _slots_taken(explainer.explain(3, patches=[0, 5, 10])) == 7
-        assert _slots_taken(small.explain(3, patches=[0, 5, 10])) == 2
+        e = slow.explain(3, patches=[0, 5, 10])
+        assert slow.in_flight() is None
+        fut = e.submit()
+        deadline = time.monotonic() + 60
+        while (slow.in_flight() is None or max(slow.in_flight().steps.values()) < 3) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        flight = slow.in_flight()
+        assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4
+        assert set(flight.steps) <= set(range(1, 8)) and flight.budget == 100000
+        slow.cancel()
+        with pytest.raises(Exception):
+            fut.result(timeout=60)
+        assert slow.in_flight() is None
     finally:
-        nested.close()
-        small.close()
+        slow.close()

@@ -29,7 +29,7 @@ from ..core.validate import check_device, check_finite, check_positive_int, chec
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
 from .sample import Component, Sample
-from .scheduler import ProgressCallback, Scheduler
+from .scheduler import InFlight, ProgressCallback, Scheduler
 from .store import FORMAT, SolveRecord, Store
 
 __all__ = ["Component", "Explainer", "Explanation", "ExplanationMeta", "Sample"]
@@ -118,6 +118,11 @@ class Explainer:
     def solver_steps(self) -> int:
         """Batched solver iterations run so far (a heartbeat for progress displays and ETAs)."""
         return self.scheduler.steps
+
+    def in_flight(self) -> Optional[InFlight]:
+        """What the solver is working on now (explanation key, ``{subset: iterations}`` of the
+        batch, the per-start budget, subsets waiting), or ``None`` — for progress displays."""
+        return self.scheduler.in_flight()
 
     @property
     def cache_dir(self) -> Optional[Path]:
@@ -266,6 +271,7 @@ class _SolveJob:
         self.key = explanation.key
         self.record: SolveRecord = explanation._record
         self.owner = explanation
+        self.budget = explainer.config.iterations
 
     def plan(self, wanted: set[int]) -> list[int]:
         if self.explainer.config.nested:  # f_T is bounded by every f_{T∖i}: solve all subsets below too
@@ -273,7 +279,8 @@ class _SolveJob:
         solved = self.record.solved
         return sorted(s for s in wanted if not solved[s])
 
-    def run(self, todo: list[int], on_result: Callable[[SolveResult], None], should_stop: Callable[[], bool]) -> None:
+    def run(self, todo: list[int], on_result: Callable[[SolveResult], None], should_stop: Callable[[], bool],
+            on_step: Optional[Callable[[dict], None]] = None) -> None:
         if not todo:
             return
         ex, expl = self.explainer, self.explanation
@@ -286,6 +293,6 @@ class _SolveJob:
             lambda f: gen.tail(f, expl.sample.code), expl.sample.feature.to(ex.device), ex.baseline,
             expl.sample.image.to(ex.device), ex.grid.patch_masks(list(expl.patches), device=ex.device), todo,
             ex.config, epsilon=ex.epsilon, batch_size=ex.batch_size, feature_shape=gen.feature_shape,
-            progress=ex.progress, on_result=on_result, should_stop=should_stop, known=known,
+            progress=ex.progress, on_result=on_result, should_stop=should_stop, known=known, on_step=on_step,
             precision=ex.precision, compile=ex.compile, channels_last=ex.channels_last,
         )

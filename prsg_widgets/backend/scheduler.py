@@ -29,19 +29,33 @@ SAVE_EVERY_S = 2.0
 """Seconds between disk writes during a long solve (a request's end always writes)."""
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """What the worker is solving now: the explanation ``key``, each subset in the batch with the
+    iterations it has run since its (re)start, the per-start ``budget``, and how many subsets of
+    this solve wait for a slot."""
+
+    key: str
+    steps: dict
+    budget: int
+    queued: int
+
+
 class Job(Protocol):
     """What the scheduler needs to solve one explanation (made by the explainer)."""
 
     key: str
     record: SolveRecord
     owner: object  # handed to listeners
+    budget: int  # iterations per start of one subset (for progress displays)
 
     def plan(self, wanted: set[int]) -> list[int]:
         """The subsets to solve for ``wanted`` (unsolved ones, plus any the method needs first)."""
 
     def run(self, todo: list[int], on_result: Callable[[SolveResult], None],
-            should_stop: Callable[[], bool]) -> None:
-        """Solve ``todo``, calling ``on_result`` for each finished group."""
+            should_stop: Callable[[], bool], on_step: Callable[[dict], None]) -> None:
+        """Solve ``todo``, calling ``on_result`` for each finished group and ``on_step`` with the
+        batch's ``{subset: iterations}`` once per batched iteration."""
 
 
 @dataclass
@@ -76,6 +90,7 @@ class Scheduler:
         self.busy = False
         self.steps = 0
         """Batched solver iterations run so far (a heartbeat for progress displays and ETAs)."""
+        self._in_flight: Optional[InFlight] = None
         ref = weakref.ref(self)
         # a solve still running when the interpreter exits is stopped and its results saved
         atexit.register(lambda: (lambda s: s is not None and s.close())(ref()))
@@ -102,6 +117,10 @@ class Scheduler:
         with self._cv:
             self._generation += 1
             self._cv.notify_all()
+
+    def in_flight(self) -> Optional[InFlight]:
+        """A snapshot of the running solve's batch (``None`` when idle); safe from any thread."""
+        return self._in_flight
 
     def wait_idle(self, timeout: Optional[float] = None) -> bool:
         """Block until the worker has nothing left to do (or ``timeout`` s); True when idle."""
@@ -161,6 +180,11 @@ class Scheduler:
     def _solve(self, job: Job, group: list[_Request], generation: int) -> Optional[BaseException]:
         wanted = set().union(*(r.subsets.tolist() for r in group))
         last_save = [time.monotonic()]
+        todo = job.plan(wanted)
+        landed = [0]
+
+        def on_step(steps: dict) -> None:
+            self._in_flight = InFlight(job.key, steps, job.budget, max(0, len(todo) - landed[0] - len(steps)))
 
         def should_stop() -> bool:
             self.steps += 1
@@ -168,6 +192,7 @@ class Scheduler:
 
         def on_result(res: SolveResult) -> None:
             rows = self.store.put(job.key, res, job.record)
+            landed[0] += len(rows)
             finished = [r for r in group if not r.future.done() and r.done()]
             if finished or time.monotonic() - last_save[0] > SAVE_EVERY_S:
                 self.store.flush(job.key)  # on disk before any caller is told
@@ -180,11 +205,12 @@ class Scheduler:
                 self._settle(r)
 
         try:
-            job.run(job.plan(wanted), on_result, should_stop)
+            job.run(todo, on_result, should_stop, on_step)
             return None
         except BaseException as exc:  # handed to the waiting futures
             return exc
         finally:
+            self._in_flight = None
             try:
                 self.store.flush(job.key)
                 self.store.compact(job.key)

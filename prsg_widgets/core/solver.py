@@ -258,6 +258,7 @@ def solve_minimal_features(
     precision: str = "fp32",
     compile: bool = False,
     channels_last: bool = False,
+    on_step: Optional[Callable[[dict[int, int]], None]] = None,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
 
@@ -268,7 +269,9 @@ def solve_minimal_features(
     in ``known`` (a mapping bitmask → ``f_T`` of subsets solved before).
     ``progress`` is ``True`` for a tqdm bar or a callable ``(done, total)``.  ``on_result`` is
     called with each group of finished subsets as they finish, so an interrupted solve (an
-    exception, or ``should_stop()``) keeps them.
+    exception, or ``should_stop()``) keeps them.  ``on_step({subset: iterations})`` is called
+    once per batched iteration with the subsets in the batch and the iterations each has run
+    since its (re)start — for progress displays.
 
     Results do not depend on the batch: the tail always runs on blocks of exactly ``unit`` rows
     (default :func:`default_unit`; idle slots are padding), so a subset's ``f_T`` is the same
@@ -563,6 +566,11 @@ def solve_minimal_features(
                     if finished.any():
                         # nested: finished subsets may unlock larger ones for every idle slot
                         fill(torch.nonzero(slot_row < 0).flatten().tolist())
+                    if on_step is not None:
+                        live_slots = torch.nonzero(slot_row >= 0).flatten()
+                        spent_now = (step - t0)[live_slots.to(device)].long().tolist()
+                        on_step({int(labels[int(slot_row[i])]): n_it
+                                 for i, n_it in zip(live_slots.tolist(), spent_now)})
     finally:
         if bar is not None:
             bar.close()

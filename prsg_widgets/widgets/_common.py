@@ -288,7 +288,7 @@ class LiveView:
         self._steps0 = 0
         self._last_land = (time.monotonic(), 0)
         self._ticker = None
-        self._bar = 0.0
+        self._bar, self._flight_count = 0.0, 0
         self._flight: list[int] = []
         self._flight_of: Any = None
         self._landed_in: Any = None
@@ -388,10 +388,6 @@ class LiveView:
         def listener(expl, _rows, me=self):
             if any(expl is e for e in watched):
                 me._last_land = (time.monotonic(), me._steps())
-                me._landed_in = expl
-                ex = getattr(expl, "explainer", None)
-                if ex is not None:  # subsets entering the freed slots start about now
-                    me._mark[id(ex)] = int(getattr(ex, "solver_steps", 0))
                 me._refresher()
 
         self._listener, self._watched, self.futures = listener, watched, []
@@ -402,9 +398,7 @@ class LiveView:
         self._done0 = sum(e.progress[0] for e in watched)
         self._steps0 = self._steps()
         self._last_land = (self._t0, self._steps0)
-        self._bar, self._flight, self._flight_of, self._flight_done = 0.0, [], None, 0
-        self._landed_in = None
-        self._mark = {id(ex): int(getattr(ex, "solver_steps", 0)) for ex in self._explainers()}
+        self._bar, self._flight_count = 0.0, 0
         self.progress.value = 0
         self.status.value = ""
         self._show_identity()
@@ -516,47 +510,20 @@ class LiveView:
         self._bar = value
         return value
 
-    def _flight_explanation(self) -> Any:
-        """The watched explanation whose subsets are being solved: the last one a result landed
-        in while it is still incomplete, else the one estimated so far, else the first incomplete
-        one (the order views submit in)."""
-        todo = [e for e in self._watched if not e.is_complete and getattr(e, "explainer", None) is not None]
-        if not todo:
-            return None
-        for e in (self._landed_in, self._flight_of):
-            if any(e is t for t in todo):
-                return e
-        return todo[0]
-
     def _in_flight(self) -> tuple[float, int]:
-        """``(share, count)``: how many subsets of the explanation being solved are in the
-        solver's batch now, and the sum of their shares of the iteration budget (each capped at
-        ``FLIGHT_CAP``: early stopping ends most sooner, a restart later).
-
-        A display estimate from what the backend exposes: the batch holds ``min(batch_size,
-        subsets it can take)`` (nested: only those whose smaller subsets are all solved); each
-        landing frees as many slots, which new subsets fill at the explainer's ``solver_steps``
-        of that landing; a subset's share is the batched iterations run since it entered
-        (``solver_steps`` heartbeat) over ``config.iterations``.  A landing moves ``done`` up
-        by one for a share < 1 that leaves, so the value never goes back."""
-        e = self._flight_explanation()
-        if e is None:
-            return 0.0, 0
-        ex = e.explainer
-        steps = int(getattr(ex, "solver_steps", 0))
-        iters = max(1, int(getattr(getattr(ex, "config", None), "iterations", 1) or 1))
-        done_e = int(e.progress[0])
-        if e is not self._flight_of:
-            self._flight_of, self._flight, self._flight_done = e, [], done_e
-        landed, self._flight_done = max(0, done_e - self._flight_done), done_e
-        del self._flight[:landed]  # the oldest entries finish first (the same budget for all)
-        count = _slots_taken(e)
-        del self._flight[:max(0, len(self._flight) - count)]
-        start = self._mark.get(id(ex), steps)
-        self._flight.extend([start] * (count - len(self._flight)))
-        self._flight.sort()
-        share = sum(min(FLIGHT_CAP, max(0, steps - s) / iters) for s in self._flight)
-        return share, count
+        """``(share, count)``: the subsets of a watched explanation in the solver's batch now
+        (:meth:`Explainer.in_flight`) and the sum of their shares of the iteration budget, each
+        capped at ``FLIGHT_CAP`` (early stopping ends most sooner, a restart later)."""
+        keys = {getattr(e, "key", None) for e in self._watched} - {None}
+        for ex in self._explainers():
+            flight = ex.in_flight() if hasattr(ex, "in_flight") else None
+            if flight is not None and flight.key in keys:
+                budget = max(1, int(flight.budget))
+                share = sum(min(FLIGHT_CAP, it / budget) for it in flight.steps.values())
+                self._flight_count = len(flight.steps)
+                return share, len(flight.steps)
+        self._flight_count = 0
+        return 0.0, 0
 
     def _progress_text(self, done: int, total: int) -> str:
         """``done/total minimal features`` with the measured speed and the ETA."""
@@ -565,8 +532,8 @@ class LiveView:
         done_run = done - self._done0
         steps = self._steps() - self._steps0
         parts = [f"{done}/{total} minimal features"]
-        if self._solving() and self._flight and done < total:
-            parts[0] += f" ({len(self._flight)} in the batch)"
+        if self._solving() and self._flight_count and done < total:
+            parts[0] += f" ({self._flight_count} in the batch)"
         self.eta = None
         if self._solving() and elapsed > 0.5:
             if steps > 0:
@@ -618,24 +585,6 @@ class LiveView:
 FLIGHT_CAP = 0.95
 """Most of its iteration budget the bar credits to a subset still in flight (so the bar never
 reaches a finished subset's mark, or 100 %, before the solve says so)."""
-
-
-def _slots_taken(e: Any) -> int:
-    """How many unsolved subsets of ``e`` its explainer's solver can hold in its batch now:
-    ``min(batch_size, unsolved)``; nested mode takes only subsets whose maximal proper subsets are
-    all solved (the solver's own rule).  ``batch_size=None`` (sized from memory) counts as no
-    bound.  Part of the progress bar's display estimate only."""
-    ex = e.explainer
-    solved = np.asarray(e.solved_mask(), dtype=bool)
-    ready = ~solved
-    if getattr(getattr(ex, "config", None), "nested", False):
-        idx = np.arange(solved.size)
-        for i in range(int(e.n)):
-            bit = 1 << i
-            ready &= ((idx & bit) == 0) | solved[idx & ~bit]
-    count = int(ready.sum())
-    bs = getattr(ex, "batch_size", None)
-    return min(count, int(bs)) if bs else count
 
 
 def _duration(seconds: float) -> str:
