@@ -142,9 +142,9 @@ class SparsityCurve(LiveView, widgets.VBox):
                 ready = e.num_subsets - 1
             else:
                 # the Fig. 3 curve over the components already available (no solve)
-                ready_sets = [s for s in range(1, e.num_subsets) if e.component_ready(s)]
-                ready = len(ready_sets)
-                curve = metrics.sorted_magnitudes([e.component(s) for s in ready_sets])
+                comps = e.components(ready_only=True)
+                ready = len(comps)
+                curve = metrics.sorted_magnitudes([c.vector for c in comps])
                 status = "partial"
             ranks, values = display_points(curve, self.max_points)
             count = int(ranks.size)
