@@ -34,33 +34,21 @@ REGION = "foreground"   # N at random on the object (the model's rule); 'centre'
 TOP_SHARE = 0.10   # share of components shown (at least 3)
 
 # %%
-if FULL:
-    CHEAP, N, SOLVER = False, 9, "nvae"
-    SEEDS = list(range(max(5, len(SEEDS))))
-
-# %%
 # %matplotlib inline
-import os
 import numpy as np
-import prsg_widgets as pw
 from prsg_widgets import metrics as M, figures as F
+from prsg_widgets.paper import PaperSetting
 
-CACHE = os.environ.get("PRSG_SOLVE_CACHE", os.path.expanduser("~/.cache/prsg_widgets/solves"))
-ex = pw.Explainer(MODEL, grid=GRID, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
-print(f"{MODEL} split at {ex.generator.layer} (d = {ex.generator.d}), grid {GRID}×{GRID}, "
-      f"n = {N}, solver {SOLVER!r}, ε = {ex.epsilon:g}")
-
-P = ex.grid.size
-CENTRE = ex.grid.mask([r * P + c for r in range(1, P - 1) for c in range(1, P - 1)])
-
-def explain(seed):
-    # N patches drawn as the paper does, at random on the object (the model's foreground rule,
-    # e.g. the face region), or on the central block
-    return ex.explain(seed, n=N, mask=CENTRE if REGION == "centre" else None)
-
+# The values above, checked; FULL = True swaps in the paper's (middle layer, n = 9, "nvae", ≥ 5 images).
+# setting.explainer() is the model's Explainer (solves cached in $PRSG_SOLVE_CACHE, by default
+# ~/.cache/prsg_widgets/solves); setting.explain(seed) draws N as the paper does, at random on
+# the object (the model's foreground rule, e.g. the face region), or in the central block for
+# REGION = "centre".
+setting = PaperSetting(MODEL, cheap=CHEAP, grid=GRID, n=N, solver=SOLVER, seeds=SEEDS, region=REGION, full=FULL)
+print(setting.describe())
 
 # %%
-e = explain(SEEDS[0])
+e = setting.explain(setting.seeds[0])
 e.solve_all()
 k = max(3, int(round(TOP_SHARE * (e.num_subsets - 1))))
 top = e.components(top=k)

@@ -33,36 +33,25 @@ SEEDS = [0]             # images
 REGION = "foreground"   # N at random on the object (the model's rule); 'centre': the central block
 
 # %%
-if FULL:
-    CHEAP, N, SOLVER = False, 9, "nvae"
-    SEEDS = list(range(max(5, len(SEEDS))))
-
-# %%
 # %matplotlib inline
-import os
 import numpy as np
-import prsg_widgets as pw
 from prsg_widgets import metrics as M, figures as F
+from prsg_widgets.paper import PaperSetting
 
-CACHE = os.environ.get("PRSG_SOLVE_CACHE", os.path.expanduser("~/.cache/prsg_widgets/solves"))
-ex = pw.Explainer(MODEL, grid=GRID, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
-print(f"{MODEL} split at {ex.generator.layer} (d = {ex.generator.d}), grid {GRID}×{GRID}, "
-      f"n = {N}, solver {SOLVER!r}, ε = {ex.epsilon:g}")
-
-P = ex.grid.size
-CENTRE = ex.grid.mask([r * P + c for r in range(1, P - 1) for c in range(1, P - 1)])
-
-def explain(seed):
-    # N patches drawn as the paper does, at random on the object (the model's foreground rule,
-    # e.g. the face region), or on the central block
-    return ex.explain(seed, n=N, mask=CENTRE if REGION == "centre" else None)
-
+# The values above, checked; FULL = True swaps in the paper's (middle layer, n = 9, "nvae", ≥ 5 images).
+# setting.explainer() is the model's Explainer (solves cached in $PRSG_SOLVE_CACHE, by default
+# ~/.cache/prsg_widgets/solves); setting.explain(seed) draws N as the paper does, at random on
+# the object (the model's foreground rule, e.g. the face region), or in the central block for
+# REGION = "centre".
+setting = PaperSetting(MODEL, cheap=CHEAP, grid=GRID, n=N, solver=SOLVER, seeds=SEEDS, region=REGION, full=FULL)
+ex = setting.explainer()
+print(setting.describe())
 
 # %%
-e = explain(SEEDS[0])
+e = setting.explain(setting.seeds[0])
 dense = M.dense_control(ex, e, seed=0)      # same patches, random feature; not solved yet
 e.solve_all(); dense.solve_all()
-curves = {f"seed {s}": M.sparsity_curve(explain(s).solve_all()) for s in SEEDS}
+curves = {f"seed {s}": M.sparsity_curve(setting.explain(s).solve_all()) for s in setting.seeds}
 curves["dense control"] = M.sparsity_curve(dense)
 F.sparsity_figure(curves, relative=True)
 
@@ -73,7 +62,7 @@ for label, s in stats.items():
           f"{s['mass_fraction']:.2%} of elements hold 90% of the L1 mass")
 
 # %%
-real = np.mean([stats[f"seed {s}"]["mass_fraction"] for s in SEEDS])
+real = np.mean([stats[f"seed {s}"]["mass_fraction"] for s in setting.seeds])
 ctrl = stats["dense control"]["mass_fraction"]
 print(f"This run: 90% of the components' L1 mass sits in {real:.2%} of the elements for the real "
       f"feature(s) and in {ctrl:.2%} for the dense control — the control is "

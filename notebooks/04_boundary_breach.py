@@ -33,43 +33,33 @@ REGION = "foreground"   # N at random on the object (the model's rule); 'centre'
 OTHER_MODELS = ["toy-scenes"]   # Figs. 14–15: more models
 
 # %%
-if FULL:
-    CHEAP, N, SOLVER = False, 9, "nvae"
-    SEEDS = list(range(max(5, len(SEEDS))))
+if FULL:   # this notebook's own values in the paper's setting (PaperSetting sets the common ones)
     OTHER_MODELS = ["toy-scenes", "eyes-128"]
 
 # %%
 # %matplotlib inline
-import os
 import numpy as np
-import prsg_widgets as pw
 from prsg_widgets import metrics as M, figures as F
+from prsg_widgets.paper import PaperSetting
 
-CACHE = os.environ.get("PRSG_SOLVE_CACHE", os.path.expanduser("~/.cache/prsg_widgets/solves"))
-ex = pw.Explainer(MODEL, grid=GRID, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
-print(f"{MODEL} split at {ex.generator.layer} (d = {ex.generator.d}), grid {GRID}×{GRID}, "
-      f"n = {N}, solver {SOLVER!r}, ε = {ex.epsilon:g}")
-
-P = ex.grid.size
-CENTRE = ex.grid.mask([r * P + c for r in range(1, P - 1) for c in range(1, P - 1)])
-
-def explain(seed):
-    # N patches drawn as the paper does, at random on the object (the model's foreground rule,
-    # e.g. the face region), or on the central block
-    return ex.explain(seed, n=N, mask=CENTRE if REGION == "centre" else None)
-
+# The values above, checked; FULL = True swaps in the paper's (middle layer, n = 9, "nvae", ≥ 5 images).
+# setting.explainer() is the model's Explainer (solves cached in $PRSG_SOLVE_CACHE, by default
+# ~/.cache/prsg_widgets/solves); setting.explain(seed) draws N as the paper does, at random on
+# the object (the model's foreground rule, e.g. the face region), or in the central block for
+# REGION = "centre".
+setting = PaperSetting(MODEL, cheap=CHEAP, grid=GRID, n=N, solver=SOLVER, seeds=SEEDS, region=REGION, full=FULL)
+print(setting.describe())
 
 # %%
-e = explain(SEEDS[0]).solve_all()
+e = setting.explain(setting.seeds[0]).solve_all()
 results = [M.boundary_breach(e, p) for p in e.patches]
 F.boundary_breach_figure(results[:2], explanation=e, show_images=4)
 
 # %%
-ratios = {MODEL: [r.breach_ratio for r in results]}
+ratios = {setting.model: [r.breach_ratio for r in results]}
 for name in OTHER_MODELS:
-    ex2 = pw.Explainer(name, grid=GRID if name != "toy-scenes" else 4, solver=SOLVER, cheap=CHEAP,
-                       cache_dir=CACHE, progress=False)
-    e2 = ex2.explain(SEEDS[0], n=N).solve_all()
+    ex2 = setting.explainer(model=name, grid=4 if name == "toy-scenes" else setting.grid)
+    e2 = ex2.explain(setting.seeds[0], n=setting.n).solve_all()
     res2 = [M.boundary_breach(e2, p) for p in e2.patches]
     ratios[name] = [r.breach_ratio for r in res2]
     display(F.boundary_breach_figure(res2[:2], labels=[f"{name}: i = {r.patch}" for r in res2[:2]]))

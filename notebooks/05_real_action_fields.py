@@ -36,49 +36,40 @@ TOY_TOP = 3          # toy-scenes: top components checked against the true objec
 TOY_SEEDS = [0, 1, 2, 3, 4]   # toy-scenes images (cheap: 16 small solves each)
 
 # %%
-if FULL:
-    CHEAP, N, SOLVER = False, 9, "nvae"
-    SEEDS = list(range(max(5, len(SEEDS))))
+if FULL:   # this notebook's own values in the paper's setting (PaperSetting sets the common ones)
     TOP = 50
     TOY_SEEDS = list(range(20))
 
 # %%
 # %matplotlib inline
-import os
 import numpy as np
-import prsg_widgets as pw
 from prsg_widgets import metrics as M, figures as F
+from prsg_widgets.paper import PaperSetting
 
-CACHE = os.environ.get("PRSG_SOLVE_CACHE", os.path.expanduser("~/.cache/prsg_widgets/solves"))
-ex = pw.Explainer(MODEL, grid=GRID, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
-print(f"{MODEL} split at {ex.generator.layer} (d = {ex.generator.d}), grid {GRID}×{GRID}, "
-      f"n = {N}, solver {SOLVER!r}, ε = {ex.epsilon:g}")
-
-P = ex.grid.size
-CENTRE = ex.grid.mask([r * P + c for r in range(1, P - 1) for c in range(1, P - 1)])
-
-def explain(seed):
-    # N patches drawn as the paper does, at random on the object (the model's foreground rule,
-    # e.g. the face region), or on the central block
-    return ex.explain(seed, n=N, mask=CENTRE if REGION == "centre" else None)
-
+# The values above, checked; FULL = True swaps in the paper's (middle layer, n = 9, "nvae", ≥ 5 images).
+# setting.explainer() is the model's Explainer (solves cached in $PRSG_SOLVE_CACHE, by default
+# ~/.cache/prsg_widgets/solves); setting.explain(seed) draws N as the paper does, at random on
+# the object (the model's foreground rule, e.g. the face region), or in the central block for
+# REGION = "centre".
+setting = PaperSetting(MODEL, cheap=CHEAP, grid=GRID, n=N, solver=SOLVER, seeds=SEEDS, region=REGION, full=FULL)
+print(setting.describe())
 
 # %%
 rhos, areas, orders = [], [], []
-for seed in SEEDS:
-    e = explain(seed).solve_all()
+for seed in setting.seeds:
+    e = setting.explain(seed).solve_all()
     comps = e.components(top=TOP)
     subsets = [c.subset for c in comps]
     rhos.append(M.real_action_field_ratios(e, subsets))
     areas.append(M.action_field_area(e, subsets))
     orders.append([c.order for c in comps])
-F.real_action_field_figure(rhos[0], orders[0], areas[0], title=f"{MODEL}, seed {SEEDS[0]}")
+F.real_action_field_figure(rhos[0], orders[0], areas[0], title=f"{setting.model}, seed {setting.seeds[0]}")
 
 # %%
-toy = pw.Explainer("toy-scenes", grid=4, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
+toy = setting.explainer(model="toy-scenes", grid=4)   # the same solver and layer choice
 shares = []
 for seed in TOY_SEEDS:
-    et = toy.explain(seed, patches="random", n=N, seed=seed)   # random patches: objects and background
+    et = toy.explain(seed, patches="random", n=setting.n, seed=seed)   # random patches: objects and background
     et.solve_all()
     shares.append(M.object_share(et, top=TOY_TOP))
     print(f"toy seed {seed}: N = {et.patches}, object patches {shares[-1]['object_patches']}, "
@@ -89,7 +80,7 @@ F.regional_patterns_figure(et, subs, et.regional_patterns(subs))
 # %%
 rho_all, area_all = np.concatenate(rhos), np.concatenate(areas)
 share = np.nanmean([s["share"] for s in shares]); chance = np.mean([s["chance"] for s in shares])
-print(f"This run: mean ρ of the top {TOP} components on {MODEL} is {np.nanmean(rho_all):.3f} "
+print(f"This run: mean ρ of the top {TOP} components on {setting.model} is {np.nanmean(rho_all):.3f} "
       f"(median {np.nanmedian(rho_all):.3f}) against an area share of {area_all.mean():.3f}; "
       f"on toy-scenes, {share:.0%} of the top-{TOY_TOP} action-field patches are object patches "
       f"(chance: {chance:.0%} of the selected patches are on objects), over {len(TOY_SEEDS)} toy images.")

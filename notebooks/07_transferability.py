@@ -34,37 +34,29 @@ REGION = "foreground"   # N at random on the object (the model's rule); 'centre'
 K_A, K_B = 3, 6     # paper: 20, 100 of 511
 
 # %%
-if FULL:
-    CHEAP, N, SOLVER = False, 9, "nvae"
-    SEEDS = list(range(max(5, len(SEEDS))))
+if FULL:   # this notebook's own values in the paper's setting (PaperSetting sets the common ones)
     K_A, K_B = 20, 100
 
 # %%
 # %matplotlib inline
-import os
 import numpy as np
-import prsg_widgets as pw
 from prsg_widgets import metrics as M, figures as F
+from prsg_widgets.paper import PaperSetting
 
-CACHE = os.environ.get("PRSG_SOLVE_CACHE", os.path.expanduser("~/.cache/prsg_widgets/solves"))
-ex = pw.Explainer(MODEL, grid=GRID, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
-print(f"{MODEL} split at {ex.generator.layer} (d = {ex.generator.d}), grid {GRID}×{GRID}, "
-      f"n = {N}, solver {SOLVER!r}, ε = {ex.epsilon:g}")
-
-P = ex.grid.size
-CENTRE = ex.grid.mask([r * P + c for r in range(1, P - 1) for c in range(1, P - 1)])
-
-def explain(seed):
-    # N patches drawn as the paper does, at random on the object (the model's foreground rule,
-    # e.g. the face region), or on the central block
-    return ex.explain(seed, n=N, mask=CENTRE if REGION == "centre" else None)
-
+# The values above, checked; FULL = True swaps in the paper's (middle layer, n = 9, "nvae", ≥ 5 images).
+# setting.explainer() is the model's Explainer (solves cached in $PRSG_SOLVE_CACHE, by default
+# ~/.cache/prsg_widgets/solves); setting.explain(seed) draws N as the paper does, at random on
+# the object (the model's foreground rule, e.g. the face region), or in the central block for
+# REGION = "centre".
+setting = PaperSetting(MODEL, cheap=CHEAP, grid=GRID, n=N, solver=SOLVER, seeds=SEEDS, region=REGION, full=FULL)
+ex = setting.explainer()
+print(setting.describe())
 
 # %%
-first = explain(SEEDS[0])
+first = setting.explain(setting.seeds[0])
 positions = first.patches                      # the same patch positions for every image
-expls = {s: ex.explain(s, patches=positions).solve_all() for s in SEEDS}
-pairs = [(a, b) for a in SEEDS for b in SEEDS if a != b]
+expls = {s: ex.explain(s, patches=positions).solve_all() for s in setting.seeds}
+pairs = [(a, b) for a in setting.seeds for b in setting.seeds if a != b]
 results = [M.transferability(expls[a], expls[b], K_A, K_B) for a, b in pairs]
 F.transferability_figure(results, [f"{a}→{b}" for a, b in pairs])
 
@@ -73,5 +65,5 @@ sym = [M.transferability(expls[a], expls[b], K_A, K_A).ratio for a, b in pairs]
 for (a, b), r in zip(pairs, results):
     print(f"{a}→{b}: {r.ratio:.0%} of the top-{r.k_a} fields of image {a} are among the top-{r.k_b} of image {b}")
 print(f"This run: mean transferability {np.mean([r.ratio for r in results]):.1%} over {len(pairs)} ordered "
-      f"pairs of {len(SEEDS)} images (chance {results[0].chance:.1%}); symmetric k_a = k_b = {K_A}: "
+      f"pairs of {len(setting.seeds)} images (chance {results[0].chance:.1%}); symmetric k_a = k_b = {K_A}: "
       f"{np.mean(sym):.1%} (chance {K_A / (2 ** len(positions) - 1):.1%}).")

@@ -38,38 +38,29 @@ TOP = 5            # components scored per method
 PCA_SAMPLES = 300  # codes for the PCA
 
 # %%
-if FULL:
-    CHEAP, N, SOLVER = False, 9, "nvae"
-    SEEDS = list(range(max(5, len(SEEDS))))
+if FULL:   # this notebook's own values in the paper's setting (PaperSetting sets the common ones)
     TOP = 20
     PCA_SAMPLES = 2000
 
 # %%
 # %matplotlib inline
-import os
-import numpy as np
-import prsg_widgets as pw
 from prsg_widgets import metrics as M, figures as F
+from prsg_widgets.paper import PaperSetting
 
-CACHE = os.environ.get("PRSG_SOLVE_CACHE", os.path.expanduser("~/.cache/prsg_widgets/solves"))
-ex = pw.Explainer(MODEL, grid=GRID, solver=SOLVER, cheap=CHEAP, cache_dir=CACHE, progress=False)
-print(f"{MODEL} split at {ex.generator.layer} (d = {ex.generator.d}), grid {GRID}×{GRID}, "
-      f"n = {N}, solver {SOLVER!r}, ε = {ex.epsilon:g}")
-
-P = ex.grid.size
-CENTRE = ex.grid.mask([r * P + c for r in range(1, P - 1) for c in range(1, P - 1)])
-
-def explain(seed):
-    # N patches drawn as the paper does, at random on the object (the model's foreground rule,
-    # e.g. the face region), or on the central block
-    return ex.explain(seed, n=N, mask=CENTRE if REGION == "centre" else None)
-
+# The values above, checked; FULL = True swaps in the paper's (middle layer, n = 9, "nvae", ≥ 5 images).
+# setting.explainer() is the model's Explainer (solves cached in $PRSG_SOLVE_CACHE, by default
+# ~/.cache/prsg_widgets/solves); setting.explain(seed) draws N as the paper does, at random on
+# the object (the model's foreground rule, e.g. the face region), or in the central block for
+# REGION = "centre".
+setting = PaperSetting(MODEL, cheap=CHEAP, grid=GRID, n=N, solver=SOLVER, seeds=SEEDS, region=REGION, full=FULL)
+ex = setting.explainer()
+print(setting.describe())
 
 # %%
 from IPython.display import Markdown
 
-e_a = explain(SEEDS[0]).solve_all()
-e_b = ex.explain(SEEDS[1], patches=e_a.patches).solve_all()
+e_a = setting.explain(setting.seeds[0]).solve_all()
+e_b = ex.explain(setting.seeds[1], patches=e_a.patches).solve_all()
 ours_a, ours_b = M.decomposition_from_explanation(e_a), M.decomposition_from_explanation(e_b)
 dirs = M.pca_directions(ex, k=len(ours_a), num_samples=PCA_SAMPLES)
 sizes_a = [len(f) for f in ours_a.fields]; sizes_b = [len(f) for f in ours_b.fields]
@@ -89,8 +80,8 @@ def wins(k, lower):  # better by more than 10% (relative); closer counts as a ti
     return a < 0.9 * b
 better = [k for k in ("completeness_residual", "inconsistency_mean", "breach_ratio_mean") if wins(k, True)]
 better += [k for k in ("rho_mean", "transfer") if wins(k, False)]
-print(f"This run ({MODEL}, n = {N}, top {TOP}): completeness residual {o.completeness_residual:.1e} vs "
-      f"{p.completeness_residual:.2f}; mean ρ {o.rho_mean:.2f} vs {p.rho_mean:.2f} (chance {o.rho_chance:.2f}); "
+print(f"This run ({setting.model}, n = {setting.n}, top {TOP}): completeness residual "
+      f"{o.completeness_residual:.1e} vs {p.completeness_residual:.2f}; mean ρ {o.rho_mean:.2f} vs {p.rho_mean:.2f} (chance {o.rho_chance:.2f}); "
       f"inconsistency {o.inconsistency_mean:.2f} vs {p.inconsistency_mean:.2f}; breach ratio "
       f"{o.breach_ratio_mean:.2f} vs {p.breach_ratio_mean:.2f}; transferability {o.transfer:.0%} vs "
       f"{p.transfer:.0%}.  The OR components score clearly better (>10%) on {len(better)} of 5: "
