@@ -4,7 +4,6 @@ file runs in about a minute on two cores (one 2-process cluster shared by the te
 from __future__ import annotations
 
 import json
-import logging
 
 import numpy as np
 import pytest
@@ -25,12 +24,10 @@ N = 3
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=logging.ERROR)
-    cl = distributed.Client(cluster)
+    cl = pw.sweep.make_client(workers=2)   # the embedded cluster sweep() starts, kept for the module
     yield cl
     cl.close()
-    cluster.close()
+    cl.cluster.close()
 
 
 @pytest.fixture(scope="module")

@@ -121,6 +121,7 @@ def sweep(
     precision: str = "fp32",
     compile: bool = False,
     channels_last: bool = False,
+    threads: Optional[int] = None,
     fault_marker: Optional[str] = None,
     **solver_overrides,
 ) -> Study:
@@ -140,7 +141,8 @@ def sweep(
     ``metrics=False`` skips ρ/breach/inconsistency (health and ranking are always computed), or
     pass a :class:`~prsg_widgets.sweep.tasks.MetricOptions`.  ``progress``: ``"auto"`` (a widget in
     notebooks, tqdm elsewhere), ``"tqdm"``, ``"widget"`` or ``False``.  ``precision``, ``compile``,
-    ``channels_last``: the solver's execution options.  Other keywords override solver settings
+    ``channels_last``: the solver's execution options.  ``threads``: torch threads per worker
+    (default: cores ÷ workers for the embedded cluster, else the worker's own setting).  Other keywords override solver settings
     (``iterations=…``).  ``fault_marker``: test hook of :func:`~prsg_widgets.sweep.tasks.solve_chunk`.
     """
     from ..core.solver import get_solver_config
@@ -186,7 +188,10 @@ def sweep(
     elif not isinstance(metrics, MetricOptions):
         raise ValueError("metrics must be True, False or a MetricOptions")
     local = client is None and scheduler is None and not gpus
-    threads = max(1, cpu_count() // (workers or cpu_count())) if local else None
+    if threads is not None:
+        threads = check_positive_int(threads, "threads", max=4096)
+    elif local:
+        threads = max(1, cpu_count() // (workers or cpu_count()))
     spec = build_spec(model, cache_dir, cheap=cheap, layer=layer, grid=grid, preset=preset, batch_size=batch_size,
                       device=device, threads=threads, precision=precision, compile=compile,
                       channels_last=channels_last, **solver_overrides)

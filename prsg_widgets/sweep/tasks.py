@@ -86,12 +86,13 @@ def worker_explainer(spec: ExplainerSpec):
     worker process, whatever the number of tasks)."""
     token = spec.token()
     with _LOCK:
+        if spec.threads:
+            import torch
+
+            if torch.get_num_threads() != int(spec.threads):
+                torch.set_num_threads(int(spec.threads))
         ex = _EXPLAINERS.get(token)
         if ex is None:
-            if spec.threads:
-                import torch
-
-                torch.set_num_threads(int(spec.threads))
             ex = _EXPLAINERS[token] = spec.build()
         return ex
 
