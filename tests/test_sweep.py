@@ -149,3 +149,22 @@ def test_cli_sweep_refuses_a_file_as_out(tmp_path, capsys):
     f.write_text("x")
     assert main(["sweep", "--model", "toy-scenes", "--out", str(f)]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_explainer_with_a_client_farms_chunks_to_the_cluster(client, tmp_path, first_sweep):
+    """Explainer(client=...): the lazy backend solves through the cluster; listeners hear each chunk."""
+    _, study = first_sweep
+    patches = study.images[0]["patches"]
+    _, ref = _reference(patches)
+    heard = []
+    with pw.Explainer("toy-scenes", cheap=True, solver="tiny", batch_size=2, progress=False,
+                      cache_dir=tmp_path, client=client) as ex:
+        expl = ex.explain(SEEDS[1], patches=patches)
+        expl.on_update(lambda e, rows: heard.append(sorted(rows)))
+        fut = expl.submit()                      # returns at once; chunks of 2 subsets run on the workers
+        fut.result(timeout=120)
+        assert expl.is_complete and len(heard) >= 2
+        a, b = expl.minimal_features(), ref[SEEDS[1]].minimal_features()
+        assert float((a - b).abs().max()) <= 1e-6 * float(b.abs().max())
+    with pytest.raises(ValueError, match="needs cache_dir"):
+        pw.Explainer("toy-scenes", cheap=True, client=client)

@@ -45,7 +45,9 @@ class Explainer:
     solved subset on disk, so a rerun (or a run after Ctrl-C) solves only what is missing.
     ``precision`` (``"fp32"``/``"bf16"``), ``compile`` and ``channels_last`` are the solver's
     execution options (see :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is
-    part of the cache key.
+    part of the cache key.  ``client`` (a ``distributed.Client``; built-in models with
+    ``cache_dir`` on a file system the workers share) farms the solves out to a Dask cluster in
+    chunks; see :mod:`prsg_widgets.sweep.farm`.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class Explainer:
         precision: str = "fp32",
         compile: bool = False,
         channels_last: bool = False,
+        client=None,
         **solver_overrides,
     ) -> None:
         # every setting is checked before the model is loaded or anything is solved
@@ -81,6 +84,7 @@ class Explainer:
         self.precision, self.compile, self.channels_last = precision, bool(compile), bool(channels_last)
         self.store = Store(cache_dir)
         self.progress = progress
+        model_name = generator if isinstance(generator, str) else None
         if isinstance(generator, str):
             generator = load_generator(generator, layer=layer, device=self.device, cheap=cheap)
         elif not isinstance(generator, SplitGenerator):
@@ -97,6 +101,13 @@ class Explainer:
         with torch.no_grad():
             self.baseline_image = self.generator.tail(self.baseline.unsqueeze(0))[0]
         self.scheduler = Scheduler(self.store)
+        self.client = client
+        if client is not None:  # solves go to a Dask cluster (see prsg_widgets.sweep.farm)
+            from ..sweep.farm import spec_of
+
+            if not isinstance(model_name, str):
+                raise ValueError("Explainer(client=...) needs a built-in model name, which every worker loads")
+            self._spec = spec_of(self, model_name, cheap, layer)
 
     def _baseline(self) -> Tensor:
         """``b`` from the store when it has it (K forward passes saved), else computed."""
@@ -284,6 +295,10 @@ class _SolveJob:
         if not todo:
             return
         ex, expl = self.explainer, self.explanation
+        if ex.client is not None:
+            from ..sweep.farm import run_on_cluster
+
+            return run_on_cluster(self, todo, on_result, should_stop)
         gen = ex.generator
         known = None
         if ex.config.nested:

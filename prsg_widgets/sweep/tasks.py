@@ -26,14 +26,14 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 __all__ = ["ExplainerSpec", "worker_explainer", "plan_image", "solve_chunk", "image_metrics",
-           "forget_explainers"]
+           "forget_explainers", "load_from_disk"]
 
 
 @dataclass(frozen=True)
 class ExplainerSpec:
     """Everything a worker needs to build the same :class:`~prsg_widgets.Explainer` as the caller.
 
-    ``solver`` is a preset name; ``overrides`` single solver settings as sorted ``(name, value)``
+    ``solver`` is a preset name or a ``SolverConfig``; ``overrides`` single solver settings as sorted ``(name, value)``
     pairs.  ``cache_dir`` must be one folder every worker can read and write (a shared file system
     on a multi-machine cluster).  ``threads`` sets ``torch.set_num_threads`` in the worker (None:
     leave it).  ``batch_size``/``unit`` fix the solver's batch so every worker computes exactly
@@ -46,7 +46,7 @@ class ExplainerSpec:
     cheap: bool = False
     layer: Optional[str] = None
     grid: int = 6
-    solver: str = "fast"
+    solver: Union[str, "SolverConfig"] = "fast"  # noqa: F821 - a preset name or a SolverConfig
     overrides: tuple = ()
     batch_size: Optional[int] = None
     device: Optional[str] = None
@@ -111,10 +111,21 @@ def _explanation(ex, seed: int, patches: Sequence[int]):
     A worker's in-memory record is read from disk only when first made; other workers have written
     parts since, so the missing rows are read again (write-once parts: a row never changes)."""
     expl = ex.explain(int(seed), patches=[int(p) for p in patches])
-    rec = expl._record
-    if not rec.solved.all() and ex.store.directory is not None:
-        ex.store._load_parts(expl.key, rec)  # noqa: SLF001 - the store's own reader, for rows others wrote
+    if not expl._record.solved.all():
+        load_from_disk(ex.store, expl.key, expl._record)
     return expl
+
+
+def load_from_disk(store, key: str, record) -> None:
+    """Read every part of ``key`` into ``record`` under the folder's lock, so a merge by another
+    process (which writes the merged part, then deletes the ones it read) is never seen half-done."""
+    from filelock import FileLock
+
+    folder = store.folder(key)
+    if folder is None or not folder.is_dir():
+        return
+    with FileLock(str(folder / ".lock"), timeout=120):
+        store._load_parts(key, record)  # noqa: SLF001 - the store's own reader, for rows others wrote
 
 
 def _where() -> str:
