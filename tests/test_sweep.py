@@ -168,3 +168,14 @@ def test_explainer_with_a_client_farms_chunks_to_the_cluster(client, tmp_path, f
         assert float((a - b).abs().max()) <= 1e-6 * float(b.abs().max())
     with pytest.raises(ValueError, match="needs cache_dir"):
         pw.Explainer("toy-scenes", cheap=True, client=client)
+
+
+def test_gpus_without_dask_cuda_names_the_extra(tmp_path, capsys):
+    try:
+        import dask_cuda  # noqa: F401
+    except ModuleNotFoundError:
+        pass
+    else:
+        pytest.skip("dask-cuda is installed here")
+    assert main(["sweep", "--model", "toy-scenes", "--cheap", "--gpus", "--out", str(tmp_path)]) == 2
+    assert "pip install 'prsg_widgets[gpu]'" in capsys.readouterr().err

@@ -84,10 +84,14 @@ def make_client(workers: Optional[int] = None, scheduler: Optional[str] = None, 
 
         if not torch.cuda.is_available():
             raise ValueError("--gpus: no CUDA device here; leave --gpus out to run on the CPU cores")
+        import dask
+
         count = torch.cuda.device_count()
-        visible = ",".join(str(i) for i in range(min(count, workers or count)))
-        cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=visible, threads_per_worker=threads_per_worker,
-                                   dashboard_address=dash, silence_logs=logging.ERROR)
+        k = min(count, workers or count)
+        visible = ",".join(str(i) for i in range(k))
+        with dask.config.set(worker_config(str(torch_threads or max(1, cpu_count() // k)))):
+            cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=visible, threads_per_worker=threads_per_worker,
+                                       dashboard_address=dash, silence_logs=logging.ERROR)
     else:
         import dask
 
