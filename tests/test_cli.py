@@ -45,7 +45,7 @@ def test_explain_writes_npz_and_overview(tmp_path, capsys):
     (["--layer", "main.99"], "valid layer names"),
     (["--n", "13"], "the limit is 12"),
     (["--grid", "0"], "grid must be between 1"),
-    (["--iterations", "0"], "iterations must be a whole number ≥ 1"),
+    (["--iterations", "0"], "iterations must be between 1 and"),
     (["--layer", ""], "--layer is empty"),
     (["--n", "100000000000000000000"], "the limit is 12"),
     (["--lr", "-0.05"], "solver setting lr"),

@@ -47,7 +47,7 @@ class Explainer:
     execution options (see :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is
     part of the cache key.  ``client`` (a ``distributed.Client``; built-in models with
     ``cache_dir`` on a file system the workers share) farms the solves out to a Dask cluster in
-    chunks; see :mod:`prsg_widgets.sweep.farm`.
+    chunks; see :mod:`prsg_widgets.backend.remote`.
     """
 
     def __init__(
@@ -102,8 +102,8 @@ class Explainer:
             self.baseline_image = self.generator.tail(self.baseline.unsqueeze(0))[0]
         self.scheduler = Scheduler(self.store)
         self.client = client
-        if client is not None:  # solves go to a Dask cluster (see prsg_widgets.sweep.farm)
-            from ..sweep.farm import spec_of
+        if client is not None:  # solves go to a Dask cluster (see prsg_widgets.backend.remote)
+            from .remote import spec_of
 
             if not isinstance(model_name, str):
                 raise ValueError("Explainer(client=...) needs a built-in model name, which every worker loads")
@@ -296,7 +296,7 @@ class _SolveJob:
             return
         ex, expl = self.explainer, self.explanation
         if ex.client is not None:
-            from ..sweep.farm import run_on_cluster
+            from .remote import run_on_cluster
 
             return run_on_cluster(self, todo, on_result, should_stop)
         gen = ex.generator

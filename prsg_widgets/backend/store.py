@@ -235,6 +235,18 @@ class Store:
             raise
         return len(rows)
 
+    def reload(self, key: str, record: Optional[SolveRecord] = None) -> int:
+        """Read the parts of ``key`` that other processes wrote since into ``record`` (default: the
+        key's own record), under the folder's lock, so a merge by another process (it writes the
+        merged part, then deletes the ones it read) is never seen half-done.  Rows are write-once,
+        so reading one again changes nothing.  Returns how many rows were read."""
+        folder = self.folder(key)
+        if folder is None or not folder.is_dir():
+            return 0
+        rec = record if record is not None else self._records[key]
+        with FileLock(str(folder / ".lock"), timeout=120):
+            return self._load_parts(key, rec)
+
     def on_disk(self, key: str) -> int:
         """How many distinct subsets of ``key`` verified parts on disk hold (reads them)."""
         folder = self.folder(key)

@@ -24,6 +24,7 @@ from typing import Iterable, Optional, Sequence, Union
 
 from .study import Study
 from .tasks import ExplainerSpec, MetricOptions, image_metrics, plan_image, solve_chunk
+from ..backend.explainer import Explainer
 
 __all__ = ["sweep", "parse_seeds", "build_spec"]
 
@@ -90,7 +91,7 @@ def build_spec(model: str, cache_dir: Union[str, Path], *, cheap: bool = False, 
         batch_size=None if batch_size is None else check_positive_int(batch_size, "batch_size", max=1 << 20),
         device=device, baseline_samples=check_positive_int(baseline_samples, "baseline_samples", max=10**7),
         baseline_seed=check_seed(baseline_seed, "baseline_seed"), threads=threads, precision=precision,
-        compile=bool(compile), channels_last=bool(channels_last))
+        compile=bool(compile), channels_last=bool(channels_last), factory=Explainer)
 
 
 def sweep(

@@ -1,0 +1,225 @@
+"""Solving on other processes: an explainer rebuilt on a Dask worker, and an explainer's solve
+farmed out to a cluster (``Explainer(..., client=...)``).
+
+Every worker task takes an :class:`ExplainerSpec` — a small, picklable description of an
+:class:`~prsg_widgets.backend.Explainer` — and a seed.  The model is loaded **once per worker
+process**: :func:`worker_explainer` keeps the explainer in a process-global dict keyed by the spec,
+so the hundreds of chunks a worker runs share one model, one baseline and one store.
+
+Results travel through the shared cache directory, never through Dask: :func:`solve_chunk` solves
+its subsets with :meth:`Explainer.solve`, whose store writes checksummed, write-once parts into
+``cache_dir/<key>/`` (merged under a file lock), and returns only a small summary.  So a rerun
+skips what any earlier run (or a worker lost half-way) has finished, and several worker processes,
+on one machine or on many sharing a file system, can write parts of the same explanation at once.
+
+:func:`run_on_cluster` is how an explainer with a ``client`` solves: its scheduler still owns the
+solve (futures, cancellation, progress, listeners); only the work moves — chunks run
+:func:`solve_chunk` on the workers, and as each finishes its rows are read back from disk and
+handed to the scheduler like a local solver's results.  Dask is imported only here, and only when
+a client is given.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from ..core.solver import SolveInterrupted, SolveResult, worst_patch_mse
+from .store import SolveRecord
+
+__all__ = ["ExplainerSpec", "worker_explainer", "worker_explanation", "solve_chunk", "forget_explainers",
+           "spec_of", "run_on_cluster", "worker_address"]
+
+
+@dataclass(frozen=True)
+class ExplainerSpec:
+    """Everything a worker needs to build the same :class:`~prsg_widgets.Explainer` as the caller.
+
+    ``solver`` is a preset name or a ``SolverConfig``; ``overrides`` single solver settings as sorted ``(name, value)``
+    pairs.  ``cache_dir`` must be one folder every worker can read and write (a shared file system
+    on a multi-machine cluster).  ``threads`` sets ``torch.set_num_threads`` in the worker (None:
+    leave it).  ``batch_size``/``unit`` fix the solver's batch so every worker computes exactly
+    what a single process computes.  ``precision``/``compile``/``channels_last`` are the solver's
+    execution options (see :func:`~prsg_widgets.core.solver.solve_minimal_features`).
+    ``factory`` is the explainer class the worker builds (:class:`~prsg_widgets.backend.Explainer`
+    or a subclass; pickled by reference), so this module never imports the explainer that uses it.
+    """
+
+    model: str
+    cache_dir: str
+    cheap: bool = False
+    layer: Optional[str] = None
+    grid: int = 6
+    solver: Union[str, "SolverConfig"] = "fast"  # noqa: F821 - a preset name or a SolverConfig
+    overrides: tuple = ()
+    batch_size: Optional[int] = None
+    device: Optional[str] = None
+    baseline_samples: int = 1000
+    baseline_seed: int = 0
+    threads: Optional[int] = None
+    precision: str = "fp32"
+    compile: bool = False
+    channels_last: bool = False
+    factory: Optional[Callable] = None
+
+    def token(self) -> str:
+        """A stable string identifying the explainer (the worker cache key); ``threads`` is not
+        part of it."""
+        d = asdict(self)
+        d.pop("threads")
+        d["factory"] = None if self.factory is None else f"{self.factory.__module__}.{self.factory.__qualname__}"
+        return json.dumps(d, sort_keys=True, default=str)
+
+    def build(self):
+        """A fresh explainer (no progress bars: workers are headless)."""
+        if self.factory is None:
+            raise ValueError("ExplainerSpec.factory is not set: give the explainer class (prsg_widgets.Explainer)")
+        options = {}
+        if self.precision != "fp32" or self.compile or self.channels_last:
+            options = dict(precision=self.precision, compile=self.compile, channels_last=self.channels_last)
+        return self.factory(self.model, grid=self.grid, device=self.device, solver=self.solver,
+                         batch_size=self.batch_size, cache_dir=self.cache_dir, layer=self.layer,
+                         cheap=self.cheap, baseline_samples=self.baseline_samples,
+                         baseline_seed=self.baseline_seed, progress=False, **options, **dict(self.overrides))
+
+
+_EXPLAINERS: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def worker_explainer(spec: ExplainerSpec):
+    """The explainer of ``spec`` in this process, built on first use and kept (one model per
+    worker process, whatever the number of tasks)."""
+    token = spec.token()
+    with _LOCK:
+        if spec.threads:
+            import torch
+
+            if torch.get_num_threads() != int(spec.threads):
+                torch.set_num_threads(int(spec.threads))
+        ex = _EXPLAINERS.get(token)
+        if ex is None:
+            ex = _EXPLAINERS[token] = spec.build()
+        return ex
+
+
+def forget_explainers() -> None:
+    """Close and drop every explainer this process keeps (tests; a long-lived worker)."""
+    with _LOCK:
+        for ex in _EXPLAINERS.values():
+            ex.close()
+        _EXPLAINERS.clear()
+
+
+def worker_explanation(ex, seed: int, patches: Sequence[int]):
+    """The explanation of ``seed`` over ``patches`` with everything on disk loaded into it.
+
+    A worker's in-memory record is read from disk only when first made; other workers have written
+    parts since, so the missing rows are read again (write-once parts: a row never changes)."""
+    expl = ex.explain(int(seed), patches=[int(p) for p in patches])
+    if not expl.is_complete:
+        ex.store.reload(expl.key)
+    return expl
+
+
+def worker_address() -> str:
+    """This worker's Dask address (or ``pid N`` outside Dask)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+def solve_chunk(spec: ExplainerSpec, seed: int, patches: Sequence[int], subsets: Sequence[int],
+                fault_marker: Optional[str] = None) -> dict:
+    """Solve ``subsets`` (bitmasks) of image ``seed`` over ``patches`` into the shared cache.
+
+    Subsets already on disk are skipped.  Returns ``{"seed", "key", "subsets", "solved",
+    "seconds", "worker"}`` (``solved``: how many this task computed).
+
+    ``fault_marker`` is a test hook: when that file does not exist yet, the task creates it,
+    solves half of its subsets (they reach the disk) and kills its own worker process — the way a
+    lost machine looks to Dask."""
+    ex = worker_explainer(spec)
+    expl = worker_explanation(ex, seed, patches)
+    solved = expl.solved_mask()
+    todo = [int(s) for s in subsets if not solved[int(s)]]
+    start = time.perf_counter()
+    if fault_marker is not None and todo and not Path(fault_marker).exists():
+        Path(fault_marker).write_text(worker_address())
+        ex.solve(expl, todo[: max(1, len(todo) // 2)])
+        os.kill(os.getpid(), signal.SIGKILL)
+    if todo:
+        ex.solve(expl, todo)
+    return {"seed": int(seed), "key": expl.key, "subsets": len(subsets), "solved": len(todo),
+            "seconds": time.perf_counter() - start, "worker": worker_address()}
+
+
+DEFAULT_CHUNK = 64
+"""Subsets per task when the explainer has no ``batch_size`` (CPU-sized; give ``batch_size`` for GPUs)."""
+
+
+def spec_of(explainer, model: str, cheap: bool, layer: Optional[str]):
+    """The :class:`ExplainerSpec` that rebuilds ``explainer`` on a worker."""
+    if explainer.store.directory is None:
+        raise ValueError("Explainer(client=...) needs cache_dir=: a folder every worker can write (the "
+                         "results come back through it)")
+    return ExplainerSpec(model=model, cache_dir=str(explainer.store.directory.resolve()), cheap=cheap, layer=layer,
+                         grid=explainer.grid.size, solver=explainer.config, batch_size=explainer.batch_size,
+                         baseline_samples=explainer.baseline_samples, baseline_seed=explainer.baseline_seed,
+                         precision=explainer.precision, compile=explainer.compile,
+                         channels_last=explainer.channels_last, factory=type(explainer))
+
+
+def run_on_cluster(job, todo: list[int], on_result: Callable[[SolveResult], None],
+                   should_stop: Callable[[], bool]) -> None:
+    """Solve ``todo`` of ``job`` (an explainer's solve job) on ``job.explainer.client``."""
+    from distributed import as_completed
+
+    ex, expl = job.explainer, job.explanation
+    if expl.sample.seed is None:
+        raise ValueError("Explainer(client=...) farms out samples made from a seed; this one was made from a "
+                         "code or a feature (solve it without client=)")
+    chunk = len(todo) if ex.config.nested else (ex.batch_size or DEFAULT_CHUNK)
+    client = ex.client
+    futures = [client.submit(solve_chunk, ex._spec, expl.sample.seed, list(expl.patches), todo[i:i + chunk],
+                             pure=False, retries=3) for i in range(0, len(todo), chunk)]
+    try:
+        for fut in as_completed(futures):
+            if should_stop():
+                raise SolveInterrupted("cancelled; chunks already finished on the cluster are kept on disk")
+            summary = fut.result()
+            if summary["key"] != job.key:
+                raise RuntimeError(
+                    f"the cluster's workers explain another sample (cache key {summary['key']} ≠ {job.key}): "
+                    "their device or settings differ from this explainer's; use the same device everywhere")
+            rec = SolveRecord(expl.n, job.record.d)
+            ex.store.reload(job.key, rec)
+            rows = [s for s in todo if rec.solved[s] and not job.record.solved[s]]
+            if rows:
+                on_result(_result(rec, rows))
+        lost = [s for s in todo if not job.record.solved[s]]
+        if lost:
+            raise RuntimeError(f"{len(lost)} subsets finished on the cluster are not in {ex.store.folder(job.key)}: "
+                               "is the cache directory shared by the workers and this process?")
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def _result(rec, rows: list[int]) -> SolveResult:
+    idx = np.asarray(rows, dtype=np.int64)
+    pm = torch.from_numpy(rec.patch_mse[idx])
+    return SolveResult(torch.from_numpy(idx), rec.features[torch.from_numpy(idx)], torch.from_numpy(rec.mse[idx]), pm,
+                       worst_patch_mse(pm), torch.from_numpy(rec.feasible[idx]),
+                       torch.from_numpy(rec.iterations[idx]), torch.full((len(rows),), float("nan")))
