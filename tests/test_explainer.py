@@ -176,3 +176,14 @@ def test_health_reports_the_dense_control_once_solved(tiny_explainer):
     assert e.control is ctrl and h2.control_mass_share is not None
     assert h2.as_dict()["cancellation"] == pytest.approx(h.cancellation)
     assert "dense control" in h2.summary()
+
+
+def test_a_failing_listener_does_not_stop_the_solve(tiny_explainer, caplog):
+    e = tiny_explainer.explain(11, patches=[0, 5])
+
+    def broken(expl, rows):
+        raise RuntimeError("a view's bug")
+
+    e.on_update(broken)
+    e.solve_all()
+    assert e.is_complete and "a listener" in caplog.text

@@ -180,7 +180,7 @@ class Scheduler:
     def _solve(self, job: Job, group: list[_Request], generation: int) -> Optional[BaseException]:
         wanted = set().union(*(r.subsets.tolist() for r in group))
         last_save = [time.monotonic()]
-        todo = job.plan(wanted)
+        todo: list[int] = []
         landed = [0]
 
         def on_step(steps: dict) -> None:
@@ -205,6 +205,7 @@ class Scheduler:
                 self._settle(r)
 
         try:
+            todo = job.plan(wanted)
             job.run(todo, on_result, should_stop, on_step)
             return None
         except BaseException as exc:  # handed to the waiting futures

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -212,9 +213,13 @@ class Store:
 
     @staticmethod
     def notify(record: SolveRecord, owner, rows: list[int]) -> None:
-        """Tell the record's listeners that ``rows`` landed (``callback(owner, rows)``)."""
+        """Tell the record's listeners that ``rows`` landed (``callback(owner, rows)``).  A
+        listener that raises is logged and skipped: a broken view must not stop a solve."""
         for cb in list(record.listeners):
-            cb(owner, rows)
+            try:
+                cb(owner, rows)
+            except Exception:  # noqa: BLE001 - any error of a listener
+                logging.getLogger("prsg_widgets").exception("a listener of %s failed", owner)
 
     # ------------------------------------------------------------------ disk
     def folder(self, key: str) -> Optional[Path]:
