@@ -105,8 +105,9 @@ class Health:
         if self.cancellation > CANCELLATION_WARN:
             out.append(f"components cancel each other: their total size is {self.cancellation:.1f}× the "
                        "change they add up to (1 = no cancellation). Large high-order components offset each "
-                       "other, so single components are not trustworthy. Use the default solver (start from "
-                       "m = 0, per-patch constraint) or nested solving.")
+                       "other, so single components are not trustworthy. Solve with more iterations, with nested "
+                       "solving (preset 'interactive'), or, if you chose them, without init=1 and the 'mean' "
+                       "constraint.")
         if self.control_mass_share is not None and self.control_mass_share <= self.mass_share:
             out.append(f"the dense control is as sparse as the explanation ({self.control_mass_share:.3g} vs "
                        f"{self.mass_share:.3g} of elements hold 90% of the mass): sparsity here says little "
