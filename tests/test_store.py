@@ -153,3 +153,12 @@ def test_records_outlive_the_recent_list_while_held_and_solves_never_lose_their_
     assert store.record("a", N, D) is held  # still held by someone: the same record
     store.put("a", _result([1]), held)
     assert store.flush("a") == 1 and held.solved[1]
+
+
+def test_an_explanation_of_given_features_does_not_solve(tiny_explainer):
+    e = tiny_explainer.explain(5, patches=[0, 5])
+    given = e.with_minimal_features({e.full: e.feature})
+    assert given.minimal_feature(e.full).equal(e.feature.float())
+    with pytest.raises(ValueError, match="cannot solve more"):
+        given.minimal_feature([0])
+    assert not e.is_solved(e.full)  # the explainer's own record is untouched

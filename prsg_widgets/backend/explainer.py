@@ -254,6 +254,9 @@ class Explainer:
         """Queue ``subsets`` (bitmasks) of ``explanation``; see :meth:`Explanation.submit`."""
         if explanation.explainer is not self:
             raise ValueError("this explanation belongs to another explainer")
+        if explanation.key is None:
+            raise ValueError("this explanation was built from given minimal features "
+                             "(with_minimal_features) and cannot solve more: give every row it needs")
         return self.scheduler.submit(_SolveJob(self, explanation), list(subsets), on_progress)
 
     def solve(self, explanation: Explanation, subsets: Sequence[int]) -> Explanation:
