@@ -147,22 +147,17 @@ def sweep(
     (``iterations=…``).  ``fault_marker``: test hook of :func:`~prsg_widgets.sweep.tasks.solve_chunk`.
     """
     from ..core.solver import get_solver_config
-    from ..core.validate import check_positive_int, check_writable_dir
+    from ..core.validate import check_int, check_patch_ids, check_positive_int, check_writable_dir
     from .cluster import check_scheduler_address, cluster_client, cpu_count, dashboard_link, describe_client
     from .progress import Progress
 
     # ---- every argument is checked before a cluster starts
     seeds = parse_seeds(seeds)
     n = check_positive_int(n, "n", max=30)
-    if patches is not None:
-        from ..core.validate import is_integer
-
-        patches = list(patches)
-        if not patches or not all(is_integer(p) and not isinstance(p, bool) and p >= 0 for p in patches):
-            raise ValueError(f"patches must be a non-empty list of patch ids (ints ≥ 0), got {patches!r}")
-        patches = sorted(int(p) for p in patches)
-        if len(set(patches)) != len(patches):
-            raise ValueError(f"patches {patches} repeat an id")
+    if patches is not None:  # true, distinct ids ≥ 0; the grid's range is checked on the workers
+        patches = sorted(check_patch_ids(patches, None, what="patches"))
+        if not patches:
+            raise ValueError("patches is empty; give patch ids such as [3, 8] or leave it out")
         n = len(patches)
     if out is not None:
         out = check_writable_dir(out, "out")
@@ -178,8 +173,7 @@ def sweep(
         check_scheduler_address(scheduler)
     if workers is not None:
         workers = check_positive_int(workers, "workers", max=4096)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a whole number ≥ 0, got {retries!r}")
+    retries = check_int(retries, "retries", min=0, max=100)
     if chunk is not None:
         chunk = check_positive_int(chunk, "chunk", max=1 << 30)
     if metrics is True:
