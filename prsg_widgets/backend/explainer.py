@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..core import harsanyi
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ..core.solver import PRECISIONS, SolverConfig, SolveResult, get_solver_config, solve_minimal_features
+from ..core.solver import PRECISIONS, SOLVER_VERSION, SolverConfig, SolveResult, get_solver_config, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
@@ -239,7 +239,7 @@ class Explainer:
     def cache_key(self, sample: Sample, patches: Sequence[int]) -> str:
         """Hash of everything that determines the minimal features."""
         payload = {
-            "format": FORMAT, "model": self.generator.fingerprint(), "layer": self.generator.layer,
+            "format": FORMAT, "solver_version": SOLVER_VERSION, "model": self.generator.fingerprint(), "layer": self.generator.layer,
             "sample": sample.key(), "patches": list(map(int, patches)), "grid": self.grid.size,
             "image": list(self.generator.image_shape), "solver": self.config.as_dict(),
             "baseline": [self.baseline_samples, self.baseline_seed],
