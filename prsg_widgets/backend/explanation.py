@@ -25,7 +25,7 @@ from ..core.health import Health, explanation_health, mass_share
 from ..core.solver import worst_patch_mse
 from ..core.validate import check_subset_bitmask, check_subset_ids, is_integer
 from .sample import Component, Sample
-from .filecheck import PartContext
+from .filecheck import PartContext, check_baseline
 from .store import FORMAT, SolveRecord
 
 SubsetLike = Union[int, Iterable[int]]
@@ -39,9 +39,7 @@ class Explainer(Protocol):
     device: torch.device
 
     def meta(self, sample: Optional[Sample] = None) -> "ExplanationMeta": ...
-
     def render(self, features: Tensor, code: Optional[Tensor] = None) -> Tensor: ...
-
     def submit(self, explanation: "Explanation", subsets: Sequence[int],
                on_progress: Optional[ProgressCallback] = None) -> cf.Future: ...
 
@@ -129,9 +127,11 @@ class Explanation:
         self.control: Optional["Explanation"] = None
         """The dense control (App. I), attached by :func:`prsg_widgets.metrics.dense_control`."""
         store = getattr(explainer, "store", None)
-        if key is not None and store is not None and record.context is None:  # rows read from disk must fit
-            store.verify(key, record, PartContext.of(self.feature, self._baseline, self._epsilon,
-                                                     meta.value_range, meta.solver))
+        if store is not None:  # what was read from disk must fit this explanation (filecheck)
+            store.verify_tensors(lambda value: check_baseline(value, explainer))
+            if key is not None and record.context is None:
+                store.verify(key, record, PartContext.of(self.feature, self._baseline, self._epsilon,
+                                                         meta.value_range, meta.solver))
         if not record.solved[0]:  # f_∅ = b without optimising
             record.write(np.array([0]), self._baseline.unsqueeze(0), np.array([0.0]),
                          np.full((1, len(self._patches)), np.nan), np.array([True]), np.array([0]))
@@ -278,8 +278,7 @@ class Explanation:
                 raise ValueError(f"minimal features have {feats.shape[1]} values, the layer has {rec.d}")
             rec.write(idx, feats, np.zeros(len(idx)), np.full((len(idx), self.n), np.nan),
                       np.ones(len(idx), dtype=bool), np.zeros(len(idx), dtype=np.int64))
-        out = Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
-        return out
+        return Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
 
     # ------------------------------------------------------------------ solving (through the explainer)
     def submit(self, subsets: Optional[Iterable[SubsetLike]] = None,

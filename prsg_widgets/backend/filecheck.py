@@ -25,7 +25,7 @@ import numpy as np
 from ..core.validate import MAX_ITERATIONS
 from .files import DamagedFile
 
-__all__ = ["BOX_RTOL", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta", "check_explanation",
+__all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta", "check_explanation",
            "subset_members"]
 
 BOX_RTOL = 1e-6
@@ -270,3 +270,29 @@ def _check_derived(data: dict, features: np.ndarray, baseline: np.ndarray, size:
     want = worst_patch_mse(torch.from_numpy(data["patch_mse"].astype(np.float64))).numpy()
     if not np.allclose(worst, want, rtol=1e-6, atol=0, equal_nan=True):
         raise _bad("max_patch_mse", "does not match patch_mse")
+
+
+BASELINE_CHECK_SAMPLES = 64
+"""Codes drawn to check a baseline read from disk (:func:`check_baseline`)."""
+
+
+def check_baseline(value: Any, explainer: Any, samples: int = BASELINE_CHECK_SAMPLES) -> None:
+    """Refuse a baseline ``b`` (read from a cache file) that cannot be the mean feature of the
+    explainer's generator: ``b`` is the mean of ``head(z)`` over K seeded codes, so the mean
+    ``b_m`` of the first ``m`` codes of the same seed differs from it by sampling noise only,
+    ``E‖b − b_m‖² ≈ Σ_j σ_j² / m``.  A distance 50× that (``b`` scaled, zeroed, another layer's)
+    is a :class:`DamagedFile`; a sound baseline fails with a probability far below 1e-9."""
+    import torch
+
+    gen = explainer.generator
+    b = torch.as_tensor(value, dtype=torch.float64).reshape(-1)
+    m = max(2, min(int(samples), int(getattr(explainer, "baseline_samples", samples))))
+    rng = torch.Generator().manual_seed(int(getattr(explainer, "baseline_seed", 0)))
+    with torch.no_grad():
+        feats = gen.head(gen.sample_codes(m, rng).to(explainer.device)).reshape(m, -1).double().cpu()
+    mean, var = feats.mean(0), feats.var(0)
+    spread = float(var.sum()) / m + 1e-8 * float((mean ** 2).sum()) + 1e-30
+    ratio = float(((b - mean) ** 2).sum()) / spread
+    if not math.isfinite(ratio) or ratio > 50:
+        raise DamagedFile(f"field 'value' is {math.sqrt(ratio) if math.isfinite(ratio) else ratio:.3g} sampling "
+                          "deviations from the model's mean feature")

@@ -126,6 +126,7 @@ class Store:
         self._unsaved: dict[str, tuple[SolveRecord, set[int]]] = {}  # rows not on disk yet
         self._lock = threading.RLock()
         self._unreadable: set[str] = set()  # files already reported as unreadable (warned once)
+        self._unverified: dict[str, tuple[Path, Tensor]] = {}  # tensors read from disk, not yet checked
 
     # ------------------------------------------------------------------ memory
     def record(self, key: str, n: int, d: int, describe: Optional[dict] = None) -> SolveRecord:
@@ -336,7 +337,7 @@ class Store:
                       RuntimeWarning, stacklevel=5)
 
     @staticmethod
-    def _set_aside(path: Path, exc: Exception) -> None:
+    def _set_aside(path: Path, exc: Exception, then: str = "its subsets will be solved again") -> None:
         aside = path.with_name(path.name + ".corrupt")
         try:
             os.replace(path, aside)
@@ -348,7 +349,7 @@ class Store:
             return
         detail = " ".join(str(exc).replace(str(path), "the file").split())
         warnings.warn(f"cache file {path} could not be read ({detail}); moved it to {aside.name} and "
-                      "its subsets will be solved again", RuntimeWarning, stacklevel=5)
+                      f"{then}", RuntimeWarning, stacklevel=5)
 
     # ------------------------------------------------------------------ single tensors
     def load_tensor(self, key: str, shape: tuple) -> Optional[Tensor]:
@@ -370,9 +371,24 @@ class Store:
             self._warn_unreadable(path, exc)
             return None
         except DamagedFile as exc:
-            self._set_aside(path, exc)
+            self._set_aside(path, exc, "it will be computed again")
             return None
-        return torch.from_numpy(value.astype(np.float32, copy=False))
+        tensor = torch.from_numpy(value.astype(np.float32, copy=False))
+        self._unverified[key] = (path, tensor)
+        return tensor
+
+    def verify_tensors(self, check: Callable[[Tensor], None]) -> None:
+        """Run ``check(value)`` once on each tensor read from disk since; one that fails it
+        (:class:`DamagedFile`) is set aside and a one-line ``ValueError`` asks to start again."""
+        with self._lock:
+            pending, self._unverified = self._unverified, {}
+        for key, (path, value) in pending.items():
+            try:
+                check(value)
+            except DamagedFile as exc:
+                self._set_aside(path, exc, "it will be computed again")
+                raise ValueError(f"the cached {path} does not fit the model ({exc}); it was set aside: "
+                                 "make the Explainer again to recompute it") from None
 
     def save_tensor(self, key: str, value: Tensor) -> None:
         """Store ``value`` under ``key`` (a no-op without a directory; an unwritable one is skipped:
