@@ -17,7 +17,10 @@ import errno
 import hashlib
 import os
 import stat
+import struct
 import uuid
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Union
 
@@ -28,6 +31,11 @@ __all__ = ["DamagedFile", "checksum", "read_npz", "write_npz", "write_text", "ma
 
 class DamagedFile(ValueError):
     """A file that cannot be parsed, fails its checksum, or holds impossible values."""
+
+
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, struct.error, UnicodeDecodeError,
+           NotImplementedError, OverflowError, MemoryError)
+"""What reading a damaged file raises (a ``MemoryError``: a header claiming an absurd shape)."""
 
 
 def checksum(arrays: dict[str, np.ndarray]) -> str:
@@ -88,11 +96,13 @@ def _atomic_write(path: Path, write) -> Path:
             write(fh)
         _share_group(tmp, path.parent)
         os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _write_error(exc, path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # never created (a folder we may not enter): nothing to clean
+            pass
+        if isinstance(exc, OSError):
+            raise _write_error(exc, path) from None
         raise
     return path
 
@@ -134,9 +144,11 @@ def read_npz(path: Union[str, Path]) -> dict[str, np.ndarray]:
         try:
             with np.load(fh, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
-        except Exception as exc:  # noqa: BLE001 - zipfile, zlib, EOF, pickle refusal: all mean "damaged"
+        except _DAMAGE as exc:  # what a bad file's bytes can cause: truncation, bad zip, bad header, pickle
             detail = " ".join(str(exc).split())[:200]
             raise DamagedFile(f"{path} is damaged or not a prsg file ({type(exc).__name__}: {detail})") from None
+        except Exception as exc:  # noqa: BLE001 - the environment failed (an I/O error, a missing codec)
+            raise OSError(errno.EIO, f"cannot read {path} ({type(exc).__name__}: {exc})", str(path)) from None
     stored = arrays.pop("checksum", None)
     if stored is None:
         raise DamagedFile(f"{path} has no checksum (written by an older prsg_widgets)")
