@@ -231,7 +231,10 @@ def check_explanation(data: dict, current_format: int) -> dict:
         raise _bad("epsilon", f"is {eps!r}; it must be above 0 and below {(hi - lo) ** 2:g}")
     feature = _finite(data, "feature", (d,))
     baseline = _finite(data, "baseline", (d,))
-    _finite(data, "image", shape)
+    image = _finite(data, "image", shape)
+    span = hi - lo
+    if image.size and (image.min() < lo - span or image.max() > hi + span):  # a generous margin: user models overshoot
+        raise _bad("image", f"holds values far outside the value range [{lo:g}, {hi:g}]")
     code = data.get("code")
     if code is None or code.dtype.kind not in "fiu" or (code.dtype.kind == "f" and not np.isfinite(code).all()):
         raise _bad("code", "is missing or not finite numbers")

@@ -68,4 +68,30 @@ def load_explanation(cls, path: Union[str, Path], explainer=None) -> "Explanatio
     if explainer is not None:
         meta.check_matches(explainer.meta(), path)
         sample.code = sample.code.to(explainer.device)
+        try:
+            _check_sample(sample, explainer)
+        except DamagedFile as exc:
+            raise ValueError(f"{path}: {exc}; {again}") from None
     return cls(rec, sample, checked["patches"], meta, torch.from_numpy(data["baseline"]), checked["epsilon"], explainer)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    scale = float(b.abs().max()) if b.numel() else 0.0
+    return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), rtol=1e-3, atol=1e-4 * scale + 1e-6))
+
+
+def _check_sample(sample: Sample, explainer) -> None:
+    """With the model at hand, the saved image must be ``g(f)`` and (for a sample made from a
+    code) the saved feature ``head(code)``: what no file check alone can tell."""
+    gen = explainer.generator
+    with torch.no_grad():
+        if sample.seed is not None:
+            try:
+                feature = gen.head(sample.code).reshape(-1).cpu()
+            except (RuntimeError, ValueError, TypeError):
+                raise DamagedFile("field 'code' does not fit the model's input") from None
+            if not _close(sample.feature.float(), feature.float()):
+                raise DamagedFile("field 'feature' is not the model's feature of field 'code'")
+        image = gen.tail(sample.feature.to(explainer.device).float().unsqueeze(0), sample.code)[0].cpu()
+    if not _close(sample.image.float(), image.float()):
+        raise DamagedFile("field 'image' is not the image the model renders from field 'feature'")
