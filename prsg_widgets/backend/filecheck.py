@@ -104,6 +104,8 @@ def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: Optional[
     measured = ~np.isnan(pm).all(1)  # rows given in closed form (and ∅) carry no per-patch mse
     if (~measured & (its != 0)).any():
         raise _bad("patch_mse", "is missing (all NaN) for a solved subset")
+    if (measured & (its < 1)).any():  # the solver evaluates every non-empty subset at least once
+        raise _bad("iterations", "is 0 for a solved subset")
     if not np.isnan(pm[~inside]).all():
         raise _bad("patch_mse", "holds a value for a patch outside its subset (must be NaN)")
     within = pm[inside & measured[:, None]]
