@@ -242,9 +242,9 @@ def check_explanation(data: dict, current_format: int) -> dict:
         raise _bad("code", "is missing or not finite numbers")
     if "object_masks" in data:
         masks = data["object_masks"]
-        if masks.ndim != 3 or masks.shape[1:] != shape[1:] or masks.dtype.kind not in "fb" or \
+        if masks.ndim < 2 or masks.shape[-2:] != shape[1:] or masks.dtype.kind not in "fb" or \
                 (masks.dtype.kind == "f" and not ((masks >= 0) & (masks <= 1)).all()):
-            raise _bad("object_masks", f"must be (k, {shape[1]}, {shape[2]}) masks with values in [0, 1]")
+            raise _bad("object_masks", f"must be (…, {shape[1]}, {shape[2]}) masks with values in [0, 1]")
     rows = {"features": data.get("minimal_features", np.zeros((0,), np.float32))}
     rows.update({k: data[k] for k in ("mse", "patch_mse", "feasible", "iterations") if k in data})
     try:
