@@ -204,8 +204,16 @@ class Explainer:
         """An :class:`Explanation` of ``sample`` (or of ``self.sample(seed)`` for an int) over the
         patches ``N``: explicit ids, ``"random"`` or ``"foreground"`` (default: ``n`` patches at
         random on the object — the model's foreground rule, :mod:`prsg_widgets.models.priors`,
-        or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).
+        or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).  Ids may be a list, a tensor or a
+        numpy array; with ids, ``n`` is their number (another ``n`` is an error, never ignored).
         Nothing is solved until a result is asked for."""
+        if isinstance(patches, np.ndarray) and patches.ndim >= 1:  # its items keep their dtype: 5.0 is refused
+            patches = list(patches)
+        if n is not None and patches is not None and not isinstance(patches, (str, bytes)) and hasattr(patches, "__len__"):
+            n = check_positive_int(n, "n", max=64)
+            if n != len(patches):
+                raise ValueError(f"n={n} contradicts the {len(patches)} patch ids given; leave n out "
+                                 "(with explicit ids it is their number)")
         if not isinstance(sample, Sample):
             sample = self.sample(check_seed(sample, "sample (a seed)"))
         check_finite(sample.image, "the image")
