@@ -21,6 +21,7 @@ Stopping rules (measured at n = 9 on the face model; ``docs/solver.md`` has the 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Optional
 
@@ -100,9 +101,9 @@ def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig
     b1, b2 = config.betas
     rows.m1 = rows.m1.mul(b1).add_(grad, alpha=1 - b1)
     rows.m2 = rows.m2.mul(b2).addcmul_(grad, grad, value=1 - b2)
-    t = decision.step - rows.t0
-    c1 = (1 - b1 ** t).unsqueeze(1)
-    c2 = (1 - b2 ** t).unsqueeze(1)
+    t = (decision.step - rows.t0).long()
+    c1 = _bias_correction(b1, t).unsqueeze(1)
+    c2 = _bias_correction(b2, t).unsqueeze(1)
     denom = (rows.m2 / c2).sqrt_().add_(1e-8)
     m = rows.m - config.lr * (rows.m1 / c1) / denom
     m = m.clamp_(0, 1)
@@ -122,6 +123,23 @@ def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig
         rows.vstall = torch.where(rescue, torch.zeros_like(rows.vstall), rows.vstall)
         rows.best_viol = torch.where(rescue, torch.full_like(rows.best_viol, math.inf), rows.best_viol)
     rows.m = m
+
+
+def _bias_correction(beta: float, t: Tensor) -> Tensor:
+    """``1 − beta^t`` for each row, read from a table made with Python floats.  (``beta ** t`` on a
+    tensor rounds differently in a vector lane and in the loop's scalar tail, so a row's value
+    would depend on how many rows are solved with it — and a resumed solve would differ in the
+    last bit.)"""
+    top = int(t.max()) + 1 if t.numel() else 1
+    size = 512
+    while size < top:
+        size *= 2
+    return _power_table(beta, size).to(t.device)[t]
+
+
+@lru_cache(maxsize=16)
+def _power_table(beta: float, size: int) -> Tensor:
+    return torch.tensor([1.0 - beta ** k for k in range(size)], dtype=torch.float32)
 
 
 def _rprop(rows: Rows, grad: Tensor, config: SolverConfig) -> Tensor:
