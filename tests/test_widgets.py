@@ -274,7 +274,9 @@ def test_sparsity_curve_series_and_dense_control(solved):
     np.testing.assert_array_equal(c.curves["seed 0"], curve)
     data = np.frombuffer(c.plot.data, "<f4")
     n = series[0]["count"]
-    ranks, values = display_points(curve, 100)
+    zeros = int((curve == 0).sum())
+    assert series[0]["zeros"] == zeros  # exact zeros are counted, not drawn on the log axis
+    ranks, values = display_points(curve[: curve.size - zeros], 100)
     np.testing.assert_allclose(data[:n], ranks)
     np.testing.assert_allclose(data[n:2 * n], values.astype(np.float32))
     _, paths, _ = _remove_buffers(c.plot.get_state())
@@ -414,9 +416,17 @@ def test_solve_failures_and_refresh_errors_are_shown(explainer, solved, monkeypa
     b = ComponentBrowser(e, solve=False)
     failed = cf.Future()
     failed.set_exception(RuntimeError("interrupted: 1 of 4 minimal features are kept"))
-    b.future = failed  # what a cancelled background solve leaves behind
+    b.future = failed  # a solve that failed: its message, no exception class name
     b.refresh()
-    assert "solve stopped" in b.status.value and isinstance(b.error, RuntimeError)
+    assert "solve failed: interrupted" in b.status.value and isinstance(b.error, RuntimeError)
+    assert "RuntimeError" not in b.status.value and b.cancel_button.description == "Resume"
+    from prsg_widgets.core.solver import SolveInterrupted
+    stopped = cf.Future()
+    stopped.set_exception(SolveInterrupted("cancelled before it started; finished subsets are kept"))
+    b.future = stopped  # what Cancel leaves behind: said in words
+    b.refresh()
+    assert "stopped — 1/4 minimal features kept; Resume continues" in b.status.value
+    assert "Interrupted" not in b.status.value and "before it started" not in b.status.value
 
     c = SparsityCurve(solved, solve=False, dense_control=False)
 
@@ -547,7 +557,7 @@ def test_cancel_and_resume_from_a_view(explainer):
         b.cancel_button.click()
         with pytest.raises(Exception):
             b.future.result(timeout=60)
-        wait_until(lambda: "solve stopped" in b.status.value)
+        wait_until(lambda: "stopped —" in b.status.value)
         assert b.cancel_button.description == "Resume" and "Resume" in b.status.value
         assert not e.is_complete
         b.cancel_button.click()  # Resume queues the rest again
@@ -558,14 +568,21 @@ def test_cancel_and_resume_from_a_view(explainer):
 
 
 def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
+    """The status line's ETA is the progress model's: expected subset-iterations of what remains
+    (from the iterations the solved subsets took) over the rate measured on the explainer."""
+    from prsg_widgets.backend.progress import remaining_iterations
+
     e = explainer.explain(6, patches=[0, 5])
+    e.minimal_feature([0])  # one subset solved: its iterations set the expectation
     b = ComponentBrowser(e, solve=False)
     fake = type("F", (), {"done": lambda self: False})()
     b.futures = [fake]
-    b._t0 -= 10.0
-    b._done0 = 0
-    text = b._progress_text(2, 4)
-    assert text.startswith("2/4 minimal features") and "≈ 10 s left" in text and b.eta == pytest.approx(10, rel=0.05)
+    monkeypatch.setattr(explainer.scheduler.meter, "rate", lambda min_busy=0.3: 50.0)
+    left = remaining_iterations([e], None, prior=explainer.config.iterations / 2)
+    assert left == pytest.approx(2 * e.iterations[1])  # two subsets left, as many iterations each
+    text = b.line.progress_text(*e.progress)
+    assert text.startswith("2/4 minimal features") and "50 subset-it/s" in text
+    assert b.eta == pytest.approx(left / 50.0) and "left" in text
 
 
 def test_save_explanation_button_writes_a_loadable_file(solved, tmp_path, monkeypatch):
@@ -596,21 +613,29 @@ def test_glossary_and_exports_reach_every_view():
         assert "onThemeChange(" in str(cls._esm)
 
 
-def test_views_save_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
+def test_views_download_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
+    import base64
+
     monkeypatch.chdir(tmp_path)
     b = ComponentBrowser(solved, solve=False)
     c = SparsityCurve(solved, solve=False, dense_control=False)
     p = TransferabilityPairer(solved, seed_b=1, solve=False)
     p.explanation_b.solve_all()
     p.refresh()
-    for view in (b, c, p):
+    for view, stem in ((b, "components"), (c, "sparsity"), (p, "transferability")):
         view.svg_button.click()
-        assert view.svg_path is not None, view.svg_note.value
-        assert (tmp_path / view.svg_path).read_text().lstrip().startswith("<?xml")
-    assert b.svg_path.startswith("ComponentBrowser-tiny")
+        assert view.svg_path == f"{stem}_tiny_seed0_N1-6-11.svg", view.svg_note.value
+        payload = view.downloader.payload  # handed to the browser, which downloads it
+        assert payload["name"] == view.svg_path and payload["mime"] == "image/svg+xml"
+        assert base64.b64decode(payload["data"]).lstrip().startswith(b"<?xml")
+        assert "downloaded" in view.svg_note.value
+    assert list(tmp_path.iterdir()) == []  # nothing written next to the notebook
+    assert b.save_svg(str(tmp_path / "fig.svg")).endswith("fig.svg") and (tmp_path / "fig.svg").exists()
     fresh = ComponentBrowser(solved.explainer.explain(7, patches=[0, 5]), solve=False)
     fresh.svg_button.click()  # nothing ready: a message, no exception
     assert fresh.svg_path is None and "wait for the solve" in fresh.svg_note.value
+    b.set_explanation(solved)  # another explanation: the old note goes
+    assert b.svg_note.value == ""
 
 
 def test_ticker_updates_only_the_status_line(explainer):
@@ -618,7 +643,6 @@ def test_ticker_updates_only_the_status_line(explainer):
     b = ComponentBrowser(e, solve=False)
     fake = type("F", (), {"done": lambda self: False})()
     b.futures = [fake]
-    b._t0 -= 4.0
     items = b.gallery.items
     b._tick()
     assert b.status.value.count("1/4 minimal features") == 1 and b.gallery.items is items

@@ -1,0 +1,114 @@
+"""How long is left: a model of the remaining solver work and the speed measured on it.
+
+ETA = (expected subset-iterations of what remains) / (subset-iterations per second measured on
+this explainer).  Both parts are measured, not guessed from the iteration budget:
+
+* :class:`RateMeter` counts the solver's subset-iterations (one per subset in the batch per
+  batched iteration: the scheduler feeds it from the solver's ``on_step``) over the time the
+  worker was actually stepping, so idle time between solves does not dilute it.
+* :func:`expected_iterations` predicts how many iterations an unsolved subset will take from the
+  iterations the solved ones took (per subset size where that size has been seen: under nested
+  solving the first, single-patch subsets climb from 0 and the larger ones start from their
+  bound and often stop at once).
+* :func:`remaining_iterations` sums that over the unsolved subsets of the explanations a view
+  waits for, minus what the subsets in the batch have already run.
+
+Everything takes an explicit clock so the tests replay recorded solves on a fake one.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+IDLE_GAP_S = 2.0
+"""A pause between two steps longer than this is idle time (no solve running), not work."""
+
+
+class RateMeter:
+    """Subset-iterations per second while the worker steps (thread-safe; ``clock`` injectable)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, idle_gap: float = IDLE_GAP_S) -> None:
+        self._clock = clock
+        self._idle_gap = float(idle_gap)
+        self._lock = threading.Lock()
+        self.subset_iterations = 0
+        """Subset-iterations counted so far (all solves of this explainer)."""
+        self._busy = 0.0
+        self._last: Optional[float] = None
+
+    def add(self, subset_iterations: int) -> None:
+        """One batched iteration over ``subset_iterations`` subsets has just finished."""
+        now = self._clock()
+        with self._lock:
+            if self._last is not None and now - self._last <= self._idle_gap:
+                self._busy += now - self._last
+            self._last = now
+            self.subset_iterations += int(subset_iterations)
+
+    def rate(self, min_busy: float = 0.3) -> Optional[float]:
+        """Measured subset-iterations per second (``None`` before ``min_busy`` seconds of work)."""
+        with self._lock:
+            if self._busy < min_busy or self.subset_iterations <= 0:
+                return None
+            return self.subset_iterations / self._busy
+
+
+def _order(s: int) -> int:
+    return bin(int(s)).count("1")
+
+
+def expected_iterations(solved: Iterable[tuple[int, int]], order: int, prior: float) -> float:
+    """Iterations an unsolved subset of size ``order`` is expected to take, from ``solved``
+    ``(subset, iterations)`` pairs (``∅`` excluded: it is never optimised): the mean over the
+    solved subsets of the same size; for a size not seen yet, the mean of the largest size seen
+    (nested solves get cheaper with size; an independent solve does not depend on it); with
+    nothing solved, ``prior``."""
+    by_order: dict[int, list[int]] = {}
+    for s, it in solved:
+        if s:
+            by_order.setdefault(_order(s), []).append(int(it))
+    if order in by_order:
+        return float(np.mean(by_order[order]))
+    if by_order:
+        return float(np.mean(by_order[max(by_order)]))
+    return float(prior)
+
+
+def solved_pairs(explanation: Any) -> list[tuple[int, int]]:
+    """``(subset, iterations)`` of the solved subsets of ``explanation`` (``∅`` left out)."""
+    its = np.asarray(explanation.iterations)
+    return [(int(s), int(its[s])) for s in explanation.solved_subsets() if s]
+
+
+def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None, prior: float = 100.0) -> float:
+    """Expected subset-iterations left before every subset of ``explanations`` is solved.
+
+    ``in_flight`` is the scheduler's :class:`~prsg_widgets.backend.scheduler.InFlight` (or
+    ``None``): a subset in the batch is expected to need what its size needs, less what it has
+    run (at least one more step).  The expectation pools the solved subsets of every given
+    explanation that shares the explainer's settings (same ``prior``)."""
+    pooled: list[tuple[int, int]] = []
+    for e in explanations:
+        pooled += solved_pairs(e)
+    flight_key = getattr(in_flight, "key", None)
+    steps = dict(getattr(in_flight, "steps", {}) or {})
+    left = 0.0
+    for e in explanations:
+        solved = np.asarray(e.solved_mask()) if hasattr(e, "solved_mask") else None
+        if solved is None:
+            continue
+        running = steps if getattr(e, "key", None) == flight_key else {}
+        for s in np.flatnonzero(~solved):
+            want = expected_iterations(pooled, _order(int(s)), prior)
+            left += max(1.0, want - running.get(int(s), 0)) if int(s) in running else want
+    return left
+
+
+def eta_seconds(remaining: float, rate: Optional[float]) -> Optional[float]:
+    """Seconds left at the measured ``rate`` (``None`` when the rate is not measured yet)."""
+    if rate is None or not rate > 0:
+        return None
+    return float(remaining) / float(rate)
