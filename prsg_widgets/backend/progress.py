@@ -77,24 +77,34 @@ def expected_iterations(solved: Iterable[tuple[int, int]], order: int, prior: fl
     return float(prior)
 
 
-def solved_pairs(explanation: Any) -> list[tuple[int, int]]:
+def solved_pairs(explanation: Any) -> list[tuple[int, float]]:
     """``(subset, iterations)`` of the solved subsets of ``explanation`` (``∅`` left out)."""
     its = np.asarray(explanation.iterations)
     return [(int(s), int(its[s])) for s in explanation.solved_subsets() if s]
 
 
-def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None, prior: float = 100.0) -> float:
+def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None,
+                         prior: Optional[float] = None) -> Optional[float]:
     """Expected subset-iterations left before every subset of ``explanations`` is solved.
 
     ``in_flight`` is the scheduler's :class:`~prsg_widgets.backend.scheduler.InFlight` (or
     ``None``): a subset in the batch is expected to need what its size needs, less what it has
     run (at least one more step).  The expectation pools the solved subsets of every given
-    explanation that shares the explainer's settings (same ``prior``)."""
+    explanation (give those of one explainer).  With no subset solved yet it is ``prior``
+    per subset, or ``None`` (unknown) when no ``prior`` is given."""
     pooled: list[tuple[int, int]] = []
     for e in explanations:
         pooled += solved_pairs(e)
+    if not pooled and prior is None:
+        return None
     flight_key = getattr(in_flight, "key", None)
     steps = dict(getattr(in_flight, "steps", {}) or {})
+    # the subsets in the batch are observations too, cut short: count each at what it has run
+    # plus what it is still expected to run (short subsets finish first, so the solved ones alone
+    # would make the rest look cheaper than it is)
+    ran = [(int(s), k) for s, k in steps.items() if any(getattr(e, "key", None) == flight_key for e in explanations)]
+    seen = {_order(s) for s, _ in pooled}
+    pooled += [(s, k + _still_to_run(pooled, _order(s), k, prior or 0.0)) for s, k in ran if _order(s) in seen]
     left = 0.0
     for e in explanations:
         solved = np.asarray(e.solved_mask()) if hasattr(e, "solved_mask") else None
@@ -102,13 +112,30 @@ def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None, pri
             continue
         running = steps if getattr(e, "key", None) == flight_key else {}
         for s in np.flatnonzero(~solved):
-            want = expected_iterations(pooled, _order(int(s)), prior)
-            left += max(1.0, want - running.get(int(s), 0)) if int(s) in running else want
+            if int(s) in running:
+                left += _still_to_run(pooled, _order(int(s)), running[int(s)], prior or 0.0)
+            else:
+                left += expected_iterations(pooled, _order(int(s)), prior or 0.0)
     return left
 
 
-def eta_seconds(remaining: float, rate: Optional[float]) -> Optional[float]:
-    """Seconds left at the measured ``rate`` (``None`` when the rate is not measured yet)."""
-    if rate is None or not rate > 0:
+def _still_to_run(pooled: list[tuple[int, int]], order: int, done: int, prior: float) -> float:
+    """Iterations a subset that has run ``done`` is still expected to run: the mean excess over
+    ``done`` of the solved subsets (of its size where seen) that ran longer than that, or, when
+    none did, the expectation less what it ran (at least one step)."""
+    sizes = {_order(s) for s, _ in pooled}
+    size = order if order in sizes else max(sizes, default=None)
+    same = [it for s, it in pooled if _order(s) == size]
+    if not same:
+        return max(1.0, prior - done)
+    longer = [it - done for it in same if it > done]
+    if longer:
+        return float(np.mean(longer))
+    return max(1.0, expected_iterations(pooled, order, prior) - done)
+
+
+def eta_seconds(remaining: Optional[float], rate: Optional[float]) -> Optional[float]:
+    """Seconds left at the measured ``rate`` (``None`` when either is not known yet)."""
+    if remaining is None or rate is None or not rate > 0:
         return None
     return float(remaining) / float(rate)

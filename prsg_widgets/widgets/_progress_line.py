@@ -172,8 +172,7 @@ class ProgressLine(widgets.HBox):
         for ex in self.explainers():
             rate = ex.scheduler.meter.rate()
             mine = [e for e in self.explanations() if e.explainer is ex and not e.is_complete]
-            left = remaining_iterations(mine, ex.in_flight(), prior=max(1, ex.config.iterations) / 2)
-            eta = eta_seconds(left, rate)
+            eta = eta_seconds(remaining_iterations(mine, ex.in_flight()), rate)
             if eta is None:
                 secs = math.nan
             else:
@@ -185,7 +184,7 @@ class ProgressLine(widgets.HBox):
             self.eta = secs
             parts.append(f"≈ {duration(secs)} left")
         else:
-            parts.append("time left: measured after a few steps")
+            parts.append("time left: estimated once the first minimal features land")
         return " · ".join(parts)
 
     def _bar_value(self, done: int, total: int, solving: bool) -> float:
