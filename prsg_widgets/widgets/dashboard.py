@@ -310,6 +310,9 @@ class Dashboard(widgets.VBox):
             self.selector.message = "select at least one patch first"
             raise ValueError(self.selector.message)
         self._hide_confirm()
+        if self.line.solving():  # the views leave what they showed: its queued solves must not go first
+            for ex in self.line.explainers():
+                ex.cancel()
         self.explanation = self.explainer.explain(self.selector.sample, patches=ids)
         self.browser.set_explanation(self.explanation)
         self.curve.set_explanations([self.explanation])

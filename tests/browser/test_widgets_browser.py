@@ -234,7 +234,7 @@ def test_explore_dashboard_renders(lab):
     for sel in (".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
         out.locator(sel).first.wait_for(state="visible")
     # progress is visible while the kernel keeps answering
-    assert out.locator(".prsg-progress").count() == 3
+    assert out.locator(".prsg-progress:visible").count() == 1  # one progress line for the dashboard
     t0 = time.monotonic()
     assert lab.eval_python(page, "len(d.selector.selected)") == 3
     assert time.monotonic() - t0 < 10
@@ -290,6 +290,9 @@ def test_explore_dashboard_renders(lab):
     out.locator(".prsg-solver-mode", has_text="independent").wait_for(state="visible")
     lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
                         True, timeout=SOLVE_TIMEOUT * 2)
+    # ... and one click goes back to the nested result, kept in memory
+    out.locator(".prsg-nested").click()
+    lab.wait_for_python(page, "d.explainer.config.nested and d.explanation.is_complete", True)
 
 
 def test_progress_eta_cancel_and_resume(lab):
@@ -310,7 +313,8 @@ def test_progress_eta_cancel_and_resume(lab):
     assert cancel.inner_text().strip() == "Cancel"
     cancel.click()
     lab.wait_for_python(page, "b.error is not None and not e.is_complete", True, timeout=SOLVE_TIMEOUT)
-    status.locator("text=solve stopped").wait_for(state="visible")
+    status.locator("text=stopped —").wait_for(state="visible")
+    assert "Interrupted" not in status.inner_text() and "Error" not in status.inner_text()
     out.locator(".prsg-cancel", has_text="Resume").wait_for(state="visible")
     _shot(lab, page, out, "cancelled")
     out.locator(".prsg-cancel", has_text="Resume").click()
@@ -388,11 +392,16 @@ def test_theme_switch_hidpi_and_export(lab):
     lab.cell_output(page, 2).locator(".prsg-save").click()
     lab.wait_for_python(page, "b.saved_path is not None and __import__('os').path.exists(b.saved_path)", True)
     assert (lab.root_dir / lab.eval_python(page, "b.saved_path")).exists()
-    # "SVG": the view's paper figure (matplotlib), next to the notebook
-    out.locator(".prsg-svg").click()
-    lab.wait_for_python(page, "c.svg_path is not None", True)
-    svg = lab.root_dir / lab.eval_python(page, "c.svg_path")
-    assert svg.suffix == ".svg" and "<svg" in svg.read_text()[:2000]
+    # "paper figure (SVG)": the view's paper figure (matplotlib), downloaded (not written beside
+    # the notebook) under a short name
+    with page.expect_download() as info:
+        out.locator(".prsg-svg").click()
+    svg = info.value
+    assert svg.suggested_filename.startswith("sparsity_toy-scenes_seed0_N") and svg.suggested_filename.endswith(".svg")
+    svg_path = lab._artifact_dir() / svg.suggested_filename
+    svg.save_as(str(svg_path))
+    assert "<svg" in svg_path.read_text()[:2000]
+    assert not list(lab.root_dir.glob("*.svg"))
 
 
 README_EXPLORE = """from prsg_widgets import explore

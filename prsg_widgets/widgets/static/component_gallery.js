@@ -170,6 +170,7 @@ function render({ model, el }) {
       (hidden > 0 ? ` · ${hidden} more not shown` : "") +
       (pending > 0 ? ` · ${pending} pending` : "") + " · sorted by ‖I(S)‖₂";
     root.dataset.listed = items.map((it) => it.subset).join(",");
+    root.dataset.caption = model.get("caption");
     root.dataset.count = String(items.length);
     root.dataset.pending = String(pending);
     updateFilter();
@@ -258,6 +259,7 @@ function render({ model, el }) {
     const items = model.get("drafts");
     drafts.textContent = "";
     root.dataset.drafts = String(items.length);
+    root.dataset.caption = model.get("caption");
     if (!items.length) { drafts.style.display = "none"; return; }
     drafts.style.display = "";
     const note = dom("div", "prsg-muted prsg-drafts-note");
