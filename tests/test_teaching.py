@@ -114,8 +114,8 @@ def test_view_builds_and_draws(n):
     assert view.draw_count == 1
     assert view.drawn_values == pytest.approx(v.tolist())
     assert len(view.drawn_colors) == 1 << n
-    # the canvas has a fixed size in pixels, so clicks map onto the drawn positions
-    assert (view.canvas.width, view.canvas.height) == (view.width, view.height)
+    # a fixed CSS size with twice the pixels (HiDPI), so clicks map onto the drawn positions
+    assert (view.canvas.width, view.canvas.height) == (2 * view.width, 2 * view.height)
     assert view.canvas.layout.width == f"{view.width}px" and view.canvas.layout.height == f"{view.height}px"
     r = view.radius
     pts = list(view.positions.values())
@@ -145,7 +145,7 @@ def test_view_redraws_on_game_mode_client_and_click():
     assert view.draw_count == 5
 
     x, y = view.positions[0b011]
-    view.canvas._handle_frontend_event(None, {"event": "mouse_down", "x": x + 2, "y": y}, [])
+    view.canvas._handle_frontend_event(None, {"event": "mouse_down", "x": 2 * (x + 2), "y": 2 * y}, [])  # canvas px
     assert view.selected == 0b011 and view.draw_count == 6
     assert "{1,2}" in view.caption.value and "I_or(T)" in view.caption.value
 

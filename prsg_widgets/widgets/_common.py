@@ -179,6 +179,14 @@ class GridView(anywidget.AnyWidget):
         self.row_edges, self.col_edges = edges["row_edges"], edges["col_edges"]
 
 
+def short_text(bundle, text: str):
+    """A widget's display bundle with ``text`` as its plain-text form: what a saved notebook
+    shows where widgets do not render (instead of the ``repr`` of every child widget)."""
+    if isinstance(bundle, dict) and "text/plain" in bundle:
+        bundle["text/plain"] = text
+    return bundle
+
+
 def status_html(text: str, error: bool = False) -> str:
     """The status line of the composite widgets (``.prsg-status``; red when ``error``)."""
     return f"<span class='prsg-status{' error' if error else ''}'>{text}</span>"

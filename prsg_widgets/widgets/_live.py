@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import ipywidgets as widgets
 
-from ._common import MainThreadCaller, describe, info_html, log, status_html
+from ._common import MainThreadCaller, describe, info_html, log, short_text, status_html
 from ._export import Downloader, file_stem, svg_bytes
 from ._progress_line import ProgressLine
 
@@ -183,6 +183,10 @@ class LiveView:
 
     def _complete_text(self) -> str:
         return "solved"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs),  # type: ignore[misc]
+                          f"{type(self).__name__}: {' | '.join(self.shows)} (interactive in JupyterLab / Notebook 7)")
 
     def refresh(self) -> None:
         """Pull what has been solved into the views (called as results land; safe to call)."""

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, Sequence
 import ipywidgets as widgets
 
 from ..backend.progress import expected_iterations, solved_pairs
-from ._common import _kernel_loop, info_html
+from ._common import _kernel_loop, describe, info_html, short_text
 from ._progress_line import ProgressLine, duration
 from .component_browser import ComponentBrowser
 from .patch_grid import PatchGridSelector
@@ -188,10 +188,10 @@ class Dashboard(widgets.VBox):
             view._refresher()  # under the view's lock: a worker-thread refresh may be running
         return self
 
-    def report(self) -> widgets.HTML:
+    def report(self) -> "Report":
         """A text block that fills in, by itself, once every view is solved: the health summary,
         the strongest components and the transferability ratio (it updates after each Explain)."""
-        box = widgets.HTML("")
+        box = Report("")
         box.add_class("prsg-report")
         self._report.append(box)
         self._update_report()
@@ -209,7 +209,12 @@ class Dashboard(widgets.VBox):
             done, total = self.progress
             text = f"solving ({done}/{total} minimal features): the health appears here when every view is solved"
         for box in self._report:
+            box.text = text
             box.value = f"<pre style='font-size:12px;white-space:pre-wrap'>{html.escape(text)}</pre>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs), f"explore() dashboard: {describe(self.explanation)} "
+                                                               "(interactive in JupyterLab / Notebook 7)")
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -320,6 +325,16 @@ class Dashboard(widgets.VBox):
         self._update_stale()
         self._update_report()
         return self.explanation
+
+
+class Report(widgets.HTML):
+    """:meth:`Dashboard.report`'s block: HTML in the browser, its ``text`` where widgets do not
+    render (a saved notebook on a code host)."""
+
+    text = ""
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs), self.text)
 
 
 def _button(text: str, tip: str, cls: str, width: str, icon: str = "", style: str = "") -> widgets.Button:

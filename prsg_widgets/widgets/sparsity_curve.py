@@ -134,7 +134,7 @@ class SparsityCurve(LiveView, widgets.VBox):
             "each subset by its smaller ones, which makes even a random feature look sparse, so a comparison would "
             "say nothing. Re-solve independently to compare with the dense control." if self.control_void else
             "dashed grey: the dense control " + info_html("dense control") + " — a random feature through the same "
-            "(independent) solve; if the components are sparse, their curves fall faster" if self.control is not None
+            "(independent) solve; if the components are sparse, their curves fall faster." if self.control is not None
             else "") + " Exact zeros cannot be drawn on a log axis: they are counted in the legend.</span>"
         self._watch(self._all())
         self.plot.caption = " | ".join(self.shows)
