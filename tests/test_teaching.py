@@ -181,3 +181,29 @@ def test_game_explorer_slider_redraws_lattice():
 def test_game_explorer_without_lattice_unchanged():
     box = tg.game_explorer(3)
     assert box.lattice is None and len(box.children) == 3
+
+
+# ---------------------------------------------------------------------- the generator half
+def test_removal_panel_deletes_components_and_answer_table(tiny_explainer):
+    """The notebook's delete-a-component panel: a ticked component is removed from f_N (Eq. 7)
+    and the picture shows g of what is left; the answer table compares with a known answer."""
+    pytest.importorskip("anywidget")
+    e = tiny_explainer.explain(0, patches=[1, 6, 11]).solve_all()
+    top = e.components(top=3)
+    panel = tg.removal_panel(e, top=3, labels={top[0].subset: "first"})
+    assert panel.removed() == [] and "nothing deleted yet" in panel.pictures.items[1]["caption"]
+    panel.checkboxes[0].value = True
+    assert panel.removed() == [top[0].subset] and "first" in panel.checkboxes[0].description
+    keep = torch.ones(e.num_subsets, dtype=torch.bool)
+    keep[top[0].subset] = False
+    want = e.render(e.reconstruct(keep)[e.full].unsqueeze(0))[0]
+    assert torch.allclose(tg.without(e, [top[0].subset]), want)
+    assert panel.pictures.items[1]["outline"] == e.subset_patches(top[0].subset)
+    w, h = panel.pictures.width, panel.pictures.height
+    assert len(panel.pictures.images) == 3 * w * h * 4
+    # a known answer equal to the solver's own components: zero error, ranks 1..k, others listed
+    answer = {c.subset: e.component(c.subset).clone() for c in top[:2]}
+    rows = tg.compare_with_answer(e, answer, {top[0].subset: "a", top[1].subset: "b"})
+    assert [r.rank for r in rows] == [1, 2] and all(r.rel_error < 1e-6 for r in rows)
+    text = tg.answer_table(rows, e)
+    assert text.splitlines()[1].startswith("a") and "every other component" in text
