@@ -67,7 +67,7 @@ def without(explanation, removed: Sequence[int]) -> Tensor:
 
 
 def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size: int = 168):
-    """Checkboxes for the ``top`` components by norm; ticking one deletes it from ``f_N`` and the
+    """Checkboxes for the ``top`` components by norm (numerically zero ones left out); ticking one deletes it from ``f_N`` and the
     picture beside ``g(f_N)`` shows at once what disappears (and the difference, grey = none),
     with the deleted components' action fields outlined.  ``labels`` maps a subset to a name
     (e.g. the object it belongs to).  Returns the ``VBox``; ``.removed()`` lists the ticked."""
@@ -76,6 +76,7 @@ def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size
     from ..widgets.picture_row import PictureRow
 
     comps = explanation.components(top=top)
+    comps = [c for c in comps if c.norm > 1e-4 * comps[0].norm]  # numerically zero ones change nothing
     labels = labels or {}
     boxes = [W.Checkbox(value=False, indent=False, layout=W.Layout(width="auto"),
                         description=f"delete I({{{', '.join(map(str, c.patches))}}})"

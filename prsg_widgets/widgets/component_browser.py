@@ -211,7 +211,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
                 f"{prev['norm']:.3g}" == f"{norm:.3g}" else None
             item = {"subset": s, "patches": e.subset_patches(s), "status": "ready" if ready_s else "pending",
                     "norm": norm, "rank": rank.get(s), "thumb": -1, "scale": self._scales.get(s),
-                    "tie": (prev.get("tie") or tie) if tie else None}
+                    "tie": (prev.get("tie") or tie) if tie else None, "negligible": self._negligible(s)}
             prev = item
             if ready_s and s in self._thumbs:
                 item["thumb"] = len(chunks)
@@ -231,8 +231,16 @@ class ComponentBrowser(LiveView, widgets.VBox):
         missing = [s for s in subsets if s not in self._thumbs]
         if missing:
             for s, pat in zip(missing, self.explanation.regional_patterns(missing)):
-                self._thumbs[s] = signed_rgba_bytes(pat)[0]
+                # a negligible component is drawn flat: scaled to its own max, rounding noise
+                # would look like a pattern
+                flat = self._negligible(s)
+                self._thumbs[s] = signed_rgba_bytes(torch.zeros_like(pat) if flat else pat)[0]
                 self._scales[s] = float(pat.abs().max()) if pat.numel() else 0.0
+
+    def _negligible(self, s: int) -> bool:
+        """``‖I(S)‖₂`` below ``NEGLIGIBLE`` of the largest norm (numerically zero)."""
+        top = max(self._norms.values(), default=0.0)
+        return self._norms.get(s) is not None and self._norms[s] <= NEGLIGIBLE * top
 
     def _update_detail(self) -> None:
         e, s = self.explanation, int(self.selected_subset)
@@ -388,6 +396,10 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.recon_view.step = k
             self.recon_view.recon = data
         self.rmse = float(res.rmse[k])
+
+
+NEGLIGIBLE = 1e-4
+"""A component whose norm is at most this share of the largest is shown as ≈ 0, drawn flat."""
 
 
 def _solver_line(explanation: Any) -> str:

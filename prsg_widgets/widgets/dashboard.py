@@ -79,13 +79,16 @@ class Dashboard(widgets.VBox):
                                           "slower on a CPU); the nested result is kept", "prsg-independent", "210px",
                                           icon="refresh")
         self.independent_button.on_click(lambda _b: self.resolve_independently())
+        self.independent_note = widgets.HTML("")
+        self.independent_note.add_class("prsg-estimate")
         self.nested_button = _button("Back to the nested result", "show the nested solve again (kept in memory)",
                                      "prsg-nested", "210px", icon="undo")
         self.nested_button.on_click(lambda _b: self.back_to_nested())
         seed_row = widgets.HBox([self.prev_button, self.seed_box, self.next_button],
                                 layout=widgets.Layout(align_items="center"))
         left = widgets.VBox([self.selector, seed_row, self.explain_button, self.estimate_note,
-                             self.confirm_box, info, self.mode, self.independent_button, self.nested_button],
+                             self.confirm_box, info, self.mode, self.independent_button, self.independent_note,
+                             self.nested_button],
                             layout=widgets.Layout(width="290px", flex="none"))
 
         self.explanation = explainer.explain(self.selector.sample, patches=self.selector.selected)
@@ -128,7 +131,7 @@ class Dashboard(widgets.VBox):
         else:
             text = "solver: <b>independent</b> — every subset solved on its own (the reference)."
         self.mode.value = f"<div style='font-size:12px;max-width:270px'>{text}</div>"
-        self.independent_button.layout.display = None if nested else "none"
+        self.independent_button.layout.display = self.independent_note.layout.display = None if nested else "none"
         self.nested_button.layout.display = None if not nested and True in self._solvers else "none"
 
     def _solver(self, nested: bool) -> Any:
@@ -152,7 +155,7 @@ class Dashboard(widgets.VBox):
         features or an estimated two minutes it first shows the estimate and asks (returns
         ``None``) unless ``confirm``; otherwise returns the new explanation."""
         twin = self._solver(False)
-        est = self.estimate(explainer=twin)
+        est = self.estimate(n=len(self.explanation.patches), explainer=twin)
         if not confirm and self._needs_confirm(est):
             self._ask(est, "re-solve independently", lambda: self.resolve_independently(confirm=True))
             return None
@@ -238,23 +241,35 @@ class Dashboard(widgets.VBox):
         self.explain_button.description = "Explain selection" + (" ⟳" if stale else "")
         self._update_estimate()
 
-    def estimate(self, n: Optional[int] = None, explainer: Any = None) -> dict:
-        """What a solve of ``n`` patches (default: the selection) with ``explainer`` (default: the
-        current one) would cost: ``minimal_features`` per image, ``total`` over the views (image a,
-        image b, the dense control when it is solved), ``iterations`` expected (from the
-        iterations the solved subsets took, :mod:`prsg_widgets.backend.progress`) and ``seconds``
-        at the subset-iterations per second measured here (``None`` before any solve)."""
-        ex = explainer or self.explainer
+    def estimate(self, n: Optional[int] = None, explainer: Any = None, nested: Optional[bool] = None) -> dict:
+        """What a solve of ``n`` patches (default: the selection) would cost with ``explainer``
+        (default: the current one; ``nested=False`` / ``True``: the dashboard's independent / nested
+        solver, made or not): ``minimal_features`` per image, ``total`` over the views (image a,
+        image b, the dense control when it is solved), ``iterations`` expected (from the iterations
+        its solved subsets took, :mod:`prsg_widgets.backend.progress`; half the iteration budget
+        per subset before any) and ``seconds`` at the subset-iterations per second measured here
+        (``None`` before any solve)."""
+        if explainer is None:
+            explainer = self._solvers.get(self.explainer.config.nested if nested is None else bool(nested))
+        is_nested = explainer.config.nested if explainer is not None else bool(nested)
+        config = (explainer or self.explainer).config
         n = len(self.selector.selected) if n is None else int(n)
-        images = 2 + int(self.curve.dense_control and not ex.config.nested)
-        pairs = [] if self.explanation.explainer is not ex else solved_pairs(self.explanation)
-        prior = max(1, ex.config.iterations) / 2
+        images = 2 + int(self.curve.dense_control and not is_nested)
+        mine = self.explanation.explainer is explainer and explainer is not None
+        pairs = solved_pairs(self.explanation) if mine else []
+        prior = max(1, config.iterations) / 2
         its = images * sum(math.comb(n, k) * expected_iterations(pairs, k, prior) for k in range(1, n + 1))
-        rate = ex.scheduler.meter.rate() or self.explainer.scheduler.meter.rate()
+        rates = [r for r in (ex.scheduler.meter.rate() for ex in ([explainer] if explainer else []) + [self.explainer]) if r]
         return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": its,
-                "seconds": its / rate if rate else None}
+                "seconds": its / rates[0] if rates else None}
 
     def _update_estimate(self) -> None:
+        if self.explainer.config.nested:
+            est = self.estimate(n=len(self.explanation.patches), nested=False)
+            when = f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"] else "time: not measured yet"
+            self.independent_note.value = (f"<div class='prsg-estimate-line'>independent re-solve: {est['total']:,} minimal "
+                                           f"features (with the dense control) · {when}; asks first above "
+                                           f"{self.confirm_above:,} per image or two minutes</div>")
         est = self.estimate()
         if est["n"] == 0:
             self.estimate_note.value = "<div class='prsg-estimate-line'>select at least one patch</div>"

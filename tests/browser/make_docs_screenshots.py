@@ -76,7 +76,7 @@ def _teaching(lab, out: Path) -> None:
     page.set_viewport_size({"width": 1400, "height": 2200})
     for light in (True, False):
         _theme(page, light)
-        outputs = page.locator(".jp-OutputArea-output:has(.jupyter-widgets)")
+        outputs = page.locator(".jp-OutputArea-output:has(.jupyter-widgets, .prsg-widget)")
         for k in range(outputs.count()):
             loc = outputs.nth(k)
             loc.scroll_into_view_if_needed()

@@ -129,7 +129,8 @@ function render({ model, el }) {
         cv.dataset.thumb = String(it.thumb);
         cv.dataset.patches = it.patches.join(",");
         const tie = it.tie ? ` <span class="prsg-tie" title="same norm as #${it.tie} to 3 significant digits">= #${it.tie}</span>` : "";
-        cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}${tie}`;
+        const zero = it.negligible ? ` <span class="prsg-tie" title="below 1/10,000 of the largest norm: numerically zero, drawn flat">≈ 0</span>` : "";
+        cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}${tie}${zero}`;
         tile.title = `S = ${set}, |S| = ${it.patches.length}, ‖I(S)‖₂ = ${fmt(it.norm, 4)}` +
           (it.scale ? `, colour range ±${fmt(it.scale, 3)}` : "") + " (click or Enter for details)";
         cap.title = tile.title;

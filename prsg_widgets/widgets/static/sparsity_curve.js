@@ -150,7 +150,7 @@ function render({ model, el }) {
       sw.style.background = s.color;
       if (s.dashed) sw.style.background = `repeating-linear-gradient(90deg, ${s.color} 0 5px, transparent 5px 8px)`;
       const zeros = s.zeros ? ` · ${s.zeros.toLocaleString("en-US")} of ${s.elements.toLocaleString("en-US")} ` +
-        "elements exactly 0 (not on the log axis: the curve ends where they begin)" : "";
+        "elements exactly 0 (the curve ends where they begin)" : "";
       item.append(sw, document.createTextNode(
         `${s.label}` + (s.status === "complete" ? "" : ` (partial: ${s.components}/${s.total_components} components)`) + zeros));
       item.dataset.label = s.label;
