@@ -171,13 +171,11 @@ class ProgressLine(widgets.HBox):
         secs, rates = 0.0, []
         for ex in self.explainers():
             rate = ex.scheduler.meter.rate()
+            if rate:
+                rates.append(rate)
             mine = [e for e in self.explanations() if e.explainer is ex and not e.is_complete]
             eta = eta_seconds(remaining_iterations(mine, ex.in_flight()), rate)
-            if eta is None:
-                secs = math.nan
-            else:
-                secs += eta
-                rates.append(rate)
+            secs = math.nan if eta is None else secs + eta
         if rates:
             parts.append(f"{sum(rates) / len(rates):.0f} subset-it/s")
         if rates and math.isfinite(secs):

@@ -80,7 +80,7 @@ class Dashboard(widgets.VBox):
                                           icon="refresh")
         self.independent_button.on_click(lambda _b: self.resolve_independently())
         self.independent_note = widgets.HTML("")
-        self.independent_note.add_class("prsg-estimate")
+        self.independent_note.add_class("prsg-estimate-independent")
         self.nested_button = _button("Back to the nested result", "show the nested solve again (kept in memory)",
                                      "prsg-nested", "210px", icon="undo")
         self.nested_button.on_click(lambda _b: self.back_to_nested())

@@ -43,11 +43,7 @@ READY = ("d.explanation.is_complete and d.pairer.ratio is not None and b.reconst
 
 
 def _theme(page, light: bool) -> None:
-    name = "JupyterLab Light" if light else "JupyterLab Dark"
-    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
-    page.wait_for_function("(want) => document.body.dataset.jpThemeLight === want",
-                           arg="true" if light else "false", timeout=30_000)
-    page.wait_for_timeout(1500)
+    harness.set_theme(page, light, settle_ms=1500)
 
 
 def _prepare(lab, page) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 
+import harness
 import pytest
 
 pytest.importorskip("anywidget")
@@ -158,15 +159,20 @@ def test_component_browser_pending_filters_slider(lab):
     page.keyboard.press("ArrowLeft")
     lab.wait_for_python(page, "b.k", k0 - 2)
     assert lab.eval_python(page, f"b.rmse == float(b.reconstruction.rmse[{k0 - 2}])") is True
-    assert lab.eval_python(page, "b.rmse") != rmse0
     _wait_attr(page, ".prsg-rec", "data-step", str(k0 - 2))
+    page.keyboard.press("Home")  # k = 0: g(b), far from the target
+    lab.wait_for_python(page, "b.k", 0)
+    assert lab.eval_python(page, "b.rmse") != rmse0
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    lab.wait_for_python(page, "b.k", 2)
     # clicking a patch of the image sets the reconstruction target
     out.locator(f".prsg-rec .prsg-cell[data-patch='{patches[2]}']").click()
     lab.wait_for_python(page, "b.target", sorted([patches[0], patches[2]]))
     lab.wait_for_python(page, "b.reconstruction is not None and b.reconstruction.target == b.target", True)
     # ... and keeps the chosen k (issue 9, point 7)
-    assert lab.eval_python(page, "b.k") == k0 - 2
-    _wait_attr(page, ".prsg-rec", "data-step", str(k0 - 2))
+    assert lab.eval_python(page, "b.k") == 2
+    _wait_attr(page, ".prsg-rec", "data-step", "2")
     # every view says which explanation it shows
     assert "toy-scenes · seed 0 · N = {" in out.locator(".prsg-identity").first.inner_text()
     _shot(lab, page, out, "component-browser")
@@ -324,11 +330,7 @@ def test_progress_eta_cancel_and_resume(lab):
 
 
 def _set_theme(page, light: bool) -> None:
-    name = "JupyterLab Light" if light else "JupyterLab Dark"
-    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
-    page.wait_for_function("(want) => document.body.dataset.jpThemeLight === want",
-                           arg="true" if light else "false", timeout=30_000)
-    page.wait_for_timeout(1000)
+    harness.set_theme(page, light)
 
 
 def _text_luminance(page, selector: str) -> float:
@@ -451,7 +453,7 @@ def test_dashboard_in_notebook7(lab):
     out.locator(".prsg-explain").click()
     confirm = out.locator(".prsg-confirm-box")
     confirm.wait_for(state="visible")
-    assert "12 minimal features to solve" in confirm.inner_text()
+    assert "8 minimal features to solve" in confirm.inner_text()  # images a and b (nested: no control)
     assert lab.eval_python(page, "d.explanation.patches") != [5, 6]  # nothing started yet
     out.locator(".prsg-confirm").click()
     lab.wait_for_python(page, "d.explanation.patches", [5, 6])
@@ -491,7 +493,7 @@ def test_views_size_from_their_container(lab):
             "display(sel, b)")
     page = lab.open_notebook([SETUP, code], name="sizes.ipynb", device_scale_factor=2)
     out = lab.cell_output(page, 1)
-    out.locator(".prsg-cb .prsg-detail canvas").wait_for(state="visible")
+    out.locator(".prsg-cb .prsg-detail canvas.prsg-detail-img").wait_for(state="visible")
     page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
 
     def sizes(width: int, settled: str) -> dict:
