@@ -9,6 +9,7 @@ Bad arguments exit non-zero with a one-line message.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--layer", default=None, help="layer to split at (default: the model's middle layer)")
     ex.add_argument("--cheap", action="store_true", help="use the model's cheaper layer for quick CPU runs")
     ex.add_argument("--seed", type=int, default=0, help="seed of the generated sample")
-    ex.add_argument("--n", type=int, default=4, help="number of patches (foreground choice) when --patches is not given")
+    ex.add_argument("--n", type=int, default=None,
+                    help="number of patches (foreground choice; default 4) when --patches is not given")
     ex.add_argument("--patches", type=_patch_list, default=None, help="explicit patch ids, e.g. 3,8,14,20")
     ex.add_argument("--grid", type=int, default=6, help="P of the P×P patch grid")
     ex.add_argument("--preset", default="fast", choices=sorted(PRESETS), help="solver preset")
@@ -70,7 +72,8 @@ def _add_sweep_parser(sub, models, presets) -> None:
     sw.add_argument("--layer", default=None, help="layer to split at (default: the model's middle layer)")
     sw.add_argument("--cheap", action="store_true", help="use the model's cheaper layer")
     sw.add_argument("--seeds", default="0:8", help="images: START:STOP (STOP excluded), START:STOP:STEP or 3,5,9")
-    sw.add_argument("--n", type=int, default=4, help="patches per image (foreground choice) when --patches is not given")
+    sw.add_argument("--n", type=int, default=None,
+                    help="patches per image (foreground choice; default 4) when --patches is not given")
     sw.add_argument("--patches", type=_patch_list, default=None, help="explicit patch ids for every image")
     sw.add_argument("--same-patches", action=argparse.BooleanOptionalAction, default=True,
                     help="every image over the first image's patch positions (default; transferability needs it)")
@@ -108,7 +111,10 @@ def _explain(args: argparse.Namespace) -> int:
         raise ValueError("--layer is empty; give a layer name or leave --layer out for the model's default")
     if args.top_k is not None:
         check_positive_int(args.top_k, "--top-k", max=1 << 20)
-    out = check_writable_dir(args.out, "--out")
+    check_positive_int(args.top, "--top", max=1 << 20)
+    if args.patches and args.n is not None and args.n != len(args.patches):
+        raise ValueError(f"--n {args.n} contradicts the {len(args.patches)} ids of --patches; leave --n out")
+    out = _usable_out(check_writable_dir(args.out, "--out"))
     if args.cache_dir is not None:
         check_writable_dir(args.cache_dir, "--cache-dir")
     check_device(args.device)
@@ -118,7 +124,7 @@ def _explain(args: argparse.Namespace) -> int:
                    cheap=args.cheap, iterations=args.iterations, lr=args.lr,
                    nested=True if args.nested else None, constraint=args.constraint, init=args.init) as explainer:
         sample = explainer.sample(args.seed)
-        expl = explainer.explain(sample, patches=args.patches, n=args.n)
+        expl = explainer.explain(sample, patches=args.patches, n=args.n if args.n is not None or args.patches else 4)
         print(f"{args.model} layer {explainer.generator.layer} (d={explainer.generator.d}), seed {args.seed}, "
               f"patches {list(expl.patches)}: solving {expl.num_subsets} minimal features on {explainer.device}"
               + (f" (resuming: {expl.progress[0]} already solved)" if expl.progress[0] > 1 else ""), flush=True)
@@ -129,10 +135,8 @@ def _explain(args: argparse.Namespace) -> int:
             print("solving the dense control (a random feature of the same shape and statistics)", flush=True)
             dense_control(explainer, expl).solve_all()
         health = expl.health(k=args.top_k)
-        out.mkdir(parents=True, exist_ok=True)
         extra = {f"health_{key}": (float("nan") if value is None else value) for key, value in health.as_dict().items()}
-        (out / "health.json").write_text(health.to_json() + "\n")
-        expl.save(out / "explanation.npz", extra=extra)
+        _write_pair(out, expl, extra, health.to_json() + "\n")
         top = [c.subset for c in expl.components(top=args.top)]
         fig = regional_patterns_figure(expl, top, expl.regional_patterns(top), ncols=min(len(top) + 1, 9))
         fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
@@ -145,6 +149,37 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _usable_out(out: Path) -> Path:
+    """``out``, created, once a file can really be written in it (``/proc``, a read-only mount or
+    a full disk fail here, before the model loads, not after the solve)."""
+    from .backend.files import make_dirs, write_text
+
+    try:
+        make_dirs(out)
+        probe = write_text(out / f".prsg-probe-{os.getpid()}", "probe")
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"--out {out} cannot be written ({exc.strerror or exc}); give a folder you can write to") from None
+    return out
+
+
+def _write_pair(out: Path, expl, extra: dict, health_json: str) -> None:
+    """``explanation.npz`` and ``health.json`` together or neither: both are staged beside, then
+    renamed (a full disk fails while staging and leaves the previous pair, if any, untouched)."""
+    from .backend.files import write_text
+
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    staged = [out / f".explanation-{tag}.npz", out / f".health-{tag}.json"]
+    try:
+        expl.save(staged[0], extra=extra)
+        write_text(staged[1], health_json)
+        os.replace(staged[0], out / "explanation.npz")
+        os.replace(staged[1], out / "health.json")
+    finally:
+        for path in staged:
+            path.unlink(missing_ok=True)
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from .core.validate import check_positive_int, check_writable_dir
     from .sweep.api import parse_seeds, sweep
@@ -152,7 +187,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     # everything is checked before a cluster starts (sweep() checks again, the same way)
     seeds = parse_seeds(args.seeds)
-    check_positive_int(args.n, "--n", max=30)
+    if args.n is not None:
+        check_positive_int(args.n, "--n", max=30)
     out = check_writable_dir(args.out, "--out")
     if args.cache_dir is not None:
         check_writable_dir(args.cache_dir, "--cache-dir")
@@ -190,10 +226,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _sweep(args)
     except KeyboardInterrupt as exc:  # the explainer was closed: what is on disk is reported
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a further Ctrl-C must not cut the exit short
-        print(f"prsg: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"prsg: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except (ValueError, KeyError, ModuleNotFoundError, RuntimeError, OSError) as exc:
         message = " ".join(str(exc).split()) if not isinstance(exc, ModuleNotFoundError) else str(exc).strip().replace("\n", " ")
+        if isinstance(exc, OSError) and not isinstance(exc, ModuleNotFoundError) and exc.strerror:
+            where = exc.filename if exc.filename and str(exc.filename) not in exc.strerror else None
+            message = " ".join(exc.strerror.split()) + (f": {where}" if where else "")
         print(f"prsg: error: {message}", file=sys.stderr)
         return 2
     return 1

@@ -21,7 +21,9 @@ N, D = 3, 5
 def _result(rows, value: float = 1.0) -> SolveResult:
     k = len(rows)
     feats = torch.full((k, D), value) + torch.arange(k).unsqueeze(1).float()
-    return SolveResult(torch.as_tensor(rows), feats, torch.zeros(k), torch.zeros(k, N), torch.zeros(k),
+    member = (torch.as_tensor(rows).unsqueeze(1) >> torch.arange(N)) & 1 == 1
+    pmse = torch.where(member, torch.zeros(k, N), torch.full((k, N), float("nan")))  # NaN outside T
+    return SolveResult(torch.as_tensor(rows), feats, torch.zeros(k), pmse, torch.zeros(k),
                        torch.ones(k, dtype=torch.bool), torch.full((k,), 7), torch.zeros(k))
 
 
@@ -70,7 +72,7 @@ def test_values_are_checked_on_load(tmp_path, bad):
     rec = store.record("k", N, D)
     arrays = rec.arrays(np.array([0]))
     arrays = {"subsets": np.array([1]), "features": np.ones((1, D), np.float32), "mse": np.zeros(1),
-              "patch_mse": np.zeros((1, N)), "feasible": np.ones(1, bool), "iterations": np.ones(1, np.int64)}
+              "patch_mse": np.array([[0.0, np.nan, np.nan]]), "key": np.asarray("k"), "feasible": np.ones(1, bool), "iterations": np.ones(1, np.int64)}
     if bad == "nan":
         arrays["features"][0, 0] = np.nan
     elif bad == "shape":

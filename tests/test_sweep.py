@@ -179,3 +179,78 @@ def test_gpus_without_dask_cuda_names_the_extra(tmp_path, capsys):
         pytest.skip("dask-cuda is installed here")
     assert main(["sweep", "--model", "toy-scenes", "--cheap", "--gpus", "--out", str(tmp_path)]) == 2
     assert "pip install 'prsg_widgets[gpu]'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- cluster faults (issue 18, point 4)
+def _server(reply: bytes):
+    """A loopback TCP server: ``reply`` to every connection (b"": accept-less, never answers)."""
+    import socket
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    if reply:
+        def serve():
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    return
+                conn.sendall(reply)
+                conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+    return sock, f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_port_where_something_else_answers_is_one_clear_line(tmp_path, capsys):
+    sock, address = _server(b"HTTP/1.1 400 Bad Request\r\n\r\n" * 40)
+    try:
+        rc = main(["sweep", "--model", "toy-scenes", "--cheap", "--n", "3", "--scheduler", address,
+                   "--out", str(tmp_path), "--no-progress"])
+    finally:
+        sock.close()
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "answered, but not in Dask's protocol" in err, err
+
+
+def test_a_port_that_never_replies_times_out_within_the_timeout():
+    import time
+
+    sock, address = _server(b"")
+    start = time.monotonic()
+    try:
+        with pytest.raises(ValueError, match=r"no Dask scheduler answered at .* within 1 s"):
+            pw.sweep.make_client(scheduler=address, timeout=1.0)
+    finally:
+        sock.close()
+    assert time.monotonic() - start < 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--patches", "1,2,99"], "out of range"),
+    (["--n", "20"], "20"),
+    (["--layer", "main.99"], "no layer named 'main.99' in toy-scenes"),
+    (["--patches", "1,2", "--n", "3"], "contradicts"),
+    (["--grid", "64"], "finer than the 32×32 image"),
+])
+def test_cli_sweep_refuses_what_workers_would_refuse_before_any_starts(tmp_path, capsys, args, message, monkeypatch):
+    from prsg_widgets.sweep import cluster
+
+    monkeypatch.setattr(cluster, "make_client", lambda *a, **k: pytest.fail("a cluster was started"))
+    rc = main(["sweep", "--model", "toy-scenes", "--cheap", "--out", str(tmp_path)] + args)
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_ctrl_c_on_sweep_says_where_the_work_is(tmp_path, capsys, monkeypatch):
+    from prsg_widgets.sweep import api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "_run", interrupted)
+    rc = main(["sweep", "--model", "toy-scenes", "--cheap", "--n", "3", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 130 and err.startswith("prsg: interrupted:") and str(tmp_path / "cache") in err, err

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..core import harsanyi
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ..core.solver import PRECISIONS, SolverConfig, SolveResult, get_solver_config, solve_minimal_features
+from ..core.solver import PRECISIONS, SOLVER_VERSION, SolverConfig, SolveResult, get_solver_config, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
@@ -204,8 +204,16 @@ class Explainer:
         """An :class:`Explanation` of ``sample`` (or of ``self.sample(seed)`` for an int) over the
         patches ``N``: explicit ids, ``"random"`` or ``"foreground"`` (default: ``n`` patches at
         random on the object — the model's foreground rule, :mod:`prsg_widgets.models.priors`,
-        or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).
+        or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).  Ids may be a list, a tensor or a
+        numpy array; with ids, ``n`` is their number (another ``n`` is an error, never ignored).
         Nothing is solved until a result is asked for."""
+        if isinstance(patches, np.ndarray) and patches.ndim >= 1:  # its items keep their dtype: 5.0 is refused
+            patches = list(patches)
+        if n is not None and patches is not None and not isinstance(patches, (str, bytes)) and hasattr(patches, "__len__"):
+            n = check_positive_int(n, "n", max=64)
+            if n != len(patches):
+                raise ValueError(f"n={n} contradicts the {len(patches)} patch ids given; leave n out "
+                                 "(with explicit ids it is their number)")
         if not isinstance(sample, Sample):
             sample = self.sample(check_seed(sample, "sample (a seed)"))
         check_finite(sample.image, "the image")
@@ -239,7 +247,7 @@ class Explainer:
     def cache_key(self, sample: Sample, patches: Sequence[int]) -> str:
         """Hash of everything that determines the minimal features."""
         payload = {
-            "format": FORMAT, "model": self.generator.fingerprint(), "layer": self.generator.layer,
+            "format": FORMAT, "solver_version": SOLVER_VERSION, "model": self.generator.fingerprint(), "layer": self.generator.layer,
             "sample": sample.key(), "patches": list(map(int, patches)), "grid": self.grid.size,
             "image": list(self.generator.image_shape), "solver": self.config.as_dict(),
             "baseline": [self.baseline_samples, self.baseline_seed],

@@ -11,7 +11,6 @@ the same key).  A loaded explanation without an explainer reads everything but c
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence, Union
@@ -26,7 +25,8 @@ from ..core.health import Health, explanation_health, mass_share
 from ..core.solver import worst_patch_mse
 from ..core.validate import check_subset_bitmask, check_subset_ids, is_integer
 from .sample import Component, Sample
-from .store import FORMAT, DamagedFile, SolveRecord, read_npz, write_npz
+from .filecheck import PartContext, check_baseline
+from .store import FORMAT, SolveRecord
 
 SubsetLike = Union[int, Iterable[int]]
 ProgressCallback = Callable[[int, int], None]
@@ -39,9 +39,7 @@ class Explainer(Protocol):
     device: torch.device
 
     def meta(self, sample: Optional[Sample] = None) -> "ExplanationMeta": ...
-
     def render(self, features: Tensor, code: Optional[Tensor] = None) -> Tensor: ...
-
     def submit(self, explanation: "Explanation", subsets: Sequence[int],
                on_progress: Optional[ProgressCallback] = None) -> cf.Future: ...
 
@@ -128,6 +126,12 @@ class Explanation:
         self.grid = PatchGrid(meta.image_shape[-2], meta.image_shape[-1], meta.grid)
         self.control: Optional["Explanation"] = None
         """The dense control (App. I), attached by :func:`prsg_widgets.metrics.dense_control`."""
+        store = getattr(explainer, "store", None)
+        if store is not None:  # what was read from disk must fit this explanation (filecheck)
+            store.verify_tensors(lambda value: check_baseline(value, explainer))
+            if key is not None and record.context is None:
+                store.verify(key, record, PartContext.of(self.feature, self._baseline, self._epsilon,
+                                                         meta.value_range, meta.solver))
         if not record.solved[0]:  # f_∅ = b without optimising
             record.write(np.array([0]), self._baseline.unsqueeze(0), np.array([0.0]),
                          np.full((1, len(self._patches)), np.nan), np.array([True]), np.array([0]))
@@ -274,8 +278,7 @@ class Explanation:
                 raise ValueError(f"minimal features have {feats.shape[1]} values, the layer has {rec.d}")
             rec.write(idx, feats, np.zeros(len(idx)), np.full((len(idx), self.n), np.nan),
                       np.ones(len(idx), dtype=bool), np.zeros(len(idx), dtype=np.int64))
-        out = Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
-        return out
+        return Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
 
     # ------------------------------------------------------------------ solving (through the explainer)
     def submit(self, subsets: Optional[Iterable[SubsetLike]] = None,
@@ -433,50 +436,15 @@ class Explanation:
         }
 
     def save(self, path: Union[str, Path], extra: Optional[dict[str, Any]] = None) -> Path:
-        """Write the explanation (solving what is missing), its metadata and a checksum to
-        ``path`` (``.npz``); :meth:`load` restores it exactly.  ``extra`` arrays are stored beside
-        (the CLI adds ``health_*``)."""
-        path = Path(path)
-        if path.exists() and path.is_dir():
-            raise ValueError(f"{path} is a folder; give a file name ending in .npz")
-        arrays = self.to_arrays()
-        for name, value in (extra or {}).items():
-            if name in arrays or name in ("meta", "object_masks", "checksum"):
-                raise ValueError(f"extra array name {name!r} is taken")
-            arrays[name] = np.asarray(value)
-        arrays["meta"] = np.asarray(json.dumps(self.meta.as_dict()))
-        if self.sample.object_masks is not None:
-            arrays["object_masks"] = self.sample.object_masks.detach().cpu().numpy()
-        return write_npz(path, arrays, compressed=True)
+        """Write the explanation (solving what is missing), its metadata, ``extra`` arrays (the CLI
+        adds ``health_*``) and a checksum to ``path`` (``.npz``); :meth:`load` restores it exactly."""
+        from .saved import save_explanation
+        return save_explanation(self, path, extra)
 
     @classmethod
     def load(cls, path: Union[str, Path], explainer: Optional[Explainer] = None) -> "Explanation":
-        """Read a file written by :meth:`save` or by ``prsg explain``.  With ``explainer``, its
-        model, layer, grid and shapes must match the file's metadata (else a ``ValueError`` says
-        which explainer to make); without, everything but rendering works."""
-        path = Path(path)
-        try:
-            data = read_npz(path)
-        except DamagedFile as exc:
-            raise ValueError(f"{exc}; re-create it with Explanation.save or prsg explain") from None
-        try:
-            meta = ExplanationMeta.from_dict(json.loads(str(data["meta"])))
-            patches = data["patches"].tolist()
-            features = torch.from_numpy(data["minimal_features"])
-            n, d = len(patches), features.shape[1]
-            if features.shape[0] != 1 << n or data["patch_mse"].shape != (1 << n, n):
-                raise ValueError(f"{features.shape[0]} minimal features for {n} patches")
-            masks = torch.from_numpy(data["object_masks"]) if "object_masks" in data else None
-            sample = Sample(meta.seed, torch.from_numpy(data["code"]), torch.from_numpy(data["image"]),
-                            torch.from_numpy(data["feature"]), masks, meta.label)
-            baseline, epsilon = torch.from_numpy(data["baseline"]), float(data["epsilon"])
-            rec = SolveRecord(n, d)
-            rec.write(np.arange(1 << n), features, data["mse"], data["patch_mse"], data["feasible"],
-                      data["iterations"])
-        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path} is not a complete prsg explanation ({type(exc).__name__}: {exc}); "
-                             "re-create it with Explanation.save or prsg explain") from None
-        if explainer is not None:
-            meta.check_matches(explainer.meta(), path)
-            sample.code = sample.code.to(explainer.device)
-        return cls(rec, sample, patches, meta, baseline, epsilon, explainer)
+        """Read a file written by :meth:`save` or ``prsg explain``, every field checked (a bad one is a
+        one-line ``ValueError`` naming file and field).  With ``explainer``, the file's model, layer,
+        grid and shapes must match it; without, everything but rendering works."""
+        from .saved import load_explanation
+        return load_explanation(cls, path, explainer)

@@ -14,11 +14,9 @@ and its subsets are solved again.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import uuid
 import warnings
@@ -33,63 +31,13 @@ from filelock import FileLock
 from torch import Tensor
 
 from ..core.solver import SolveResult
+from .filecheck import PART_FIELDS, PartContext, check_part
+from .files import DamagedFile, checksum, make_dirs, read_npz, write_npz, write_text
 
-FORMAT = 2
-"""Version of the part format (part of every cache key)."""
+FORMAT = 3
+"""Version of the part format (part of every cache key).  3: every part names its key."""
 
-_FIELDS = ("subsets", "features", "mse", "patch_mse", "feasible", "iterations")
-
-
-def checksum(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 over the names, dtypes, shapes and bytes of ``arrays`` (sorted by name)."""
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray], compressed: bool = False) -> Path:
-    """Write ``arrays`` plus their ``checksum`` atomically to ``path``."""
-    arrays = dict(arrays)
-    arrays["checksum"] = np.asarray(checksum(arrays))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compressed else np.savez)(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-class DamagedFile(ValueError):
-    """A file that cannot be read, fails its checksum, or holds impossible values."""
-
-
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of a file written by :func:`write_npz`, after checking its checksum.
-
-    Raises :class:`FileNotFoundError` when absent and :class:`DamagedFile` (a ``ValueError``)
-    when truncated, altered or not an npz at all.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except Exception as exc:  # zipfile, zlib, EOF, pickle refusal: all mean "damaged"
-        raise DamagedFile(f"{path} is damaged or not a prsg file ({type(exc).__name__}: {exc})") from None
-    stored = arrays.pop("checksum", None)
-    if stored is None:
-        raise DamagedFile(f"{path} has no checksum (written by an older prsg_widgets)")
-    if str(stored) != checksum(arrays):
-        raise DamagedFile(f"{path} fails its checksum (the file was altered or truncated)")
-    return arrays
+_FIELDS = PART_FIELDS
 
 
 @dataclass
@@ -113,6 +61,8 @@ class SolveRecord:
     components: Optional[Tensor] = field(init=False, default=None)  # the transform, once complete
     norms: dict = field(init=False, default_factory=dict)  # ‖I(S)‖₂ of components computed so far
     norms_final: bool = field(init=False, default=False)  # norms read off the complete transform
+    context: Optional[PartContext] = field(init=False, default=None)  # f, b, ε: what loaded rows must fit
+    origins: dict = field(init=False, default_factory=dict)  # part path → rows read before a context was known
 
     def __post_init__(self) -> None:
         size = 1 << self.n
@@ -142,21 +92,15 @@ class SolveRecord:
                     "mse": self.mse[rows].copy(), "patch_mse": self.patch_mse[rows].copy(),
                     "feasible": self.feasible[rows].copy(), "iterations": self.iterations[rows].copy()}
 
-    def check_part(self, part: dict[str, np.ndarray]) -> None:
-        """Refuse a part whose shapes or values cannot belong to this record."""
-        missing = [f for f in _FIELDS if f not in part]
-        if missing:
-            raise DamagedFile(f"missing arrays {missing}")
-        rows = part["subsets"]
-        k = rows.shape[0]
-        if rows.ndim != 1 or (k and (rows.min() < 0 or rows.max() >= 1 << self.n)):
-            raise DamagedFile(f"subset ids outside 0..{(1 << self.n) - 1}")
-        if part["features"].shape != (k, self.d) or part["patch_mse"].shape != (k, self.n):
-            raise DamagedFile(f"shape {part['features'].shape} does not match ({k}, {self.d})")
-        if not np.isfinite(part["features"]).all() or not np.isfinite(part["mse"]).all():
-            raise DamagedFile("NaN or inf in solved minimal features")
-        if (part["iterations"] < 0).any():
-            raise DamagedFile("negative iteration counts")
+    def forget(self, rows: np.ndarray) -> None:
+        """Mark ``rows`` unsolved again (rows read from a file that failed a later check)."""
+        with self.lock:
+            self.features[torch.as_tensor(rows, dtype=torch.long)] = float("nan")
+            self.solved[rows] = False
+            self.mse[rows], self.patch_mse[rows], self.feasible[rows], self.iterations[rows] = np.nan, np.nan, False, 0
+            self.components = None
+            self.norms.clear()
+            self.norms_final = False
 
 
 class Store:
@@ -173,7 +117,7 @@ class Store:
         if self.directory is not None:
             if self.directory.exists() and not self.directory.is_dir():
                 raise ValueError(f"cache directory {self.directory} is a file; give a folder")
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.directory)
             if not os.access(self.directory, os.W_OK):
                 raise ValueError(f"cache directory {self.directory} is not writable; choose another")
         self.max_records = max_records
@@ -181,6 +125,8 @@ class Store:
         self._recent: dict[str, SolveRecord] = {}  # strong references, most recent last
         self._unsaved: dict[str, tuple[SolveRecord, set[int]]] = {}  # rows not on disk yet
         self._lock = threading.RLock()
+        self._unreadable: set[str] = set()  # files already reported as unreadable (warned once)
+        self._unverified: dict[str, tuple[Path, Tensor]] = {}  # tensors read from disk, not yet checked
 
     # ------------------------------------------------------------------ memory
     def record(self, key: str, n: int, d: int, describe: Optional[dict] = None) -> SolveRecord:
@@ -233,27 +179,58 @@ class Store:
         if not rows or self.directory is None:
             return 0
         try:
-            write_npz(self.folder(key) / f"part-{uuid.uuid4().hex}.npz", rec.arrays(np.asarray(rows)))
+            write_npz(self.folder(key) / f"part-{uuid.uuid4().hex}.npz", {**rec.arrays(np.asarray(rows)),
+                                                                          "key": np.asarray(key)})
         except BaseException:
             with self._lock:  # not on disk: try again at the next flush
                 self._unsaved.setdefault(key, (rec, set()))[1].update(rows)
             raise
         return len(rows)
 
+    def verify(self, key: str, record: SolveRecord, context: PartContext) -> None:
+        """Give ``record`` (of ``key``) the context its rows must fit (``f``, ``b``, ε; see
+        :class:`~prsg_widgets.backend.filecheck.PartContext`) and check the rows already read
+        from disk against it: a part that fails is set aside and its rows are read again from
+        the other parts (or solved again).  Later reads check each part against it at once."""
+        with record.lock:
+            if record.context is None:
+                record.context = context
+            origins, record.origins = record.origins, {}
+        failed = []
+        for path, rows in origins.items():
+            try:
+                check_part({**record.arrays(rows), "key": np.asarray(key)}, record.n, record.d, key, record.context)
+            except DamagedFile as exc:
+                failed.append((Path(path), exc))
+        if failed:
+            for path, exc in failed:
+                self._set_aside(path, exc)
+            for rows in origins.values():
+                record.forget(rows)
+            self.reload(key, record)
+
     def reload(self, key: str, record: Optional[SolveRecord] = None) -> int:
         """Read the parts of ``key`` that other processes wrote since into ``record`` (default: the
         key's own record), under the folder's lock, so a merge by another process (it writes the
         merged part, then deletes the ones it read) is never seen half-done.  Rows are write-once,
-        so reading one again changes nothing.  Returns how many rows were read."""
+        so reading one again changes nothing.  Returns how many rows were read.  Without the right
+        to take the lock (another user's folder), the parts are read without it."""
         folder = self.folder(key)
         if folder is None or not folder.is_dir():
             return 0
         rec = record if record is not None else self._records[key]
-        with FileLock(str(folder / ".lock"), timeout=120):
+        try:
+            lock = FileLock(str(folder / ".lock"), timeout=120)
+            lock.acquire()
+        except PermissionError:
             return self._load_parts(key, rec)
+        try:
+            return self._load_parts(key, rec)
+        finally:
+            lock.release()
 
     def on_disk(self, key: str) -> int:
-        """How many distinct subsets of ``key`` verified parts on disk hold (reads them)."""
+        """How many distinct subsets of ``key`` readable, verified parts on disk hold (reads them)."""
         folder = self.folder(key)
         if folder is None or not folder.is_dir():
             return 0
@@ -261,48 +238,68 @@ class Store:
         for part in sorted(folder.glob("part-*.npz")):
             try:
                 seen.update(read_npz(part)["subsets"].tolist())
-            except (FileNotFoundError, DamagedFile):
+            except (OSError, DamagedFile, KeyError):
                 continue
         return len(seen)
 
     def compact(self, key: str) -> None:
-        """Merge the parts of ``key`` into one, under a file lock; unreadable parts are set aside."""
+        """Merge the parts of ``key`` into one, under a file lock; damaged parts are set aside,
+        unreadable ones (another user's) left alone.  Merging only saves space: when the folder
+        cannot be locked or written, the parts stay as they are."""
         folder = self.folder(key)
         if folder is None or not folder.is_dir():
             return
-        with FileLock(str(folder / ".lock"), timeout=60):
-            parts = sorted(folder.glob("part-*.npz"))
-            if len(parts) < 2:
-                return
-            rec = self._records.get(key)
-            merged: dict[int, dict] = {}
-            used = []
-            for part in parts:
-                data = self._read_part(part, rec)
-                if data is None:
-                    continue
-                used.append(part)
-                for j, s in enumerate(data["subsets"].tolist()):
-                    merged[s] = {f: data[f][j] for f in _FIELDS}
-            if len(used) < 2:
-                return
-            order = sorted(merged)
-            arrays = {f: np.stack([merged[s][f] for s in order]) for f in _FIELDS}
-            write_npz(folder / f"part-{uuid.uuid4().hex}.npz", arrays)
-            for part in used:  # only what this merge read and verified
-                part.unlink(missing_ok=True)
+        try:
+            with FileLock(str(folder / ".lock"), timeout=60):
+                self._merge(key, folder)
+        except OSError as exc:  # a full disk or another user's folder: nothing is lost
+            logging.getLogger("prsg_widgets").info("cache parts of %s not merged: %s", folder, exc)
 
-    def _read_part(self, part: Path, rec: Optional[SolveRecord]) -> Optional[dict]:
+    def _merge(self, key: str, folder: Path) -> None:
+        parts = sorted(folder.glob("part-*.npz"))
+        if len(parts) < 2:
+            return
+        rec = self._records.get(key)
+        merged: dict[int, dict] = {}
+        used = []
+        for part in parts:
+            data = self._read_part(key, part, rec)
+            if data is None:
+                continue
+            used.append(part)
+            for j, s in enumerate(data["subsets"].tolist()):
+                merged[s] = {f: data[f][j] for f in _FIELDS}
+        if len(used) < 2:
+            return
+        order = sorted(merged)
+        arrays = {f: np.stack([merged[s][f] for s in order]) for f in _FIELDS}
+        write_npz(folder / f"part-{uuid.uuid4().hex}.npz", {**arrays, "key": np.asarray(key)})
+        for part in used:  # only what this merge read and verified
+            try:
+                part.unlink(missing_ok=True)
+            except PermissionError:  # another user's part in a folder we may not change: keep it
+                pass
+
+    def _read_part(self, key: str, part: Path, rec: Optional[SolveRecord]) -> Optional[dict]:
+        """A part's arrays once every field checks out; ``None`` (and the part set aside) when it
+        is damaged, ``None`` (the part left in place) when it cannot be read or vanished."""
         try:
             data = read_npz(part)
             if rec is not None:
-                rec.check_part(data)
+                check_part(data, rec.n, rec.d, key, rec.context or self._context(key))
             return data
         except FileNotFoundError:  # merged or set aside by another process meanwhile
             return None
-        except DamagedFile as exc:
+        except OSError as exc:  # permission denied or an I/O error: not ours to judge, keep it
+            self._warn_unreadable(part, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - any other failure means the file is damaged
             self._set_aside(part, exc)
             return None
+
+    def _context(self, key: str) -> Optional[PartContext]:
+        own = self._records.get(key)
+        return None if own is None else own.context
 
     def _load_parts(self, key: str, rec: SolveRecord) -> int:
         folder = self.folder(key)
@@ -310,12 +307,14 @@ class Store:
             return 0
         loaded = 0
         for part in sorted(folder.glob("part-*.npz")):
-            data = self._read_part(part, rec)
+            data = self._read_part(key, part, rec)
             if data is None:
                 continue
             rows = data["subsets"]
             rec.write(rows, torch.from_numpy(data["features"]), data["mse"], data["patch_mse"],
                       data["feasible"], data["iterations"])
+            if (rec.context or self._context(key)) is None:  # checked against f and b by verify()
+                rec.origins[str(part)] = rows
             loaded += len(rows)
         return loaded
 
@@ -323,41 +322,82 @@ class Store:
         """A human-readable ``meta.json`` beside the parts (what the key stands for)."""
         path = self.folder(key) / "meta.json"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".meta-{uuid.uuid4().hex}.tmp")
-            tmp.write_text(json.dumps(describe, indent=1, sort_keys=True, default=str))
-            os.replace(tmp, path)
+            try:
+                write_text(path, json.dumps(describe, indent=1, sort_keys=True, default=str))
+            except PermissionError:  # another user's key folder: the description is only for people
+                pass
+
+    def _warn_unreadable(self, path: Path, exc: OSError) -> None:
+        if str(path) in self._unreadable:
+            return
+        self._unreadable.add(str(path))
+        reason = exc.strerror or type(exc).__name__
+        warnings.warn(f"cache file {path} cannot be read ({reason}); left in place and skipped, its subsets "
+                      "are solved again here (ask its owner to make the cache group-readable: chmod -R g+rX)",
+                      RuntimeWarning, stacklevel=5)
 
     @staticmethod
-    def _set_aside(path: Path, exc: Exception) -> None:
+    def _set_aside(path: Path, exc: Exception, then: str = "its subsets will be solved again") -> None:
         aside = path.with_name(path.name + ".corrupt")
         try:
             os.replace(path, aside)
         except FileNotFoundError:  # another process set it aside first
             return
-        warnings.warn(f"cache file {path} could not be read ({exc}); moved it to {aside.name} and "
-                      "its subsets will be solved again", RuntimeWarning, stacklevel=5)
+        except OSError as err:  # may not rename it (another user's folder): leave it, say so
+            warnings.warn(f"cache file {path} is damaged ({' '.join(str(exc).split())}) and could not be moved "
+                          f"aside ({err.strerror}); it is skipped", RuntimeWarning, stacklevel=5)
+            return
+        detail = " ".join(str(exc).replace(str(path), "the file").split())
+        warnings.warn(f"cache file {path} could not be read ({detail}); moved it to {aside.name} and "
+                      f"{then}", RuntimeWarning, stacklevel=5)
 
     # ------------------------------------------------------------------ single tensors
     def load_tensor(self, key: str, shape: tuple) -> Optional[Tensor]:
-        """The tensor stored under ``key`` (e.g. the baseline ``b``), or ``None`` if absent or damaged."""
+        """The tensor stored under ``key`` (e.g. the baseline ``b``), or ``None`` if absent,
+        damaged (set aside) or unreadable (left in place)."""
         if self.directory is None:
             return None
         path = self.directory / f"{key}.npz"
         try:
-            value = read_npz(path)["value"]
-            if value.shape != tuple(shape) or not np.isfinite(value).all():
-                raise DamagedFile(f"shape {value.shape} or values do not fit {tuple(shape)}")
+            data = read_npz(path)
+            value = data.get("value")
+            if value is None or value.dtype.kind != "f" or value.shape != tuple(shape) or not np.isfinite(value).all():
+                raise DamagedFile(f"field 'value' is missing, not finite or not of shape {tuple(shape)}")
+            if set(data) - {"value", "key"} or ("key" in data and str(data["key"]) != key):
+                raise DamagedFile("field 'key' names another file, or the file has extra fields")
         except FileNotFoundError:
             return None
-        except (DamagedFile, KeyError) as exc:
-            self._set_aside(path, DamagedFile(str(exc)))
+        except OSError as exc:
+            self._warn_unreadable(path, exc)
             return None
-        return torch.from_numpy(value)
+        except DamagedFile as exc:
+            self._set_aside(path, exc, "it will be computed again")
+            return None
+        tensor = torch.from_numpy(value.astype(np.float32, copy=False))
+        self._unverified[key] = (path, tensor)
+        return tensor
+
+    def verify_tensors(self, check: Callable[[Tensor], None]) -> None:
+        """Run ``check(value)`` once on each tensor read from disk since; one that fails it
+        (:class:`DamagedFile`) is set aside and a one-line ``ValueError`` asks to start again."""
+        with self._lock:
+            pending, self._unverified = self._unverified, {}
+        for key, (path, value) in pending.items():
+            try:
+                check(value)
+            except DamagedFile as exc:
+                self._set_aside(path, exc, "it will be computed again")
+                raise ValueError(f"the cached {path} does not fit the model ({exc}); it was set aside: "
+                                 "make the Explainer again to recompute it") from None
 
     def save_tensor(self, key: str, value: Tensor) -> None:
+        """Store ``value`` under ``key`` (a no-op without a directory; an unwritable one is skipped:
+        the value is only a cache)."""
         if self.directory is not None:
-            write_npz(self.directory / f"{key}.npz", {"value": value.detach().cpu().numpy()})
+            try:
+                write_npz(self.directory / f"{key}.npz", {"value": value.detach().cpu().numpy(), "key": np.asarray(key)})
+            except PermissionError:
+                pass
 
 
 Listener = Callable[[object, list], None]

@@ -351,7 +351,8 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
     """Bounds of the solver settings a user may override (a mapping and/or keywords; ``None``
     values are skipped): ``lr`` in (0, :data:`MAX_LR`], ``iterations`` and ``patience`` whole
     numbers in 1..:data:`MAX_ITERATIONS`, ``lam`` in (0, :data:`MAX_LAM`], ``epsilon`` in
-    (0, :data:`MAX_EPSILON`), ``rel_tol`` ≥ 0, ``init`` in [0, 1], ``margin`` in [0, 1).
+    (0, :data:`MAX_EPSILON`), ``rel_tol`` ≥ 0, ``init`` in [0, 1], ``margin`` in [0, 1),
+    ``polish`` in 0..64, ``constraint`` ``"patch"``/``"mean"``, ``betas`` two numbers in [0, 1), switches bools.
     Returns the checked values (floats as ``float``); unknown names are left for the caller."""
     values = dict(settings or {}, **more)
     out: dict = {}
@@ -363,6 +364,8 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
             out[key] = check_positive_float(value, name, max=MAX_LR)
         elif key in ("iterations", "patience"):
             out[key] = check_int(value, name, min=1, max=MAX_ITERATIONS)
+        elif key == "polish":
+            out[key] = check_int(value, name, min=0, max=64)
         elif key == "lam":
             out[key] = check_positive_float(value, name, max=MAX_LAM)
         elif key == "epsilon":
@@ -380,10 +383,22 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
             if margin >= 1:
                 raise ValueError(f"{name} must be below 1, got {describe(value)}")
             out[key] = margin
-        elif key in ("early_stop", "nested", "restart"):
+        elif key in ("early_stop", "nested", "restart", "bound_stop"):
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {describe(value)}")
             out[key] = bool(value)
+        elif key == "constraint":
+            if value not in ("patch", "mean"):
+                raise ValueError(f"{name} must be 'patch' or 'mean', got {describe(value)}")
+            out[key] = value
+        elif key == "betas":
+            try:
+                pair = tuple(float(b) for b in value)
+            except (TypeError, ValueError):
+                pair = ()
+            if len(pair) != 2 or not all(math.isfinite(b) and 0 <= b < 1 for b in pair):
+                raise ValueError(f"{name} must be two numbers in [0, 1), got {describe(value)}")
+            out[key] = pair
         else:
             out[key] = value
     return out

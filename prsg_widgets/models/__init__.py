@@ -32,6 +32,12 @@ def _load_toy(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
     return load_toy_scenes(layer=layer, device=device, **kw)
 
 
+def _load_planted(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+    from .planted import load_planted
+
+    return load_planted(layer=layer, device=device, **kw)
+
+
 def _biggan_loader(name: str) -> Callable[..., SplitGenerator]:
     def load(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
         from .biggan import load_biggan  # needs pytorch-pretrained-biggan; import lazily
@@ -55,6 +61,9 @@ MODELS: dict[str, ModelInfo] = {
     "toy-scenes": ModelInfo("toy-scenes", _load_toy, *_toy_layers(),
                             "32×32 synthetic scenes of three coloured shapes, trained locally; "
                             "knows its true object masks"),
+    "toy-planted": ModelInfo("toy-planted", _load_planted, "main.0", "main.0",
+                             "48×48 scenes of patch-aligned objects whose exact OR components are known "
+                             "(prsg_widgets.models.planted): a ground truth for the solver"),
     **{f"biggan-deep-{r}": ModelInfo(f"biggan-deep-{r}", _biggan_loader(f"biggan-deep-{r}"),
                                      "generator.layers.4", "generator.layers.6",
                                      f"class-conditional {r}×{r} BigGAN-deep (ImageNet); PyPI 'pytorch-pretrained-biggan' "

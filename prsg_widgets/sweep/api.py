@@ -97,7 +97,7 @@ def build_spec(model: str, cache_dir: Union[str, Path], *, cheap: bool = False, 
 def sweep(
     model: str = "dcgan-faces",
     seeds: Union[str, int, Iterable[int]] = "0:8",
-    n: int = 4,
+    n: Optional[int] = None,
     patches: Optional[Sequence[int]] = None,
     same_patches: bool = True,
     out: Union[str, Path, None] = None,
@@ -126,8 +126,8 @@ def sweep(
     fault_marker: Optional[str] = None,
     **solver_overrides,
 ) -> Study:
-    """Explain the images of ``seeds`` (``"0:64"``, a list, or a count) over ``n`` patches on a
-    Dask cluster and return their :class:`Study` (also written to ``out`` when given).
+    """Explain the images of ``seeds`` (``"0:64"``, a list, or a count) over ``n`` patches (default
+    4, or ``len(patches)``; a different ``n`` beside ``patches`` is an error) on a Dask cluster and return their :class:`Study` (also written to ``out`` when given).
 
     Cluster: ``client`` (yours, left open), else ``scheduler="tcp://HOST:PORT"`` (join), else
     ``gpus=True`` (one worker per GPU), else a ``LocalCluster`` of ``workers`` processes (default:
@@ -148,17 +148,21 @@ def sweep(
     """
     from ..core.solver import get_solver_config
     from ..core.validate import check_int, check_patch_ids, check_positive_int, check_writable_dir
-    from .cluster import check_scheduler_address, cluster_client, cpu_count, dashboard_link, describe_client
-    from .progress import Progress
+    from .cluster import check_scheduler_address, cluster_client, cpu_count
+    from .preflight import preflight
 
     # ---- every argument is checked before a cluster starts
     seeds = parse_seeds(seeds)
-    n = check_positive_int(n, "n", max=30)
-    if patches is not None:  # true, distinct ids ≥ 0; the grid's range is checked on the workers
+    if n is not None:
+        n = check_positive_int(n, "n", max=30)
+    if patches is not None:  # true, distinct ids ≥ 0; the grid's range is checked by preflight()
         patches = sorted(check_patch_ids(patches, None, what="patches"))
         if not patches:
             raise ValueError("patches is empty; give patch ids such as [3, 8] or leave it out")
+        if n is not None and n != len(patches):
+            raise ValueError(f"n={n} contradicts the {len(patches)} patch ids given; leave n out (it is len(patches))")
         n = len(patches)
+    n = 4 if n is None else n
     if out is not None:
         out = check_writable_dir(out, "out")
     if cache_dir is None:
@@ -187,6 +191,7 @@ def sweep(
         threads = check_positive_int(threads, "threads", max=4096)
     elif local:
         threads = max(1, cpu_count() // (workers or cpu_count()))
+    preflight(model, layer=layer, cheap=cheap, grid=check_positive_int(grid, "grid", max=4096), n=n, patches=patches)
     spec = build_spec(model, cache_dir, cheap=cheap, layer=layer, grid=grid, preset=preset, batch_size=batch_size,
                       device=device, threads=threads, precision=precision, compile=compile,
                       channels_last=channels_last, **solver_overrides)
@@ -203,49 +208,14 @@ def sweep(
     cache_dir.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
-    with cluster_client(client, workers=workers, scheduler=scheduler, gpus=gpus) as cl:
-        from distributed import as_completed
-
-        link = dashboard_link(cl)
-        where = describe_client(cl)
-        if progress not in (False, "none", None):
-            print(f"Dask cluster: {where}" + (f"; dashboard {link}" if link else
-                                                "; dashboard: pip install bokeh>=3.1 to serve it"), flush=True)
-        submit = lambda fn, *a: cl.submit(fn, *a, pure=False, retries=retries)  # noqa: E731
-        if patches is None and same_patches:
-            patches = submit(plan_image, spec, seeds[0], n, None).result()["patches"]
-        plans = cl.gather([submit(plan_image, spec, s, n, patches if same_patches or patches else None)
-                           for s in seeds])
-        missing = sum(len(p["missing"]) for p in plans)
-        skipped = sum((1 << len(p["patches"])) - 1 - len(p["missing"]) for p in plans)  # ∅ is never solved
-        bar = Progress(missing + len(plans), progress, desc="sweep", dashboard=link)
-        futures = {}
-        solved_now = 0
-        try:
-            for p in plans:
-                chunks = []
-                for i in range(0, len(p["missing"]), chunk):
-                    part = p["missing"][i:i + chunk]
-                    fut = submit(solve_chunk, spec, p["seed"], p["patches"], part, fault_marker)
-                    futures[fut] = ("chunk", len(part))
-                    chunks.append(fut)
-                fut = submit(image_metrics, spec, p["seed"], p["patches"], metrics, *chunks)
-                futures[fut] = ("metrics", 1)
-            images = []
-            for fut in as_completed(list(futures)):
-                kind, size = futures[fut]
-                result = fut.result()  # a task that failed for good raises here
-                if kind == "chunk":
-                    solved_now += result["solved"]
-                else:
-                    images.append(result)
-                    bar.note(f"{len(images)}/{len(plans)} images measured")
-                bar.update(size)
-        except BaseException:
-            bar.close(ok=False)
-            cl.cancel(list(futures))
-            raise
-        bar.close()
+    solved_now = 0
+    try:
+        images, plans, futures, skipped, solved_now, link, where, patches = _run(
+            cluster_client(client, workers=workers, scheduler=scheduler, gpus=gpus), spec, seeds, n, patches,
+            same_patches, chunk, retries, metrics, progress, fault_marker)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted: solves that finished are kept in {cache_dir}; rerun the same "
+                                "command to resume (only what is missing is solved)") from None
     seconds = time.perf_counter() - start
     layer_name = images[0].get("layer") if images else None
     settings = {"model": model, "layer": layer_name or layer or "default", "cheap": cheap, "grid": grid,
@@ -261,3 +231,63 @@ def sweep(
     if out is not None:
         study.save(out)
     return study
+
+
+def _planned(plans: list[dict]) -> list[dict]:
+    """The plans, or the first setting a worker refused as one ``ValueError`` (no traceback)."""
+    for p in plans:
+        if "error" in p:
+            raise ValueError(p["error"])
+    return plans
+
+
+def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics, progress, fault_marker):
+    """Plan, solve and measure every image on the cluster ``context`` opens; returns what
+    :func:`sweep` reports."""
+    from distributed import as_completed
+
+    from .cluster import dashboard_link, describe_client
+    from .progress import Progress
+
+    with context as cl:
+        link = dashboard_link(cl)
+        where = describe_client(cl)
+        if progress not in (False, "none", None):
+            print(f"Dask cluster: {where}" + (f"; dashboard {link}" if link else
+                                                "; dashboard: pip install bokeh>=3.1 to serve it"), flush=True)
+        submit = lambda fn, *a: cl.submit(fn, *a, pure=False, retries=retries)  # noqa: E731
+        if patches is None and same_patches:
+            patches = _planned([submit(plan_image, spec, seeds[0], n, None).result()])[0]["patches"]
+        plans = _planned(cl.gather([submit(plan_image, spec, s, n, patches if same_patches or patches else None)
+                                    for s in seeds]))
+        missing = sum(len(p["missing"]) for p in plans)
+        skipped = sum((1 << len(p["patches"])) - 1 - len(p["missing"]) for p in plans)  # ∅ is never solved
+        bar = Progress(missing + len(plans), progress, desc="sweep", dashboard=link)
+        futures = {}
+        solved_now = 0
+        images = []
+        try:
+            for p in plans:
+                chunks = []
+                for i in range(0, len(p["missing"]), chunk):
+                    part = p["missing"][i:i + chunk]
+                    fut = submit(solve_chunk, spec, p["seed"], p["patches"], part, fault_marker)
+                    futures[fut] = ("chunk", len(part))
+                    chunks.append(fut)
+                fut = submit(image_metrics, spec, p["seed"], p["patches"], metrics, *chunks)
+                futures[fut] = ("metrics", 1)
+            for fut in as_completed(list(futures)):
+                kind, size = futures[fut]
+                result = fut.result()  # a task that failed for good raises here
+                if kind == "chunk":
+                    solved_now += result["solved"]
+                else:
+                    images.append(result)
+                    bar.note(f"{len(images)}/{len(plans)} images measured")
+                bar.update(size)
+        except BaseException:
+            bar.close(ok=False)
+            cl.cancel(list(futures))
+            raise
+        bar.close()
+    return images, plans, futures, skipped, solved_now, link, where, patches

@@ -3,8 +3,9 @@ scheduler (``scheduler="tcp://host:8786"``: dask-jobqueue on SLURM/PBS, dask-kub
 ``dask scheduler`` + ``dask worker`` by hand; see ``docs/cluster.md``), or one worker per GPU
 (``gpus=True``: ``dask_cuda.LocalCUDACluster``, imported only then).
 
-Errors are one line: a malformed or unreachable scheduler address is a ``ValueError`` after a
-short timeout, a missing optional package names the extra to install.
+Errors are one line: a malformed or unreachable scheduler address, a port where something else
+answers and one that never replies are each a ``ValueError`` within the timeout (5 s), a missing
+optional package names the extra to install.
 """
 from __future__ import annotations
 
@@ -67,7 +68,10 @@ def make_client(workers: Optional[int] = None, scheduler: Optional[str] = None, 
         raise ValueError(f"workers must be a whole number ≥ 1, got {workers!r}")
     distributed = _distributed()
     if scheduler is not None:
+        from .preflight import probe_scheduler
+
         address = check_scheduler_address(scheduler)
+        probe_scheduler(address, timeout)  # nothing there, a silent port, or not a scheduler: one line
         try:
             return distributed.Client(address, timeout=timeout)
         except (OSError, TimeoutError) as exc:

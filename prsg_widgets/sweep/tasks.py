@@ -23,11 +23,17 @@ __all__ = ["ExplainerSpec", "worker_explainer", "plan_image", "solve_chunk", "im
 def plan_image(spec: ExplainerSpec, seed: int, n: Optional[int] = None,
                patches: Optional[Sequence[int]] = None) -> dict:
     """Choose the patches of image ``seed`` (``patches`` given, or ``n`` on its foreground) and
-    say which of its subsets are not on disk yet: ``{"seed", "patches", "key", "missing"}``."""
-    ex = worker_explainer(spec)
-    if patches is None:
-        patches = ex.explain(int(seed), n=n).patches
-    expl = worker_explanation(ex, seed, patches)
+    say which of its subsets are not on disk yet: ``{"seed", "patches", "key", "missing"}``.
+
+    A setting the model refuses (a layer, patch ids, ``n``) comes back as ``{"error": message}``
+    instead of raising, so the caller reports it in one line, without a worker traceback."""
+    try:
+        ex = worker_explainer(spec)
+        if patches is None:
+            patches = ex.explain(int(seed), n=n).patches
+        expl = worker_explanation(ex, seed, patches)
+    except (ValueError, KeyError) as exc:
+        return {"seed": int(seed), "error": " ".join(str(exc).split()) or type(exc).__name__}
     return {"seed": int(seed), "patches": list(expl.patches), "key": expl.key,
             "missing": np.flatnonzero(~expl.solved_mask()).tolist()}
 

@@ -1,0 +1,29 @@
+"""Minimal-feature solver (Eq. 5, 9, 10; ``docs/theory.md`` §2, ``docs/solver.md``).
+
+For every subset ``T ⊆ N`` find the least change from the baseline that still regenerates every
+patch in ``T``::
+
+    f_T = b + m_T ⊙ (f − b),        m_T ∈ [0, 1]^d
+    minimise  ‖m_T ⊙ (f − b)‖₁ / d + λ · Σ_{i ∈ T} max(0, mse_i − ε)
+
+by projected Adam steps from ``m = 0`` (``f_T = b``, the paper's Eq. 10).  Subsets are independent
+problems solved as one batch; ``nested=True`` solves them by increasing size, each bounded below
+by the union of its maximal proper subsets (the OR structure built in; fast on a CPU, but it also
+makes a random feature look sparse, so sparsity comparisons use the independent solve).
+
+Modules: :mod:`.config` (settings and presets), :mod:`.schedule` (which subset next; nested
+bounds), :mod:`.pool` (the per-slot state), :mod:`.objective` (Eq. 10 and its gradient, per
+block), :mod:`.steps` (best iterate, stopping rules, the Adam step), :mod:`.solve` (the loop).
+"""
+from .config import (CONSTRAINTS, PRECISIONS, PRESETS, RELEASE_0_2, SOLVER_VERSION, SolverConfig,
+                     get_solver_config)
+from .objective import subset_membership, worst_patch_mse
+from .schedule import mask_of, solve_order
+from .solve import (ResultCallback, SolveInterrupted, SolveResult, default_unit, estimate_batch_size,
+                    solve_minimal_features)
+
+__all__ = [
+    "CONSTRAINTS", "PRECISIONS", "PRESETS", "RELEASE_0_2", "ResultCallback", "SOLVER_VERSION", "SolveInterrupted",
+    "SolveResult", "SolverConfig", "default_unit", "estimate_batch_size", "get_solver_config", "mask_of",
+    "solve_minimal_features", "solve_order", "subset_membership", "worst_patch_mse",
+]

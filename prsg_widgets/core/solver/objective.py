@@ -1,0 +1,94 @@
+"""The objective of Eq. 10 and its gradient, evaluated block by block.
+
+    obj(m) = ‖m ⊙ (f − b)‖₁ / d  +  λ · Σ_{i ∈ T} relu(mse_i − (1 − margin)·ε)
+
+``mse_i`` is patch ``i``'s own error, so a subset is feasible when every one of its patches is
+within ε (``constraint="patch"``); ``constraint="mean"`` puts one mse over all of T's pixels
+instead.  Everything — the tail, the per-patch errors, the L1 term, the gradient — is computed
+on blocks of exactly ``unit`` rows: a row's result then never depends on how many other rows are
+being solved, so a subset's ``f_T`` is the same whichever subsets share its batch, and a resumed
+solve equals an uninterrupted one bit for bit.  (A reduction over a ``(rows, d)`` tensor may split
+its work differently when the number of rows changes, and so round differently.)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .config import SolverConfig
+
+
+@dataclass
+class Evaluation:
+    """One evaluation of some rows: the objective, its parts, and the gradient in ``m``."""
+
+    obj: Tensor          # (k,)
+    sparsity: Tensor     # (k,) the L1 term ‖m ⊙ (f − b)‖₁ / d
+    pmse: Tensor         # (k, n) each patch's mse
+    mse: Tensor          # (k,) mse over all of T's pixels
+    violation: Tensor    # (k,)
+    feasible: Tensor     # (k,) bool: every patch of T within ε (or the mean, for "mean")
+    grad: Tensor         # (k, d)
+
+
+def subset_membership(subsets, n: int, dtype=torch.float32, device=None) -> Tensor:
+    """``(k, n)`` 0/1 matrix: row ``j`` has a 1 at bit ``i`` of ``subsets[j]``."""
+    bits = torch.as_tensor([int(s) for s in subsets], dtype=torch.long, device=device)
+    return ((bits.unsqueeze(1) >> torch.arange(n, device=device)) & 1).to(dtype)
+
+
+def worst_patch_mse(patch_mse: Tensor) -> Tensor:
+    """The largest per-patch mse of each row of ``(k, n)`` (``nan`` = patch not in T; 0 for ∅)."""
+    if patch_mse.shape[1] == 0:
+        return torch.zeros(patch_mse.shape[0], dtype=patch_mse.dtype, device=patch_mse.device)
+    return patch_mse.nan_to_num(nan=-math.inf).max(1).values.clamp_min(0)
+
+
+class Objective:
+    """Eq. 10 for one explanation: the tail, ``b``, ``f − b``, the target image and patch masks."""
+
+    def __init__(self, run_tail: Callable[[Tensor], Tensor], baseline: Tensor, delta: Tensor, image: Tensor,
+                 patch_masks: Tensor, config: SolverConfig, epsilon: float, unit: int) -> None:
+        self.run_tail = run_tail
+        self.baseline, self.delta, self.image = baseline, delta, image
+        self.pmask = patch_masks.to(device=delta.device, dtype=delta.dtype)
+        self.npix = self.pmask.flatten(1).sum(1) * image.shape[0]  # values per patch
+        self.config = config
+        self.epsilon = epsilon
+        self.aim = epsilon * (1.0 - config.margin)  # aim inside ε so iterates settle within it
+        self.unit = unit
+
+    def evaluate(self, m: Tensor, member: Tensor, live: Tensor) -> Evaluation:
+        """Evaluate rows ``m`` ``(k, d)``, ``k`` a multiple of ``unit``, with their patch
+        ``member``-ship ``(k, n)``; ``live`` marks rows holding a subset (the rest are padding)."""
+        parts = [self._block(m[i:i + self.unit], member[i:i + self.unit]) for i in range(0, m.shape[0], self.unit)]
+        ev = Evaluation(*(torch.cat(p) for p in zip(*parts)))
+        ev.feasible &= live
+        return ev
+
+    def _block(self, m: Tensor, member: Tensor) -> tuple[Tensor, ...]:
+        cfg = self.config
+        with torch.enable_grad():
+            ma = m.detach().clone().requires_grad_(True)
+            f_t = torch.addcmul(self.baseline, ma, self.delta)
+            err = (self.run_tail(f_t) - self.image).pow(2).sum(1)  # (unit, H, W)
+            pmse = torch.einsum("bhw,nhw->bn", err, self.pmask) / self.npix
+            weight = self.npix * member
+            mse = (pmse * weight).sum(1) / weight.sum(1).clamp_min(1e-12)
+            if cfg.constraint == "patch":
+                violation = (torch.relu(pmse - self.aim) * member).sum(1)
+            else:
+                violation = torch.relu(mse - self.aim)
+            sparsity = (ma * self.delta).abs().mean(1)
+            obj = sparsity + cfg.lam * violation
+            (grad,) = torch.autograd.grad(obj.sum(), ma)
+        pmse = pmse.detach()
+        if cfg.constraint == "patch":
+            feasible = ((pmse <= self.epsilon) | (member == 0)).all(1)
+        else:
+            feasible = mse.detach() <= self.epsilon
+        return (obj.detach(), sparsity.detach(), pmse, mse.detach(), violation.detach(), feasible, grad)

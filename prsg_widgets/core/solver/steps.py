@@ -1,0 +1,144 @@
+"""One optimiser step of some rows: keep the best feasible iterate, decide who stops, move the rest.
+
+Stopping rules (measured at n = 9 on the face model; ``docs/solver.md`` has the table):
+
+* **Bound stop** (nested).  A subset starts on the union bound ``max_i m_{T∖i}`` and may never go
+  below it; the L1 term only grows above the bound, so when the bound already puts every patch
+  within ε it *is* the minimum: the subset stops after one evaluation.  With a fixed patience the
+  same subset ran 30 more steps to learn nothing.
+* **Convergence.**  Once feasible, a subset stops when its objective has not improved by a
+  fraction ``rel_tol`` for ``patience`` steps.  The step decays by ``decay`` per step after the
+  first feasible iterate, so the iterate settles on the tolerance boundary — where the minimum
+  of Eq. 10 lies — and the improvement test then ends it within a few steps instead of letting a
+  constant Adam step circle the boundary for the whole patience.
+* **Polish.**  A subset that stopped after climbing goes back to its best feasible iterate and
+  runs ``polish`` sign steps whose size halves at every sign flip (Rprop): a constant Adam step
+  circles the tolerance boundary about one step away; the polish settles each element on the
+  boundary of the patches it serves, so subsets that share a patch agree on what it needs.
+* **Rescue.**  A start from 0 can stall below the constraint; a subset never feasible when its
+  violation stopped falling (or its budget ran out) restarts once from ``m = 1``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .config import SolverConfig
+from .objective import Evaluation
+from .pool import Rows
+
+
+@dataclass
+class Decision:
+    """What a step decided: rows that stop now, rows that restart from ``m = 1``, and the step count."""
+
+    finished: Tensor
+    rescue: Optional[Tensor]
+    step: Tensor
+
+
+def record(rows: Rows, ev: Evaluation, live: Tensor, config: SolverConfig) -> Decision:
+    """Update the best feasible iterate and the stall counters of ``rows`` after evaluation ``ev``
+    of their current ``m``, and decide who stops (returned; ``rows`` is updated in place).
+    A subset that stops after climbing enters the polish (``rows.phase`` > 0) instead, when
+    ``config.polish`` > 0; a polishing subset stops after ``config.polish`` line-search steps."""
+    polishing = rows.phase > 0
+    better = ev.feasible & (ev.obj < rows.best_obj * (1 - config.rel_tol))
+    # a barely better one still replaces the best; while polishing, the latest feasible iterate
+    # does: the annealed steps settle each patch's elements on its own boundary, which a choice
+    # by the summed objective would trade between patches
+    replace = ev.feasible & ((ev.obj < rows.best_obj) | polishing)
+    if replace.any():
+        col = replace.unsqueeze(1)
+        rows.best_m = torch.where(col, rows.m, rows.best_m)
+        rows.best_obj = torch.where(replace, ev.obj, rows.best_obj)
+        rows.best_mse = torch.where(replace, ev.mse, rows.best_mse)
+        rows.best_pmse = torch.where(col, ev.pmse, rows.best_pmse)
+        rows.best_sp = torch.where(replace, ev.sparsity, rows.best_sp)
+    step = rows.step + 1
+    rows.stall = torch.where(better, torch.zeros_like(rows.stall), rows.stall + 1)
+    vbetter = ev.violation < rows.best_viol * (1 - config.rel_tol)
+    rows.vstall = torch.where(vbetter, torch.zeros_like(rows.vstall), rows.vstall + 1)
+    rows.best_viol = torch.minimum(rows.best_viol, ev.violation)
+    spent = step - rows.t0  # a budget per start: a rescued subset gets a fresh one
+    ever = torch.isfinite(rows.best_obj)
+    rescue = None
+    if config.restart:
+        rescue = ~ever & ~rows.restarted & live & ~polishing
+        rescue &= (rows.vstall >= config.patience) | (spent >= config.iterations)
+        if not rescue.any():
+            rescue = None
+    done = (spent >= config.iterations) & live
+    if config.early_stop:
+        done |= ever & (rows.stall >= config.patience) & live
+    bound = torch.zeros_like(done)
+    if config.bound_stop and (config.nested or config.init == 0):
+        # feasible at its first step on its floor (the union bound, or m = 0): that is the minimum
+        bound = ev.feasible & (step == 1) & ~rows.restarted & live
+    if rescue is not None:
+        done &= ~rescue
+    done &= ~polishing
+    if config.polish > 0:
+        start = done & ever & ~bound  # stopped after climbing: polish before leaving
+        finished = (done & ~start) | bound | (polishing & (rows.phase > config.polish) & live)
+        rows.phase = torch.where(polishing, rows.phase + 1, rows.phase)
+        rows.phase = torch.where(start, torch.ones_like(rows.phase), rows.phase)
+    else:
+        finished = done | bound
+    rows.step = step
+    return Decision(finished, rescue, step)
+
+
+def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig) -> None:
+    """Projected Adam on ``rows.m``: the step, then the box ``[lower, 1]`` (``lower`` = 0 when not
+    nested); polishing rows take a sign step instead (:func:`_rprop`); rescued rows restart from
+    ``m = 1`` with fresh moments and budget."""
+    b1, b2 = config.betas
+    rows.m1 = rows.m1.mul(b1).add_(grad, alpha=1 - b1)
+    rows.m2 = rows.m2.mul(b2).addcmul_(grad, grad, value=1 - b2)
+    t = decision.step - rows.t0
+    c1 = (1 - b1 ** t).unsqueeze(1)
+    c2 = (1 - b2 ** t).unsqueeze(1)
+    denom = (rows.m2 / c2).sqrt_().add_(1e-8)
+    m = rows.m - config.lr * (rows.m1 / c1) / denom
+    m = m.clamp_(0, 1)
+    if config.nested:
+        m = torch.maximum(m, rows.lower)
+    polishing = rows.phase > 0
+    if polishing.any():
+        m = torch.where(polishing.unsqueeze(1), _rprop(rows, grad, config), m)
+    rescue = decision.rescue
+    if rescue is not None:
+        col = rescue.unsqueeze(1)
+        m = torch.where(col, torch.ones_like(m), m)
+        rows.m1 = torch.where(col, torch.zeros_like(rows.m1), rows.m1)
+        rows.m2 = torch.where(col, torch.zeros_like(rows.m2), rows.m2)
+        rows.t0 = torch.where(rescue, decision.step, rows.t0)
+        rows.restarted = rows.restarted | rescue
+        rows.vstall = torch.where(rescue, torch.zeros_like(rows.vstall), rows.vstall)
+        rows.best_viol = torch.where(rescue, torch.full_like(rows.best_viol, math.inf), rows.best_viol)
+    rows.m = m
+
+
+def _rprop(rows: Rows, grad: Tensor, config: SolverConfig) -> Tensor:
+    """The polish step (iRprop−, per element): the step grows ×1.2 while the gradient keeps its
+    sign and halves when it flips, skipping that step.  Each element's oscillation across the
+    boundary of the patch it serves shrinks geometrically, so it settles there — where Adam, whose
+    second moment remembers the penalty's spikes, crawls.  At its first phase the row goes back
+    to its best feasible iterate with a step of ``lr / 2``."""
+    first = (rows.phase == 1).unsqueeze(1)
+    sign = torch.sign(grad)
+    flip = sign * rows.gsign
+    eta = torch.where(flip > 0, rows.eta * 1.2, torch.where(flip < 0, rows.eta * 0.5, rows.eta))
+    eta = eta.clamp(1e-7, config.lr)
+    sign = torch.where(flip < 0, torch.zeros_like(sign), sign)
+    m = (rows.m - eta * sign).clamp_(0, 1)
+    if config.nested:
+        m = torch.maximum(m, rows.lower)
+    rows.eta = torch.where(first, torch.full_like(eta, config.lr / 2), eta)
+    rows.gsign = torch.where(first, torch.zeros_like(sign), sign)
+    return torch.where(first, rows.best_m, m)
