@@ -571,8 +571,8 @@ def test_detail_follows_the_filters_and_removes_a_component(solved):
 
 
 def test_eta_within_twice_the_truth_on_a_recorded_solve():
-    """Issue 15.3: replay a recorded nested solve (dcgan-faces, cheap layer, n = 6: per-subset
-    iterations as the solver took them) on a fake clock with a batched worker, and check the
+    """Issue 15.3: replay recorded nested solves (dcgan-faces, cheap layer, n = 6: per-subset
+    iterations as the solvers took them) and an independent one on a fake clock with a batched worker, and check the
     ETA of the progress model against the true time left once 10% of the minimal features are
     solved (before the first lands the line says the time is not known yet); in the last second,
     which the line shows as "1 s", within that second."""
@@ -582,7 +582,11 @@ def test_eta_within_twice_the_truth_on_a_recorded_solve():
     iters = [0, 70, 89, 33, 91, 31, 31, 31, 110, 31, 31, 31, 32, 31, 31, 31, 83, 31, 31, 31, 31, 31, 31, 31,
              31, 31, 31, 31, 31, 31, 31, 31, 93, 31, 31, 31, 31, 31, 31, 31, 37, 31, 31, 31, 31, 31, 31, 31,
              33, 31, 31, 31, 31, 31, 31, 31, 33, 31, 31, 31, 31, 31, 31, 31]
-    for nested, its in ((True, iters), (False, [0] + [120 + (7 * s) % 90 for s in range(1, 64)])):
+    # the 0.3 solver (patience floor) and the solver package of issue 15 (a subset whose bound already
+    # has every patch within ε stops at step 1), same image and patches
+    stops = [0, 76, 95, 39, 97, 1, 1, 1, 116, 1, 1, 1, 38, 1, 1, 1, 89, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+             1, 99, 1, 1, 1, 1, 1, 1, 1, 41, 1, 1, 1, 1, 1, 1, 1, 39, 1, 1, 1, 1, 1, 1, 1, 39, 1, 1, 1, 1, 1, 1, 1]
+    for nested, its in ((True, iters), (True, stops), (False, [0] + [120 + (7 * s) % 90 for s in range(1, 64)])):
         n, batch, per_it = 6, 16, 0.004  # seconds per subset-iteration on the fake clock
         now = [0.0]
         meter = RateMeter(clock=lambda: now[0])
@@ -843,7 +847,8 @@ def test_explainer_reports_what_is_in_flight(explainer):
         while (slow.in_flight() is None or max(slow.in_flight().steps.values()) < 3) and time.monotonic() < deadline:
             time.sleep(0.02)
         flight = slow.in_flight()
-        assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4
+        landed = e.progress[0] - 1  # the solver may settle a subset at once (f_∅ = b is not counted)
+        assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4 - landed
         assert set(flight.steps) <= set(range(1, 8)) and flight.budget == 100000
         slow.cancel()
         with pytest.raises(Exception):

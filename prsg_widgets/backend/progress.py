@@ -88,8 +88,10 @@ def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None,
     """Expected subset-iterations left before every subset of ``explanations`` is solved.
 
     ``in_flight`` is the scheduler's :class:`~prsg_widgets.backend.scheduler.InFlight` (or
-    ``None``): a subset in the batch is expected to need what its size needs, less what it has
-    run (at least one more step).  The expectation pools the solved subsets of every given
+    ``None``): a subset in the batch that has run ``k`` iterations is expected to run what the
+    solved subsets that ran longer than ``k`` ran beyond it (:func:`_still_to_run`: short
+    subsets finish first, so the plain mean would make a long one look nearly done).  The
+    expectation pools the solved subsets of every given
     explanation (give those of one explainer).  With no subset solved yet it is ``prior``
     per subset, or ``None`` (unknown) when no ``prior`` is given."""
     pooled: list[tuple[int, int]] = []
@@ -99,12 +101,6 @@ def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None,
         return None
     flight_key = getattr(in_flight, "key", None)
     steps = dict(getattr(in_flight, "steps", {}) or {})
-    # the subsets in the batch are observations too, cut short: count each at what it has run
-    # plus what it is still expected to run (short subsets finish first, so the solved ones alone
-    # would make the rest look cheaper than it is)
-    ran = [(int(s), k) for s, k in steps.items() if any(getattr(e, "key", None) == flight_key for e in explanations)]
-    seen = {_order(s) for s, _ in pooled}
-    pooled += [(s, k + _still_to_run(pooled, _order(s), k, prior or 0.0)) for s, k in ran if _order(s) in seen]
     left = 0.0
     for e in explanations:
         solved = np.asarray(e.solved_mask()) if hasattr(e, "solved_mask") else None
@@ -121,14 +117,16 @@ def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None,
 
 def _still_to_run(pooled: list[tuple[int, int]], order: int, done: int, prior: float) -> float:
     """Iterations a subset that has run ``done`` is still expected to run: the mean excess over
-    ``done`` of the solved subsets (of its size where seen) that ran longer than that, or, when
-    none did, the expectation less what it ran (at least one step)."""
+    ``done`` of the solved subsets of its size (where seen) that ran longer than that; when none
+    did, of any size; when none at all, the expectation less what it ran (at least one step)."""
     sizes = {_order(s) for s, _ in pooled}
     size = order if order in sizes else max(sizes, default=None)
     same = [it for s, it in pooled if _order(s) == size]
     if not same:
         return max(1.0, prior - done)
     longer = [it - done for it in same if it > done]
+    if not longer:  # it runs longer than any subset of its size did: as long as the others that did
+        longer = [it - done for _, it in pooled if it > done]
     if longer:
         return float(np.mean(longer))
     return max(1.0, expected_iterations(pooled, order, prior) - done)
