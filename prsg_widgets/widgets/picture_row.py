@@ -6,7 +6,7 @@ from typing import Any, Optional, Sequence
 
 import traitlets
 
-from ._common import GridView, esm
+from ._common import GridView, esm, short_text
 from ._images import rgba_bytes
 
 
@@ -26,6 +26,10 @@ class PictureRow(GridView):
     def __init__(self, grid: Any = None, size: int = 144, **kwargs) -> None:
         super().__init__(size=int(size), **kwargs)
         self._grid = grid
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs),
+                          "pictures: " + " | ".join(it["caption"] for it in self.items))
 
     def show(self, images: Sequence[Any], captions: Sequence[str], outlines: Optional[Sequence[Sequence[int]]] = None,
              colors: Optional[Sequence[str]] = None, value_range=(-1.0, 1.0), note: Optional[str] = None,
