@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import math
+import time
 from typing import Any, Callable, Optional, Sequence
 
 import ipywidgets as widgets
@@ -68,6 +69,7 @@ class Dashboard(widgets.VBox):
                                         layout=widgets.Layout(display="none"))
         self.confirm_box.add_class("prsg-confirm-box")
         self._pending: Optional[Callable[[], Any]] = None
+        self.timings: dict = {}
         gen = explainer.generator
         info = widgets.HTML(
             f"<div class='prsg-muted' style='font-size:12px;max-width:260px'>model <b>{gen.name}</b>, layer "
@@ -317,6 +319,10 @@ class Dashboard(widgets.VBox):
         self.selector.auto()
         self._update_stale()
 
+    def _first_result(self, explanation: Any, rows: list) -> None:
+        if explanation is self.explanation and any(rows) and "first_result" not in self.timings:
+            self.timings["first_result"] = time.monotonic()
+
     def browse(self, step: int) -> None:
         """Show the image ``step`` seeds away, with its foreground patches, and explain it."""
         self.seed_box.value = max(0, int(self.seed_box.value) + int(step))
@@ -333,7 +339,10 @@ class Dashboard(widgets.VBox):
         if self.line.solving():  # the views leave what they showed: its queued solves must not go first
             for ex in self.line.explainers():
                 ex.cancel()
+        self.timings = {"explain": time.monotonic()}
+        """Monotonic times of the last Explain and of its first solved minimal feature (kernel side)."""
         self.explanation = self.explainer.explain(self.selector.sample, patches=ids)
+        self.explanation.on_update(self._first_result)
         self.browser.set_explanation(self.explanation)
         self.curve.set_explanations([self.explanation])
         self.pairer.set_explanation_a(self.explanation)
