@@ -163,6 +163,7 @@ def test_time_from_explain_to_the_first_picture_on_the_quickstart_dashboard(lab)
         " return !!r && /seed 3/.test(r.dataset.caption || '') && (Number(r.dataset.drafts) > 0"
         " || !!r.querySelector(\".prsg-thumb[data-status='ready']\")); }", timeout=SOLVE_TIMEOUT * 1000)
     first = time.monotonic() - t0
+    lab.screenshot(page, "first-picture", locator=out.locator(".prsg-cb"))
     page.wait_for_function(
         "() => { const r = document.querySelector('.prsg-cb');"
         " return !!r && !!r.querySelector(\".prsg-thumb[data-status='ready']\"); }", timeout=SOLVE_TIMEOUT * 1000)

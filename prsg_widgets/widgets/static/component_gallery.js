@@ -275,7 +275,7 @@ function render({ model, el }) {
       tile.dataset.subset = String(it.subset);
       const cv = dom("canvas", "prsg-pix");
       if (all.length >= (i + 1) * stride) {
-        drawOutlined(cv, all.slice(i * stride, (i + 1) * stride), w, h, 56, model, it.patches, "#1c7ed6", { style: true });
+        drawOutlined(cv, all.slice(i * stride, (i + 1) * stride), w, h, 72, model, it.patches, "#1c7ed6", { style: true });
         cv.dataset.ready = "1";
       }
       describeCanvas(cv, `g(f_T) for T = {${it.patches.join(", ")}}`);
