@@ -45,25 +45,30 @@ d = explore(MODEL, seed=SEED, n=N, grid=GRID, solver=SOLVER, cheap=CHEAP, seed_b
 d
 
 # %% [markdown]
-# Click or drag on the image to choose other patches (at most 12), or press **auto** for the
-# foreground ones, then **Explain selection**.  In the component browser, click a patch to list the
-# components whose action field covers it, a thumbnail for its norm, ρ and sparsity, and move the
-# *top-k* slider to rebuild the target patches from the strongest components (App. F).
+# Click or drag on the image to choose other patches (at most 12; Tab and the arrow keys reach the
+# patches, Space toggles one), or press **auto** for the foreground ones, then **Explain selection**;
+# ◀ ▶ explain the previous or next image.  While the largest subsets are solved, the component
+# browser shows the minimal features already solved as the images they regenerate, `g(f_T)`; the
+# components replace them when every minimal feature they need is there.  Click a patch to list
+# the components whose action field covers it (pointing at a component outlines its patches),
+# a thumbnail for its norm, ρ and sparsity — and **remove I(S)** to see the image without it — and
+# move the *top-k* slider to rebuild the target patches from the strongest components (App. F).
+# One progress line, at the top, reports every view's solve with a time left and one Cancel /
+# Resume for all of them.
 #
-# Everything the views show is also on the Python side:
+# Everything the views show is also on the Python side. The block below fills in by itself once
+# every view is solved (no need to run the cell again):
 
 # %% tags=["nbval-ignore-output"]
-d.wait()   # blocks in scripts and nbval; in JupyterLab / Notebook 7 it returns at once (the views fill in)
-if d.explanation.is_complete:
-    print("patches N:", d.explanation.patches, "| solved:", d.explanation.progress)
-    print(d.explanation.health().summary())   # is the explanation faithful? (also in the browser header)
-    print("strongest components:", d.explanation.components(top=3))
-    print("transferability |A_a ∩ A_b| / k_a =", d.pairer.ratio)
-else:
-    print("still solving", d.explanation.progress, "- run this cell again when the progress bars are full")
+d.wait()     # blocks in scripts and executed notebooks; in JupyterLab / Notebook 7 it returns at once
+d.report()   # health, strongest components, transferability: appears here when the solves end
+
+# %% [markdown]
+# In a script, or once the progress line says every view is solved, the same numbers are plain
+# Python: `d.explanation.health().summary()`, `d.explanation.components(top=3)`, `d.pairer.ratio`.
+# Each view also works on its own, e.g. the browser on the dashboard's explanation:
 
 # %% tags=["nbval-ignore-output"]
-# each view also works on its own, e.g. the browser on the dashboard's explanation
 from prsg_widgets.widgets import ComponentBrowser
 
 ComponentBrowser(d.explanation, target=d.explanation.patches[:2])

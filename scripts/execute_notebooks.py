@@ -5,7 +5,7 @@ Each ``notebooks/NAME.ipynb`` is paired with ``notebooks/NAME.py`` (jupytext per
 ``formats: ipynb,py:percent`` in the notebook's metadata). Edit either side: the ``.py`` in any
 editor, or the ``.ipynb`` in JupyterLab (which, with jupytext installed, saves both). Then:
 
-    python scripts/execute_notebooks.py                  # sync all, execute all but the quickstart
+    python scripts/execute_notebooks.py                  # sync all, execute all
     python scripts/execute_notebooks.py --only 05 12     # name prefixes
     python scripts/execute_notebooks.py --no-execute     # only sync (outputs kept as committed)
 
@@ -15,8 +15,9 @@ the outputs from the ``.ipynb``. Execution uses nbclient with the settings the o
 folder as working directory, a 1200 s timeout per cell, and ``PRSG_BIGGAN_WEIGHTS=""`` for
 ``12_your_generator`` (its documented random-weights run). ``$PRSG_SOLVE_CACHE``, when set, is
 passed through: notebooks sharing a model, image, patches and solver then reuse each other's
-solves. ``00_quickstart`` is never executed and is kept without outputs (the dashboard's state is
-not worth committing). ``tests/test_notebooks_paired.py`` fails when a pair disagrees.
+solves. ``00_quickstart`` is executed like the others and committed with its outputs (its
+``d.wait()`` blocks under nbclient, so its report shows the health). ``tests/test_notebooks_paired.py``
+fails when a pair disagrees.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ NB_DIR = ROOT / "notebooks"
 
 TIMEOUT = 1200                       # seconds per cell (was --ExecutePreprocessor.timeout=1200)
 KERNEL = "python3"
-NO_OUTPUTS = {"00_quickstart"}       # committed without outputs: synced, cleared, never executed
+NO_OUTPUTS: set[str] = set()        # committed without outputs: synced, cleared, never executed
 ENV = {"12_your_generator": {"PRSG_BIGGAN_WEIGHTS": ""}}   # extra environment of the kernel
 
 

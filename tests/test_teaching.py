@@ -114,8 +114,8 @@ def test_view_builds_and_draws(n):
     assert view.draw_count == 1
     assert view.drawn_values == pytest.approx(v.tolist())
     assert len(view.drawn_colors) == 1 << n
-    # the canvas has a fixed size in pixels, so clicks map onto the drawn positions
-    assert (view.canvas.width, view.canvas.height) == (view.width, view.height)
+    # a fixed CSS size with twice the pixels (HiDPI), so clicks map onto the drawn positions
+    assert (view.canvas.width, view.canvas.height) == (2 * view.width, 2 * view.height)
     assert view.canvas.layout.width == f"{view.width}px" and view.canvas.layout.height == f"{view.height}px"
     r = view.radius
     pts = list(view.positions.values())
@@ -145,7 +145,7 @@ def test_view_redraws_on_game_mode_client_and_click():
     assert view.draw_count == 5
 
     x, y = view.positions[0b011]
-    view.canvas._handle_frontend_event(None, {"event": "mouse_down", "x": x + 2, "y": y}, [])
+    view.canvas._handle_frontend_event(None, {"event": "mouse_down", "x": 2 * (x + 2), "y": 2 * y}, [])  # canvas px
     assert view.selected == 0b011 and view.draw_count == 6
     assert "{1,2}" in view.caption.value and "I_or(T)" in view.caption.value
 
@@ -181,3 +181,29 @@ def test_game_explorer_slider_redraws_lattice():
 def test_game_explorer_without_lattice_unchanged():
     box = tg.game_explorer(3)
     assert box.lattice is None and len(box.children) == 3
+
+
+# ---------------------------------------------------------------------- the generator half
+def test_removal_panel_deletes_components_and_answer_table(tiny_explainer):
+    """The notebook's delete-a-component panel: a ticked component is removed from f_N (Eq. 7)
+    and the picture shows g of what is left; the answer table compares with a known answer."""
+    pytest.importorskip("anywidget")
+    e = tiny_explainer.explain(0, patches=[1, 6, 11]).solve_all()
+    top = e.components(top=3)
+    panel = tg.removal_panel(e, top=3, labels={top[0].subset: "first"})
+    assert panel.removed() == [] and "nothing deleted yet" in panel.pictures.items[1]["caption"]
+    panel.checkboxes[0].value = True
+    assert panel.removed() == [top[0].subset] and "first" in panel.checkboxes[0].description
+    keep = torch.ones(e.num_subsets, dtype=torch.bool)
+    keep[top[0].subset] = False
+    want = e.render(e.reconstruct(keep)[e.full].unsqueeze(0))[0]
+    assert torch.allclose(tg.without(e, [top[0].subset]), want)
+    assert panel.pictures.items[1]["outline"] == e.subset_patches(top[0].subset)
+    w, h = panel.pictures.width, panel.pictures.height
+    assert len(panel.pictures.images) == 3 * w * h * 4
+    # a known answer equal to the solver's own components: zero error, ranks 1..k, others listed
+    answer = {c.subset: e.component(c.subset).clone() for c in top[:2]}
+    rows = tg.compare_with_answer(e, answer, {top[0].subset: "a", top[1].subset: "b"})
+    assert [r.rank for r in rows] == [1, 2] and all(r.rel_error < 1e-6 for r in rows)
+    text = tg.answer_table(rows, e)
+    assert text.splitlines()[1].startswith("a") and "every other component" in text

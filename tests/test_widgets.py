@@ -23,8 +23,9 @@ from prsg_widgets import Explainer, metrics, split_generator  # noqa: E402
 from prsg_widgets.core.grid import PatchGrid, select_patches  # noqa: E402
 from prsg_widgets.widgets import (ComponentBrowser, Dashboard, PatchGridSelector, SparsityCurve,  # noqa: E402
                                   TransferabilityPairer, explore)
-from prsg_widgets.widgets._common import (MainThreadCaller, decode_rgba,  # noqa: E402
-                                          float32_bytes, rgba_bytes, signed_rgba_bytes)
+from prsg_widgets.widgets._common import MainThreadCaller  # noqa: E402
+from prsg_widgets.widgets._images import (decode_rgba, float32_bytes, rgba_bytes,  # noqa: E402
+                                          signed_rgba_bytes)
 from prsg_widgets.widgets.sparsity_curve import display_points  # noqa: E402
 from prsg_widgets.widgets.transferability import default_ks  # noqa: E402
 
@@ -274,7 +275,9 @@ def test_sparsity_curve_series_and_dense_control(solved):
     np.testing.assert_array_equal(c.curves["seed 0"], curve)
     data = np.frombuffer(c.plot.data, "<f4")
     n = series[0]["count"]
-    ranks, values = display_points(curve, 100)
+    zeros = int((curve == 0).sum())
+    assert series[0]["zeros"] == zeros  # exact zeros are counted, not drawn on the log axis
+    ranks, values = display_points(curve[: curve.size - zeros], 100)
     np.testing.assert_allclose(data[:n], ranks)
     np.testing.assert_allclose(data[n:2 * n], values.astype(np.float32))
     _, paths, _ = _remove_buffers(c.plot.get_state())
@@ -414,9 +417,17 @@ def test_solve_failures_and_refresh_errors_are_shown(explainer, solved, monkeypa
     b = ComponentBrowser(e, solve=False)
     failed = cf.Future()
     failed.set_exception(RuntimeError("interrupted: 1 of 4 minimal features are kept"))
-    b.future = failed  # what a cancelled background solve leaves behind
+    b.future = failed  # a solve that failed: its message, no exception class name
     b.refresh()
-    assert "solve stopped" in b.status.value and isinstance(b.error, RuntimeError)
+    assert "solve failed: interrupted" in b.status.value and isinstance(b.error, RuntimeError)
+    assert "RuntimeError" not in b.status.value and b.cancel_button.description == "Resume"
+    from prsg_widgets.core.solver import SolveInterrupted
+    stopped = cf.Future()
+    stopped.set_exception(SolveInterrupted("cancelled before it started; finished subsets are kept"))
+    b.future = stopped  # what Cancel leaves behind: said in words
+    b.refresh()
+    assert "stopped — 1/4 minimal features kept; Resume continues" in b.status.value
+    assert "Interrupted" not in b.status.value and "before it started" not in b.status.value
 
     c = SparsityCurve(solved, solve=False, dense_control=False)
 
@@ -467,17 +478,162 @@ def test_browser_header_shows_health_and_warns_when_unhealthy(explainer, solved)
     old.close()
 
 
-def test_dashboard_labels_nested_mode_and_resolves_independently(explainer):
+def test_dashboard_labels_nested_mode_resolves_independently_and_goes_back(explainer):
     nested = Explainer(explainer.generator, grid=4, solver="interactive", iterations=150, progress=False,
                        baseline_samples=64)
-    d = explore(explainer=nested, seed=1, n=3, solve=False)
+    d = explore(explainer=nested, seed=1, n=3, solve=False, confirm_above=4)
     assert "nested" in d.mode.value and d.independent_button.layout.display is None
-    e = d.resolve_independently()
-    assert not d.explainer.config.nested and e.explainer is d.explainer
+    assert d.nested_button.layout.display == "none"
+    # nested: the sparsity view solves no dense control and says why
+    assert d.curve.control is None and d.curve.control_void and "No dense control" in d.curve.note.value
+    first = d.explanation
+    first.solve_all()
+    # 8 minimal features > confirm_above = 4: the estimate and a confirm first, nothing switched yet
+    assert d.resolve_independently() is None and d.confirm_box.layout.display is None
+    assert "re-solve independently" in d.confirm_text.value and d.explainer is nested
+    d.confirm_button.click()
+    e = d.explanation
+    assert not d.explainer.config.nested and e.explainer is d.explainer and e is not first
     assert d.browser.explanation is e and e.patches == d.selector.selected
     assert "independent" in d.mode.value and d.independent_button.layout.display == "none"
+    assert d.nested_button.layout.display is None
+    # independent: the dense control comes from the independent solve
+    assert d.curve.control is not None and not d.curve.control.explainer.config.nested
+    # the way back: the nested result, kept in memory (nothing to solve again)
+    d.nested_button.click()
+    assert d.explainer is nested and d.explanation.is_complete and d.explanation.key == first.key
+    assert d.independent_button.layout.display is None
+    twin = d._solvers[False]
     nested.close()
-    d.explainer.close()
+    twin.close()
+
+
+def test_dashboard_cancel_stops_every_view_and_resume_resumes_each(explainer):
+    slow = Explainer(explainer.generator, grid=4, solver="fast", iterations=3000, lr=1e-7, restart=False,
+                     progress=False, baseline_samples=64)
+    try:
+        d = explore(explainer=slow, seed=1, n=2)
+        assert d.browser.line is d.line and d.curve.line is d.line and d.pairer.line is d.line
+        assert [v.own_line.layout.display for v in d.views] == ["none"] * 3  # one line, not three
+        wait_until(lambda: slow.solver_steps > 3)
+        assert d.line.button.description == "Cancel" and d.line.solving()
+        d.line.button.click()
+        wait_until(lambda: not d.line.solving())
+        for v in d.views:
+            v.refresh()
+        assert set(d.line.stopped) == set(d.views)  # every view that was solving
+        assert "stopped —" in d.line.status.value and d.line.button.description == "Resume"
+        for v in d.views:  # no view claims its solve was 'cancelled before it started'
+            assert v.error is not None and "before it started" not in d.line.status.value
+        d.line.button.click()  # Resume: every view it stopped is queued again
+        assert all(v.futures and v._solving() for v in d.views if not all(e.is_complete for e in v._watched))
+        assert d.line.stopped == [] and d.line.button.description == "Cancel"
+        slow.cancel()
+    finally:
+        slow.close()
+
+
+def test_browser_shows_minimal_features_as_they_land_then_components(explainer):
+    """Issue 15.3: before any component is computable the gallery shows the solved minimal
+    features as images g(f_T); they go once every component is there."""
+    e = explainer.explain(11, patches=[0, 5, 10])
+    b = ComponentBrowser(e, solve=False)
+    assert b.gallery.drafts == []  # only f_∅ = b: nothing to show yet
+    e.minimal_feature([0])
+    e.minimal_feature([5])
+    b.refresh()
+    assert [d["subset"] for d in b.gallery.drafts] == [1, 2]
+    w, h = b.gallery.width, b.gallery.height
+    assert len(b.gallery.draft_thumbs) == 2 * w * h * 4
+    want = rgba_bytes(e.render(e.minimal_feature([5]).unsqueeze(0))[0])[0]
+    assert b.gallery.draft_thumbs[w * h * 4:] == want
+    assert all(it["status"] == "pending" for it in b.gallery.items)
+    e.solve_all()
+    b.refresh()
+    assert b.gallery.drafts == [] and b.gallery.draft_thumbs == b""
+
+
+def test_detail_follows_the_filters_and_removes_a_component(solved):
+    b = ComponentBrowser(solved, solve=False)
+    top = b.listed[0]
+    b.selected_subset = top
+    assert b.gallery.detail["subset"] == top and b.gallery.detail_with and b.gallery.detail_without
+    keep = torch.ones(solved.num_subsets, dtype=torch.bool)
+    keep[top] = False
+    without = solved.render(solved.reconstruct(keep)[solved.full].unsqueeze(0))[0]
+    assert b.gallery.detail_without == rgba_bytes(without)[0]
+    assert b.gallery.detail_with == rgba_bytes(solved.render(solved.minimal_feature(solved.full).unsqueeze(0))[0])[0]
+    # a filter that excludes the selected component clears the detail panel
+    other = [p for p in solved.patches if p not in solved.subset_patches(top)]
+    if other:
+        b.filter_patch = other[0]
+        assert top not in b.listed and b.selected_subset == -1 and b.gallery.detail == {}
+
+
+def test_eta_within_twice_the_truth_on_a_recorded_solve():
+    """Issue 15.3: replay recorded nested solves (dcgan-faces, cheap layer, n = 6: per-subset
+    iterations as the solvers took them) and an independent one on a fake clock with a batched worker, and check the
+    ETA of the progress model against the true time left once 10% of the minimal features are
+    solved (before the first lands the line says the time is not known yet); in the last second,
+    which the line shows as "1 s", within that second."""
+    from prsg_widgets.backend.progress import RateMeter, eta_seconds, remaining_iterations
+    from prsg_widgets.backend.scheduler import InFlight
+
+    iters = [0, 70, 89, 33, 91, 31, 31, 31, 110, 31, 31, 31, 32, 31, 31, 31, 83, 31, 31, 31, 31, 31, 31, 31,
+             31, 31, 31, 31, 31, 31, 31, 31, 93, 31, 31, 31, 31, 31, 31, 31, 37, 31, 31, 31, 31, 31, 31, 31,
+             33, 31, 31, 31, 31, 31, 31, 31, 33, 31, 31, 31, 31, 31, 31, 31]
+    # the 0.3 solver (patience floor) and the solver package of issue 15 (a subset whose bound already
+    # has every patch within ε stops at step 1), same image and patches
+    stops = [0, 76, 95, 39, 97, 1, 1, 1, 116, 1, 1, 1, 38, 1, 1, 1, 89, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+             1, 99, 1, 1, 1, 1, 1, 1, 1, 41, 1, 1, 1, 1, 1, 1, 1, 39, 1, 1, 1, 1, 1, 1, 1, 39, 1, 1, 1, 1, 1, 1, 1]
+    for nested, its in ((True, iters), (True, stops), (False, [0] + [120 + (7 * s) % 90 for s in range(1, 64)])):
+        n, batch, per_it = 6, 16, 0.004  # seconds per subset-iteration on the fake clock
+        now = [0.0]
+        meter = RateMeter(clock=lambda: now[0])
+
+        class Fake:  # an explanation as the progress model reads it
+            key = "k"
+
+            def __init__(self):
+                self.solved, self.iterations = np.zeros(64, bool), np.zeros(64, np.int64)
+
+            def solved_mask(self):
+                return self.solved.copy()
+
+            def solved_subsets(self):
+                return np.flatnonzero(self.solved).tolist()
+
+        e = Fake()
+        e.solved[0] = True
+        levels = [[s for s in range(1, 64) if bin(s).count("1") == k] for k in range(1, n + 1)]
+        order = [s for lev in levels for s in lev] if nested else list(range(1, 64))
+        samples = []  # (time, ETA) while solving
+        queue = list(order)
+        running: dict[int, int] = {}
+        while queue or running:
+            while len(running) < batch and queue and (not nested or all(
+                    e.solved[queue[0] & ~(1 << i)] for i in range(n) if queue[0] >> i & 1)):
+                running[queue.pop(0)] = 0
+            now[0] += per_it * len(running)
+            for s in running:
+                running[s] += 1
+            meter.add(len(running))
+            for s in [s for s, k in running.items() if k >= max(1, its[s])]:
+                e.solved[s], e.iterations[s] = True, its[s]
+                del running[s]
+            flight = InFlight("k", dict(running), 300, len(queue))
+            eta = eta_seconds(remaining_iterations([e], flight), meter.rate(0.05))
+            samples.append((now[0], int(e.solved.sum()) - 1, eta))
+        total = now[0]
+        # "10% done": a tenth of the 63 minimal features solved (what the progress bar shows)
+        checked = [(t, eta) for t, done, eta in samples if done >= 0.1 * 63 and total - t > 0.05]
+        assert checked and all(eta is not None for _, eta in checked)
+        ratios = [eta / (total - t) for t, eta in checked if total - t > 1.0]
+        start = checked[0][0] / total
+        print(f"nested={nested}: from {start:.0%} of the time on, ETA / truth {min(ratios):.2f}–{max(ratios):.2f}")
+        assert all(0.5 <= r <= 2.0 for r in ratios), (nested, min(ratios), max(ratios))
+        # in the last second (shown as "1 s") it is off by less than that second
+        assert all(abs(eta - (total - t)) < 1.0 for t, eta in checked if total - t <= 1.0)
 
 
 # ---------------------------------------------------------------------------------- issue 9
@@ -547,7 +703,7 @@ def test_cancel_and_resume_from_a_view(explainer):
         b.cancel_button.click()
         with pytest.raises(Exception):
             b.future.result(timeout=60)
-        wait_until(lambda: "solve stopped" in b.status.value)
+        wait_until(lambda: "stopped —" in b.status.value)
         assert b.cancel_button.description == "Resume" and "Resume" in b.status.value
         assert not e.is_complete
         b.cancel_button.click()  # Resume queues the rest again
@@ -558,14 +714,21 @@ def test_cancel_and_resume_from_a_view(explainer):
 
 
 def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
+    """The status line's ETA is the progress model's: expected subset-iterations of what remains
+    (from the iterations the solved subsets took) over the rate measured on the explainer."""
+    from prsg_widgets.backend.progress import remaining_iterations
+
     e = explainer.explain(6, patches=[0, 5])
+    e.minimal_feature([0])  # one subset solved: its iterations set the expectation
     b = ComponentBrowser(e, solve=False)
     fake = type("F", (), {"done": lambda self: False})()
     b.futures = [fake]
-    b._t0 -= 10.0
-    b._done0 = 0
-    text = b._progress_text(2, 4)
-    assert text.startswith("2/4 minimal features") and "≈ 10 s left" in text and b.eta == pytest.approx(10, rel=0.05)
+    monkeypatch.setattr(explainer.scheduler.meter, "rate", lambda min_busy=0.3: 50.0)
+    left = remaining_iterations([e], None)
+    assert left == pytest.approx(2 * e.iterations[1])  # two subsets left, as many iterations each
+    text = b.line.progress_text(*e.progress)
+    assert text.startswith("2/4 minimal features") and "50 subset-it/s" in text
+    assert b.eta == pytest.approx(left / 50.0) and "left" in text
 
 
 def test_save_explanation_button_writes_a_loadable_file(solved, tmp_path, monkeypatch):
@@ -596,21 +759,29 @@ def test_glossary_and_exports_reach_every_view():
         assert "onThemeChange(" in str(cls._esm)
 
 
-def test_views_save_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
+def test_views_download_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
+    import base64
+
     monkeypatch.chdir(tmp_path)
     b = ComponentBrowser(solved, solve=False)
     c = SparsityCurve(solved, solve=False, dense_control=False)
     p = TransferabilityPairer(solved, seed_b=1, solve=False)
     p.explanation_b.solve_all()
     p.refresh()
-    for view in (b, c, p):
+    for view, stem in ((b, "components"), (c, "sparsity"), (p, "transferability")):
         view.svg_button.click()
-        assert view.svg_path is not None, view.svg_note.value
-        assert (tmp_path / view.svg_path).read_text().lstrip().startswith("<?xml")
-    assert b.svg_path.startswith("ComponentBrowser-tiny")
+        assert view.svg_path == f"{stem}_tiny_seed0_N1-6-11.svg", view.svg_note.value
+        payload = view.downloader.payload  # handed to the browser, which downloads it
+        assert payload["name"] == view.svg_path and payload["mime"] == "image/svg+xml"
+        assert base64.b64decode(payload["data"]).lstrip().startswith(b"<?xml")
+        assert "downloaded" in view.svg_note.value
+    assert list(tmp_path.iterdir()) == []  # nothing written next to the notebook
+    assert b.save_svg(str(tmp_path / "fig.svg")).endswith("fig.svg") and (tmp_path / "fig.svg").exists()
     fresh = ComponentBrowser(solved.explainer.explain(7, patches=[0, 5]), solve=False)
     fresh.svg_button.click()  # nothing ready: a message, no exception
     assert fresh.svg_path is None and "wait for the solve" in fresh.svg_note.value
+    b.set_explanation(solved)  # another explanation: the old note goes
+    assert b.svg_note.value == ""
 
 
 def test_ticker_updates_only_the_status_line(explainer):
@@ -618,7 +789,6 @@ def test_ticker_updates_only_the_status_line(explainer):
     b = ComponentBrowser(e, solve=False)
     fake = type("F", (), {"done": lambda self: False})()
     b.futures = [fake]
-    b._t0 -= 4.0
     items = b.gallery.items
     b._tick()
     assert b.status.value.count("1/4 minimal features") == 1 and b.gallery.items is items
@@ -677,7 +847,8 @@ def test_explainer_reports_what_is_in_flight(explainer):
         while (slow.in_flight() is None or max(slow.in_flight().steps.values()) < 3) and time.monotonic() < deadline:
             time.sleep(0.02)
         flight = slow.in_flight()
-        assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4
+        landed = e.progress[0] - 1  # the solver may settle a subset at once (f_∅ = b is not counted)
+        assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4 - landed
         assert set(flight.steps) <= set(range(1, 8)) and flight.budget == 100000
         slow.cancel()
         with pytest.raises(Exception):

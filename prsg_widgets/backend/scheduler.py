@@ -22,6 +22,7 @@ from typing import Callable, Optional, Protocol
 import numpy as np
 
 from ..core.solver import SolveInterrupted, SolveResult
+from .progress import RateMeter
 from .store import SolveRecord, Store
 
 ProgressCallback = Callable[[int, int], None]
@@ -91,6 +92,8 @@ class Scheduler:
         self.steps = 0
         """Batched solver iterations run so far (a heartbeat for progress displays and ETAs)."""
         self._in_flight: Optional[InFlight] = None
+        self.meter = RateMeter()
+        """Subset-iterations per second measured on this worker (:mod:`.progress`, for ETAs)."""
         ref = weakref.ref(self)
         # a solve still running when the interpreter exits is stopped and its results saved
         atexit.register(lambda: (lambda s: s is not None and s.close())(ref()))
@@ -184,6 +187,7 @@ class Scheduler:
         landed = [0]
 
         def on_step(steps: dict) -> None:
+            self.meter.add(len(steps))
             self._in_flight = InFlight(job.key, steps, job.budget, max(0, len(todo) - landed[0] - len(steps)))
 
         def should_stop() -> bool:

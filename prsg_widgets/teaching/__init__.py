@@ -32,6 +32,8 @@ Where each thing lives (every name is also importable from ``prsg_widgets.teachi
 * :mod:`.scene` — toy-scenes ground truth: ``patches_on_objects``, ``ObjectOverlap``,
   ``object_overlaps``, ``overlap_share``, ``show_scene``, ``show_components``;
 * :mod:`.lattice_view` — the ipycanvas ``LatticeView``;
+* :mod:`.generator` — components against a known answer (``compare_with_answer``,
+  ``answer_table``) and the delete-a-component panel (``removal_panel``, ``without``);
 * :mod:`.panels` — the ipywidgets panels ``game_explorer``, ``axiom_panel``,
   ``component_browser`` and the text ``game_report`` they show.
 """
@@ -44,6 +46,7 @@ from .games import (PRESET_GAMES, TOL, add_dummy_player, all_subsets, make_game,
 from .interactions import Transform, and_interactions, interaction_table, or_interactions
 from .lattice import (LATTICE_MODES, MAX_LATTICE_PLAYERS, diverging_color, lattice_edges, lattice_node_at,
                       lattice_positions, lattice_values, value_colors)
+from .generator import KnownComponent, answer_table, compare_with_answer, removal_panel, without
 from .lattice_view import LatticeView
 from .panels import axiom_panel, component_browser, game_explorer, game_report
 from .scene import ObjectOverlap, object_overlaps, overlap_share, patches_on_objects, show_components, show_scene
@@ -57,4 +60,5 @@ __all__ = [
     "show_scene", "show_components", "game_report", "game_explorer", "axiom_panel", "component_browser",
     "LATTICE_MODES", "MAX_LATTICE_PLAYERS", "lattice_values", "lattice_positions", "lattice_edges",
     "lattice_node_at", "diverging_color", "value_colors", "LatticeView",
+    "KnownComponent", "compare_with_answer", "answer_table", "without", "removal_panel",
 ]

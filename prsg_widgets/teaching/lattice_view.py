@@ -22,7 +22,9 @@ class LatticeView:
     dividends or the OR interactions of Eq. 6), on a scale ``±max |value|``.  Clicking a node shows
     its three numbers under the canvas.
 
-    The canvas has a fixed pixel size (a stretched canvas would shift click coordinates) and is
+    The canvas has a fixed CSS size and ``scale``× as many pixels (default 2: sharp on HiDPI
+    screens; clicks arrive in canvas pixels and are scaled back).  Nothing is painted behind the
+    diagram and its title is an HTML line, so it reads in light and dark themes alike.  It is
     redrawn whenever a front end connects (``on_client_ready``: commands sent while a cell runs can
     be lost, BROWSER_TESTING.md), the game changes (:meth:`set_game`) or the mode changes.
     ``draw_count`` and ``drawn_values`` record the last drawing, so tests can see it without a
@@ -30,7 +32,7 @@ class LatticeView:
     """
 
     def __init__(self, v: Tensor, mode: str = "value", names: Optional[Sequence[str]] = None,
-                 width: int = 560, height: int = 400, show_modes: bool = True):
+                 width: int = 560, height: int = 400, show_modes: bool = True, scale: int = 2):
         import ipywidgets as W  # widget stack only here: the functions above stay importable without it
         from ipycanvas import Canvas
 
@@ -39,9 +41,8 @@ class LatticeView:
         if mode not in LATTICE_MODES:
             raise ValueError(f"unknown lattice mode {mode!r}; modes: {', '.join(LATTICE_MODES)}")
         self.names = names
-        self.width, self.height = int(width), int(height)
-        # the top margin leaves room for the title line above the full coalition's node
-        self.positions = lattice_positions(self.n, self.width, self.height, margin=32.0, top=60.0)
+        self.width, self.height, self.scale = int(width), int(height), max(1, int(scale))
+        self.positions = lattice_positions(self.n, self.width, self.height, margin=32.0, top=36.0)
         self.edges = lattice_edges(self.n)
         self.radius = _node_radius(self.positions)
         self._game = v.detach().double().clone()
@@ -49,14 +50,15 @@ class LatticeView:
         self.draw_count = 0
         self.drawn_values: Optional[list[float]] = None
         self.drawn_colors: Optional[list[str]] = None
-        self.canvas = Canvas(width=self.width, height=self.height,
+        self.canvas = Canvas(width=self.width * self.scale, height=self.height * self.scale,
                              layout=W.Layout(width=f"{self.width}px", height=f"{self.height}px",
                                              min_width=f"{self.width}px", flex="0 0 auto"))
         self.mode_selector = W.ToggleButtons(options=list(LATTICE_MODES), value=mode, description="show",
                                              style={"button_width": "70px"},
                                              layout=W.Layout(display=None if show_modes else "none"))
         self.caption = W.HTML()
-        self.widget = W.VBox([self.mode_selector, self.canvas, self.caption])
+        self.title = W.HTML()
+        self.widget = W.VBox([self.mode_selector, self.title, self.canvas, self.caption])
         self.canvas.on_client_ready(self.draw)
         self.canvas.on_mouse_down(self._click)
         self.mode_selector.observe(lambda _: self.draw(), "value")
@@ -95,10 +97,10 @@ class LatticeView:
         colors, scale = value_colors(values)
         c, r = self.canvas, self.radius
         with hold_canvas():  # one message per drawing, so a front end never shows half a lattice
+            c.reset_transform()
             c.clear()
-            c.fill_style = "white"
-            c.fill_rect(0, 0, self.width, self.height)
-            c.stroke_style, c.line_width = "#b0b0b0", 1.0
+            c.scale(self.scale)
+            c.stroke_style, c.line_width = "#9a9a9a", 1.0
             for s, t in self.edges:
                 (x0, y0), (x1, y1) = self.positions[s], self.positions[t]
                 c.stroke_line(x0, y0, x1, y1)
@@ -106,7 +108,7 @@ class LatticeView:
             for t, (x, y) in self.positions.items():
                 c.fill_style = colors[t]
                 c.fill_circle(x, y, r)
-                c.stroke_style = "black" if t == self.selected else "#555555"
+                c.stroke_style = "#e8590c" if t == self.selected else "#777777"
                 c.line_width = 3.0 if t == self.selected else 1.0
                 c.stroke_circle(x, y, r)
                 c.fill_style = _ink(colors[t])
@@ -114,10 +116,9 @@ class LatticeView:
                 c.fill_text(subset_label(t, self.names), x, y - 0.3 * r, 2 * r - 4)
                 c.font = "10px sans-serif"
                 c.fill_text(f"{_clean(values[t]):.2f}", x, y + 0.35 * r, 2 * r - 4)
-            c.text_align, c.text_baseline = "left", "top"
-            c.fill_style, c.font = "black", "12px sans-serif"
-            c.fill_text(f"{LATTICE_MODES[self.mode]} on each coalition   "
-                        f"(blue < 0 < red, full colour at ±{scale:.2f})", 8, 6)
+        self.title.value = (f"<div style='font-size:12px'>{LATTICE_MODES[self.mode]} on each coalition "
+                            f"(<span style='color:#2166ac'>blue</span> &lt; 0 &lt; <span style='color:#b2182b'>red"
+                            f"</span>, full colour at ±{scale:.2f})</div>")
         self.draw_count += 1
         self.drawn_values = [_clean(x) for x in values.tolist()]
         self.drawn_colors = colors
@@ -136,7 +137,7 @@ class LatticeView:
         return f"<code>{html.escape(text)}</code>"
 
     def _click(self, x: float, y: float) -> None:
-        self.selected = lattice_node_at(self.positions, x, y, self.radius)
+        self.selected = lattice_node_at(self.positions, x / self.scale, y / self.scale, self.radius)
         self.draw()
 
     def _repr_mimebundle_(self, **kwargs):

@@ -59,9 +59,11 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
                                 description=f"v{subset_label(t, names)}", continuous_update=False,
                                 layout=W.Layout(width="320px"))
                for t in all_subsets(n)}
-    preset = W.Dropdown(options=["(custom)"] + list(PRESET_GAMES), value="(custom)", description="preset")
+    start = "AND of players 1 and 2" if values is None and "AND of players 1 and 2" in PRESET_GAMES else "(custom)"
+    preset = W.Dropdown(options=["(custom)"] + list(PRESET_GAMES), value=start, description="preset",
+                        layout=W.Layout(width="340px"))
     worth = W.FloatSlider(value=1.0, min=lo, max=hi, step=0.1, description="dummy worth",
-                          continuous_update=False)
+                          continuous_update=False, style={"description_width": "initial"})
     out = _text_panel()
     view = LatticeView(v0, names=names) if lattice else None
 
@@ -74,17 +76,23 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
         if view is not None:
             view.set_game(v)
 
+    def edited(_change):  # a slider moved by hand: the game is no longer the preset
+        preset.unobserve(load_preset, "value")
+        preset.value = "(custom)"
+        preset.observe(load_preset, "value")
+        refresh()
+
     def load_preset(change):
         if change["new"] in PRESET_GAMES:
             v = preset_game(change["new"], n)
             for t, s in sliders.items():
-                s.unobserve(refresh, "value")
+                s.unobserve(edited, "value")
                 s.value = float(min(max(v[t], lo), hi))
-                s.observe(refresh, "value")
+                s.observe(edited, "value")
             refresh()
 
     for s in sliders.values():
-        s.observe(refresh, "value")
+        s.observe(edited, "value")
     worth.observe(refresh, "value")
     preset.observe(load_preset, "value")
     by_size = [W.VBox([s for t, s in sliders.items() if bin(t).count("1") == k]) for k in range(n + 1)]
@@ -105,12 +113,15 @@ def axiom_panel(games: dict):
         return W.FloatSlider(value=value, min=-3.0, max=3.0, step=0.25, description=name, continuous_update=False)
 
     alpha, beta, worth = slider("α", 2.0), slider("β", -0.5), slider("dummy worth", 1.0)
+    worth.style = {"description_width": "initial"}
     which = W.Dropdown(options=list(games), value=list(games)[-1], description="game")
     out = _text_panel()
 
     def refresh(*_):
-        out.value = _pre(format_checks(check_axioms(games[which.value], alpha=alpha.value, beta=beta.value,
-                                                    dummy_worth=worth.value)))
+        v = games[which.value]
+        out.value = _pre(format_checks(check_axioms(v, alpha=alpha.value, beta=beta.value, dummy_worth=worth.value))
+                         + "\n" + format_checks([check_efficiency(v, "marginal")])
+                         + "   ← naive marginal worths: this one moves with the game, the Harsanyi residuals never do")
 
     for w in (alpha, beta, worth, which):
         w.observe(refresh, "value")
@@ -124,7 +135,7 @@ def _png(fig) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")  # sharp at 2x
     plt.close(fig)
     return buf.getvalue()
 
@@ -136,7 +147,8 @@ def component_browser(explanation, object_masks: Tensor, names: Optional[Sequenc
 
     total = explanation.num_subsets - 1
     rank = W.IntSlider(value=1, min=1, max=total, description="rank", continuous_update=False)
-    image = W.Image(format="png")
+    # a fixed CSS width: an Image widget otherwise stretches its PNG to the output's width
+    image = W.Image(format="png", layout=W.Layout(width="360px", height="auto", object_fit="contain"))
     caption = W.HTML()
 
     def refresh(*_):
@@ -146,4 +158,4 @@ def component_browser(explanation, object_masks: Tensor, names: Optional[Sequenc
 
     rank.observe(refresh, "value")
     refresh()
-    return W.VBox([rank, caption, image])
+    return W.VBox([W.HBox([rank, caption]), image])

@@ -10,13 +10,15 @@
 Widgets hold no math: they render what :class:`~prsg_widgets.Explanation` and
 :mod:`prsg_widgets.metrics` return, and images travel as raw RGBA bytes (lossless).
 """
-from .component_browser import ComponentBrowser, ComponentGallery, ReconstructionView
+from .component_browser import ComponentBrowser
+from .gallery_views import ComponentGallery, ReconstructionView
 from .dashboard import Dashboard, explore
 from .patch_grid import PatchGridSelector
+from .picture_row import PictureRow
 from .sparsity_curve import SparsityCurve, SparsityPlot
 from .transferability import PairView, TransferabilityPairer
 
 __all__ = [
-    "ComponentBrowser", "ComponentGallery", "Dashboard", "PairView", "PatchGridSelector",
+    "ComponentBrowser", "ComponentGallery", "Dashboard", "PairView", "PatchGridSelector", "PictureRow",
     "ReconstructionView", "SparsityCurve", "SparsityPlot", "TransferabilityPairer", "explore",
 ]

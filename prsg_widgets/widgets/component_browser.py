@@ -6,56 +6,14 @@ import math
 from typing import Any, Optional, Sequence
 
 import ipywidgets as widgets
+import torch
 import traitlets
 
 from .. import metrics
-from ._common import (GridView, LiveView, describe, esm, info_html, model_value_range, popcount, rgba_bytes,
-                      show_errors, signed_rgba_bytes)
-
-
-class ComponentGallery(GridView):
-    """The gallery view of :class:`ComponentBrowser`: regional-pattern thumbnails with their
-    action fields outlined, a patch filter (click a patch of ``N``) and a detail panel.
-
-    Thumbnails travel as one buffer: ``thumbs`` holds ``len(items)`` RGBA images of
-    ``width × height`` back to back; ``items[i]["thumb"]`` indexes into it (``-1``: pending).
-    """
-
-    _esm = esm("component_gallery.js")
-
-    image = traitlets.Bytes(b"").tag(sync=True)
-    patches = traitlets.List(traitlets.Int()).tag(sync=True)
-    items = traitlets.List(traitlets.Dict()).tag(sync=True)
-    thumbs = traitlets.Bytes(b"").tag(sync=True)
-    total = traitlets.Int(0).tag(sync=True)
-    hidden = traitlets.Int(0).tag(sync=True)
-    """Components that match the filters but are beyond ``max_thumbs``."""
-    filter_patch = traitlets.Int(-1).tag(sync=True)
-    filter_order = traitlets.Int(0).tag(sync=True)
-    selected_subset = traitlets.Int(-1).tag(sync=True)
-    detail = traitlets.Dict().tag(sync=True)
-    detail_image = traitlets.Bytes(b"").tag(sync=True)
-    caption = traitlets.Unicode("").tag(sync=True)
-    """Which explanation is shown (``model · seed · N``), also the PNG export's file name."""
-
-
-class ReconstructionView(GridView):
-    """Controllable reconstruction (App. F): the image with the target patches (click patches of
-    ``N`` to change ``target``), the reconstruction after ``step`` components and the RMSE curve."""
-
-    _esm = esm("reconstruction.js")
-
-    image = traitlets.Bytes(b"").tag(sync=True)
-    recon = traitlets.Bytes(b"").tag(sync=True)
-    patches = traitlets.List(traitlets.Int()).tag(sync=True)
-    target = traitlets.List(traitlets.Int()).tag(sync=True)
-    step = traitlets.Int(0).tag(sync=True)
-    steps = traitlets.Int(0).tag(sync=True)
-    rmse = traitlets.List(traitlets.Float()).tag(sync=True)
-    rmse_other = traitlets.List(traitlets.Float()).tag(sync=True)
-    tolerance = traitlets.Float(0.0).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    caption = traitlets.Unicode("").tag(sync=True)
+from ._common import describe, info_html, model_value_range, popcount, show_errors
+from .gallery_views import ComponentGallery, ReconstructionView
+from ._images import rgba_bytes, signed_rgba_bytes
+from ._live import LiveView
 
 
 class ComponentBrowser(LiveView, widgets.VBox):
@@ -76,6 +34,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
     ``reconstruction`` (:class:`~prsg_widgets.metrics.ReconstructionResult`).
     """
 
+    export_name = "components"
     filter_order = traitlets.Int(0)
     filter_patch = traitlets.Int(-1)
     selected_subset = traitlets.Int(-1)
@@ -87,7 +46,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
     """The explanation's :meth:`~prsg_widgets.Explanation.health` once it is solved (empty before)."""
 
     def __init__(self, explanation: Any = None, *, target: Optional[Sequence[int]] = None,
-                 max_thumbs: int = 40, solve: bool = True) -> None:
+                 max_thumbs: int = 40, solve: bool = True, line: Any = None) -> None:
         self.gallery = ComponentGallery()
         self.recon_view = ReconstructionView()
         header = self._init_live("Feature components", "260px", term="feature component")
@@ -124,6 +83,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self._thumbs: dict[int, bytes] = {}
         self._scales: dict[int, float] = {}
         self._ranked: list[int] = []
+        self._drafts: dict[int, bytes] = {}
         self.detail: dict[str, Any] = {}
 
         traitlets.link((self.order_buttons, "value"), (self, "filter_order"))
@@ -136,6 +96,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.observe(lambda _c: self._update_detail(), names=["selected_subset"])
         self.observe(self._on_target, names=["target"])
         self.observe(lambda _c: self._show_step(), names=["k"])
+        if line is not None:
+            self.use_line(line)
         if explanation is not None:
             self.set_explanation(explanation, target=target)
 
@@ -153,7 +115,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         """Show another explanation (and queue its solve when ``solve`` is set)."""
         self._unwatch()
         self.explanation = explanation
-        self._norms, self._thumbs, self._scales, self._ranked = {}, {}, {}, []
+        self._norms, self._thumbs, self._scales, self._ranked, self._drafts = {}, {}, {}, [], {}
         self.reconstruction, self.error = None, None
         self.health = {}
         self.saved_path, self.save_note.value = None, ""
@@ -191,7 +153,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if e is None:
             return
         done, total = e.progress
-        self._show_progress(done, total, f"{total} minimal features · {total - 1} components", error_type=True)
+        self._show_progress()
+        self._show_drafts()
         ranked = e.ranking()  # the explanation ranks; the view only lists
         norms = {s: norm for s, norm in ranked if norm is not None}
         fresh = [s for s in norms if s not in self._norms]
@@ -208,6 +171,28 @@ class ComponentBrowser(LiveView, widgets.VBox):
         elif not e.is_complete:
             self.recon_view.status = f"waiting for the solve ({done}/{total} minimal features)"
 
+    def _show_drafts(self, most: int = 24) -> None:
+        """While no component is computable yet, the solved minimal features as images ``g(f_T)``
+        (the latest ``most``; only new ones are rendered): the views' first picture."""
+        e = self.explanation
+        if e.is_complete:
+            if self.gallery.drafts:
+                with self.gallery.hold_sync():
+                    self.gallery.drafts, self.gallery.draft_thumbs = [], b""
+            return
+        solved = [t for t in e.solved_subsets() if t]
+        new = [t for t in solved if t not in self._drafts]
+        if new:
+            images = e.render(torch.stack([e.minimal_feature(t) for t in new]))
+            vr = model_value_range(e)
+            for t, img in zip(new, images):
+                self._drafts[t] = rgba_bytes(img, vr)[0]
+        shown = sorted(solved, key=lambda t: (popcount(t), t))[-most:]
+        if [d["subset"] for d in self.gallery.drafts] != shown:
+            with self.gallery.hold_sync():
+                self.gallery.draft_thumbs = b"".join(self._drafts[t] for t in shown)
+                self.gallery.drafts = [{"subset": t, "patches": e.subset_patches(t)} for t in shown]
+
     def _relist(self) -> None:
         e = self.explanation
         if e is None:
@@ -218,10 +203,16 @@ class ComponentBrowser(LiveView, widgets.VBox):
         rank = {s: i + 1 for i, s in enumerate(self._ranked)}
         self._render_thumbs([t for t in shown if t in self._norms])
         items, chunks = [], []
+        prev = None
         for s in shown:
             ready_s = s in self._norms
+            norm = self._norms.get(s)
+            tie = prev["rank"] if prev and norm is not None and prev["norm"] is not None and \
+                f"{prev['norm']:.3g}" == f"{norm:.3g}" else None
             item = {"subset": s, "patches": e.subset_patches(s), "status": "ready" if ready_s else "pending",
-                    "norm": self._norms.get(s), "rank": rank.get(s), "thumb": -1, "scale": self._scales.get(s)}
+                    "norm": norm, "rank": rank.get(s), "thumb": -1, "scale": self._scales.get(s),
+                    "tie": (prev.get("tie") or tie) if tie else None, "negligible": self._negligible(s)}
+            prev = item
             if ready_s and s in self._thumbs:
                 item["thumb"] = len(chunks)
                 chunks.append(self._thumbs[s])
@@ -231,6 +222,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.gallery.items = items
             self.gallery.hidden = len(listed) - len(shown)
         self.listed = shown
+        if self.selected_subset > 0 and self.selected_subset not in shown:
+            self.selected_subset = -1  # the filters exclude it: the detail panel must not keep it
 
     def _render_thumbs(self, subsets: Sequence[int]) -> None:
         """Regional patterns (Fig. 2) of the listed components not drawn yet: only what is shown
@@ -238,8 +231,16 @@ class ComponentBrowser(LiveView, widgets.VBox):
         missing = [s for s in subsets if s not in self._thumbs]
         if missing:
             for s, pat in zip(missing, self.explanation.regional_patterns(missing)):
-                self._thumbs[s] = signed_rgba_bytes(pat)[0]
+                # a negligible component is drawn flat: scaled to its own max, rounding noise
+                # would look like a pattern
+                flat = self._negligible(s)
+                self._thumbs[s] = signed_rgba_bytes(torch.zeros_like(pat) if flat else pat)[0]
                 self._scales[s] = float(pat.abs().max()) if pat.numel() else 0.0
+
+    def _negligible(self, s: int) -> bool:
+        """``‖I(S)‖₂`` below ``NEGLIGIBLE`` of the largest norm (numerically zero)."""
+        top = max(self._norms.values(), default=0.0)
+        return self._norms.get(s) is not None and self._norms[s] <= NEGLIGIBLE * top
 
     def _update_detail(self) -> None:
         e, s = self.explanation, int(self.selected_subset)
@@ -266,12 +267,22 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self._render_thumbs([s])
             image = self._thumbs[s]
             info["scale"] = self._scales.get(s)
+            keep = torch.ones(e.num_subsets, dtype=torch.bool)
+            keep[s] = False  # Eq. 7 with every component but I(S): f_N − I(S)
+            vr = model_value_range(e)
+            both = e.render(torch.stack([e.minimal_feature(e.full), e.reconstruct(keep)[e.full]]))
+            with_, without = rgba_bytes(both[0], vr)[0], rgba_bytes(both[1], vr)[0]
         else:
-            image = b""
+            image = with_ = without = b""
         with self.gallery.hold_sync():
+            self.gallery.detail_with, self.gallery.detail_without = with_, without
             self.gallery.detail_image = image
             self.gallery.detail = info
         self.detail = info
+
+    def _complete_text(self) -> str:
+        e = self.explanation
+        return f"{e.num_subsets} minimal features · {e.num_subsets - 1} components"
 
     def _figure(self):
         """Fig. 2 for the listed components that are ready (at most 12), in gallery order."""
@@ -385,6 +396,10 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.recon_view.step = k
             self.recon_view.recon = data
         self.rmse = float(res.rmse[k])
+
+
+NEGLIGIBLE = 1e-4
+"""A component whose norm is at most this share of the largest is shown as ≈ 0, drawn flat."""
 
 
 def _solver_line(explanation: Any) -> str:

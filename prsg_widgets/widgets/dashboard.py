@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import html
-from typing import Any, Optional, Sequence
+import math
+import time
+from typing import Any, Callable, Optional, Sequence
 
 import ipywidgets as widgets
 
-from ._common import SPEED, _duration, _kernel_loop, describe, info_html
+from ..backend.progress import expected_iterations, solved_pairs
+from ._common import _kernel_loop, describe, info_html, short_text
+from ._progress_line import ProgressLine, duration
 from .component_browser import ComponentBrowser
 from .patch_grid import PatchGridSelector
 from .sparsity_curve import SparsityCurve
@@ -15,26 +19,27 @@ from .transferability import TransferabilityPairer
 
 class Dashboard(widgets.VBox):
     """The ``explore()`` dashboard: pick patches (:class:`PatchGridSelector`), browse the
-    components (:class:`ComponentBrowser`), their sparsity against the dense control
-    (:class:`SparsityCurve`) and their transferability to a second sample
-    (:class:`TransferabilityPairer`).  "Explain selection" re-runs the pipeline on the patches
-    selected; the seed box shows another sample.
+    components (:class:`ComponentBrowser`), their sparsity (:class:`SparsityCurve`) and their
+    transferability to a second sample (:class:`TransferabilityPairer`).  "Explain selection"
+    re-runs the pipeline on the patches selected; the seed box and ◀ ▶ show other images.
 
-    Attributes: ``explainer``, ``explanation`` (the current one), ``selector``, ``browser``,
-    ``curve``, ``pairer``; ``stale`` (the selector's seed or patches differ from what the views
-    show: they are then greyed with a badge until Explain), ``progress`` (solved, total),
-    :meth:`estimate` (what Explain would solve, and how long at the measured speed).  The
-    Explain button asks before solving more than ``confirm_above`` minimal features per image.
-    :meth:`wait` blocks only outside JupyterLab / Notebook 7 (or with ``block=True``).
+    One progress line (``line``) reports every view's solve, with one Cancel / Resume for all.
+    Attributes: ``explainer`` (the one solving now), ``explanation`` (the current one),
+    ``selector``, ``browser``, ``curve``, ``pairer``; ``stale`` (the selector's seed or patches
+    differ from what the views show: they are then greyed with a badge until Explain),
+    ``progress`` (solved, total), :meth:`estimate` (what a solve would cost, at the speed measured
+    here).  Explain and "Re-solve independently" ask before more than ``confirm_above`` minimal
+    features per image or an estimated two minutes; "Back to the nested result" returns to the
+    nested solve (kept in memory).  :meth:`wait` blocks only outside JupyterLab / Notebook 7;
+    :meth:`report` is a line that fills in with the health once everything is solved.
     """
 
     def __init__(self, explainer: Any, *, seed: int = 0, n: int = 4, seed_b: Optional[int] = None,
                  patches: Optional[Sequence[int]] = None, solve: bool = True, title: str = "",
                  confirm_above: int = 256) -> None:
         self.explainer = explainer
+        self._solvers = {bool(explainer.config.nested): explainer}
         self.confirm_above = int(confirm_above)
-        """Ask before solving more than this many minimal features per image (or an estimated
-        two minutes): the Explain button then shows the estimate and a confirm button."""
         self.solve = bool(solve)
         self.selector = PatchGridSelector(explainer, seed, auto_n=n, display_size=256,
                                           title="1 · choose the patches N")
@@ -43,27 +48,28 @@ class Dashboard(widgets.VBox):
         else:
             self.selector.selected = list(patches)
         self.seed_box = widgets.BoundedIntText(value=int(seed), min=0, max=2 ** 31 - 1, description="seed",
-                                               layout=widgets.Layout(width="170px"))
+                                               layout=widgets.Layout(width="150px"))
         self.seed_box.add_class("prsg-seed")
-        self.explain_button = widgets.Button(description="Explain selection", button_style="primary",
-                                             icon="play", layout=widgets.Layout(width="170px"))
-        self.explain_button.add_class("prsg-explain")
+        self.prev_button = _button("◀", "the previous image (explained at once)", "prsg-prev", "36px")
+        self.next_button = _button("▶", "the next image (explained at once)", "prsg-next", "36px")
+        self.prev_button.on_click(lambda _b: self.browse(-1))
+        self.next_button.on_click(lambda _b: self.browse(+1))
+        self.explain_button = _button("Explain selection", "solve the selected patches of this image",
+                                      "prsg-explain", "170px", icon="play", style="primary")
         self.explain_button.on_click(lambda _b: self._on_explain_click())
         self.seed_box.observe(self._on_seed, names=["value"])
         self.estimate_note = widgets.HTML("")
         self.estimate_note.add_class("prsg-estimate")
         self.confirm_text = widgets.HTML("")
-        self.confirm_button = widgets.Button(description="Solve anyway", button_style="warning",
-                                             layout=widgets.Layout(width="130px"))
-        self.confirm_button.add_class("prsg-confirm")
+        self.confirm_button = _button("Solve anyway", "start this solve", "prsg-confirm", "130px", style="warning")
         self.confirm_button.on_click(lambda _b: self._on_confirm())
-        self.confirm_cancel = widgets.Button(description="Not now", layout=widgets.Layout(width="90px"))
-        self.confirm_cancel.add_class("prsg-confirm-cancel")
+        self.confirm_cancel = _button("Not now", "do not solve", "prsg-confirm-cancel", "90px")
         self.confirm_cancel.on_click(lambda _b: self._hide_confirm())
         self.confirm_box = widgets.VBox([self.confirm_text, widgets.HBox([self.confirm_button, self.confirm_cancel])],
                                         layout=widgets.Layout(display="none"))
         self.confirm_box.add_class("prsg-confirm-box")
-        self.explain_note = widgets.HTML("")
+        self._pending: Optional[Callable[[], Any]] = None
+        self.timings: dict = {}
         gen = explainer.generator
         info = widgets.HTML(
             f"<div class='prsg-muted' style='font-size:12px;max-width:260px'>model <b>{gen.name}</b>, layer "
@@ -71,95 +77,157 @@ class Dashboard(widgets.VBox):
             f"ε = {explainer.epsilon:.1e} {info_html('epsilon')}</div>")
         self.mode = widgets.HTML("")
         self.mode.add_class("prsg-solver-mode")
-        self.independent_button = widgets.Button(description="Re-solve independently", icon="refresh",
-                                                 tooltip="solve every subset on its own (the reference; "
-                                                         "slower on a CPU)", layout=widgets.Layout(width="210px"))
-        self.independent_button.add_class("prsg-independent")
+        self.independent_button = _button("Re-solve independently", "solve every subset on its own (the reference; "
+                                          "slower on a CPU); the nested result is kept", "prsg-independent", "210px",
+                                          icon="refresh")
         self.independent_button.on_click(lambda _b: self.resolve_independently())
-        self._show_mode()
-        left = widgets.VBox([self.selector, self.seed_box, self.explain_button, self.estimate_note,
-                             self.confirm_box, info, self.mode, self.independent_button],
+        self.independent_note = widgets.HTML("")
+        self.independent_note.add_class("prsg-estimate-independent")
+        self.nested_button = _button("Back to the nested result", "show the nested solve again (kept in memory)",
+                                     "prsg-nested", "210px", icon="undo")
+        self.nested_button.on_click(lambda _b: self.back_to_nested())
+        seed_row = widgets.HBox([self.prev_button, self.seed_box, self.next_button],
+                                layout=widgets.Layout(align_items="center"))
+        left = widgets.VBox([self.selector, seed_row, self.explain_button, self.estimate_note,
+                             self.confirm_box, info, self.mode, self.independent_button, self.independent_note,
+                             self.nested_button],
                             layout=widgets.Layout(width="290px", flex="none"))
 
         self.explanation = explainer.explain(self.selector.sample, patches=self.selector.selected)
-        self.browser = ComponentBrowser(self.explanation, solve=solve)
-        self.curve = SparsityCurve(self.explanation, solve=solve, width=480, height=260)
+        self.line = ProgressLine("260px")
+        self.line.on_update = self._update_report
+        self._report: list[widgets.HTML] = []
+        self.browser = ComponentBrowser(self.explanation, solve=solve, line=self.line)
+        self.curve = SparsityCurve(self.explanation, solve=solve, width=480, height=260, line=self.line)
         self.pairer = TransferabilityPairer(self.explanation, seed_b=int(seed_b if seed_b is not None else seed + 1),
-                                            solve=solve)
+                                            solve=solve, line=self.line)
+        self._show_mode()
         heading = widgets.HTML(
             f"<h3 style='margin:4px 0'>{title or 'Primitive representation structures'}</h3>"
             "<div class='prsg-muted' style='font-size:12px'>Feature components I(S) " + info_html("feature component")
             + " = OR Harsanyi interactions " + info_html("OR interaction") + " of the minimal features f_T "
             + info_html("minimal feature") + "; solves run in the background and the views fill in. Colours: "
-            "<span style='color:#1c7ed6'>■ chosen patches N</span> · <span style='color:#d6336c'>■ action field "
-            "A(S)</span> · <span style='color:#0c8599'>■ patch filter</span> · <span style='color:#e8590c'>■ "
-            "target T</span> · <span style='color:#2f9e44'>■ found in both images</span></div>")
+            + " · ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>■</span> {t}</span>" for c, t in (
+                ("#1c7ed6", "chosen patches N"), ("#d6336c", "action field A(S)"), ("#0c8599", "patch filter"),
+                ("#e8590c", "target T"), ("#2f9e44", "found in both images"))) + "</div>")
         top = widgets.HBox([left, self.browser], layout=widgets.Layout(align_items="flex-start"))
         bottom = widgets.HBox([self.curve, self.pairer],
                               layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"))
-        super().__init__([heading, top, bottom], layout=widgets.Layout())
+        super().__init__([heading, self.line, top, bottom], layout=widgets.Layout())
         self.add_class("prsg-dashboard")
         self.selector.observe(lambda _c: self._update_stale(), names=["selected"])
         self._update_stale()
 
+    @property
+    def views(self) -> tuple:
+        return (self.browser, self.curve, self.pairer)
+
+    # ------------------------------------------------------------------ solver mode
     def _show_mode(self) -> None:
-        config = self.explainer.config
-        if config.nested:
-            text = ("solver: <b>nested</b> " + info_html("nested") + " — the interactive mode: subsets solved by increasing size, "
-                    "each bounded by its smaller subsets (several times fewer iterations). It also makes random "
-                    "features look sparse: compare sparsity with an independent solve.")
+        nested = self.explainer.config.nested
+        if nested:
+            text = ("solver: <b>nested</b> " + info_html("nested") + " — the interactive mode: subsets solved by "
+                    "increasing size, each bounded by its smaller subsets (several times fewer iterations). It also "
+                    "makes random features look sparse, so the sparsity view shows no dense control: compare "
+                    "sparsity after an independent solve.")
         else:
             text = "solver: <b>independent</b> — every subset solved on its own (the reference)."
         self.mode.value = f"<div style='font-size:12px;max-width:270px'>{text}</div>"
-        self.independent_button.layout.display = None if config.nested else "none"
+        self.independent_button.layout.display = self.independent_note.layout.display = None if nested else "none"
+        self.nested_button.layout.display = None if not nested and True in self._solvers else "none"
 
-    def resolve_independently(self) -> Any:
-        """Switch to the independent solve (same model, settings otherwise) and re-explain the
-        current patches; returns the new explanation."""
-        from ..backend import Explainer
-        from ..core.solver import get_solver_config
+    def _solver(self, nested: bool) -> Any:
+        """The dashboard's explainer for the nested or the independent solve (made once, then kept:
+        its solved explanations stay in memory, so switching back is instant)."""
+        if nested not in self._solvers:
+            from ..backend import Explainer
+            from ..core.solver import get_solver_config
 
-        old = self.explainer
-        self.explainer = Explainer(old.generator, grid=old.grid.size, device=old.device,
-                                   solver=get_solver_config(old.config, nested=False), batch_size=old.batch_size,
-                                   max_patches=old.max_patches, baseline_samples=old.baseline_samples,
-                                   baseline_seed=old.baseline_seed, progress=old.progress,
-                                   cache_dir=old.cache_dir)
+            old = self.explainer
+            self._solvers[nested] = Explainer(
+                old.generator, grid=old.grid.size, device=old.device,
+                solver=get_solver_config(old.config, nested=nested), batch_size=old.batch_size,
+                max_patches=old.max_patches, baseline_samples=old.baseline_samples,
+                baseline_seed=old.baseline_seed, progress=old.progress, cache_dir=old.cache_dir)
+        return self._solvers[nested]
+
+    def resolve_independently(self, confirm: bool = False) -> Any:
+        """Solve the current image and patches independently (the reference solve; the nested
+        result is kept and :meth:`back_to_nested` shows it again).  Above ``confirm_above`` minimal
+        features or an estimated two minutes it first shows the estimate and asks (returns
+        ``None``) unless ``confirm``; otherwise returns the new explanation."""
+        twin = self._solver(False)
+        est = self.estimate(n=len(self.explanation.patches), explainer=twin)
+        if not confirm and self._needs_confirm(est):
+            self._ask(est, "re-solve independently", lambda: self.resolve_independently(confirm=True))
+            return None
+        self.explainer = twin
         self._show_mode()
         return self.explain(list(self.explanation.patches))
 
+    def back_to_nested(self) -> Any:
+        """Show the nested solve of the current image and patches again (kept in memory)."""
+        self.explainer = self._solver(True)
+        self._show_mode()
+        return self.explain(list(self.explanation.patches))
+
+    # ------------------------------------------------------------------ waiting, report
     def wait(self, timeout: Optional[float] = None, block: Optional[bool] = None) -> Optional["Dashboard"]:
         """Block until every queued solve of the views has finished, then refresh (scripts,
         tests, notebook runs without a front-end).
 
         ``block=None`` (default) does not block in a kernel driven by JupyterLab or Notebook 7:
         there the views fill in by themselves and a blocking cell would hold up "Run All" and
-        freeze the views; it returns ``None`` at once (so a cell ending in ``d.wait()`` shows no
-        second dashboard).  ``block=True`` always blocks."""
+        freeze the views; it returns ``None`` at once.  ``block=True`` always blocks."""
         if block is None:
             block = not _interactive_frontend()
         if not block:
             done, total = self.progress
             print(f"d.wait(): not blocking in JupyterLab / Notebook 7 — the views fill in as results land "
-                  f"({done}/{total} minimal features solved so far); d.wait(block=True) blocks.")
+                  f"({done}/{total} minimal features solved so far); d.report() fills in when all are solved.")
             return None
-        for view in (self.browser, self.curve, self.pairer):
+        for view in self.views:
             for fut in list(view.futures):
                 fut.result(timeout=timeout)
-        for view in (self.browser, self.curve, self.pairer):
+        for view in self.views:
             view._refresher()  # under the view's lock: a worker-thread refresh may be running
         return self
+
+    def report(self) -> "Report":
+        """A text block that fills in, by itself, once every view is solved: the health summary,
+        the strongest components and the transferability ratio (it updates after each Explain)."""
+        box = Report("")
+        box.add_class("prsg-report")
+        self._report.append(box)
+        self._update_report()
+        return box
+
+    def _update_report(self) -> None:
+        if not self._report:
+            return
+        e = self.explanation
+        if e.is_complete and self.pairer.ratio is not None:
+            text = "\n".join([f"patches N: {e.patches} · solved: {e.progress[0]}/{e.progress[1]}",
+                              e.health().summary(), f"strongest components: {e.components(top=3)}",
+                              f"transferability |A_a ∩ A_b| / k_a = {self.pairer.ratio:.3f}"])
+        else:
+            done, total = self.progress
+            text = f"solving ({done}/{total} minimal features): the health appears here when every view is solved"
+        for box in self._report:
+            box.text = text
+            box.value = f"<pre style='font-size:12px;white-space:pre-wrap'>{html.escape(text)}</pre>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs), f"explore() dashboard: {describe(self.explanation)} "
+                                                               "(interactive in JupyterLab / Notebook 7)")
 
     @property
     def progress(self) -> tuple[int, int]:
         """``(solved, total)`` minimal features over every explanation the views show."""
-        seen: list[Any] = []
-        for view in (self.browser, self.curve, self.pairer):
-            for e in view._watched:
-                if all(e is not o for o in seen):
-                    seen.append(e)
-        return sum(e.progress[0] for e in seen), sum(e.progress[1] for e in seen)
+        es = self.line.explanations()
+        return sum(e.progress[0] for e in es), sum(e.progress[1] for e in es)
 
+    # ------------------------------------------------------------------ stale, estimate, explain
     @property
     def stale(self) -> bool:
         """Whether the selector's seed or patches differ from the explanation the views show."""
@@ -169,57 +237,79 @@ class Dashboard(widgets.VBox):
 
     def _update_stale(self) -> None:
         stale = self.stale
-        for view in (self.browser, self.curve, self.pairer):
+        for view in self.views:
             if view.stale != stale:
                 view.mark_stale(stale)
         self.explain_button.description = "Explain selection" + (" ⟳" if stale else "")
         self._update_estimate()
 
-    def estimate(self, n: Optional[int] = None) -> dict:
-        """What "Explain selection" would solve for ``n`` patches (default: the selection):
-        ``minimal_features`` per image, ``total`` over the views (image a, image b, the dense
-        control), and ``seconds`` from the speed measured on this explainer (``None`` before any
-        solve was timed)."""
+    def estimate(self, n: Optional[int] = None, explainer: Any = None, nested: Optional[bool] = None) -> dict:
+        """What a solve of ``n`` patches (default: the selection) would cost with ``explainer``
+        (default: the current one; ``nested=False`` / ``True``: the dashboard's independent / nested
+        solver, made or not): ``minimal_features`` per image, ``total`` over the views (image a,
+        image b, the dense control when it is solved), ``iterations`` expected (from the iterations
+        its solved subsets took, :mod:`prsg_widgets.backend.progress`; half the iteration budget
+        per subset before any) and ``seconds`` at the subset-iterations per second measured here
+        (``None`` before any solve)."""
+        if explainer is None:
+            explainer = self._solvers.get(self.explainer.config.nested if nested is None else bool(nested))
+        is_nested = explainer.config.nested if explainer is not None else bool(nested)
+        config = (explainer or self.explainer).config
         n = len(self.selector.selected) if n is None else int(n)
-        per = 2 ** n
-        total = per * (2 + int(self.curve.dense_control))
-        speed = SPEED.get(id(self.explainer))
-        return {"n": n, "minimal_features": per, "total": total,
-                "seconds": speed * total if speed is not None else None}
+        images = 2 + int(self.curve.dense_control and not is_nested)
+        mine = self.explanation.explainer is explainer and explainer is not None
+        pairs = solved_pairs(self.explanation) if mine else []
+        prior = max(1, config.iterations) / 2
+        its = images * sum(math.comb(n, k) * expected_iterations(pairs, k, prior) for k in range(1, n + 1))
+        rates = [r for r in (ex.scheduler.meter.rate() for ex in ([explainer] if explainer else []) + [self.explainer]) if r]
+        return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": its,
+                "seconds": its / rates[0] if rates else None}
 
     def _update_estimate(self) -> None:
+        if self.explainer.config.nested:
+            est = self.estimate(n=len(self.explanation.patches), nested=False)
+            when = f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"] else "time: not measured yet"
+            self.independent_note.value = (f"<div class='prsg-estimate-line'>independent re-solve: {est['total']:,} minimal "
+                                           f"features (with the dense control) · {when}; asks first above "
+                                           f"{self.confirm_above:,} per image or two minutes</div>")
         est = self.estimate()
         if est["n"] == 0:
             self.estimate_note.value = "<div class='prsg-estimate-line'>select at least one patch</div>"
             return
-        when = (f"≈ {_duration(est['seconds'])} at the speed measured here" if est["seconds"] is not None
+        when = (f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"] is not None
                 else "time: measured after the first solve")
         self.estimate_note.value = (f"<div class='prsg-estimate-line'>{est['n']} patch{'es' if est['n'] > 1 else ''} → "
-                                    f"2^{est['n']} = "
-                                    f"{est['minimal_features']:,} minimal features per image, {est['total']:,} "
-                                    f"with image b and the dense control · {when}</div>")
+                                    f"2^{est['n']} = {est['minimal_features']:,} minimal features per image, "
+                                    f"{est['total']:,} over the views · {when}</div>")
 
     def _needs_confirm(self, est: dict) -> bool:
         return est["minimal_features"] > self.confirm_above or (est["seconds"] or 0) > 120
 
+    def _ask(self, est: dict, what: str, action: Callable[[], Any]) -> None:
+        when = f" (≈ {duration(est['seconds'])} at the speed measured here)" if est["seconds"] is not None else ""
+        self.confirm_text.value = (f"<div class='prsg-confirm-text'>⚠ {what}: {est['total']:,} minimal features to "
+                                   f"solve{when}. On a CPU this can take long; Cancel on the progress line stops "
+                                   "it and keeps what is finished.</div>")
+        self._pending = action
+        self.confirm_box.layout.display = None
+
     def _on_explain_click(self) -> None:
         """The Explain button: no error into the kernel when nothing is selected, and a confirm
-        step above ``confirm_above`` minimal features."""
+        step above ``confirm_above`` minimal features (or two minutes)."""
         if not self.selector.selected:
             self.selector.message = "select at least one patch first (click the image or press auto)"
             return
         est = self.estimate()
         if self._needs_confirm(est):
-            when = f" (≈ {_duration(est['seconds'])})" if est["seconds"] is not None else ""
-            self.confirm_text.value = (f"<div class='prsg-confirm-text'>⚠ {est['total']:,} minimal features to solve"
-                                       f"{when}. On a CPU this can take long; Cancel in any view stops it.</div>")
-            self.confirm_box.layout.display = None
+            self._ask(est, "explain", self.explain)
             return
         self.explain()
 
     def _on_confirm(self) -> None:
+        action, self._pending = self._pending, None
         self._hide_confirm()
-        self.explain()
+        if action is not None:
+            action()
 
     def _hide_confirm(self) -> None:
         self.confirm_box.layout.display = "none"
@@ -229,6 +319,15 @@ class Dashboard(widgets.VBox):
         self.selector.auto()
         self._update_stale()
 
+    def _first_result(self, explanation: Any, rows: list) -> None:
+        if explanation is self.explanation and any(rows) and "first_result" not in self.timings:
+            self.timings["first_result"] = time.monotonic()
+
+    def browse(self, step: int) -> None:
+        """Show the image ``step`` seeds away, with its foreground patches, and explain it."""
+        self.seed_box.value = max(0, int(self.seed_box.value) + int(step))
+        self._on_explain_click()
+
     def explain(self, patches: Optional[Sequence[int]] = None) -> Any:
         """Explain the selector's sample over ``patches`` (default: the selected ones) and point
         all views at the new explanation; returns it."""
@@ -237,12 +336,35 @@ class Dashboard(widgets.VBox):
             self.selector.message = "select at least one patch first"
             raise ValueError(self.selector.message)
         self._hide_confirm()
+        if self.line.solving():  # the views leave what they showed: its queued solves must not go first
+            for ex in self.line.explainers():
+                ex.cancel()
+        self.timings = {"explain": time.monotonic()}
+        """Monotonic times of the last Explain and of its first solved minimal feature (kernel side)."""
         self.explanation = self.explainer.explain(self.selector.sample, patches=ids)
+        self.explanation.on_update(self._first_result)
         self.browser.set_explanation(self.explanation)
         self.curve.set_explanations([self.explanation])
         self.pairer.set_explanation_a(self.explanation)
         self._update_stale()
+        self._update_report()
         return self.explanation
+
+
+class Report(widgets.HTML):
+    """:meth:`Dashboard.report`'s block: HTML in the browser, its ``text`` where widgets do not
+    render (a saved notebook on a code host)."""
+
+    text = ""
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs), self.text)
+
+
+def _button(text: str, tip: str, cls: str, width: str, icon: str = "", style: str = "") -> widgets.Button:
+    b = widgets.Button(description=text, tooltip=tip, icon=icon, button_style=style, layout=widgets.Layout(width=width))
+    b.add_class(cls)
+    return b
 
 
 def _interactive_frontend() -> bool:

@@ -6,7 +6,8 @@ from typing import Any, Optional, Sequence, Union
 import traitlets
 
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ._common import ArrayLike, GridView, esm, model_value_range, rgba_bytes
+from ._common import GridView, esm, model_value_range
+from ._images import ArrayLike, rgba_bytes
 
 
 class PatchGridSelector(GridView):

@@ -10,7 +10,9 @@ import numpy as np
 import traitlets
 
 from .. import metrics
-from ._common import CSS, LiveView, esm, float32_bytes, info_html
+from ._common import CSS, esm, info_html
+from ._images import float32_bytes
+from ._live import LiveView
 
 COLORS = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599"]
 CONTROL_COLOR = "#868e96"
@@ -67,18 +69,23 @@ class SparsityCurve(LiveView, widgets.VBox):
     ``curves`` maps each label to its full curve once complete.
     """
 
+    export_name = "sparsity"
+
+    def _complete_text(self) -> str:
+        return "every curve complete"
+
     def __init__(self, explanations: Union[Any, Sequence[Any], None] = None, *,
                  labels: Optional[Sequence[str]] = None, dense_control: bool = True,
                  control_seed: int = 0, solve: bool = True, max_points: int = 1500,
-                 log_x: bool = True, width: int = 520, height: int = 300) -> None:
+                 log_x: bool = True, width: int = 520, height: int = 300, line: Any = None) -> None:
         self.plot = SparsityPlot(log_x=log_x, plot_width=int(width), plot_height=int(height))
         header = self._init_live("Sparsity of the components", "240px", term="sparsity")
         self.log_x_box = widgets.Checkbox(value=log_x, description="log rank axis", indent=False,
                                           layout=widgets.Layout(width="130px"))
         traitlets.link((self.log_x_box, "value"), (self.plot, "log_x"))
-        note = widgets.HTML("<span class='prsg-muted'>dashed grey: the dense control " + info_html("dense control")
-                            + " — a random feature through the same pipeline; real components should fall "
-                              "faster</span>")
+        self.note = widgets.HTML("", layout=widgets.Layout(flex="1 1 300px"))
+        self.note.add_class("prsg-sparsity-note")
+        note = self.note
         super().__init__([header, self.plot, widgets.HBox([self.log_x_box, note],
                                                           layout=widgets.Layout(align_items="center"))])
         self.add_class("prsg-sparsity-curve")
@@ -90,6 +97,8 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.labels: list[str] = []
         self.control = None
         self.curves: dict[str, np.ndarray] = {}
+        if line is not None:
+            self.use_line(line)
         if explanations is not None:
             self.set_explanations(explanations, labels=labels)
 
@@ -115,9 +124,18 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.curves = {}
         self.error = None
         self.control = None
-        if self.dense_control:
-            first = self.explanations[0]
-            self.control = metrics.dense_control(first.require_explainer(), first, seed=self.control_seed)
+        first = self.explanations[0]
+        ex = first.require_explainer()
+        self.control_void = bool(self.dense_control and ex.config.nested)
+        if self.dense_control and not self.control_void:
+            self.control = metrics.dense_control(ex, first, seed=self.control_seed)
+        self.note.value = "<span class='prsg-muted' style='font-size:12px'>" + (
+            "<b>No dense control with the nested solve</b> " + info_html("dense control") + ": nested solving bounds "
+            "each subset by its smaller ones, which makes even a random feature look sparse, so a comparison would "
+            "say nothing. Re-solve independently to compare with the dense control." if self.control_void else
+            "dashed grey: the dense control " + info_html("dense control") + " — a random feature through the same "
+            "(independent) solve; if the components are sparse, their curves fall faster." if self.control is not None
+            else "") + " Exact zeros cannot be drawn on a log axis: they are counted in the legend.</span>"
         self._watch(self._all())
         self.plot.caption = " | ".join(self.shows)
         self.refresh()
@@ -146,19 +164,20 @@ class SparsityCurve(LiveView, widgets.VBox):
                 ready = len(comps)
                 curve = metrics.sorted_magnitudes([c.vector for c in comps])
                 status = "partial"
-            ranks, values = display_points(curve, self.max_points)
+            zeros = int(np.count_nonzero(curve == 0))
+            ranks, values = display_points(curve[: curve.size - zeros], self.max_points)
             count = int(ranks.size)
             chunks += [float32_bytes(ranks), float32_bytes(values)]
             series.append({
                 "label": label, "color": CONTROL_COLOR if is_control else COLORS[i % len(COLORS)],
-                "dashed": is_control, "offset": offset, "count": count, "elements": int(curve.size),
+                "dashed": is_control, "offset": offset, "count": count, "elements": int(curve.size), "zeros": zeros,
                 "status": status, "components": ready, "total_components": e.num_subsets - 1,
             })
             offset += 2 * count
         with self.plot.hold_sync():
             self.plot.data = b"".join(chunks)
             self.plot.series = series
-        self._show_progress(done_all, total_all, "complete")
+        self._show_progress()
 
 
 def _figure_of(view: "SparsityCurve"):

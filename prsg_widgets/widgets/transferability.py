@@ -8,7 +8,9 @@ import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import GridView, LiveView, describe, esm, info_html, model_value_range, rgba_bytes
+from ._common import GridView, describe, esm, info_html, model_value_range
+from ._images import rgba_bytes
+from ._live import LiveView
 
 
 def default_ks(components: int) -> tuple[int, int]:
@@ -64,6 +66,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
     (:class:`~prsg_widgets.metrics.TransferResult` or ``None`` while solving), ``ratio``.
     """
 
+    export_name = "transferability"
     seed_b = traitlets.Int(1)
     k_a = traitlets.Int(20)
     k_b = traitlets.Int(100)
@@ -71,7 +74,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
 
     def __init__(self, source: Any, *, seed_a: int = 0, seed_b: int = 1,
                  patches: Optional[Sequence[int]] = None, n: int = 4, k_a: Optional[int] = None,
-                 k_b: Optional[int] = None, solve: bool = True) -> None:
+                 k_b: Optional[int] = None, solve: bool = True, line: Any = None) -> None:
         self.view = PairView()
         self.seed_box = widgets.BoundedIntText(value=int(seed_b), min=0, max=2 ** 31 - 1,
                                                description="seed b", layout=widgets.Layout(width="170px"))
@@ -88,6 +91,8 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         self.solve = bool(solve)
         self.result: Optional[metrics.TransferResult] = None
         self.explanation_b = None
+        if line is not None:
+            self.use_line(line)
 
         if hasattr(source, "explain"):  # an Explainer
             self.explainer = source
@@ -98,10 +103,8 @@ class TransferabilityPairer(LiveView, widgets.VBox):
             self.explainer = source.require_explainer()
             if patches is not None and sorted(patches) != sorted(source.patches):
                 raise ValueError(f"patches {list(patches)} differ from the explanation's {source.patches}")
-        self._set_k_range()
         default_a, default_b = default_ks(self.explanation_a.num_subsets - 1)
-        self.ka_slider.value = max(1, min(int(k_a if k_a is not None else default_a), self.ka_slider.max))
-        self.kb_slider.value = max(1, min(int(k_b if k_b is not None else default_b), self.kb_slider.max))
+        self._set_k_range((int(k_a if k_a is not None else default_a), int(k_b if k_b is not None else default_b)))
         # link(source, target) copies the source's value first: the controls hold the start values
         traitlets.link((self.seed_box, "value"), (self, "seed_b"))
         traitlets.link((self.ka_slider, "value"), (self, "k_a"))
@@ -117,11 +120,15 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         """The patch positions ``N`` shared by both explanations."""
         return list(self.explanation_a.patches)
 
-    def _set_k_range(self) -> None:
+    def _set_k_range(self, values: Optional[tuple[int, int]] = None) -> None:
+        """Slider range ``1..2^n − 1`` and values in one message per slider, so the handle is
+        drawn where the value is (a separate max update left it at the old position)."""
         top = self.explanation_a.num_subsets - 1
-        for s in (self.ka_slider, self.kb_slider):
-            s.max = top
-            s.min = 1
+        values = values or (self.ka_slider.value, self.kb_slider.value)
+        for s, v in zip((self.ka_slider, self.kb_slider), values):
+            with s.hold_sync():
+                s.min, s.max = 1, top
+                s.value = max(1, min(int(v), top))
 
     @traitlets.validate("k_a", "k_b")
     def _validate_k(self, proposal) -> int:
@@ -151,8 +158,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         self.status.value = ""
         self.explanation_a = explanation
         self.explainer = explanation.require_explainer()
-        self._set_k_range()
-        self.k_a, self.k_b = min(self.k_a, self.ka_slider.max), min(self.k_b, self.kb_slider.max)
+        self._set_k_range((self.k_a, self.k_b))
         self._show_a()
         self._load_b()
 
@@ -187,7 +193,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         a, b = self.explanation_a, self.explanation_b
         done = a.progress[0] + b.progress[0]
         total = a.num_subsets + b.num_subsets
-        if not self._show_progress(done, total, "both solved"):
+        if not self._show_progress():
             self.view.status = "solve stopped"
             return
         if a.is_complete and b.is_complete:
@@ -195,6 +201,9 @@ class TransferabilityPairer(LiveView, widgets.VBox):
                 self._update_result()
         else:
             self.view.status = f"solving both images ({done}/{total} minimal features)"
+
+    def _complete_text(self) -> str:
+        return "both images solved"
 
     def _figure(self):
         """Fig. 8 for this pair."""

@@ -83,6 +83,16 @@ def strip_ansi(text: str) -> str:
     return ANSI_RE.sub("", text)
 
 
+def set_theme(page, light: bool, settle_ms: int = 1000) -> None:
+    """Switch JupyterLab to its light or dark theme and wait until it applies (Lab keeps the
+    theme in its settings: leave it light at the end)."""
+    name = "JupyterLab Light" if light else "JupyterLab Dark"
+    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
+    page.wait_for_function("(want) => document.body.dataset.jpThemeLight === want",
+                           arg="true" if light else "false", timeout=30_000)
+    page.wait_for_timeout(settle_ms)
+
+
 # --------------------------------------------------------------------------------------------
 # Environment probing (used by conftest to skip or fail the whole suite)
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 
+import harness
 import pytest
 
 pytest.importorskip("anywidget")
@@ -158,15 +159,20 @@ def test_component_browser_pending_filters_slider(lab):
     page.keyboard.press("ArrowLeft")
     lab.wait_for_python(page, "b.k", k0 - 2)
     assert lab.eval_python(page, f"b.rmse == float(b.reconstruction.rmse[{k0 - 2}])") is True
-    assert lab.eval_python(page, "b.rmse") != rmse0
     _wait_attr(page, ".prsg-rec", "data-step", str(k0 - 2))
+    page.keyboard.press("Home")  # k = 0: g(b), far from the target
+    lab.wait_for_python(page, "b.k", 0)
+    assert lab.eval_python(page, "b.rmse") != rmse0
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    lab.wait_for_python(page, "b.k", 2)
     # clicking a patch of the image sets the reconstruction target
     out.locator(f".prsg-rec .prsg-cell[data-patch='{patches[2]}']").click()
     lab.wait_for_python(page, "b.target", sorted([patches[0], patches[2]]))
     lab.wait_for_python(page, "b.reconstruction is not None and b.reconstruction.target == b.target", True)
     # ... and keeps the chosen k (issue 9, point 7)
-    assert lab.eval_python(page, "b.k") == k0 - 2
-    _wait_attr(page, ".prsg-rec", "data-step", str(k0 - 2))
+    assert lab.eval_python(page, "b.k") == 2
+    _wait_attr(page, ".prsg-rec", "data-step", "2")
     # every view says which explanation it shows
     assert "toy-scenes · seed 0 · N = {" in out.locator(".prsg-identity").first.inner_text()
     _shot(lab, page, out, "component-browser")
@@ -234,7 +240,7 @@ def test_explore_dashboard_renders(lab):
     for sel in (".prsg-cb", ".prsg-rec", ".prsg-sparsity", ".prsg-pair"):
         out.locator(sel).first.wait_for(state="visible")
     # progress is visible while the kernel keeps answering
-    assert out.locator(".prsg-progress").count() == 3
+    assert out.locator(".prsg-progress:visible").count() == 1  # one progress line for the dashboard
     t0 = time.monotonic()
     assert lab.eval_python(page, "len(d.selector.selected)") == 3
     assert time.monotonic() - t0 < 10
@@ -290,6 +296,9 @@ def test_explore_dashboard_renders(lab):
     out.locator(".prsg-solver-mode", has_text="independent").wait_for(state="visible")
     lab.wait_for_python(page, "d.browser.reconstruction is not None and d.pairer.ratio is not None",
                         True, timeout=SOLVE_TIMEOUT * 2)
+    # ... and one click goes back to the nested result, kept in memory
+    out.locator(".prsg-nested").click()
+    lab.wait_for_python(page, "d.explainer.config.nested and d.explanation.is_complete", True)
 
 
 def test_progress_eta_cancel_and_resume(lab):
@@ -310,7 +319,8 @@ def test_progress_eta_cancel_and_resume(lab):
     assert cancel.inner_text().strip() == "Cancel"
     cancel.click()
     lab.wait_for_python(page, "b.error is not None and not e.is_complete", True, timeout=SOLVE_TIMEOUT)
-    status.locator("text=solve stopped").wait_for(state="visible")
+    status.locator("text=stopped —").wait_for(state="visible")
+    assert "Interrupted" not in status.inner_text() and "Error" not in status.inner_text()
     out.locator(".prsg-cancel", has_text="Resume").wait_for(state="visible")
     _shot(lab, page, out, "cancelled")
     out.locator(".prsg-cancel", has_text="Resume").click()
@@ -320,11 +330,7 @@ def test_progress_eta_cancel_and_resume(lab):
 
 
 def _set_theme(page, light: bool) -> None:
-    name = "JupyterLab Light" if light else "JupyterLab Dark"
-    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
-    page.wait_for_function("(want) => document.body.dataset.jpThemeLight === want",
-                           arg="true" if light else "false", timeout=30_000)
-    page.wait_for_timeout(1000)
+    harness.set_theme(page, light)
 
 
 def _text_luminance(page, selector: str) -> float:
@@ -388,11 +394,16 @@ def test_theme_switch_hidpi_and_export(lab):
     lab.cell_output(page, 2).locator(".prsg-save").click()
     lab.wait_for_python(page, "b.saved_path is not None and __import__('os').path.exists(b.saved_path)", True)
     assert (lab.root_dir / lab.eval_python(page, "b.saved_path")).exists()
-    # "SVG": the view's paper figure (matplotlib), next to the notebook
-    out.locator(".prsg-svg").click()
-    lab.wait_for_python(page, "c.svg_path is not None", True)
-    svg = lab.root_dir / lab.eval_python(page, "c.svg_path")
-    assert svg.suffix == ".svg" and "<svg" in svg.read_text()[:2000]
+    # "paper figure (SVG)": the view's paper figure (matplotlib), downloaded (not written beside
+    # the notebook) under a short name
+    with page.expect_download() as info:
+        out.locator(".prsg-svg").click()
+    svg = info.value
+    assert svg.suggested_filename.startswith("sparsity_toy-scenes_seed0_N") and svg.suggested_filename.endswith(".svg")
+    svg_path = lab._artifact_dir() / svg.suggested_filename
+    svg.save_as(str(svg_path))
+    assert "<svg" in svg_path.read_text()[:2000]
+    assert not list(lab.root_dir.glob("*.svg"))
 
 
 README_EXPLORE = """from prsg_widgets import explore
@@ -442,7 +453,7 @@ def test_dashboard_in_notebook7(lab):
     out.locator(".prsg-explain").click()
     confirm = out.locator(".prsg-confirm-box")
     confirm.wait_for(state="visible")
-    assert "12 minimal features to solve" in confirm.inner_text()
+    assert "8 minimal features to solve" in confirm.inner_text()  # images a and b (nested: no control)
     assert lab.eval_python(page, "d.explanation.patches") != [5, 6]  # nothing started yet
     out.locator(".prsg-confirm").click()
     lab.wait_for_python(page, "d.explanation.patches", [5, 6])
@@ -482,7 +493,7 @@ def test_views_size_from_their_container(lab):
             "display(sel, b)")
     page = lab.open_notebook([SETUP, code], name="sizes.ipynb", device_scale_factor=2)
     out = lab.cell_output(page, 1)
-    out.locator(".prsg-cb .prsg-detail canvas").wait_for(state="visible")
+    out.locator(".prsg-cb .prsg-detail canvas.prsg-detail-img").wait_for(state="visible")
     page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
 
     def sizes(width: int, settled: str) -> dict:

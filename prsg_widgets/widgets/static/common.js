@@ -143,35 +143,102 @@ function infoIcon(term) {
   return node;
 }
 
-// The colour bar of a signed regional pattern: black (−scale) · grey (0) · white (+scale).
+// The colour bar of a signed regional pattern, read per colour channel (R, G, B each on this
+// ramp): darker (−scale) · grey (0) · lighter (+scale).  A tile is coloured where the channels
+// change by different amounts (e.g. red where mostly the red channel grows).
 function colorBar(scale) {
   const bar = dom("div", "prsg-colorbar");
   const s = scale === null || scale === undefined ? "max|Δx|" : Number(scale).toPrecision(2);
-  bar.append(dom("span", "", "−" + s), dom("i", "prsg-colorbar-ramp"), dom("span", "", "+" + s));
-  bar.title = "regional pattern Δx per colour channel: grey = 0, lighter = the component adds brightness, " +
-    "darker = it removes it; each tile is scaled to its own max |Δx|";
+  bar.append(dom("span", "", "each channel: −" + s), dom("i", "prsg-colorbar-ramp"), dom("span", "", "+" + s));
+  bar.title = "regional pattern Δx, each colour channel on this ramp: grey = 0, lighter = the component adds to " +
+    "that channel, darker = it takes away; colours appear where the channels change unequally. Each tile is " +
+    "scaled to its own max |Δx|";
   return bar;
 }
 
-// "⤓ PNG" button: the view's canvases composed at their on-screen positions (at
-// devicePixelRatio, cropped to them) on the theme background, with an optional `legend()`
-// ([{color, label, dashed}]) and the `caption()` (model · seed · N) written under them.
-function exportButton(root, name, legend = null) {
-  const btn = dom("button", "prsg-btn prsg-export", "⤓ PNG");
-  btn.title = "save this view as a PNG (images and plots, with the caption)";
-  btn.addEventListener("click", () => {
-    const canvases = Array.from(root.querySelectorAll("canvas")).filter((c) => c.width > 0 && c.offsetParent !== null);
-    const r0 = root.getBoundingClientRect();
-    let right = 1, bottom = 1;
-    for (const c of canvases) {
-      const r = c.getBoundingClientRect();
-      right = Math.max(right, r.right - r0.left);
-      bottom = Math.max(bottom, r.bottom - r0.top);
+// What the PNG export draws of a view: its canvases, and every visible element's background,
+// border and text as laid out on screen (so selected cells, outlines, chips, captions and
+// legends are in the file exactly where they are on the screen); buttons and popovers are left out.
+const EXPORT_SKIP = "button, .prsg-btn, .prsg-pop, .prsg-info, .prsg-export, .prsg-tip";
+
+function alphaOf(color) {
+  const m = /rgba?\(([^)]+)\)/.exec(color || "");
+  if (!m) return color && color !== "transparent" ? 1 : 0;
+  const parts = m[1].split(",");
+  return parts.length > 3 ? Number(parts[3]) : 1;
+}
+
+function clipOf(el, root) {
+  // the rectangle an element is visible in: its nearest scrolling ancestor inside the view
+  for (let p = el.parentElement; p && p !== root; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowY;
+    if (o === "auto" || o === "scroll" || o === "hidden") return p.getBoundingClientRect();
+  }
+  return null;
+}
+
+function paintView(ctx, root, r0) {
+  const inside = (r, clip) => !clip || (r.bottom > clip.top + 1 && r.top < clip.bottom - 1);
+  for (const el of root.querySelectorAll("*")) {
+    if (el.closest(EXPORT_SKIP) || !el.getClientRects().length) continue;
+    const cs = getComputedStyle(el);
+    if (cs.visibility === "hidden" || Number(cs.opacity) === 0) continue;
+    const r = el.getBoundingClientRect(), clip = clipOf(el, root);
+    if (!inside(r, clip) || r.width === 0) continue;
+    const x = r.left - r0.left, y = r.top - r0.top;
+    ctx.save();
+    if (clip) { ctx.beginPath(); ctx.rect(clip.left - r0.left, clip.top - r0.top, clip.width, clip.height); ctx.clip(); }
+    if (el.tagName === "CANVAS") {
+      if (el.width > 0) ctx.drawImage(el, x, y, r.width, r.height);
+    } else {
+      if (alphaOf(cs.backgroundColor) > 0) { ctx.fillStyle = cs.backgroundColor; ctx.fillRect(x, y, r.width, r.height); }
+      if (cs.backgroundImage.startsWith("linear-gradient") && el.classList.contains("prsg-colorbar-ramp")) {
+        const g = ctx.createLinearGradient(x, 0, x + r.width, 0);
+        g.addColorStop(0, "#000"); g.addColorStop(0.5, "#808080"); g.addColorStop(1, "#fff");
+        ctx.fillStyle = g; ctx.fillRect(x, y, r.width, r.height);
+      }
+      const bw = parseFloat(cs.borderTopWidth) || 0;
+      if (bw > 0 && cs.borderTopStyle !== "none" && alphaOf(cs.borderTopColor) > 0) {
+        ctx.strokeStyle = cs.borderTopColor;
+        ctx.lineWidth = bw;
+        ctx.strokeRect(x + bw / 2, y + bw / 2, r.width - bw, r.height - bw);
+      }
+      ctx.fillStyle = cs.color;
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      ctx.textBaseline = "alphabetic";
+      for (const node of el.childNodes) {
+        if (node.nodeType !== 3 || !node.textContent.trim()) continue;
+        const words = node.textContent.split(/(\s+)/);
+        let off = 0;
+        for (const w of words) {
+          if (w.trim()) {
+            const range = document.createRange();
+            range.setStart(node, off);
+            range.setEnd(node, off + w.length);
+            for (const wr of range.getClientRects()) {
+              ctx.fillText(w, wr.left - r0.left, wr.top - r0.top + wr.height * 0.78);
+              break;
+            }
+          }
+          off += w.length;
+        }
+      }
     }
-    const items = legend ? legend() : [];
+    ctx.restore();
+  }
+}
+
+// "⤓ PNG" button: the view as it is on screen (at devicePixelRatio, on the theme background,
+// see paintView) with the `caption()` (model · seed · N) written under it; downloaded.
+function exportButton(root, name) {
+  const btn = dom("button", "prsg-btn prsg-export", "⤓ PNG");
+  btn.title = "download this view as a PNG, as it is on screen (with the caption)";
+  btn.setAttribute("aria-label", "download this view as a PNG");
+  btn.addEventListener("click", () => {
+    const r0 = root.getBoundingClientRect();
     const dpr = window.devicePixelRatio || 1;
     const cap = typeof name === "function" ? name() : String(name);
-    const W = Math.max(Math.ceil(right) + 4, 360), H = Math.ceil(bottom) + 22 + (items.length ? 18 : 0);
+    const W = Math.ceil(Math.max(r0.width, root.scrollWidth)), H = Math.ceil(r0.height) + 20;
     const out = document.createElement("canvas");
     out.width = Math.round(W * dpr);
     out.height = Math.round(H * dpr);
@@ -180,28 +247,10 @@ function exportButton(root, name, legend = null) {
     ctx.fillStyle = themeColor(root, "--jp-layout-color0", "#fff");
     ctx.fillRect(0, 0, W, H);
     ctx.imageSmoothingEnabled = false;
-    for (const c of canvases) {
-      const r = c.getBoundingClientRect();
-      ctx.drawImage(c, r.left - r0.left, r.top - r0.top, r.width, r.height);
-    }
-    const fg = themeColor(root, "--jp-ui-font-color1", "#222");
+    paintView(ctx, root, r0);
+    ctx.fillStyle = themeColor(root, "--jp-ui-font-color1", "#222");
     ctx.font = "11px sans-serif";
-    let x = 6, y = Math.ceil(bottom) + 14;
-    for (const it of items) {
-      ctx.strokeStyle = it.color;
-      ctx.lineWidth = 2;
-      ctx.setLineDash(it.dashed ? [5, 3] : []);
-      ctx.beginPath();
-      ctx.moveTo(x, y - 4);
-      ctx.lineTo(x + 18, y - 4);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fillStyle = fg;
-      ctx.fillText(it.label, x + 22, y);
-      x += 34 + ctx.measureText(it.label).width;
-    }
-    ctx.fillStyle = fg;
-    ctx.fillText(cap, 4, H - 7);
+    ctx.fillText(cap, 4, H - 6);
     const a = document.createElement("a");
     a.download = (cap || "view").replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 120) + ".png";
     a.href = out.toDataURL("image/png");
@@ -211,6 +260,12 @@ function exportButton(root, name, legend = null) {
     root.dataset.exported = a.download;
   });
   return btn;
+}
+
+// Text alternative of a canvas (screen readers; also a tooltip).
+function describeCanvas(canvas, text) {
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", text);
 }
 
 // The patch grid of the model (`grid_size` P, pixel `row_edges`/`col_edges`), or null while the
@@ -240,7 +295,9 @@ function strokePatches(ctx, grid, patches, sx, sy, color, lineWidth, inset) {
 // Fill a `.prsg-cells` overlay with one clickable cell per patch id (`data-patch`), placed at
 // scale `s`; `title(p)` is its tooltip, `label` adds the id badge, `setup(cell, p)` wires it.
 // Returns the cells, or null (overlay left empty) while the grid is not synced.
-function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, label = false, setup }) {
+// Cells are keyboard controls: Tab reaches them, Enter or Space calls `activate(cell, p)` (given,
+// or a click), the arrow keys move to the neighbouring cell.
+function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, label = false, setup, activate, role = "button" }) {
   overlay.textContent = "";
   const grid = gridOf(model);
   if (!grid) return null;
@@ -254,6 +311,20 @@ function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, l
     cell.style.width = b.w + "px";
     cell.style.height = b.h + "px";
     if (label) cell.appendChild(dom("span", "prsg-cell-id", String(p)));
+    cell.tabIndex = 0;
+    cell.setAttribute("role", role);
+    cell.setAttribute("aria-label", cell.title);
+    cell.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        if (activate) activate(cell, p); else cell.click();
+        return;
+      }
+      const move = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -grid.P, ArrowDown: grid.P }[ev.key];
+      if (move === undefined) return;
+      const next = overlay.querySelector(`[data-patch='${p + move}']`);
+      if (next) { ev.preventDefault(); next.focus(); }
+    });
     if (setup) setup(cell, p);
     overlay.appendChild(cell);
     return cell;

@@ -30,23 +30,25 @@ function render({ model, el }) {
   const { stage, canvas, overlay } = imageStage("prsg-filter-stage");
   const fNote = dom("div", "prsg-msg");
   const detail = dom("div", "prsg-detail");
-  side.append(fTitle, stage, fNote, detail);
+  side.append(fTitle, stage, fNote);
 
   const main = dom("div", "prsg-cb-main");
   const head = dom("div", "prsg-cb-head");
   const headText = dom("span", "prsg-cb-headtext");
   const legend = dom("div", "prsg-cb-legend");
-  legend.append(dom("span", "", "regional patterns Δx_S "), infoIcon("regional pattern"), colorBar(null),
-    dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", "action field A(S)"),
+  const fieldKey = dom("span", "prsg-nowrap");
+  fieldKey.append(dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", " action field A(S)"));
+  legend.append(dom("span", "", "regional patterns Δx_S "), infoIcon("regional pattern"), colorBar(null), fieldKey,
     exportButton(root, () => "components " + model.get("caption")));
   head.append(headText);
+  const drafts = dom("div", "prsg-drafts");
   const gallery = dom("div", "prsg-gallery");
-  main.append(legend, head, gallery);
+  main.append(legend, drafts, head, gallery, detail);
   root.append(side, main);
   el.appendChild(root);
 
   let SIDE = 200; // CSS px of the side column (filter image): follows the container (150–240)
-  const detailSize = () => Math.round(SIDE * 0.64);
+  const detailSize = () => Math.round(SIDE * 0.6);
 
   function drawFilter() {
     const w = model.get("width"), h = model.get("height");
@@ -58,14 +60,39 @@ function render({ model, el }) {
       className: "prsg-cell selected",
       title: (p) => `patch ${p}: show the components whose action field covers it`,
       label: true,
-      setup: (cell, p) => cell.addEventListener("click", () => {
-        const cur = model.get("filter_patch");
-        model.set("filter_patch", cur === p ? -1 : p);
-        model.save_changes();
-        updateFilter();
-      }),
+      setup: (cell, p) => {
+        cell.addEventListener("click", () => {
+          const cur = model.get("filter_patch");
+          model.set("filter_patch", cur === p ? -1 : p);
+          model.save_changes();
+          updateFilter();
+        });
+        // linked hover: a patch lights up the components whose action field covers it
+        cell.addEventListener("pointerenter", () => linkPatch(p));
+        cell.addEventListener("focus", () => linkPatch(p));
+        cell.addEventListener("pointerleave", () => linkPatch(-1));
+        cell.addEventListener("blur", () => linkPatch(-1));
+      },
     });
     if (cells) updateFilter();
+  }
+
+  function linkPatch(p) {
+    const linked = [];
+    for (const t of gallery.children) {
+      const on = p >= 0 && (t.dataset.patches || "").split(",").map(Number).includes(p);
+      t.classList.toggle("linked", on);
+      if (on) linked.push(t.dataset.subset);
+    }
+    root.dataset.linked = linked.join(",");
+    root.dataset.hoverPatch = String(p);
+  }
+
+  // linked hover: a component outlines its action field on the filter image
+  function linkField(patches) {
+    const on = new Set(patches || []);
+    for (const cell of overlay.children) cell.classList.toggle("linked", on.has(Number(cell.dataset.patch)));
+    root.dataset.hoverField = patches ? patches.join(",") : "";
   }
 
   function updateFilter() {
@@ -91,6 +118,9 @@ function render({ model, el }) {
       const tile = dom("div", "prsg-thumb");
       tile.dataset.subset = String(it.subset);
       tile.dataset.status = it.status;
+      tile.dataset.patches = it.patches.join(",");
+      tile.tabIndex = 0;
+      tile.setAttribute("role", "button");
       const cv = dom("canvas", "prsg-pix");
       cv.style.aspectRatio = `${Math.max(1, w)} / ${Math.max(1, h)}`;
       const cap = dom("div", "prsg-cap");
@@ -98,22 +128,35 @@ function render({ model, el }) {
       if (it.status === "ready" && it.thumb >= 0 && all.length >= (it.thumb + 1) * stride) {
         cv.dataset.thumb = String(it.thumb);
         cv.dataset.patches = it.patches.join(",");
-        cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}`;
+        const tie = it.tie ? ` <span class="prsg-tie" title="same norm as #${it.tie} to 3 significant digits">= #${it.tie}</span>` : "";
+        const zero = it.negligible ? ` <span class="prsg-tie" title="below 1/10,000 of the largest norm: numerically zero, drawn flat">≈ 0</span>` : "";
+        cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}${tie}${zero}`;
         tile.title = `S = ${set}, |S| = ${it.patches.length}, ‖I(S)‖₂ = ${fmt(it.norm, 4)}` +
-          (it.scale ? `, colour range ±${fmt(it.scale, 3)}` : "") + " (click for details)";
+          (it.scale ? `, colour range ±${fmt(it.scale, 3)}` : "") + " (click or Enter for details)";
         cap.title = tile.title;
+        describeCanvas(cv, `regional pattern of component ${it.rank}, S = ${set}, norm ${fmt(it.norm, 3)}`);
       } else {
         tile.classList.add("pending");
         cap.innerHTML = `${set}<br>pending…`;
         tile.title = `S = ${set}: waiting for its minimal features`;
+        describeCanvas(cv, `component S = ${set}: pending`);
         pending += 1;
       }
+      tile.setAttribute("aria-label", tile.title);
       if (it.subset === sel) tile.classList.add("active");
-      tile.addEventListener("click", () => {
+      const choose = () => {
         model.set("selected_subset", it.subset);
         model.save_changes();
         for (const t of gallery.children) t.classList.toggle("active", t === tile);
+      };
+      tile.addEventListener("click", choose);
+      tile.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(); }
       });
+      tile.addEventListener("pointerenter", () => linkField(it.patches));
+      tile.addEventListener("focus", () => linkField(it.patches));
+      tile.addEventListener("pointerleave", () => linkField(null));
+      tile.addEventListener("blur", () => linkField(null));
       tile.append(cv, cap);
       gallery.appendChild(tile);
     }
@@ -128,6 +171,7 @@ function render({ model, el }) {
       (hidden > 0 ? ` · ${hidden} more not shown` : "") +
       (pending > 0 ? ` · ${pending} pending` : "") + " · sorted by ‖I(S)‖₂";
     root.dataset.listed = items.map((it) => it.subset).join(",");
+    root.dataset.caption = model.get("caption");
     root.dataset.count = String(items.length);
     root.dataset.pending = String(pending);
     updateFilter();
@@ -152,12 +196,14 @@ function render({ model, el }) {
     root.dataset.thumbSize = String(Math.round(size * 10) / 10);
   }
 
+  let removed = false; // the detail shows g(f_N − I(S)) instead of g(f_N)
+
   function drawDetail() {
     const d = model.get("detail") || {};
     detail.textContent = "";
     root.dataset.detail = d.subset !== undefined ? String(d.subset) : "";
     if (d.subset === undefined) {
-      detail.innerHTML = "<div class='prsg-muted'>click a thumbnail for details</div>";
+      detail.innerHTML = "<div class='prsg-muted'>click a thumbnail (or Tab to it and press Enter) for details</div>";
       return;
     }
     detail.appendChild(dom("div", "prsg-title", `S = {${d.patches.join(", ")}}  (|S| = ${d.order})`));
@@ -165,11 +211,29 @@ function render({ model, el }) {
       detail.appendChild(dom("div", "", "pending: its minimal features are being solved"));
       return;
     }
+    const w = model.get("width"), h = model.get("height"), size = detailSize();
+    const row = dom("div", "prsg-detail-row");
+    const colP = dom("div", "prsg-rec-col"), colX = dom("div", "prsg-rec-col");
     const cv = dom("canvas", "prsg-pix prsg-detail-img");
-    drawOutlined(cv, bytesOf(model.get("detail_image")), model.get("width"), model.get("height"), detailSize(), model,
-      d.patches, null, { style: true });
-    detail.appendChild(cv);
-    detail.appendChild(colorBar(d.scale));
+    drawOutlined(cv, bytesOf(model.get("detail_image")), w, h, size, model, d.patches, null, { style: true });
+    describeCanvas(cv, `regional pattern of S = {${d.patches.join(", ")}}`);
+    colP.append(dom("div", "", "regional pattern Δx_S"), cv, colorBar(d.scale));
+    const xv = dom("canvas", "prsg-pix prsg-detail-x");
+    const toggle = dom("button", "prsg-btn prsg-remove");
+    const label = dom("div", "prsg-muted");
+    const paintX = () => {
+      const img = removed ? model.get("detail_without") : model.get("detail_with");
+      drawOutlined(xv, bytesOf(img), w, h, size, model, d.patches, null, { style: true });
+      toggle.textContent = removed ? "put I(S) back" : "remove I(S)";
+      toggle.setAttribute("aria-pressed", String(removed));
+      label.textContent = removed ? "g(f_N − I(S)): the image without this component" : "g(f_N): the image with every component";
+      describeCanvas(xv, label.textContent);
+      root.dataset.removed = String(removed);
+    };
+    toggle.title = "remove this component from f_N and show the image at once (press again to put it back)";
+    toggle.addEventListener("click", () => { removed = !removed; paintX(); });
+    colX.append(label, xv, toggle);
+    paintX();
     const kv = dom("div", "prsg-kv");
     const rows = [
       ["rank", `${d.rank} by norm`],
@@ -183,25 +247,60 @@ function render({ model, el }) {
       if (k === "ρ(S)") key.appendChild(infoIcon("rho"));
       kv.append(key, dom("span", "", v));
     }
-    detail.appendChild(kv);
-    detail.title = "ρ(S): share of the regional pattern's L1 mass inside the action field A(S) " +
+    kv.title = "ρ(S): share of the regional pattern's L1 mass inside the action field A(S) " +
       "(Sec. 3.2.1); area: the share a spread-out pattern would get. salient: elements above 1% of " +
       "the largest |value|; 90% mass: fewest elements holding 90% of the L1 mass.";
+    row.append(colP, colX, kv);
+    detail.appendChild(row);
+  }
+
+  // Before any component can be computed (the nested solve needs the largest subsets first), the
+  // minimal features already solved are shown as images g(f_T), T outlined: the first picture.
+  function drawDrafts() {
+    const items = model.get("drafts");
+    drafts.textContent = "";
+    root.dataset.drafts = String(items.length);
+    root.dataset.caption = model.get("caption");
+    if (!items.length) { drafts.style.display = "none"; return; }
+    drafts.style.display = "";
+    const note = dom("div", "prsg-muted prsg-drafts-note");
+    note.append(document.createTextNode(`Solved so far: ${items.length} minimal feature${items.length === 1 ? "" : "s"}, ` +
+      "each shown as the image it regenerates, g(f_T), with its patches T outlined. The components I(S) " +
+      "need the largest subsets and appear when those are solved. "), infoIcon("minimal feature"));
+    const strip = dom("div", "prsg-draft-strip");
+    const w = model.get("width"), h = model.get("height"), stride = w * h * 4;
+    const all = bytesOf(model.get("draft_thumbs"));
+    items.forEach((it, i) => {
+      const tile = dom("div", "prsg-draft");
+      tile.dataset.subset = String(it.subset);
+      const cv = dom("canvas", "prsg-pix");
+      if (all.length >= (i + 1) * stride) {
+        drawOutlined(cv, all.slice(i * stride, (i + 1) * stride), w, h, 72, model, it.patches, "#1c7ed6", { style: true });
+        cv.dataset.ready = "1";
+      }
+      describeCanvas(cv, `g(f_T) for T = {${it.patches.join(", ")}}`);
+      tile.append(cv, dom("div", "prsg-cap", `T = {${it.patches.join(",")}}`));
+      strip.appendChild(tile);
+    });
+    drafts.append(note, strip);
   }
 
   onChanges(model, ["image", "patches", "row_edges"], drawFilter);
   onChanges(model, ["filter_patch", "filter_order"], () => { updateFilter(); drawGallery(); });
   onChanges(model, ["items", "thumbs", "hidden", "selected_subset"], drawGallery);
-  onChanges(model, ["detail", "detail_image"], drawDetail);
+  onChanges(model, ["detail", "detail_image", "detail_with", "detail_without"], () => { removed = false; drawDetail(); });
+  onChanges(model, ["drafts", "draft_thumbs"], drawDrafts);
   const unwatch = onThemeChange(drawFilter);
   const unfit = onWidthChange(el, (w) => {
     const s = clamp(Math.floor(w * 0.22), 150, 240);
-    if (s !== SIDE) { SIDE = s; drawFilter(); drawDetail(); }
+    if (s !== SIDE) { SIDE = s; drawFilter(); drawDetail(); drawDrafts(); }
   });
   const unfitThumbs = onWidthChange(gallery, paintThumbs, { own: true });
   drawFilter();
   drawGallery();
   drawDetail();
+  drawDrafts();
+  describeCanvas(canvas, "the image with the patches N: click a patch to filter the components");
   return () => { unwatch(); unfit(); unfitThumbs(); };
 }
 

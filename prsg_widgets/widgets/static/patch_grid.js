@@ -49,6 +49,8 @@ function render({ model, el }) {
     const made = fillOverlay(overlay, model, ids, sx, {
       title: (id) => `patch ${id} (row ${Math.floor(id / P)}, col ${id % P})`,
       label: true,
+      role: "checkbox",
+      activate: (_cell, id) => { dragMode = !selectedSet().has(id); apply(id); },
       setup: (cell, id) => {
         cell.addEventListener("pointerdown", (ev) => {
           ev.preventDefault();
@@ -123,6 +125,7 @@ function render({ model, el }) {
     for (const cell of cells) {
       const id = Number(cell.dataset.patch);
       cell.classList.toggle("selected", sel.has(id));
+      cell.setAttribute("aria-checked", String(sel.has(id)));
       cell.classList.toggle("disabled", !!allowed && !allowed.has(id));
     }
     const max = model.get("max_patches");
@@ -131,6 +134,8 @@ function render({ model, el }) {
     root.dataset.selected = Array.from(sel).sort((a, b) => a - b).join(",");
     root.dataset.count = String(sel.size);
     root.dataset.max = String(max);
+    describeCanvas(canvas, `generated image ${model.get("title") || ""} with its ${model.get("grid_size")}×` +
+      `${model.get("grid_size")} patch grid; selected patches: ${sel.size ? Array.from(sel).join(", ") : "none"}`);
   }
 
   function drawAll() {

@@ -34,7 +34,9 @@ function render({ model, el }) {
     drawScaled(cA, bytesOf(model.get("image")), w, h, SIZE, { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     stage.style.width = cA.style.width;
     stage.style.height = cA.style.height;
+    describeCanvas(cA, "the image x with the patches N; the target patches T are outlined in orange");
     const cells = fillOverlay(overlay, model, model.get("patches"), SIZE / Math.max(1, w), {
+      role: "checkbox",
       title: (p) => `patch ${p}: toggle it in the target set T`,
       setup: (cell, p) => cell.addEventListener("click", () => {
         const t = new Set(model.get("target"));
@@ -49,7 +51,10 @@ function render({ model, el }) {
 
   function updateTarget() {
     const t = new Set(model.get("target"));
-    for (const cell of overlay.children) cell.classList.toggle("target", t.has(Number(cell.dataset.patch)));
+    for (const cell of overlay.children) {
+      cell.classList.toggle("target", t.has(Number(cell.dataset.patch)));
+      cell.setAttribute("aria-checked", String(t.has(Number(cell.dataset.patch))));
+    }
     root.dataset.target = Array.from(t).sort((a, b) => a - b).join(",");
   }
 
@@ -60,6 +65,7 @@ function render({ model, el }) {
     if (grid) strokePatches(ctx, grid, model.get("target"), s, s, "#e8590c", 2, 1);
     const step = model.get("step"), steps = model.get("steps");
     tBText.textContent = steps ? `x̂ with the top ${step} of ${steps} components` : "reconstruction x̂";
+    describeCanvas(cB, tBText.textContent);
     capB.textContent = !steps ? "" : step === 0 ? "k = 0: g(b), the blurry 'average image' — no component added yet"
       : step === steps ? "all components covering T: x̂ regenerates T (Eq. 7)"
       : `g(b + the top ${step} components whose action field meets T)`;
@@ -79,6 +85,8 @@ function render({ model, el }) {
     root.dataset.status = status;
     const cur = rmse.length > step ? rmse[step] : null;
     root.dataset.rmse = cur === null ? "" : String(cur);
+    describeCanvas(plot, cur === null ? "RMSE plot: no reconstruction yet" :
+      `RMSE on the target per step k: ${cur.toFixed(4)} at k = ${step} of ${steps}; tolerance √ε = ${tol.toFixed(4)}`);
     if (!rmse.length) {
       ctx.fillStyle = muted;
       ctx.font = "11px sans-serif";

@@ -11,8 +11,7 @@ function render({ model, el }) {
   const legend = dom("div", "prsg-legend");
   const readout = dom("div", "prsg-readout");
   const tools = dom("div", "prsg-tools");
-  tools.append(exportButton(root, () => "sparsity " + model.get("caption"),
-    () => model.get("series").map((s) => ({ color: s.color, label: s.label, dashed: s.dashed }))));
+  tools.append(exportButton(root, () => "sparsity " + model.get("caption")));
   root.append(canvas, readout, legend, tools);
   el.appendChild(root);
   let fitWidth = 0; // the container's width (0: not measured yet)
@@ -120,7 +119,15 @@ function render({ model, el }) {
         if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
       }
       ctx.stroke();
-      s.xs = null;
+      if (s.zeros && s.count) {  // where the exact zeros begin: a labelled end, not a cliff
+        const x = xOf(s.ranks[s.count - 1]), y = yOf(s.values[s.count - 1]);
+        ctx.setLineDash([]);
+        ctx.fillStyle = s.color;
+        ctx.beginPath();
+        ctx.arc(x, y, 3, 0, 2 * Math.PI);
+        ctx.fill();
+        ctx.fillText("then 0", Math.min(x + 4, W - M.r - 36), y - 5);
+      }
     }
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
@@ -131,6 +138,8 @@ function render({ model, el }) {
       ctx.fill();
     }
     drawLegend();
+    describeCanvas(canvas, "sparsity plot: " + points.map((s) => `${s.label}, ${s.elements} elements, largest |value| ` +
+      (s.count ? fmtVal(s.values[0]) : "none") + (s.zeros ? `, ${s.zeros} exactly 0` : "")).join("; "));
   }
 
   function drawLegend() {
@@ -140,8 +149,10 @@ function render({ model, el }) {
       const sw = document.createElement("i");
       sw.style.background = s.color;
       if (s.dashed) sw.style.background = `repeating-linear-gradient(90deg, ${s.color} 0 5px, transparent 5px 8px)`;
+      const zeros = s.zeros ? ` · ${s.zeros.toLocaleString("en-US")} of ${s.elements.toLocaleString("en-US")} ` +
+        "elements exactly 0 (the curve ends where they begin)" : "";
       item.append(sw, document.createTextNode(
-        `${s.label}` + (s.status === "complete" ? "" : ` (partial: ${s.components}/${s.total_components} components)`)));
+        `${s.label}` + (s.status === "complete" ? "" : ` (partial: ${s.components}/${s.total_components} components)`) + zeros));
       item.dataset.label = s.label;
       legend.appendChild(item);
     }

@@ -10,10 +10,16 @@ function render({ model, el }) {
   const ratioNote = dom("div", "prsg-muted prsg-ratio-note");
   const pair = dom("div", "prsg-pair");
   const tools = dom("div", "prsg-tools");
-  tools.append(dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", "action field "),
-    dom("span", "prsg-swatch prsg-swatch-match", ""), dom("span", "", "found in both images "),
-    exportButton(root, () => "transferability " + model.get("caption")));
-  root.append(ratio, ratioNote, pair, tools);
+  const key1 = dom("span", "prsg-nowrap"), key2 = dom("span", "prsg-nowrap");
+  key1.append(dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", " action field"));
+  key2.append(dom("span", "prsg-swatch prsg-swatch-match", ""), dom("span", "", " found in both images"));
+  const chipKey = dom("div", "prsg-chip-key");
+  const sw = (bg) => { const i = dom("i"); i.style.background = bg; return i; };
+  chipKey.append(document.createTextNode("chips: the rows and columns spanned by N —"), sw("#d6336c"),
+    document.createTextNode("action field"), sw("#2f9e44"), document.createTextNode("matched"), sw("#868e96"),
+    document.createTextNode("other patches of N"), sw("#e9ecef"), document.createTextNode("not in N"));
+  tools.append(key1, key2, exportButton(root, () => "transferability " + model.get("caption")));
+  root.append(ratio, ratioNote, pair, chipKey, tools);
   el.appendChild(root);
 
   const sides = ["a", "b"].map((which) => {
@@ -38,6 +44,8 @@ function render({ model, el }) {
     if (!grid) return;
     const s = SIZE / Math.max(1, w);
     strokePatches(ctx, grid, model.get("patches"), s, s, "rgba(255,255,255,0.8)", 1, 0.5);
+    describeCanvas(side.canvas, `${model.get("label_" + side.which) || "image " + side.which} with the patches N ` +
+      `{${model.get("patches").join(", ")}}` + (highlight ? `; action field {${highlight.join(", ")}} outlined` : ""));
     if (highlight) {
       const matched = new Set(model.get("matched").map(key)).has(key(highlight));
       const inThis = new Set(model.get("top_" + side.which).map(key)).has(key(highlight));
@@ -67,8 +75,15 @@ function render({ model, el }) {
         chip.appendChild(i);
       }
     }
-    chip.addEventListener("pointerenter", () => { highlight = field; sides.forEach(drawImage); });
-    chip.addEventListener("pointerleave", () => { highlight = null; sides.forEach(drawImage); });
+    chip.tabIndex = 0;
+    chip.setAttribute("role", "img");
+    chip.setAttribute("aria-label", `action field {${field.join(", ")}}` + (matched ? ", found in both images" : ""));
+    const on = () => { highlight = field; root.dataset.highlight = key(field); sides.forEach(drawImage); };
+    const off = () => { highlight = null; root.dataset.highlight = ""; sides.forEach(drawImage); };
+    chip.addEventListener("pointerenter", on);
+    chip.addEventListener("focus", on);
+    chip.addEventListener("pointerleave", off);
+    chip.addEventListener("blur", off);
     return chip;
   }
 

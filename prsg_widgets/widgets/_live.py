@@ -1,0 +1,201 @@
+"""``LiveView``: the mixin of the composite widgets that show explanations while they are solved.
+
+It listens to the explanations a view shows (refreshing on the kernel's main thread as results
+land), queues their solves when ``solve`` is set, says which explanation the view shows and
+whether it is stale, reports progress through a :class:`ProgressLine` (its own, or the
+dashboard's), and exports the view's paper figure as a downloaded SVG.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Callable, Iterable, Optional
+
+import ipywidgets as widgets
+
+from ._common import MainThreadCaller, describe, info_html, log, short_text, status_html
+from ._export import Downloader, file_stem, svg_bytes
+from ._progress_line import ProgressLine
+
+
+class LiveView:
+    """Subclasses call :meth:`_init_live` before building their layout, :meth:`_watch` whenever
+    they show other explanations, and implement ``_refresh()``, ``_complete_text()`` and
+    ``_figure()`` (and set ``export_name``: the first word of exported file names)."""
+
+    solve: bool
+    export_name = "view"
+
+    def _init_live(self, title: str, progress_width: str, term: Optional[str] = None) -> widgets.VBox:
+        """Set up the live state and return the header: ``title`` (with the glossary ⓘ of
+        ``term``) and the progress line; under it the identity line and the SVG export."""
+        self.error: Optional[BaseException] = None
+        self.futures: list[Any] = []
+        self._listener: Optional[Callable[[Any, list[int]], None]] = None
+        self._watched: list[Any] = []
+        self._refresher = MainThreadCaller(self.refresh)
+        self.stale = False
+        self.own_line = ProgressLine(progress_width)
+        self.line = self.own_line
+        self.line.attach(self)
+        self.identity = widgets.HTML("")
+        self.identity.add_class("prsg-identity")
+        self.svg_button = widgets.Button(description="paper figure (SVG)", icon="download", tooltip=(
+            "download this view's results as the paper's figure (matplotlib SVG, the paper's style)"),
+            layout=widgets.Layout(width="170px"))
+        self.svg_button.add_class("prsg-svg")
+        self.svg_button.on_click(lambda _b: self._on_svg_click())
+        self.svg_path: Optional[str] = None
+        self.svg_note = widgets.HTML("")
+        self.downloader = Downloader()
+        self.title_html = widgets.HTML(f"<b>{title}</b>" + (" " + info_html(term) if term else ""),
+                                       layout=widgets.Layout(flex="none"))
+        head = widgets.HBox([self.title_html, self.own_line],
+                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        line = widgets.HBox([self.identity, self.svg_button, self.svg_note, self.downloader],
+                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        return widgets.VBox([head, line])
+
+    # the progress line's parts, under the names the views have always had
+    progress = property(lambda self: self.line.bar)
+    status = property(lambda self: self.line.status)
+    cancel_button = property(lambda self: self.line.button)
+    eta = property(lambda self: self.line.eta)
+
+    def use_line(self, line: ProgressLine) -> None:
+        """Report progress through ``line`` (shared with other views) instead of the view's own."""
+        self.own_line.layout.display = "none"
+        self.line = line
+        line.attach(self)
+
+    # ------------------------------------------------------------------ SVG export
+    def _figure(self):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    def _export_source(self) -> Any:
+        return self._shown()[0] if self._shown() else None
+
+    def save_svg(self, path: Optional[str] = None) -> str:
+        """The view's paper figure (matplotlib) as an SVG: downloaded by the browser, or written to
+        ``path`` when given.  Returns the file name."""
+        data = svg_bytes(self._figure())
+        src = self._export_source()
+        name = (file_stem(self.export_name, src) if src is not None else self.export_name) + ".svg"
+        if path is not None:
+            with open(path, "wb") as fh:
+                fh.write(data)
+            name = str(path)
+        else:
+            self.downloader.send_file(name, data, "image/svg+xml")
+        self.svg_path = name
+        self.svg_note.value = f"<span class='prsg-muted'>{'saved' if path else 'downloaded'} {html.escape(name)}</span>"
+        return name
+
+    def _on_svg_click(self) -> None:
+        try:
+            self.save_svg()
+        except Exception as exc:
+            self.svg_note.value = f"<span class='prsg-status error'>SVG: {html.escape(str(exc))}</span>"
+
+    # ------------------------------------------------------------------ identity / stale
+    def _shown(self) -> list[Any]:
+        """The explanations this view shows (for the identity line); override when it differs."""
+        return [e for e in self._watched if getattr(e, "sample", None) is None or e.sample.label != "dense control"]
+
+    @property
+    def shows(self) -> list[str]:
+        """Which explanations the view shows, as its identity line says (``model · seed · N``)."""
+        return [describe(e) for e in self._shown()]
+
+    def _show_identity(self) -> None:
+        parts = " &nbsp;|&nbsp; ".join(html.escape(t) for t in self.shows) or "no explanation"
+        stale = ("<span class='prsg-stale-badge' title='the dashboard’s seed or patches changed since this "
+                 "was computed'>⚠ stale — press “Explain selection” to update</span> ") if self.stale else ""
+        self.identity.value = f"<div class='prsg-identity-line'>{stale}shows: {parts}</div>"
+
+    def mark_stale(self, stale: bool = True) -> None:
+        """Mark the view as showing an explanation whose inputs changed (greyed, with a badge)."""
+        self.stale = bool(stale)
+        (self.add_class if self.stale else self.remove_class)("prsg-stale")
+        self._show_identity()
+
+    # ------------------------------------------------------------------ watching
+    def _unwatch(self) -> None:
+        """Stop listening to the explanations shown so far (their solves keep running)."""
+        for e in self._watched:
+            e.remove_listener(self._listener)
+        self._watched = []
+
+    def _watch(self, explanations: Iterable[Any]) -> None:
+        """Listen to these explanations instead (refresh as their results land) and queue the
+        solves of the unsolved ones (non-blocking) when ``solve`` is set.  Resets progress, error
+        and the stale mark: the view now shows these."""
+        self._unwatch()
+        watched = list(explanations)
+
+        def listener(expl, _rows, me=self):
+            if any(expl is e for e in watched):
+                me._refresher()
+
+        self._listener, self._watched, self.futures = listener, watched, []
+        self.error = None
+        self.stale = False
+        self.remove_class("prsg-stale")
+        self.svg_path, self.svg_note.value = None, ""
+        self.line.reset()
+        self.progress.value = 0
+        self.status.value = ""
+        self._show_identity()
+        for e in watched:
+            e.on_update(listener)
+            if self.solve and not e.is_complete:
+                fut = e.submit()
+                fut.add_done_callback(lambda _f: self._refresher())
+                self.futures.append(fut)
+        self.line.update()
+
+    def _solving(self) -> bool:
+        return any(not f.done() for f in self.futures)
+
+    def cancel(self) -> None:
+        """Cancel through the progress line: every view on it (and sharing its explainers) stops;
+        finished minimal features are kept and :meth:`resume` continues."""
+        self.line.cancel()
+
+    def resume(self) -> None:
+        """Queue the unsolved minimal features again after a Cancel (or a failed solve)."""
+        solve, self.solve = self.solve, True
+        try:
+            self._watch(list(self._watched))
+        finally:
+            self.solve = solve
+        self.refresh()
+
+    def _tick(self) -> None:
+        self.line.tick()
+
+    def _show_progress(self) -> bool:
+        """The progress line from the current state; ``False`` (and ``error`` set) when a solve
+        stopped or failed."""
+        ok = self.line.update()
+        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        self.error = failed[0] if failed else None
+        return ok and not failed
+
+    def _complete_text(self) -> str:
+        return "solved"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return short_text(super()._repr_mimebundle_(**kwargs),  # type: ignore[misc]
+                          f"{type(self).__name__}: {' | '.join(self.shows)} (interactive in JupyterLab / Notebook 7)")
+
+    def refresh(self) -> None:
+        """Pull what has been solved into the views (called as results land; safe to call)."""
+        try:
+            self._refresh()
+        except Exception as exc:  # shown in words, logged with its traceback
+            self.error = exc
+            self.status.value = status_html(f"could not update this view: {html.escape(str(exc))}", error=True)
+            log.exception(f"{type(self).__name__} refresh failed")
+
+    def _refresh(self) -> None:  # pragma: no cover - every subclass implements it
+        raise NotImplementedError

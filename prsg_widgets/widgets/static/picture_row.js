@@ -1,0 +1,42 @@
+// PictureRow: a few images of one size side by side, each with a caption and patches outlined,
+// drawn at devicePixelRatio on the theme's background (the teaching notebook's pictures).
+
+function render({ model, el }) {
+  const root = dom("div", "prsg-widget prsg-pictures");
+  const row = dom("div", "prsg-picture-row");
+  const note = dom("div", "prsg-muted prsg-picture-note");
+  const tools = dom("div", "prsg-tools");
+  tools.append(exportButton(root, () => "pictures " + model.get("caption")));
+  root.append(row, note, tools);
+  el.appendChild(root);
+
+  function draw() {
+    const w = model.get("width"), h = model.get("height"), size = model.get("size");
+    const all = bytesOf(model.get("images"));
+    const stride = w * h * 4;
+    const grid = gridOf(model);
+    row.textContent = "";
+    model.get("items").forEach((it, i) => {
+      const col = dom("div", "prsg-rec-col prsg-picture");
+      const cv = dom("canvas", "prsg-pix");
+      const data = all.length >= (i + 1) * stride ? all.slice(i * stride, (i + 1) * stride) : new Uint8ClampedArray(0);
+      const ctx = drawScaled(cv, data, w, h, size, { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
+      if (grid && it.outline && it.outline.length) {
+        strokePatches(ctx, grid, it.outline, size / Math.max(1, w), size / Math.max(1, w), it.color || "#d6336c", 2, 1);
+      }
+      describeCanvas(cv, it.alt || it.caption);
+      const cap = dom("div", "prsg-cap prsg-picture-cap", it.caption);
+      col.append(cv, cap);
+      row.appendChild(col);
+    });
+    note.textContent = model.get("note");
+    root.dataset.items = String(model.get("items").length);
+  }
+
+  onChanges(model, ["images", "items", "size", "note", "width", "height", "row_edges"], draw);
+  const unwatch = onThemeChange(draw);
+  draw();
+  return () => unwatch();
+}
+
+export default { render };
