@@ -1,10 +1,11 @@
 """Solver benchmark: every ratio below is measured in this one run, same model and settings.
 
     python benchmarks/bench_solver.py [--model dcgan-faces] [--n 4] [--iterations 40]
+    python benchmarks/bench_solver.py --cheap --n 9 --seed 3 --defaults-only   # 0.2.0 vs today at n = 9
 
-0. the solver's defaults: 0.1.0's (``legacy``: start from m = 1, one mse over T) vs today's
-   (``fast``: start from 0, every patch within ε) vs nested (``interactive``): subset-iterations,
-   wall time and the health of the components (feasible share, cancellation, matching error);
+0. the solver's presets: 0.1.0's ``legacy`` (n < 8 only), 0.2.0's ``fast`` and ``interactive``
+   (``RELEASE_0_2``: patience 30, no bound stop, no polish) and today's, side by side:
+   subset-iterations, wall time, mean L1, feasible share, cancellation, matching error;
 1. batched (all subsets in one batch) vs ``batch_size=1``: seconds per subset-iteration;
 2. early stopping vs the fixed schedule: iterations used, final mse, sparsity;
 3. a disk-cached explanation vs a fresh solve.
@@ -18,7 +19,7 @@ import time
 import torch
 
 from prsg_widgets import Explainer
-from prsg_widgets.core.solver import get_solver_config, solve_minimal_features
+from prsg_widgets.core.solver import RELEASE_0_2, get_solver_config, solve_minimal_features
 
 
 def timed_solve(ex: Explainer, expl, masks, subsets, config, batch_size):
@@ -30,24 +31,33 @@ def timed_solve(ex: Explainer, expl, masks, subsets, config, batch_size):
     return time.perf_counter() - start, res
 
 
-def compare_defaults(ex: Explainer, seed: int, n: int) -> None:
-    """Old vs new defaults on one explanation, measured in this run."""
-    rows = []
-    for preset in ("legacy", "fast", "interactive"):
-        other = Explainer(ex.generator, grid=ex.grid.size, solver=preset, progress=False)
-        expl = other.explain(seed, n=n)
-        start = time.perf_counter()
-        expl.solve_all()
-        seconds = time.perf_counter() - start
-        h = expl.health()
-        rows.append((preset, int(expl.iterations.sum()), seconds, h))
-        print(f"[defaults] {preset:<11} {rows[-1][1]:>7,} subset-iterations {seconds:7.1f} s | every patch "
-              f"within ε {h.subsets - h.infeasible}/{h.subsets} | cancellation {h.cancellation:5.2f} | "
-              f"matching top-{h.k} {h.matching_error:.3g} | 90% mass in {100 * h.mass_share:.2f}% of elements")
-    base = rows[0]
-    for preset, iters, seconds, _ in rows[1:]:
-        print(f"[defaults] {preset} vs legacy: subset-iterations x{base[1] / iters:.2f} fewer, "
-              f"time x{base[2] / seconds:.2f} faster")
+def compare_defaults(ex: Explainer, seed: int, n: int, legacy: bool = True) -> None:
+    """0.2.0's presets against today's on one explanation, side by side, measured in this run:
+    subset-iterations, wall time, mean L1 ‖u(T)‖₁/‖f−b‖₁, cancellation, matching error."""
+    runs = [("legacy", "legacy")] if legacy else []
+    runs += [("0.2.0 fast", RELEASE_0_2["fast"]), ("fast", "fast"),
+             ("0.2.0 interactive", RELEASE_0_2["interactive"]), ("interactive", "interactive")]
+    rows = {}
+    patches = None
+    for name, preset in runs:
+        with Explainer(ex.generator, grid=ex.grid.size, solver=preset, progress=False) as other:
+            expl = other.explain(seed, n=n) if patches is None else other.explain(seed, patches=patches)
+            patches = expl.patches
+            start = time.perf_counter()
+            expl.solve_all()
+            seconds = time.perf_counter() - start
+            h = expl.health()
+            u = expl.minimal_features()[1:] - expl.baseline.reshape(1, -1)
+            l1 = float(u.abs().mean(1).mean() / (expl.sample.feature.reshape(-1) - expl.baseline.reshape(-1)).abs().mean())
+            rows[name] = (int(expl.iterations.sum()), seconds, l1, h)
+        its, seconds, l1, h = rows[name]
+        print(f"[defaults] {name:<17} {its:>7,} subset-iterations {seconds:7.1f} s | L1 {l1:.4f} of ‖f−b‖₁ | "
+              f"every patch within ε {h.subsets - h.infeasible}/{h.subsets} | cancellation {h.cancellation:5.2f} | "
+              f"matching top-{h.k} {h.matching_error:.3g}", flush=True)
+    for preset in ("fast", "interactive"):
+        old, new = rows[f"0.2.0 {preset}"], rows[preset]
+        print(f"[defaults] {preset} vs 0.2.0: subset-iterations x{old[0] / new[0]:.2f} fewer, time x{old[1] / new[1]:.2f}, "
+              f"L1 {100 * (new[2] / old[2] - 1):+.1f}%, cancellation {old[3].cancellation:.2f} -> {new[3].cancellation:.2f}")
 
 
 def main() -> None:
@@ -60,7 +70,10 @@ def main() -> None:
     p.add_argument("--preset", default="fast")
     p.add_argument("--repeats", type=int, default=3, help="alternating repeats of the batching timing (best kept)")
     p.add_argument("--defaults-n", type=int, default=6, help="n of the old-vs-new defaults comparison (0: skip)")
+    p.add_argument("--defaults-only", action="store_true", help="only the 0.2.0-vs-today comparison")
     args = p.parse_args()
+    if args.n >= 8 and args.defaults_n == 6:
+        args.defaults_n = args.n  # `--n 9`: the side-by-side comparison at the paper's n
     torch.manual_seed(0)
     ex = Explainer(args.model, cheap=args.cheap, solver=args.preset, progress=False)
     expl = ex.explain(args.seed, n=args.n)
@@ -69,7 +82,9 @@ def main() -> None:
     print(f"model {args.model}, layer {ex.generator.layer} (d={ex.generator.d}), n={args.n} "
           f"({len(subsets)} subsets), torch threads {torch.get_num_threads()}, device {ex.device}")
     if args.defaults_n:
-        compare_defaults(ex, args.seed, args.defaults_n)
+        compare_defaults(ex, args.seed, args.defaults_n, legacy=args.defaults_n < 8)
+    if args.defaults_only:
+        return
 
     fixed = get_solver_config(ex.config, iterations=args.iterations, early_stop=False)
     # alternate the two and keep each one's best time, so a burst of other load hits both alike
