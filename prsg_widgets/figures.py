@@ -58,6 +58,19 @@ def outline_patches(ax, grid: PatchGrid, patches: Sequence[int], color: str = "y
         ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, edgecolor=color, linewidth=lw))
 
 
+def draw_grid(ax, grid: PatchGrid, labelled: Sequence[int] = ()) -> None:
+    """Faint lines between all patches, and each id of ``labelled`` written in its patch, so a
+    title such as ``S=[22]`` can be read off the picture."""
+    for p in range(grid.size * grid.size):
+        t, b, l, r = grid.bounds(p)
+        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, edgecolor="white", linewidth=0.4,
+                               alpha=0.45))
+    for p in labelled:
+        t, b, l, r = grid.bounds(int(p))
+        ax.text((l + r) / 2 - 0.5, (t + b) / 2 - 0.5, str(int(p)), ha="center", va="center", fontsize=6,
+                color="white", bbox=dict(boxstyle="round,pad=0.1", facecolor="black", alpha=0.55, linewidth=0))
+
+
 def _bare(ax) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
@@ -88,8 +101,9 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
     axes = _grid_axes(fig, count, ncols)
     grid = explanation.grid
     axes[0].imshow(image_to_rgb(explanation.image, _value_range(explanation)))
+    draw_grid(axes[0], grid, explanation.patches)
     outline_patches(axes[0], grid, explanation.patches, "cyan", 1.0)
-    axes[0].set_title("image, N", fontsize=8)
+    axes[0].set_title("image, N (patch ids)", fontsize=8)
     scale = float(patterns.abs().max()) if shared_scale and len(patterns) else None
     norms = explanation.norms() if explanation.has_components else None
     for ax, s, p in zip(axes[1:], subsets, patterns):

@@ -46,15 +46,17 @@ class SolveInterrupted(RuntimeError):
 ResultCallback = Callable[[SolveResult], None]
 
 
-def default_unit(device: torch.device, batch_size: int, num_subsets: Optional[int] = None) -> int:
-    """Rows per tail call: 16 on the CPU (as fast per subset-iteration as 32 or 64 on 2 cores,
-    little padding for a small request); on a GPU the whole batch, but no more than the
-    explanation's ``num_subsets`` (2^n − 1) so 511 subsets never run in 1024 slots.  Depends
-    only on the device, the batch size and n — never on what is pending — so results stay
-    batch-independent."""
+def default_unit(device: torch.device, batch_size: int, num_subsets: Optional[int] = None,
+                 widest: Optional[int] = None) -> int:
+    """Rows per block: on the CPU 16 (as fast per subset-iteration as 32 or 64 on 2 cores), or
+    fewer when a nested solve can never have more than ``widest`` subsets ready at once (the
+    largest level of the lattice, C(n, ⌊n/2⌋): 6 at n = 4, where 16-row blocks were two-thirds
+    padding); on a GPU the whole batch, but no more than the explanation's ``num_subsets``
+    (2^n − 1) so 511 subsets never run in 1024 slots.  Depends only on the device, the batch
+    size, n and the mode — never on what is pending — so results stay batch-independent."""
     if device.type == "cuda":
         return min(batch_size, num_subsets) if num_subsets else batch_size
-    return min(batch_size, 16)
+    return max(1, min(batch_size, 16, widest or 16))
 
 
 def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequence[int], device: torch.device,
@@ -177,7 +179,8 @@ def solve_minimal_features(
     if batch_size is None:
         batch_size = estimate_batch_size(lambda f: tail(f.view(f.shape[0], *shape)), (d,), device)
     batch_size = max(1, int(batch_size))
-    unit = default_unit(device, batch_size, (1 << n) - 1) if unit is None else max(1, int(unit))
+    widest = math.comb(n, n // 2) if config.nested else None
+    unit = default_unit(device, batch_size, (1 << n) - 1, widest) if unit is None else max(1, int(unit))
     objective = Objective(run_tail, baseline, delta, image, pmask, config, eps, unit)
 
     out = SolveResult(label_t, torch.empty(k, d, dtype=dtype, device=device), torch.zeros(k, dtype=dtype, device=device),
