@@ -97,7 +97,7 @@ def probe_scheduler(address: str, timeout: float) -> None:
     hint = "start one (`dask scheduler`), check the address, or leave --scheduler out for a local cluster"
     error = outcome.get("error")
     if worker.is_alive() or isinstance(error, (asyncio.TimeoutError, TimeoutError)):
-        raise ValueError(f"no Dask scheduler answered at {address} within {timeout:g} s; {hint}")
+        raise ValueError(f"cannot reach a Dask scheduler at {address} within {timeout:g} s (no answer); {hint}")
     if isinstance(error, OSError):
         raise ValueError(f"cannot reach a Dask scheduler at {address} within {timeout:g} s "
                          f"({type(error).__name__}); {hint}")
