@@ -570,72 +570,6 @@ def test_detail_follows_the_filters_and_removes_a_component(solved):
         assert top not in b.listed and b.selected_subset == -1 and b.gallery.detail == {}
 
 
-def test_eta_within_twice_the_truth_on_a_recorded_solve():
-    """Issue 15.3: replay recorded nested solves (dcgan-faces, cheap layer, n = 6: per-subset
-    iterations as the solvers took them) and an independent one on a fake clock with a batched worker, and check the
-    ETA of the progress model against the true time left once 10% of the minimal features are
-    solved (before the first lands the line says the time is not known yet); in the last second,
-    which the line shows as "1 s", within that second."""
-    from prsg_widgets.backend.progress import RateMeter, eta_seconds, remaining_iterations
-    from prsg_widgets.backend.scheduler import InFlight
-
-    iters = [0, 70, 89, 33, 91, 31, 31, 31, 110, 31, 31, 31, 32, 31, 31, 31, 83, 31, 31, 31, 31, 31, 31, 31,
-             31, 31, 31, 31, 31, 31, 31, 31, 93, 31, 31, 31, 31, 31, 31, 31, 37, 31, 31, 31, 31, 31, 31, 31,
-             33, 31, 31, 31, 31, 31, 31, 31, 33, 31, 31, 31, 31, 31, 31, 31]
-    # the 0.3 solver (patience floor) and the solver package of issue 15 (a subset whose bound already
-    # has every patch within ε stops at step 1), same image and patches
-    stops = [0, 76, 95, 39, 97, 1, 1, 1, 116, 1, 1, 1, 38, 1, 1, 1, 89, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-             1, 99, 1, 1, 1, 1, 1, 1, 1, 41, 1, 1, 1, 1, 1, 1, 1, 39, 1, 1, 1, 1, 1, 1, 1, 39, 1, 1, 1, 1, 1, 1, 1]
-    for nested, its in ((True, iters), (True, stops), (False, [0] + [120 + (7 * s) % 90 for s in range(1, 64)])):
-        n, batch, per_it = 6, 16, 0.004  # seconds per subset-iteration on the fake clock
-        now = [0.0]
-        meter = RateMeter(clock=lambda: now[0])
-
-        class Fake:  # an explanation as the progress model reads it
-            key = "k"
-
-            def __init__(self):
-                self.solved, self.iterations = np.zeros(64, bool), np.zeros(64, np.int64)
-
-            def solved_mask(self):
-                return self.solved.copy()
-
-            def solved_subsets(self):
-                return np.flatnonzero(self.solved).tolist()
-
-        e = Fake()
-        e.solved[0] = True
-        levels = [[s for s in range(1, 64) if bin(s).count("1") == k] for k in range(1, n + 1)]
-        order = [s for lev in levels for s in lev] if nested else list(range(1, 64))
-        samples = []  # (time, ETA) while solving
-        queue = list(order)
-        running: dict[int, int] = {}
-        while queue or running:
-            while len(running) < batch and queue and (not nested or all(
-                    e.solved[queue[0] & ~(1 << i)] for i in range(n) if queue[0] >> i & 1)):
-                running[queue.pop(0)] = 0
-            now[0] += per_it * len(running)
-            for s in running:
-                running[s] += 1
-            meter.add(len(running))
-            for s in [s for s, k in running.items() if k >= max(1, its[s])]:
-                e.solved[s], e.iterations[s] = True, its[s]
-                del running[s]
-            flight = InFlight("k", dict(running), 300, len(queue))
-            eta = eta_seconds(remaining_iterations([e], flight), meter.rate(0.05))
-            samples.append((now[0], int(e.solved.sum()) - 1, eta))
-        total = now[0]
-        # "10% done": a tenth of the 63 minimal features solved (what the progress bar shows)
-        checked = [(t, eta) for t, done, eta in samples if done >= 0.1 * 63 and total - t > 0.05]
-        assert checked and all(eta is not None for _, eta in checked)
-        ratios = [eta / (total - t) for t, eta in checked if total - t > 1.0]
-        start = checked[0][0] / total
-        print(f"nested={nested}: from {start:.0%} of the time on, ETA / truth {min(ratios):.2f}–{max(ratios):.2f}")
-        assert all(0.5 <= r <= 2.0 for r in ratios), (nested, min(ratios), max(ratios))
-        # in the last second (shown as "1 s") it is off by less than that second
-        assert all(abs(eta - (total - t)) < 1.0 for t, eta in checked if total - t <= 1.0)
-
-
 # ---------------------------------------------------------------------------------- issue 9
 def test_new_explanation_resets_dependent_state_and_every_view_says_what_it_shows(solved, explainer):
     b = ComponentBrowser(solved, solve=False, target=[6])
@@ -714,9 +648,10 @@ def test_cancel_and_resume_from_a_view(explainer):
 
 
 def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
-    """The status line's ETA is the progress model's: expected subset-iterations of what remains
-    (from the iterations the solved subsets took) over the rate measured on the explainer."""
-    from prsg_widgets.backend.progress import remaining_iterations
+    """The status line's ETA is the progress model's (:func:`~prsg_widgets.backend.progress.eta_for`:
+    the rest of the solve replayed with the iterations the solved subsets took, priced at the
+    measured seconds per block) and its speed the measured subset-iterations per second."""
+    from prsg_widgets.backend.progress import eta_for
 
     e = explainer.explain(6, patches=[0, 5])
     e.minimal_feature([0])  # one subset solved: its iterations set the expectation
@@ -724,11 +659,13 @@ def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
     fake = type("F", (), {"done": lambda self: False})()
     b.futures = [fake]
     monkeypatch.setattr(explainer.scheduler.meter, "rate", lambda min_busy=0.3: 50.0)
-    left = remaining_iterations([e], None)
-    assert left == pytest.approx(2 * e.iterations[1])  # two subsets left, as many iterations each
+    monkeypatch.setattr(explainer.scheduler.meter, "step_cost", lambda unit=1, min_busy=0.3: (lambda k: 0.01))
+    left = eta_for(explainer, [e])
+    # two subsets left, both ready at once (independent), as many iterations as the solved one took
+    assert left == pytest.approx(0.01 * max(1, e.iterations[1]))
     text = b.line.progress_text(*e.progress)
     assert text.startswith("2/4 minimal features") and "50 subset-it/s" in text
-    assert b.eta == pytest.approx(left / 50.0) and "left" in text
+    assert b.eta == pytest.approx(left) and "left" in text
 
 
 def test_save_explanation_button_writes_a_loadable_file(solved, tmp_path, monkeypatch):

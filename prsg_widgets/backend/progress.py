@@ -1,27 +1,45 @@
 """How long is left: a model of the remaining solver work and the speed measured on it.
 
-ETA = (expected subset-iterations of what remains) / (subset-iterations per second measured on
-this explainer).  Both parts are measured, not guessed from the iteration budget:
+ETA = the solver's remaining schedule, replayed with expected iterations, priced at the time per
+batched step measured on this explainer.  Both parts are measured, not guessed from the budget:
 
 * :class:`RateMeter` counts the solver's subset-iterations (one per subset in the batch per
   batched iteration: the scheduler feeds it from the solver's ``on_step``) over the time the
-  worker was actually stepping, so idle time between solves does not dilute it.
+  worker was actually stepping, so idle time between solves does not dilute it, and fits the
+  seconds of one batched step against the number of subsets in it (:meth:`RateMeter.step_cost`):
+  a step costs whole blocks of rows, so a nested level of 6 climbing subsets costs as much per
+  step as one of 20, and subset-iterations per second alone mispriced nested solves 0.2–1.5×.
 * :func:`expected_iterations` predicts how many iterations an unsolved subset will take from the
   iterations the solved ones took (per subset size where that size has been seen: under nested
   solving the first, single-patch subsets climb from 0 and the larger ones start from their
   bound and often stop at once).
-* :func:`remaining_iterations` sums that over the unsolved subsets of the explanations a view
-  waits for, minus what the subsets in the batch have already run.
+* :class:`Cohort` estimates how many iterations the subsets of one size (nested) or of the whole
+  solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
+  the short ones finish first, so the finished ones alone would make a long one look nearly
+  done), with bound stops (1 iteration) apart from climbs.
+* :func:`remaining_seconds` replays the rest of the solve — the same order, nested readiness
+  and batch capacity as the solver — with iterations from those cohorts (drawn at spread
+  quantiles, so a level's longest subset is represented, not only its mean) and sums the fitted
+  step cost: under nesting the time is set by each level's slowest subset, which a sum of
+  iterations cannot see.
 
 Everything takes an explicit clock so the tests replay recorded solves on a fake one.
 """
 from __future__ import annotations
 
+import heapq
+import math
 import threading
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
+import torch
+
+from ..core.solver import default_unit
+
+FRACTION_FROM = 0.5
+"""Below half an expected climb a level is taken as free (its chance of a climb is not added in)."""
 
 IDLE_GAP_S = 2.0
 """A pause between two steps longer than this is idle time (no solve running), not work."""
@@ -38,15 +56,24 @@ class RateMeter:
         """Subset-iterations counted so far (all solves of this explainer)."""
         self._busy = 0.0
         self._last: Optional[float] = None
+        self._steps: dict[int, list[float]] = {}  # timed steps by subsets in them: [count, seconds]
+        self.widest = 0
+        """The most subsets seen in one batched iteration."""
 
     def add(self, subset_iterations: int) -> None:
         """One batched iteration over ``subset_iterations`` subsets has just finished."""
         now = self._clock()
+        live = int(subset_iterations)
         with self._lock:
             if self._last is not None and now - self._last <= self._idle_gap:
-                self._busy += now - self._last
+                dt = now - self._last
+                self._busy += dt
+                slot = self._steps.setdefault(live, [0, 0.0])
+                slot[0] += 1
+                slot[1] += dt
             self._last = now
-            self.subset_iterations += int(subset_iterations)
+            self.subset_iterations += live
+            self.widest = max(self.widest, live)
 
     def rate(self, min_busy: float = 0.3) -> Optional[float]:
         """Measured subset-iterations per second (``None`` before ``min_busy`` seconds of work)."""
@@ -54,6 +81,20 @@ class RateMeter:
             if self._busy < min_busy or self.subset_iterations <= 0:
                 return None
             return self.subset_iterations / self._busy
+
+    def step_cost(self, unit: int = 1, min_busy: float = 0.3) -> Optional[Callable[[int], float]]:
+        """Seconds of one batched iteration over ``k`` subsets: the solver evaluates whole blocks of
+        ``unit`` rows (:func:`prsg_widgets.core.solver.default_unit`), so a step costs
+        ``ceil(k / unit)`` blocks at the seconds per block measured so far; ``None`` before
+        ``min_busy`` seconds of work."""
+        unit = max(1, int(unit))
+        with self._lock:
+            if self._busy < min_busy or not self._steps:
+                return None
+            blocks = sum(count * -(-live // unit) for live, (count, _) in self._steps.items())
+            seconds = sum(secs for _, secs in self._steps.values())
+        per_block = seconds / max(blocks, 1)
+        return lambda k: per_block * max(1, -(-int(k) // unit))
 
 
 def _order(s: int) -> int:
@@ -83,58 +124,254 @@ def solved_pairs(explanation: Any) -> list[tuple[int, float]]:
     return [(int(s), int(its[s])) for s in explanation.solved_subsets() if s]
 
 
-def remaining_iterations(explanations: Sequence[Any], in_flight: Any = None,
-                         prior: Optional[float] = None) -> Optional[float]:
-    """Expected subset-iterations left before every subset of ``explanations`` is solved.
+class Cohort:
+    """The iterations of one group of subsets that share a distribution — one size under nested
+    solving, every subset otherwise — estimated from the ones that finished (exact) and the ones
+    still running (censored: they will take more than they have run so far).
+
+    A subset stops either at step 1 (its floor already within ε: the bound stop) or after a climb;
+    the two are kept apart (``p_bound``, and a Kaplan–Meier survival curve of the climbs).  Beyond
+    the longest finished climb the curve continues in a straight line to zero (the climbs finished
+    so far fall about linearly with their length), or, when no climb has finished, it is the
+    point ``settle`` (what a climb takes in the solver's settings, :func:`settle_iterations`)."""
+
+    def __init__(self, finished: Sequence[int], running: Sequence[int], settle: Optional[float] = None,
+                 budget: Optional[float] = None) -> None:
+        finished = [max(1, int(v)) for v in finished]
+        climbs = sorted(v for v in finished if v > 1)
+        censored = [int(k) for k in running]
+        started = len(finished) + len(censored)
+        # the share of bound stops, with half a pseudo-count each way: one early bound stop must not
+        # make a whole level look free
+        self.p_bound = (len(finished) - len(climbs) + 0.5) / (started + 1) if started else 0.0
+        self.budget = float(budget) if budget else None
+        self.known = bool(climbs) or settle is not None
+        self._points: list[tuple[float, float]] = []  # (t, S(t)) after each finishing time
+        surv = 1.0
+        for t in sorted(set(climbs)):
+            at_risk = sum(1 for v in climbs if v >= t) + sum(1 for k in censored if k >= t)
+            surv *= 1.0 - climbs.count(t) / max(at_risk, 1)
+            self._points.append((float(t), surv))
+        if climbs:
+            first, (last, s_last) = climbs[0] - 1.0, self._points[-1]
+            slope = (1.0 - s_last) / max(last - first, 1.0)
+            self._start, self.end = first, last + (s_last / slope if slope > 0 else 0.0)
+        else:
+            self._start = self.end = float(settle) if settle is not None else 0.0
+        if self.budget:
+            self.end = min(self.end, self.budget)
+        self._start = min(self._start, self.end)
+
+    def survival(self, t: float) -> float:
+        """P(a climb takes more than ``t`` iterations)."""
+        if not self._points:
+            return 1.0 if t < self.end else 0.0
+        if t < self._start:
+            return 1.0
+        if t <= self._points[-1][0]:
+            surv = 1.0
+            for time_, value in self._points:
+                if time_ <= t:
+                    surv = value
+            return surv
+        last, s_last = self._points[-1]
+        return 0.0 if t >= self.end else s_last * (self.end - t) / max(self.end - last, 1e-9)
+
+    def excess(self, done: float) -> float:
+        """Iterations a climb that has run ``done`` is still expected to take, E[X − done | X > done]
+        (one at least; past the curve's end, a tenth of the climbs' span)."""
+        s_done = self.survival(done)
+        if s_done <= 0:
+            return max(1.0, 0.1 * (self.end - self._start))
+        grid = np.linspace(done, max(done, self.end), 64)
+        values = np.array([self.survival(t) for t in grid])
+        area = float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(grid)))
+        return max(1.0, area / s_done)
+
+    def draws(self, m: int) -> list[float]:
+        """``m`` iterations for subsets that have not started, longest first: the expected number
+        of climbs ``(1 − p_bound)·m`` at spread quantiles of their curve — a fractional last one
+        weighted by its fraction, so a likely-free level costs a little, not a whole climb —
+        then bound stops (1)."""
+        expected = (1.0 - self.p_bound) * m
+        whole = min(m, int(expected))
+        frac = expected - whole if whole < m and expected >= FRACTION_FROM else 0.0
+        count = whole + (1 if frac > 1e-6 else 0)
+        out = []
+        for j in range(count):
+            target = (j + 0.5) / count  # quantile among the climbs
+            lo, hi = self._start, max(self._start, self.end)
+            for _ in range(40):  # bisection on the survival curve: S(t) = 1 − target
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if self.survival(mid) > 1.0 - target else (lo, mid)
+            out.append(max(1.0, hi))
+        out.sort(reverse=True)
+        if frac > 1e-6:
+            out[-1] = 1.0 + frac * (out[-1] - 1.0)
+        return out + [1.0] * (m - count)
+
+
+def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: Optional[float],
+             budget: Optional[float], sizes: Iterable[int]) -> dict[int, Cohort]:
+    """A :class:`Cohort` per subset size in ``sizes`` (all the same one unless ``nested``).  Under
+    nesting a size with nothing finished or running borrows the nearest smaller size's cohort
+    above 1 (the single patches climb from 0 and say little about subsets that start on their
+    bound), else one that settles in ``settle``."""
+    key = (lambda s: _order(s)) if nested else (lambda s: 0)
+    finished: dict[int, list[int]] = {}
+    censored: dict[int, list[int]] = {}
+    for s, it in pairs:
+        finished.setdefault(key(s), []).append(it)
+    for s, k in running.items():
+        if int(k) >= 2:  # one that has not finished its first step may yet stop on its bound
+            censored.setdefault(key(int(s)), []).append(int(k))
+    out: dict[int, Cohort] = {}
+    for size in sorted({key(s) for s in sizes} | set(finished) | set(censored)):
+        if size in finished or size in censored:
+            prior = settle if (nested and size > 1) else None
+            out[size] = Cohort(finished.get(size, []), censored.get(size, []), prior, budget)
+    if not nested:
+        return out
+    for size in sorted({_order(s) for s in sizes}):
+        if size not in out:
+            below = [o for o in out if 1 < o < size and out[o].known]
+            out[size] = out[max(below)] if below else Cohort([], [], settle, budget)
+    return out
+
+
+def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int, Cohort], nested: bool,
+            capacity: Optional[int], cost: Callable[[int], float],
+            cohorts_climbed: frozenset = frozenset()) -> Optional[float]:
+    """Seconds to solve ``unsolved`` (bitmasks of a lattice of ``num`` subsets) the way the solver
+    does — by increasing size under nested readiness, or by decreasing size — with ``running``
+    ``{subset: iterations run}`` in the batch, at most ``capacity`` at once, each step priced at
+    ``cost(subsets in it)``; ``None`` when a cohort it needs knows nothing yet.
+    ``cohorts_climbed``: the solved subsets that climbed (took more than one iteration)."""
+    n = max(0, num.bit_length() - 1)
+    key = (lambda s: _order(s)) if nested else (lambda s: 0)
+    todo = set(int(s) for s in unsolved)
+    left: dict[int, float] = {}
+    for s, k in running.items():
+        if int(s) in todo and int(k) >= 2:  # (a subset at its first step is drawn like a waiting one)
+            cohort = cohorts[key(int(s))]
+            if not cohort.known:
+                return None
+            left[int(s)] = cohort.excess(int(k))
+    waiting = sorted(todo - set(left), key=lambda s: ((1 if nested else -1) * _order(s), s))
+    groups: dict[int, list[int]] = {}
+    for s in waiting:
+        groups.setdefault(key(s), []).append(s)
+    expected: dict[int, float] = {}
+    climbing = {s for s, v in left.items()} | {s for s in range(num) if s not in todo and s in cohorts_climbed}
+    for size in sorted(groups, reverse=not nested):
+        members = groups[size]
+        if not cohorts[size].known:
+            return None
+        if nested:  # the long draws go to the subsets with the most climbing parents: a subset
+            # whose bound came from climbs is the one likely to need its own
+            members = sorted(members, key=lambda s: -sum(1 for i in range(n) if s >> i & 1
+                                                          and (s & ~(1 << i)) in climbing))
+        draws = cohorts[size].draws(len(members))
+        expected.update(zip(members, draws))
+        climbing |= {s for s, v in zip(members, draws) if v > 1}
+    position = {s: i for i, s in enumerate(waiting)}
+    unmet: dict[int, int] = {}
+    ready: list[int] = []
+    for s in waiting:
+        unmet[s] = sum(1 for i in range(n) if s >> i & 1 and (s & ~(1 << i)) in todo) if nested else 0
+        if unmet[s] == 0:
+            heapq.heappush(ready, position[s])
+    seconds = 0.0
+    room = capacity if capacity else len(todo) + 1
+    while left or ready:
+        while ready and len(left) < room:
+            s = waiting[heapq.heappop(ready)]
+            left[s] = max(1.0, expected[s])
+        dt = min(left.values())
+        seconds += dt * cost(len(left))
+        for s in [s for s, v in left.items() if v - dt <= 1e-9]:
+            del left[s]
+            if nested:
+                for i in range(n):
+                    child = s | (1 << i)
+                    if child != s and child in unmet:
+                        unmet[child] -= 1
+                        if unmet[child] == 0:
+                            heapq.heappush(ready, position[child])
+        for s in left:
+            left[s] -= dt
+    return seconds
+
+
+def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMeter, nested: bool,
+                      capacity: Optional[int] = None, settle: Optional[float] = None,
+                      unit: int = 1, history: Sequence[Any] = ()) -> Optional[float]:
+    """Seconds left before every subset of ``explanations`` (of one explainer, solved one after
+    another) is solved: the rest of each solve replayed (:func:`_replay`) with iterations from
+    :class:`Cohort` estimates of the subsets solved and running, at ``meter``'s fitted step cost.
 
     ``in_flight`` is the scheduler's :class:`~prsg_widgets.backend.scheduler.InFlight` (or
-    ``None``): a subset in the batch that has run ``k`` iterations is expected to run what the
-    solved subsets that ran longer than ``k`` ran beyond it (:func:`_still_to_run`: short
-    subsets finish first, so the plain mean would make a long one look nearly done).  The
-    expectation pools the solved subsets of every given
-    explanation (give those of one explainer).  With no subset solved yet it is ``prior``
-    per subset, or ``None`` (unknown) when no ``prior`` is given."""
-    pooled: list[tuple[int, int]] = []
-    for e in explanations:
-        pooled += solved_pairs(e)
-    if not pooled and prior is None:
+    ``None``); ``capacity`` the solver's batch size (``None``: every waiting subset fits, as with
+    the CPU's memory-sized batch); ``settle`` (nested): :func:`settle_iterations` of the solver
+    settings; ``unit`` the solver's rows per block; ``history``: finished explanations of the
+    same explainer, whose subsets (of the same ``n``) join the estimate — the first subsets of a
+    solve to finish are its short ones and say little about when the bulk will.  ``None``
+    (unknown) while the step cost is not measured yet or no subset of a size it needs has
+    finished."""
+    cost = meter.step_cost(unit)
+    if cost is None:
         return None
     flight_key = getattr(in_flight, "key", None)
     steps = dict(getattr(in_flight, "steps", {}) or {})
-    left = 0.0
+    budget = getattr(in_flight, "budget", None)
+    total = 0.0
     for e in explanations:
-        solved = np.asarray(e.solved_mask()) if hasattr(e, "solved_mask") else None
-        if solved is None:
+        if not hasattr(e, "solved_mask"):
             continue
+        solved = np.asarray(e.solved_mask())
         running = steps if getattr(e, "key", None) == flight_key else {}
-        for s in np.flatnonzero(~solved):
-            if int(s) in running:
-                left += _still_to_run(pooled, _order(int(s)), running[int(s)], prior or 0.0,
-                                      getattr(in_flight, "budget", None))
-            else:
-                left += expected_iterations(pooled, _order(int(s)), prior or 0.0)
-    return left
+        unsolved = [int(s) for s in np.flatnonzero(~solved)]
+        if not unsolved:
+            continue
+        # finished subsets of this explanation (a solved one that never ran, as loaded from a
+        # cache, says nothing about iterations)
+        pairs = [(s, it) for s, it in solved_pairs(e) if it > 0]
+        past = [(s, it) for h in history if h is not e and getattr(h, "n", None) == getattr(e, "n", None)
+                for s, it in solved_pairs(h) if it > 0]
+        cohorts = _cohorts(pairs + past, running, nested, settle, budget, unsolved)
+        climbed = frozenset(s for s, it in pairs if it > 1)
+        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, cost, climbed)
+        if left is None:
+            return None
+        total += left
+    return total
 
 
-def _still_to_run(pooled: list[tuple[int, int]], order: int, done: int, prior: float,
-                  budget: Optional[int] = None) -> float:
-    """Iterations a subset that has run ``done`` is still expected to run: the mean excess over
-    ``done`` of the solved subsets of its size (where seen) that ran longer than that; when none
-    did, of any size.  When no solved subset ran that long (it is one of the long ones: short ones
-    finish first), half as long again as it has run (measured: the subsets of one batch stop within
-    about 1.5× of each other), but not past its iteration ``budget`` (at least one step)."""
-    sizes = {_order(s) for s, _ in pooled}
-    size = order if order in sizes else max(sizes, default=None)
-    same = [it for s, it in pooled if _order(s) == size]
-    longer = [it - done for it in same if it > done]
-    if not longer:
-        longer = [it - done for _, it in pooled if it > done]
-    if longer:
-        return float(np.mean(longer))
-    if not pooled:
-        return max(1.0, prior - done)
-    guess = max(1.0, done / 2)
-    return min(guess, max(1.0, budget - done)) if budget else guess
+def eta_for(explainer: Any, explanations: Sequence[Any]) -> Optional[float]:
+    """Seconds left before the unsolved ones of ``explanations`` (of ``explainer``) are all
+    solved by the explainer's worker (:func:`remaining_seconds` with the explainer's solver
+    settings, batch size and block width; the solved ones are its history), or ``None`` while
+    that is not known yet."""
+    meter, config = explainer.scheduler.meter, explainer.config
+    todo = [e for e in explanations if not e.is_complete]
+    if not todo:
+        return 0.0
+    done = [e for e in explanations if e.is_complete]
+    n = max(e.n for e in todo)
+    batch = explainer.batch_size
+    # the batch: as set, or as the first steps of an independent solve showed it (a nested solve
+    # is limited by readiness, not by the CPU's memory-sized batch)
+    capacity = batch or (None if config.nested else (meter.widest or None))
+    widest = math.comb(n, n // 2) if config.nested else None
+    unit = default_unit(torch.device(explainer.device), batch or (1 << 20), (1 << n) - 1, widest)
+    return remaining_seconds(todo, explainer.in_flight(), meter, config.nested, capacity,
+                             settle_iterations(config), unit, history=done)
+
+
+def settle_iterations(config: Any) -> float:
+    """Iterations a nested subset that starts on its bound but must move takes: a few steps up,
+    then ``patience`` without improvement, then the ``polish`` (``config``: a ``SolverConfig``)."""
+    return 5.0 + float(getattr(config, "patience", 15)) + float(getattr(config, "polish", 0))
 
 
 def eta_seconds(remaining: Optional[float], rate: Optional[float]) -> Optional[float]:

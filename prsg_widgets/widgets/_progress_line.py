@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 import ipywidgets as widgets
 
-from ..backend.progress import eta_seconds, remaining_iterations
+from ..backend.progress import eta_for
 from ._common import _kernel_loop, status_html
 
 FLIGHT_CAP = 0.95
@@ -173,8 +173,7 @@ class ProgressLine(widgets.HBox):
             rate = ex.scheduler.meter.rate()
             if rate:
                 rates.append(rate)
-            mine = [e for e in self.explanations() if e.explainer is ex and not e.is_complete]
-            eta = eta_seconds(remaining_iterations(mine, ex.in_flight()), rate)
+            eta = eta_for(ex, [e for e in self.explanations() if e.explainer is ex])
             secs = math.nan if eta is None else secs + eta
         if rates:
             parts.append(f"{sum(rates) / len(rates):.0f} subset-it/s")
