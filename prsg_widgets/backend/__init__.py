@@ -1,10 +1,42 @@
 """The lazy backend: an :class:`Explainer` (model, baseline, settings) hands solves to a
 :class:`Scheduler` (the one worker thread) whose results a :class:`Store` keeps in memory and on
-disk; an :class:`Explanation` is the result every view reads, with or without a live model."""
-from .explainer import Explainer
-from .explanation import Explanation, ExplanationMeta
-from .sample import Component, Sample
-from .scheduler import Scheduler
-from .store import DamagedFile, Store
+disk; an :class:`Explanation` is the result every view reads, with or without a live model.
+Every setting is a field of one :class:`Settings`, checked once.
 
-__all__ = ["Component", "DamagedFile", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Scheduler", "Store"]
+The names are imported on first use, so :mod:`.settings` can be read without loading torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .explainer import Explainer
+    from .explanation import Explanation, ExplanationMeta
+    from .sample import Component, Sample
+    from .scheduler import Scheduler
+    from .settings import Settings
+    from .store import DamagedFile, Store
+
+_LAZY = {
+    "Component": ".sample", "DamagedFile": ".store", "Explainer": ".explainer", "Explanation": ".explanation",
+    "ExplanationMeta": ".explanation", "Sample": ".sample", "Scheduler": ".scheduler", "Settings": ".settings",
+    "Store": ".store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = ["Component", "DamagedFile", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Scheduler",
+           "Settings", "Store"]
