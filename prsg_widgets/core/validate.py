@@ -1,12 +1,13 @@
 """Checks of user input at the boundary (API and CLI), before any work is done.
 
 Every function here is pure (it reads, never creates or changes anything), returns the checked
-value in its canonical type, and raises a named exception of :mod:`prsg_widgets.core.errors` —
+value in its canonical type, and raises a named exception of :mod:`prsg_widgets.core.errors`:
 :class:`~prsg_widgets.core.errors.SettingsError` or :class:`~prsg_widgets.core.errors.PatchError`
-(both subclasses of ``ValueError``) or :class:`~prsg_widgets.core.errors.LayerNotFoundError` (a ``KeyError``
-whose ``str`` is the plain message); only :func:`check_finite`, a check of data rather than of a
-setting, raises a plain ``ValueError``.  Every message is one line that says what to do.  Nothing is coerced silently: ``5.0`` is not a
-patch id, ``True`` is not a count, ``"56"`` is not ``[5, 6]``.
+(both subclasses of ``ValueError``) or :class:`~prsg_widgets.core.errors.LayerNotFoundError` (a
+``KeyError`` whose ``str`` is the plain message); only :func:`check_finite`, a check of data
+rather than of a setting, raises a plain ``ValueError``.  Every message is one line that says
+what to do.  Nothing is coerced silently: ``5.0`` is not a patch id, ``True`` is not a count,
+``"56"`` is not ``[5, 6]``.
 
 The backend and the CLI call these; :mod:`prsg_widgets.core.grid` uses the integer rules for
 patch ids, subset bitmasks, ``n`` and seeds.
