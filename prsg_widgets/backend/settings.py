@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.solver import SolverConfig

@@ -18,7 +18,6 @@ finished is on disk already, so the retry, and any rerun, solves only what is mi
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
