@@ -16,11 +16,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         self.exit(2, f"prsg: error: {message}\n")
 
 
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="prsg", description="Explain an image generator's feature as OR Harsanyi interactions.",
                      formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"prsg {__version__}")
-    shared = add_arguments(argparse.ArgumentParser(add_help=False))
+    shared = add_arguments(_Parser(add_help=False))
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     ex = sub.add_parser("explain", parents=[shared], formatter_class=_HelpFormatter,
                         help="solve all minimal features of one sample and write the explanation")

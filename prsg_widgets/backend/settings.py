@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.solver import SolverConfig
@@ -118,17 +118,18 @@ class Settings:
             check_layer_name(self.layer, None)
         put("cheap", bool(self.cheap))
         put("grid", check_positive_int(self.grid, "grid", max=4096))
-        put("max_patches", DEFAULT_MAX_PATCHES if self.max_patches is None
-            else check_positive_int(self.max_patches, "max_patches", max=30))
+        max_patches = (DEFAULT_MAX_PATCHES if self.max_patches is None
+                       else check_positive_int(self.max_patches, "max_patches", max=30))
+        put("max_patches", max_patches)
         if self.patches is not None:
             ids = check_patch_ids(self.patches, self.grid * self.grid, grid_size=self.grid, what="patches")
             if not ids:
                 raise SettingsError("patches is empty; give patch ids such as [3, 8] or leave it out")
             check_n_matches_patches(self.n, ids)
-            check_num_patches(len(ids), self.max_patches)
+            check_num_patches(len(ids), max_patches)
             put("patches", tuple(ids))
         if self.n is not None:
-            put("n", check_num_patches(self.n, self.max_patches))
+            put("n", check_num_patches(self.n, max_patches))
         solver = "fast" if self.solver is None else self.solver
         if not isinstance(solver, (str, SolverConfig)):
             raise SettingsError(f"solver must be a preset name or a SolverConfig, got {type(solver).__name__}")
@@ -232,7 +233,10 @@ _SOLVER_FLAGS: tuple[tuple[str, dict], ...] = (
 """The solver settings the command line can override (``None``: the preset's value)."""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
+
+
+def add_arguments(parser: _P) -> _P:
     """Add one flag per command-line field of :class:`Settings` (and the solver overrides) to
     ``parser``, with the field's default; :meth:`Settings.from_args` reads them back."""
     group = parser.add_argument_group("settings (shared by explain and sweep)")

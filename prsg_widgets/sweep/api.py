@@ -75,7 +75,9 @@ def build_spec(model: Union[str, Settings, None] = None, cache_dir: Union[str, P
     if isinstance(model, Settings):
         settings = model.replace(**options) if options else model
     else:
-        settings = Settings.of(**({} if model is None else {"model": model}), **options)
+        if model is not None:
+            options["model"] = model
+        settings = Settings.of(None, **options)
     if not isinstance(settings.model, str):
         raise SettingsError("sweeps take a built-in model name, got a SplitGenerator; for your own generator, "
                             "register it as a built-in model on every worker")
