@@ -27,6 +27,8 @@ _LAZY = {
     "MODELS": ".models", "load_generator": ".models", "split_generator": ".models",
 }
 
+_SUBPACKAGES = ("backend", "core", "figures", "metrics", "models", "paper", "sweep", "teaching", "widgets")
+
 
 def explore(*args, **kwargs):
     """The dashboard of all four widgets on a built-in model (see :func:`prsg_widgets.widgets.explore`)."""
@@ -39,8 +41,8 @@ def __getattr__(name: str) -> Any:
     """The public names, imported on first use.  ``prsg_widgets.sweep`` is the sweep package (it
     is callable: ``prsg_widgets.sweep(...)`` runs a study on a Dask cluster; Dask itself is
     imported only when a sweep runs)."""
-    if name == "sweep":
-        return importlib.import_module(".sweep", __name__)
+    if name in _SUBPACKAGES:  # ``import prsg_widgets`` then ``prsg_widgets.core.…`` keeps working
+        return importlib.import_module(f".{name}", __name__)
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,13 @@ _LAZY = {
 }
 
 
+_MODULES = ("explainer", "explanation", "filecheck", "files", "progress", "remote", "sample", "saved", "scheduler",
+            "settings", "store")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:  # ``prsg_widgets.backend.store`` after importing only the package
+        return importlib.import_module(f".{name}", __name__)
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
