@@ -52,9 +52,10 @@ class Explainer:
     a memory budget choose.  ``cache_dir`` keeps every solved subset on disk, so a rerun (or a run
     after Ctrl-C) solves only what is missing.  ``precision`` (``"fp32"``/``"bf16"``), ``compile``
     and ``channels_last`` are the solver's execution options (see
-    :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is part of the cache key.  ``client`` (a ``distributed.Client``; built-in models with
-    ``cache_dir`` on a file system the workers share) farms the solves out to a Dask cluster in
-    chunks; see :mod:`prsg_widgets.backend.remote`.
+    :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is part of the cache key.
+    ``client`` (a ``distributed.Client``; built-in models with ``cache_dir`` on a file system the
+    workers share) farms the solves out to a Dask cluster in chunks; see
+    :mod:`prsg_widgets.backend.remote`.
     """
 
     def __init__(
@@ -68,11 +69,12 @@ class Explainer:
         # every setting is checked (once, by Settings) before the model is loaded or anything is solved
         if isinstance(generator, Settings):
             generator, settings = None, generator if settings is None else settings
+        if settings is not None and not isinstance(settings, Settings):
+            raise SettingsError(f"settings must be a Settings (give other settings as keywords, e.g. grid=6), "
+                                f"got {type(settings).__name__}")
         if generator is not None:
             options["model"] = generator
         settings = Settings.of(settings, **options) if options or settings is None else settings
-        if not isinstance(settings, Settings):
-            raise SettingsError(f"settings must be a Settings, got {type(settings).__name__}")
         self.settings = settings
         self.device = check_device(settings.device)
         self.config = settings.config

@@ -210,3 +210,10 @@ def test_spec_sweep_and_cli_are_built_from_the_same_settings(tmp_path, monkeypat
     assert a.settings == dataclasses.replace(b.settings, progress=False)
     assert a.settings.config == settings.config and a.settings.cache_dir == str(cache.resolve())
     assert a.token() == b.token()  # the same explainer on every worker
+
+
+def test_a_second_positional_argument_must_be_a_settings():
+    with pytest.raises(SettingsError, match="settings must be a Settings .*grid=6"):
+        Explainer(_tiny(), 6)
+    with pytest.raises(SettingsError, match="grid must be between 1 and 4096"):
+        Explainer(_tiny(), grid=0)  # checked before anything is computed
