@@ -69,10 +69,11 @@ class ExplainerSpec:
         return json.dumps(d, sort_keys=True, default=str)
 
     def build(self):
-        """A fresh explainer (no progress bars: workers are headless)."""
+        """A fresh explainer (no progress bars: workers are headless; no default patches: every
+        task names its own, and explainers of one :meth:`token` are shared)."""
         if self.factory is None:
             raise SettingsError("ExplainerSpec.factory is not set: give the explainer class (prsg_widgets.Explainer)")
-        return self.factory(settings=dataclasses.replace(self.settings, progress=False))
+        return self.factory(settings=dataclasses.replace(self.settings, progress=False, n=None, patches=None))
 
 
 _EXPLAINERS: dict[str, object] = {}
