@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from .core.grid import DEFAULT_MAX_PATCHES, check_num_patches
-from .core.solver import get_solver_config
 from .core.validate import LayerNotFoundError, check_layer_name, check_positive_int, check_seed, describe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,16 +142,16 @@ class PaperSetting:
     @staticmethod
     def _checked(values: dict, fit: bool = True) -> dict:
         """``values`` checked one by one, and (``fit``) whether ``n`` patches fit the region."""
-        from .models import MODELS
+        from .backend.settings import Settings
 
         out = dict(values)
-        out["model"] = _check_name(values["model"], MODELS, "model")
         out["cheap"] = _check_bool(values["cheap"], "cheap")
-        out["grid"] = check_positive_int(values["grid"], "grid", max=4096)
-        out["n"] = check_num_patches(values["n"], DEFAULT_MAX_PATCHES)
         if not isinstance(values["solver"], str):
             raise ValueError(f"solver must be a preset name, got {describe(values['solver'])}")
-        get_solver_config(values["solver"])            # a known preset (ValueError listing them)
+        # model, grid, n and the preset are checked where every setting is: by Settings
+        checked = Settings(model=values["model"], cheap=out["cheap"], grid=values["grid"], n=values["n"],
+                           solver=values["solver"])
+        out["model"], out["grid"], out["n"] = checked.model, checked.grid, checked.n
         out["region"] = _check_name(values["region"], REGIONS, "region")
         room = out["grid"] ** 2 if out["region"] == "foreground" else len(centre_patches(out["grid"]))
         if fit and out["n"] > room:

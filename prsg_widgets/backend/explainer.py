@@ -23,79 +23,79 @@ import torch
 from torch import Tensor
 
 from ..core import harsanyi
-from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ..core.solver import PRECISIONS, SOLVER_VERSION, SolverConfig, SolveResult, get_solver_config, solve_minimal_features
-from ..core.validate import check_device, check_finite, check_positive_int, check_seed
+from ..core.errors import SettingsError
+from ..core.grid import PatchGrid, select_patches
+from ..core.solver import SOLVER_VERSION, SolveResult, solve_minimal_features
+from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
 from .sample import Component, Sample
 from .scheduler import InFlight, ProgressCallback, Scheduler
+from .settings import DEFAULT_N, Settings
 from .store import FORMAT, SolveRecord, Store
 
-__all__ = ["Component", "Explainer", "Explanation", "ExplanationMeta", "Sample"]
+__all__ = ["Component", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
 
 
 class Explainer:
     """Explain a generator's intermediate feature.
 
     ``generator`` is a built-in name (see :data:`prsg_widgets.models.MODELS`) or a
-    :class:`SplitGenerator`.  ``solver`` is a preset name or a :class:`SolverConfig`; keyword
-    ``solver_overrides`` change single settings (``iterations=...``).  ``device=None`` picks CUDA
-    when available.  ``batch_size=None`` lets a memory budget choose.  ``cache_dir`` keeps every
-    solved subset on disk, so a rerun (or a run after Ctrl-C) solves only what is missing.
-    ``precision`` (``"fp32"``/``"bf16"``), ``compile`` and ``channels_last`` are the solver's
-    execution options (see :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is
-    part of the cache key.  ``client`` (a ``distributed.Client``; built-in models with
-    ``cache_dir`` on a file system the workers share) farms the solves out to a Dask cluster in
-    chunks; see :mod:`prsg_widgets.backend.remote`.
+    :class:`SplitGenerator` (default ``"dcgan-faces"``).  Every other setting is a field of
+    :class:`~prsg_widgets.backend.settings.Settings`, given as ``settings=`` and/or as keywords
+    (``grid``, ``layer``, ``cheap``, ``solver`` or ``preset``, ``n``/``patches`` (the defaults of
+    :meth:`explain`), ``precision``, ``compile``, ``channels_last``, ``device``, ``batch_size``,
+    ``cache_dir``, ``max_patches``, ``baseline_samples``, ``baseline_seed``, ``progress``), and
+    other keywords change single solver settings (``iterations=...``); all of them are checked
+    by the :class:`Settings`, kept as :attr:`settings`.  ``solver`` is a preset name or a
+    :class:`SolverConfig`.  ``device=None`` picks CUDA when available.  ``batch_size=None`` lets
+    a memory budget choose.  ``cache_dir`` keeps every solved subset on disk, so a rerun (or a run
+    after Ctrl-C) solves only what is missing.  ``precision`` (``"fp32"``/``"bf16"``), ``compile``
+    and ``channels_last`` are the solver's execution options (see
+    :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is part of the cache key.
+    ``client`` (a ``distributed.Client``; built-in models with ``cache_dir`` on a file system the
+    workers share) farms the solves out to a Dask cluster in chunks; see
+    :mod:`prsg_widgets.backend.remote`.
     """
 
     def __init__(
         self,
-        generator: Union[str, SplitGenerator] = "dcgan-faces",
-        grid: int = 6,
-        device: Union[str, torch.device, None] = None,
-        solver: Union[str, SolverConfig, None] = "fast",
-        batch_size: Optional[int] = None,
-        cache_dir: Union[str, Path, None] = None,
-        layer: Optional[str] = None,
-        cheap: bool = False,
-        max_patches: int = DEFAULT_MAX_PATCHES,
-        baseline_samples: int = 1000,
-        baseline_seed: int = 0,
-        progress: bool = True,
-        precision: str = "fp32",
-        compile: bool = False,
-        channels_last: bool = False,
+        generator: Union[str, SplitGenerator, Settings, None] = None,
+        settings: Optional[Settings] = None,
+        *,
         client=None,
-        **solver_overrides,
+        **options,
     ) -> None:
-        # every setting is checked before the model is loaded or anything is solved
-        self.device = check_device(device)
-        self.config = get_solver_config(solver, **solver_overrides)
-        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size", max=1 << 20)
-        self.max_patches = check_positive_int(max_patches, "max_patches", max=30)
-        self.baseline_samples = check_positive_int(baseline_samples, "baseline_samples", max=10**7)
-        self.baseline_seed = check_seed(baseline_seed, "baseline_seed")
-        grid = check_positive_int(grid, "grid", max=4096)
+        # every setting is checked (once, by Settings) before the model is loaded or anything is solved
+        if isinstance(generator, Settings):
+            generator, settings = None, generator if settings is None else settings
+        if settings is not None and not isinstance(settings, Settings):
+            raise SettingsError(f"settings must be a Settings (give other settings as keywords, e.g. grid=6), "
+                                f"got {type(settings).__name__}")
+        if generator is not None:
+            options["model"] = generator
+        settings = Settings.of(settings, **options) if options or settings is None else settings
+        self.settings = settings
+        self.device = check_device(settings.device)
+        self.config = settings.config
+        self.batch_size = settings.batch_size
+        self.max_patches = settings.max_patches
+        self.baseline_samples = settings.baseline_samples
+        self.baseline_seed = settings.baseline_seed
         # execution options of the solver (how, not what, is computed; see solve_minimal_features)
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.precision, self.compile, self.channels_last = precision, bool(compile), bool(channels_last)
-        self.store = Store(cache_dir)
-        self.progress = progress
-        model_name = generator if isinstance(generator, str) else None
+        self.precision, self.compile, self.channels_last = settings.precision, settings.compile, settings.channels_last
+        self.store = Store(settings.cache_dir)
+        self.progress = settings.progress
+        generator, layer = settings.model, settings.layer
         if isinstance(generator, str):
-            generator = load_generator(generator, layer=layer, device=self.device, cheap=cheap)
-        elif not isinstance(generator, SplitGenerator):
-            raise ValueError(f"generator must be a built-in name or a SplitGenerator, got {type(generator).__name__}")
+            generator = load_generator(generator, layer=layer, device=self.device, cheap=settings.cheap)
         elif layer is not None and layer != generator.layer:
-            raise ValueError("layer= applies to built-in names; split your own generator at the layer instead")
+            raise SettingsError("layer= applies to built-in names; split your own generator at the layer instead")
         self.generator = generator.to(self.device)
         _, h, w = self.generator.image_shape
-        if grid > min(h, w):
-            raise ValueError(f"grid {grid} is finer than the {h}×{w} image; use at most {min(h, w)}")
-        self.grid = PatchGrid(h, w, grid)
+        if settings.grid > min(h, w):
+            raise SettingsError(f"grid {settings.grid} is finer than the {h}×{w} image; use at most {min(h, w)}")
+        self.grid = PatchGrid(h, w, settings.grid)
         self.epsilon = self.config.epsilon_for(self.generator.value_range)
         self.baseline = self._baseline().to(self.device)
         with torch.no_grad():
@@ -105,9 +105,9 @@ class Explainer:
         if client is not None:  # solves go to a Dask cluster (see prsg_widgets.backend.remote)
             from .remote import spec_of
 
-            if not isinstance(model_name, str):
-                raise ValueError("Explainer(client=...) needs a built-in model name, which every worker loads")
-            self._spec = spec_of(self, model_name, cheap, layer)
+            if not isinstance(settings.model, str):
+                raise SettingsError("Explainer(client=...) needs a built-in model name, which every worker loads")
+            self._spec = spec_of(self)
 
     def _baseline(self) -> Tensor:
         """``b`` from the store when it has it (K forward passes saved), else computed."""
@@ -207,13 +207,12 @@ class Explainer:
         or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).  Ids may be a list, a tensor or a
         numpy array; with ids, ``n`` is their number (another ``n`` is an error, never ignored).
         Nothing is solved until a result is asked for."""
+        if patches is None and n is None:  # the explainer's own defaults (Settings.patches / .n)
+            patches, n = (list(self.settings.patches) if self.settings.patches is not None else None), self.settings.n
         if isinstance(patches, np.ndarray) and patches.ndim >= 1:  # its items keep their dtype: 5.0 is refused
             patches = list(patches)
-        if n is not None and patches is not None and not isinstance(patches, (str, bytes)) and hasattr(patches, "__len__"):
-            n = check_positive_int(n, "n", max=64)
-            if n != len(patches):
-                raise ValueError(f"n={n} contradicts the {len(patches)} patch ids given; leave n out "
-                                 "(with explicit ids it is their number)")
+        if n is not None and patches is not None:
+            check_n_matches_patches(check_positive_int(n, "n", max=64), patches)
         if not isinstance(sample, Sample):
             sample = self.sample(check_seed(sample, "sample (a seed)"))
         check_finite(sample.image, "the image")
@@ -221,7 +220,7 @@ class Explainer:
         if patches is None:
             patches = "foreground"
         if isinstance(patches, str) and n is None:
-            n = 4
+            n = DEFAULT_N
         if patches == "foreground" and mask is None and "foreground" in self.generator.extras:
             mask = self.generator.extras["foreground"](sample.code, sample.image)  # the model's own rule
         ids = select_patches(self.grid, n, patches, image=sample.image, reference=self.baseline_image,
@@ -276,6 +275,7 @@ class Explainer:
         except KeyboardInterrupt:
             self.scheduler.close()  # the worker saves what finished, then stops
             done, total = explanation.progress
+            done, total = done - 1, total - 1  # count the non-empty subsets, as every other message does
             where = "; they are in memory only (give cache_dir / --cache-dir to keep work across runs)"
             if self.store.directory is not None and explanation.key is not None:
                 where = (f"; {self.store.on_disk(explanation.key)} are on disk in "

@@ -26,10 +26,12 @@ from typing import Union
 
 import numpy as np
 
+from ..core.errors import CacheFileError
+
 __all__ = ["DamagedFile", "checksum", "read_npz", "write_npz", "write_text", "make_dirs"]
 
 
-class DamagedFile(ValueError):
+class DamagedFile(CacheFileError):
     """A file that cannot be parsed, fails its checksum, or holds impossible values."""
 
 

@@ -1,8 +1,8 @@
 """Solving on other processes: an explainer rebuilt on a Dask worker, and an explainer's solve
 farmed out to a cluster (``Explainer(..., client=...)``).
 
-Every worker task takes an :class:`ExplainerSpec` — a small, picklable description of an
-:class:`~prsg_widgets.backend.Explainer` — and a seed.  The model is loaded **once per worker
+Every worker task takes an :class:`ExplainerSpec` — the explainer's
+:class:`~prsg_widgets.backend.settings.Settings` and its class, small and picklable — and a seed.  The model is loaded **once per worker
 process**: :func:`worker_explainer` keeps the explainer in a process-global dict keyed by the spec,
 so the hundreds of chunks a worker runs share one model, one baseline and one store.
 
@@ -20,19 +20,22 @@ a client is given.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
+from ..core.errors import SettingsError
 from ..core.solver import SolveInterrupted, SolveResult, worst_patch_mse
+from .settings import Settings
 from .store import SolveRecord
 
 __all__ = ["ExplainerSpec", "worker_explainer", "worker_explanation", "solve_chunk", "forget_explainers",
@@ -41,54 +44,36 @@ __all__ = ["ExplainerSpec", "worker_explainer", "worker_explanation", "solve_chu
 
 @dataclass(frozen=True)
 class ExplainerSpec:
-    """Everything a worker needs to build the same :class:`~prsg_widgets.Explainer` as the caller.
+    """Everything a worker needs to build the same :class:`~prsg_widgets.Explainer` as the caller:
+    its :class:`~prsg_widgets.backend.settings.Settings` and the explainer class.
 
-    ``solver`` is a preset name or a ``SolverConfig``; ``overrides`` single solver settings as sorted ``(name, value)``
-    pairs.  ``cache_dir`` must be one folder every worker can read and write (a shared file system
-    on a multi-machine cluster).  ``threads`` sets ``torch.set_num_threads`` in the worker (None:
-    leave it).  ``batch_size``/``unit`` fix the solver's batch so every worker computes exactly
-    what a single process computes.  ``precision``/``compile``/``channels_last`` are the solver's
-    execution options (see :func:`~prsg_widgets.core.solver.solve_minimal_features`).
-    ``factory`` is the explainer class the worker builds (:class:`~prsg_widgets.backend.Explainer`
-    or a subclass; pickled by reference), so this module never imports the explainer that uses it.
+    ``settings.model`` must be a built-in name (every worker loads it) and ``settings.cache_dir``
+    one folder every worker can read and write (a shared file system on a multi-machine
+    cluster).  ``settings.threads`` sets ``torch.set_num_threads`` in the worker (None: leave it);
+    ``settings.batch_size`` fixes the solver's batch so every worker computes exactly what a
+    single process computes.  ``factory`` is the explainer class the worker builds
+    (:class:`~prsg_widgets.backend.Explainer` or a subclass; pickled by reference), so this module
+    never imports the explainer that uses it.
     """
 
-    model: str
-    cache_dir: str
-    cheap: bool = False
-    layer: Optional[str] = None
-    grid: int = 6
-    solver: Union[str, "SolverConfig"] = "fast"  # noqa: F821 - a preset name or a SolverConfig
-    overrides: tuple = ()
-    batch_size: Optional[int] = None
-    device: Optional[str] = None
-    baseline_samples: int = 1000
-    baseline_seed: int = 0
-    threads: Optional[int] = None
-    precision: str = "fp32"
-    compile: bool = False
-    channels_last: bool = False
+    settings: Settings
     factory: Optional[Callable] = None
 
     def token(self) -> str:
-        """A stable string identifying the explainer (the worker cache key); ``threads`` is not
-        part of it."""
-        d = asdict(self)
-        d.pop("threads")
+        """A stable string identifying the explainer (the worker cache key): the settings that
+        make the explainer, so not ``threads``, ``progress`` or the default patches."""
+        d = {f.name: getattr(self.settings, f.name) for f in fields(Settings)
+             if f.name not in ("threads", "progress", "n", "patches")}
+        d["solver"] = d["solver"] if isinstance(d["solver"], str) else d["solver"].as_dict()
         d["factory"] = None if self.factory is None else f"{self.factory.__module__}.{self.factory.__qualname__}"
         return json.dumps(d, sort_keys=True, default=str)
 
     def build(self):
-        """A fresh explainer (no progress bars: workers are headless)."""
+        """A fresh explainer (no progress bars: workers are headless; no default patches: every
+        task names its own, and explainers of one :meth:`token` are shared)."""
         if self.factory is None:
-            raise ValueError("ExplainerSpec.factory is not set: give the explainer class (prsg_widgets.Explainer)")
-        options = {}
-        if self.precision != "fp32" or self.compile or self.channels_last:
-            options = dict(precision=self.precision, compile=self.compile, channels_last=self.channels_last)
-        return self.factory(self.model, grid=self.grid, device=self.device, solver=self.solver,
-                         batch_size=self.batch_size, cache_dir=self.cache_dir, layer=self.layer,
-                         cheap=self.cheap, baseline_samples=self.baseline_samples,
-                         baseline_seed=self.baseline_seed, progress=False, **options, **dict(self.overrides))
+            raise SettingsError("ExplainerSpec.factory is not set: give the explainer class (prsg_widgets.Explainer)")
+        return self.factory(settings=dataclasses.replace(self.settings, progress=False, n=None, patches=None))
 
 
 _EXPLAINERS: dict[str, object] = {}
@@ -100,11 +85,12 @@ def worker_explainer(spec: ExplainerSpec):
     worker process, whatever the number of tasks)."""
     token = spec.token()
     with _LOCK:
-        if spec.threads:
+        threads = spec.settings.threads
+        if threads:
             import torch
 
-            if torch.get_num_threads() != int(spec.threads):
-                torch.set_num_threads(int(spec.threads))
+            if torch.get_num_threads() != int(threads):
+                torch.set_num_threads(int(threads))
         ex = _EXPLAINERS.get(token)
         if ex is None:
             ex = _EXPLAINERS[token] = spec.build()
@@ -169,16 +155,15 @@ DEFAULT_CHUNK = 64
 """Subsets per task when the explainer has no ``batch_size`` (CPU-sized; give ``batch_size`` for GPUs)."""
 
 
-def spec_of(explainer, model: str, cheap: bool, layer: Optional[str]):
-    """The :class:`ExplainerSpec` that rebuilds ``explainer`` on a worker."""
+def spec_of(explainer) -> ExplainerSpec:
+    """The :class:`ExplainerSpec` that rebuilds ``explainer`` on a worker (each worker picks its
+    own device, as an explainer made there with ``device=None`` would)."""
     if explainer.store.directory is None:
-        raise ValueError("Explainer(client=...) needs cache_dir=: a folder every worker can write (the "
-                         "results come back through it)")
-    return ExplainerSpec(model=model, cache_dir=str(explainer.store.directory.resolve()), cheap=cheap, layer=layer,
-                         grid=explainer.grid.size, solver=explainer.config, batch_size=explainer.batch_size,
-                         baseline_samples=explainer.baseline_samples, baseline_seed=explainer.baseline_seed,
-                         precision=explainer.precision, compile=explainer.compile,
-                         channels_last=explainer.channels_last, factory=type(explainer))
+        raise SettingsError("Explainer(client=...) needs cache_dir=: a folder every worker can write (the "
+                            "results come back through it)")
+    settings = dataclasses.replace(explainer.settings, cache_dir=str(explainer.store.directory.resolve()),
+                                   device=None)
+    return ExplainerSpec(settings, factory=type(explainer))
 
 
 def run_on_cluster(job, todo: list[int], on_result: Callable[[SolveResult], None],

@@ -16,14 +16,16 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
+from .errors import PatchError
 from .validate import (check_finite, check_mask, check_positive_int, check_seed,
                        check_subset_bitmask, check_subset_ids, describe, is_integer, check_patch_ids)
 
 DEFAULT_MAX_PATCHES = 12
 
 
-class TooManyPatchesError(ValueError):
-    """More patches than the limit: the solver needs ``2^n`` minimal features."""
+class TooManyPatchesError(PatchError):
+    """More patches than the limit: the solver needs ``2^n`` minimal features (a
+    :class:`~prsg_widgets.core.errors.PatchError`, so a ``ValueError``)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,10 @@ def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> int:
     ``n`` (:class:`TooManyPatchesError` above the limit)."""
     max_patches = check_positive_int(max_patches, "max_patches", max=64)
     if not is_integer(n):
-        raise ValueError(f"the number of patches n must be an integer, got {describe(n)}")
+        raise PatchError(f"the number of patches n must be an integer, got {describe(n)}")
     n = int(n)
     if n < 1:
-        raise ValueError(f"select at least one patch (n must be at least 1, got {describe(n)})")
+        raise PatchError(f"select at least one patch (n must be at least 1, got {describe(n)})")
     if n > max_patches:
         # never compute 2**n for an absurd n (it is only there to explain the limit)
         need = f"2^{n} = {2 ** n:,}" if n <= 64 else f"2^{describe(n)}"

@@ -128,7 +128,7 @@ class Health:
     def summary(self) -> str:
         """A few lines for a terminal or a notebook."""
         lines = [
-            f"every patch within ε: {self.subsets - self.infeasible}/{self.subsets} subsets "
+            f"every patch within ε: {self.subsets - self.infeasible}/{self.subsets} non-empty subsets "
             f"({100 * self.patch_feasible_share:.1f}% of patches; worst mse {self.worst_patch_mse:.2g}, "
             f"ε = {self.epsilon:.2g})",
             f"cancellation Σ‖I(S)‖₁/‖u(N)‖₁ = {self.cancellation:.2f} (1 = none)   "

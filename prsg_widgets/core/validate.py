@@ -1,10 +1,13 @@
 """Checks of user input at the boundary (API and CLI), before any work is done.
 
 Every function here is pure (it reads, never creates or changes anything), returns the checked
-value in its canonical type, and raises a documented exception — :class:`ValueError`,
-:class:`KeyError` (a subclass whose ``str`` is the plain message) or :class:`FileNotFoundError` —
-whose message is one line that says what to do.  Nothing is coerced silently: ``5.0`` is not a
-patch id, ``True`` is not a count, ``"56"`` is not ``[5, 6]``.
+value in its canonical type, and raises a named exception of :mod:`prsg_widgets.core.errors`:
+:class:`~prsg_widgets.core.errors.SettingsError` or :class:`~prsg_widgets.core.errors.PatchError`
+(both subclasses of ``ValueError``) or :class:`~prsg_widgets.core.errors.LayerNotFoundError` (a
+``KeyError`` whose ``str`` is the plain message); only :func:`check_finite`, a check of data
+rather than of a setting, raises a plain ``ValueError``.  Every message is one line that says
+what to do.  Nothing is coerced silently: ``5.0`` is not a patch id, ``True`` is not a count,
+``"56"`` is not ``[5, 6]``.
 
 The backend and the CLI call these; :mod:`prsg_widgets.core.grid` uses the integer rules for
 patch ids, subset bitmasks, ``n`` and seeds.
@@ -22,12 +25,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .errors import LayerNotFoundError, NameNotFoundError, PatchError, SettingsError
+
 __all__ = [
-    "MAX_COUNT", "MAX_ITERATIONS", "MAX_LR", "MAX_LAM", "MAX_EPSILON", "SEED_RANGE",
-    "NameNotFoundError", "LayerNotFoundError",
+    "MAX_COUNT", "MAX_ITERATIONS", "MAX_LR", "MAX_LAM", "MAX_EPSILON", "SEED_RANGE", "PRECISIONS",
+    "NameNotFoundError", "LayerNotFoundError", "SettingsError", "PatchError",
     "is_integer", "describe", "check_int", "check_positive_int", "check_seed", "check_positive_float",
     "check_finite", "check_mask", "check_layer_name", "check_device", "check_writable_dir",
-    "check_patch_ids", "check_subset_ids", "check_subset_bitmask", "check_solver_settings",
+    "check_patch_ids", "check_subset_ids", "check_subset_bitmask", "check_n_matches_patches",
+    "check_solver_settings", "check_precision",
 ]
 
 MAX_COUNT = 2**31 - 1
@@ -43,18 +49,8 @@ MAX_EPSILON = 4.0
 feasible (every ``f_T = b``), a silent wrong result."""
 SEED_RANGE = (-(2**63), 2**64 - 1)
 """Seeds torch's generators accept."""
-
-
-class NameNotFoundError(KeyError):
-    """An unknown name (model, layer, …); ``str()`` is the plain one-line message."""
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0]) if self.args else ""
-
-
-class LayerNotFoundError(NameNotFoundError):
-    """A layer name that is not a submodule of the generator (the message lists close matches
-    and the valid names)."""
+PRECISIONS = ("fp32", "bf16")
+"""Execution precisions of the generator tail (``solve_minimal_features(precision=)``)."""
 
 
 # ---------------------------------------------------------------------------------------- numbers
@@ -97,7 +93,7 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
     value, so an absurd integer fails fast."""
     if not is_integer(value):
         kind = "a bool" if isinstance(value, (bool, np.bool_)) else describe(value)
-        raise ValueError(f"{name} must be an integer, got {kind}")
+        raise SettingsError(f"{name} must be an integer, got {kind}")
     value = int(value)
     if (min is not None and value < min) or (max is not None and value > max):
         if min is not None and max is not None:
@@ -106,7 +102,7 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
             need = f"at least {min}"
         else:
             need = f"at most {max}"
-        raise ValueError(f"{name} must be {need}, got {describe(value)}")
+        raise SettingsError(f"{name} must be {need}, got {describe(value)}")
     return value
 
 
@@ -126,17 +122,17 @@ def check_positive_float(value: Any, name: str, *, max: Optional[float] = None,
     """A finite real number ``> 0`` (``≥ 0`` with ``allow_zero``) and ``≤ max``, as a ``float``.
     Bools, strings, NaN and ±inf are refused; ints and numpy numbers are fine."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {describe(value)}")
+        raise SettingsError(f"{name} must be a number, got {describe(value)}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf if value > 0 else -math.inf
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {describe(value)}")
+        raise SettingsError(f"{name} must be a finite number, got {describe(value)}")
     if number < 0 or (number == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'≥ 0' if allow_zero else 'above 0'}, got {describe(value)}")
+        raise SettingsError(f"{name} must be {'≥ 0' if allow_zero else 'above 0'}, got {describe(value)}")
     if max is not None and number > max:
-        raise ValueError(f"{name} must be at most {max:g}, got {describe(value)}")
+        raise SettingsError(f"{name} must be at most {max:g}, got {describe(value)}")
     return number
 
 
@@ -166,37 +162,42 @@ def check_mask(mask: Any, shape: Sequence[int], what: str = "the mask") -> Tenso
     shape = tuple(int(s) for s in shape)
     if isinstance(mask, np.ndarray):
         if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.number)):
-            raise ValueError(f"{what} must be a boolean or numeric (H, W) array, got dtype {mask.dtype}")
+            raise SettingsError(f"{what} must be a boolean or numeric (H, W) array, got dtype {mask.dtype}")
         mask = torch.from_numpy(np.ascontiguousarray(mask))
     if not isinstance(mask, Tensor):
-        raise ValueError(f"{what} must be a {shape} tensor or array of values in [0, 1], "
+        raise SettingsError(f"{what} must be a {shape} tensor or array of values in [0, 1], "
                          f"got {type(mask).__name__}")
     if tuple(mask.shape) != shape:
-        raise ValueError(f"{what} must be (H, W) = {shape}, got shape {tuple(mask.shape)}")
+        raise SettingsError(f"{what} must be (H, W) = {shape}, got shape {tuple(mask.shape)}")
     if mask.is_complex():
-        raise ValueError(f"{what} must be real (values in [0, 1]), got {mask.dtype}")
+        raise SettingsError(f"{what} must be real (values in [0, 1]), got {mask.dtype}")
     values = mask.detach().to("cpu", torch.float32) if mask.dtype != torch.float64 else mask.detach().cpu()
     if mask.dtype != torch.bool:
         check_finite(values, what)
         if values.numel() and (float(values.min()) < 0 or float(values.max()) > 1):
-            raise ValueError(f"{what} must hold values in [0, 1], got {float(values.min()):g}..{float(values.max()):g}")
+            raise SettingsError(f"{what} must hold values in [0, 1], got {float(values.min()):g}..{float(values.max()):g}")
     return values.float()
 
 
 # ----------------------------------------------------------------------------------- names, devices
-def check_layer_name(name: Any, available: Iterable[str], what: str = "layer", where: str = "") -> str:
+def check_layer_name(name: Any, available: Optional[Iterable[str]], what: str = "layer", where: str = "") -> str:
     """``name`` when it is one of ``available``.  An empty or blank name is a ``ValueError`` (it
     never means "the default"); an unknown one a :class:`LayerNotFoundError` (a ``KeyError``)
     listing close matches and the valid names.  ``where`` is added after the name in messages
-    (e.g. ``" in ToyGenerator"``)."""
+    (e.g. ``" in ToyGenerator"``).  ``available=None`` (names not known yet): only a non-blank
+    string is required."""
+    if available is None:
+        available, check_membership = [], False
+    else:
+        check_membership = True
     names = list(available)
     if not isinstance(name, str):
-        raise ValueError(f"the {what} must be a name (a string such as {names[0]!r}), got {describe(name)}"
+        raise SettingsError(f"the {what} must be a name (a string such as {names[0]!r}), got {describe(name)}"
                          if names else f"the {what} must be a name (a string), got {describe(name)}")
     if not name.strip():
         example = f" such as {names[0]!r}" if names else ""
-        raise ValueError(f"the {what} name is empty; give a {what} name{example}, or leave it out for the default")
-    if name not in names:
+        raise SettingsError(f"the {what} name is empty; give a {what} name{example}, or leave it out for the default")
+    if check_membership and name not in names:
         close = difflib.get_close_matches(name.strip(), names, n=3, cutoff=0.6)
         if name.strip() in names:
             close = [name.strip()]
@@ -218,30 +219,30 @@ def check_device(device: Union[str, torch.device, None]) -> torch.device:
     if isinstance(device, str):
         text = device
         if not text or text != text.strip() or text != text.lower():
-            raise ValueError(f"unknown device {describe(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'")
+            raise SettingsError(f"unknown device {describe(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'")
         try:
             dev = torch.device(text)
         except (RuntimeError, ValueError, TypeError):
-            raise ValueError(f"unknown device {describe(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'") from None
+            raise SettingsError(f"unknown device {describe(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'") from None
     elif isinstance(device, torch.device):
         dev = device
     else:
-        raise ValueError(f"device must be a string such as 'cpu' or 'cuda:0' or a torch.device, got {describe(device)}")
+        raise SettingsError(f"device must be a string such as 'cpu' or 'cuda:0' or a torch.device, got {describe(device)}")
     if dev.type not in _DEVICE_TYPES:
-        raise ValueError(f"device {str(dev)!r} is not supported; use 'cpu', 'cuda' or 'mps'")
+        raise SettingsError(f"device {str(dev)!r} is not supported; use 'cpu', 'cuda' or 'mps'")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("no CUDA device here; use device='cpu'")
+            raise SettingsError("no CUDA device here; use device='cpu'")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
-            raise ValueError(f"no CUDA device {dev.index} here ({count} CUDA device{'s' if count != 1 else ''}: "
+            raise SettingsError(f"no CUDA device {dev.index} here ({count} CUDA device{'s' if count != 1 else ''}: "
                              f"cuda:0..cuda:{count - 1}); use device='cuda:0' or 'cpu'")
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ValueError("no MPS (Apple GPU) device here; use device='cpu'")
+            raise SettingsError("no MPS (Apple GPU) device here; use device='cpu'")
     if dev.type == "cpu" and dev.index not in (None, 0):
-        raise ValueError(f"device {str(dev)!r} does not exist; use device='cpu'")
+        raise SettingsError(f"device {str(dev)!r} does not exist; use device='cpu'")
     return dev
 
 
@@ -251,12 +252,12 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
     or it does not exist and its nearest existing ancestor is a writable directory.  A path that
     is a file (or lies below one) or cannot be written is a ``ValueError``; nothing is created."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"{what} must be a path, got {describe(path)}")
+        raise SettingsError(f"{what} must be a path, got {describe(path)}")
     text = os.fspath(path)
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{what} is empty; give a directory path")
+        raise SettingsError(f"{what} is empty; give a directory path")
     if "\x00" in text:
-        raise ValueError(f"{what} {describe(text)} contains a NUL character; give a directory path")
+        raise SettingsError(f"{what} {describe(text)} contains a NUL character; give a directory path")
     target = Path(text).expanduser()
     probe = target
     while True:
@@ -264,7 +265,7 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
             exists = probe.exists()
             is_dir = probe.is_dir()
         except OSError as err:  # e.g. a name too long
-            raise ValueError(f"{what} {describe(text)} is not a usable path ({err.strerror or err}); "
+            raise SettingsError(f"{what} {describe(text)} is not a usable path ({err.strerror or err}); "
                              "give another directory") from None
         if exists:
             break
@@ -273,15 +274,15 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
             break
         probe = parent
     if probe == target and exists and not is_dir:
-        raise ValueError(f"{what} {target} is a file; give a directory")
+        raise SettingsError(f"{what} {target} is a file; give a directory")
     if exists and not is_dir:
-        raise ValueError(f"{what} {target} lies below the file {probe}; give a directory path")
+        raise SettingsError(f"{what} {target} lies below the file {probe}; give a directory path")
     if not os.access(probe, os.W_OK | os.X_OK):
         where = "" if probe == target else f" (its nearest existing folder {probe} is not writable)"
-        raise ValueError(f"{what} {target} cannot be written{where}; give a directory you can write to")
+        raise SettingsError(f"{what} {target} cannot be written{where}; give a directory you can write to")
     try:
         if os.statvfs(probe).f_flag & os.ST_RDONLY:
-            raise ValueError(f"{what} {target} is on a read-only file system; give another directory")
+            raise SettingsError(f"{what} {target} is on a read-only file system; give another directory")
     except (AttributeError, OSError):  # no statvfs (Windows) or an unreadable mount
         pass
     return target
@@ -297,29 +298,29 @@ def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = 
     if is_integer(patches):
         items: list = [patches]
     elif isinstance(patches, (str, bytes)):
-        raise ValueError(f"{what} must be integers, got the string {describe(patches)}; "
+        raise PatchError(f"{what} must be integers, got the string {describe(patches)}; "
                          "give a list of ids such as [5, 6]")
     else:
         try:
             items = list(patches)
         except TypeError:
-            raise ValueError(f"{what} must be integers, got {describe(patches)}") from None
+            raise PatchError(f"{what} must be integers, got {describe(patches)}") from None
     ids: list[int] = []
     for p in items:
         if not is_integer(p):
-            raise ValueError(f"{what} must be integers, got {describe(p)}")
+            raise PatchError(f"{what} must be integers, got {describe(p)}")
         ids.append(int(p))
     high = num_patches - 1 if num_patches is not None else None
     bad = [p for p in ids if p < 0 or (high is not None and p > high)]
     if bad:
         shown = describe(bad)
         if num_patches is None:
-            raise ValueError(f"{what} must be ≥ 0, got {shown}")
+            raise PatchError(f"{what} must be ≥ 0, got {shown}")
         where = (f"a {grid_size}×{grid_size} grid has ids 0..{high} (id = row*{grid_size} + col)"
                  if grid_size is not None else f"valid ids are 0..{high}")
-        raise ValueError(f"{what} {shown} are out of range: {where}")
+        raise PatchError(f"{what} {shown} are out of range: {where}")
     if unique and len(set(ids)) != len(ids):
-        raise ValueError(f"{what} must be distinct, got {describe(ids)}")
+        raise PatchError(f"{what} must be distinct, got {describe(ids)}")
     return ids
 
 
@@ -328,11 +329,11 @@ def check_subset_ids(ids: Any, patches: Sequence[int], what: str = "subset") -> 
     (a string, a bool or a float is refused — never ``"56"`` → ``[5, 6]``).  Returns them in the
     given order."""
     if isinstance(ids, (str, bytes)) or is_integer(ids) or not isinstance(ids, Iterable):
-        raise ValueError(f"a {what} is a list of patch ids such as {list(patches)[:2]}, got {describe(ids)}")
+        raise PatchError(f"a {what} is a list of patch ids such as {list(patches)[:2]}, got {describe(ids)}")
     out = check_patch_ids(ids, None, what=f"{what} patch ids")
     missing = [p for p in out if p not in set(int(q) for q in patches)]
     if missing:
-        raise ValueError(f"patch {missing[0]} is not one of the selected patches {list(map(int, patches))}")
+        raise PatchError(f"patch {missing[0]} is not one of the selected patches {list(map(int, patches))}")
     return out
 
 
@@ -341,12 +342,30 @@ def check_subset_bitmask(subset: Any, n: int, what: str = "subset bitmask") -> i
     with ``bit_length``, never by computing ``2^n``); bools and floats are refused."""
     value = check_int(subset, what, min=0)
     if value.bit_length() > n:
-        raise ValueError(f"{what} {describe(value)} is out of range for n={n} patches: "
+        raise PatchError(f"{what} {describe(value)} is out of range for n={n} patches: "
                          f"use 0..{(1 << n) - 1 if n <= 64 else f'2^{n} − 1'}")
     return value
 
 
+def check_n_matches_patches(n: Any, patches: Any, name: str = "n") -> None:
+    """With explicit patch ids ``n`` is their number: another ``n`` beside ``patches`` is a
+    :class:`PatchError` (never ignored).  Nothing is checked when either is ``None`` or
+    ``patches`` is a rule name such as ``"foreground"``."""
+    if n is None or patches is None or isinstance(patches, (str, bytes)) or not hasattr(patches, "__len__"):
+        return
+    if not is_integer(n) or int(n) != len(patches):
+        raise PatchError(f"{name}={describe(n)} contradicts the {len(patches)} patch ids given; leave {name} out "
+                         "(with explicit ids it is their number)")
+
+
 # ---------------------------------------------------------------------------------------- solver
+def check_precision(value: Any, name: str = "precision") -> str:
+    """``value`` when it is one of :data:`PRECISIONS` (``"fp32"``, ``"bf16"``)."""
+    if not isinstance(value, str) or value not in PRECISIONS:
+        raise SettingsError(f"{name} must be one of {PRECISIONS}, got {describe(value)}")
+    return value
+
+
 def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: Any) -> dict:
     """Bounds of the solver settings a user may override (a mapping and/or keywords; ``None``
     values are skipped): ``lr`` in (0, :data:`MAX_LR`], ``iterations`` and ``patience`` whole
@@ -371,7 +390,7 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
         elif key == "epsilon":
             eps = check_positive_float(value, name)
             if eps >= MAX_EPSILON:
-                raise ValueError(f"{name} must be below {MAX_EPSILON:g} (an mse on a [-1, 1] image; "
+                raise SettingsError(f"{name} must be below {MAX_EPSILON:g} (an mse on a [-1, 1] image; "
                                  f"ε ≥ {MAX_EPSILON:g} makes every subset trivially feasible), got {describe(value)}")
             out[key] = eps
         elif key == "rel_tol":
@@ -381,15 +400,15 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
         elif key == "margin":
             margin = check_positive_float(value, name, allow_zero=True)
             if margin >= 1:
-                raise ValueError(f"{name} must be below 1, got {describe(value)}")
+                raise SettingsError(f"{name} must be below 1, got {describe(value)}")
             out[key] = margin
         elif key in ("early_stop", "nested", "restart", "bound_stop"):
             if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {describe(value)}")
+                raise SettingsError(f"{name} must be True or False, got {describe(value)}")
             out[key] = bool(value)
         elif key == "constraint":
             if value not in ("patch", "mean"):
-                raise ValueError(f"{name} must be 'patch' or 'mean', got {describe(value)}")
+                raise SettingsError(f"{name} must be 'patch' or 'mean', got {describe(value)}")
             out[key] = value
         elif key == "betas":
             try:
@@ -397,7 +416,7 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
             except (TypeError, ValueError):
                 pair = ()
             if len(pair) != 2 or not all(math.isfinite(b) and 0 <= b < 1 for b in pair):
-                raise ValueError(f"{name} must be two numbers in [0, 1), got {describe(value)}")
+                raise SettingsError(f"{name} must be two numbers in [0, 1), got {describe(value)}")
             out[key] = pair
         else:
             out[key] = value

@@ -4,15 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from ..core.validate import NameNotFoundError, check_layer_name
+from ..core.errors import NameNotFoundError, SettingsError
+from ..core.validate import check_layer_name
 from .builtin import (EYE_CLASSES, WeightsFileDamaged, WeightsPackageMissing, load_dcgan_faces, load_eyes_128,
                       load_weights, weights_file)
 from .split import LayerNotFoundError, SplitGenerator, layer_names, split_generator
 
 
-class UnknownModelError(NameNotFoundError, ValueError):
+class UnknownModelError(NameNotFoundError, SettingsError):
     """A model name that is not built in: a ``KeyError`` (and, for older callers, a
-    ``ValueError``) whose message lists the built-in names."""
+    ``ValueError``: a :class:`~prsg_widgets.core.errors.SettingsError`) whose message lists the
+    built-in names."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,18 @@ MODELS: dict[str, ModelInfo] = {
 }
 
 
+def model_info(name: str) -> ModelInfo:
+    """The :class:`ModelInfo` of the built-in model ``name``; an :class:`UnknownModelError`
+    listing the built-in names otherwise."""
+    if not isinstance(name, str) or name not in MODELS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(MODELS), n=2) if isinstance(name, str) else []
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UnknownModelError(f"unknown model {name!r}; {hint}built-in models: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
 def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False, **kwargs) -> SplitGenerator:
     """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
     cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``,
@@ -81,13 +95,7 @@ def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: b
     An unknown ``name`` is an :class:`UnknownModelError` (a ``KeyError``) listing the names; an
     empty ``layer`` a ``ValueError`` (it never means the default); an unknown layer a
     :class:`LayerNotFoundError` (a ``KeyError``) listing close matches and the valid layers."""
-    if not isinstance(name, str) or name not in MODELS:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(MODELS), n=2) if isinstance(name, str) else []
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        raise UnknownModelError(f"unknown model {name!r}; {hint}built-in models: {', '.join(MODELS)}")
-    info = MODELS[name]
+    info = model_info(name)
     if layer is None:
         layer = info.cheap_layer if cheap else info.default_layer
     elif not isinstance(layer, str) or not layer.strip():
@@ -96,7 +104,7 @@ def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: b
 
 
 __all__ = [
-    "EYE_CLASSES", "LayerNotFoundError", "MODELS", "ModelInfo", "SplitGenerator", "UnknownModelError",
+    "EYE_CLASSES", "LayerNotFoundError", "MODELS", "ModelInfo", "model_info", "SplitGenerator", "UnknownModelError",
     "WeightsFileDamaged", "WeightsPackageMissing", "layer_names", "load_generator", "load_weights",
     "split_generator", "weights_file",
 ]

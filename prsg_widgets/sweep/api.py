@@ -17,7 +17,7 @@ finished is on disk already, so the retry, and any rerun, solves only what is mi
 """
 from __future__ import annotations
 
-import math
+import dataclasses
 import time
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -25,10 +25,9 @@ from typing import Iterable, Optional, Sequence, Union
 from .study import Study
 from .tasks import ExplainerSpec, MetricOptions, image_metrics, plan_image, solve_chunk
 from ..backend.explainer import Explainer
+from ..backend.settings import Settings
 
 __all__ = ["sweep", "parse_seeds", "build_spec"]
-
-PRECISIONS = ("fp32", "bf16")
 
 
 def parse_seeds(seeds: Union[str, int, Iterable[int]]) -> list[int]:
@@ -64,70 +63,68 @@ def parse_seeds(seeds: Union[str, int, Iterable[int]]) -> list[int]:
     return out
 
 
-def build_spec(model: str, cache_dir: Union[str, Path], *, cheap: bool = False, layer: Optional[str] = None,
-               grid: int = 6, preset: str = "fast", batch_size: Optional[int] = None,
-               device: Optional[str] = None, threads: Optional[int] = None, precision: str = "fp32",
-               compile: bool = False, channels_last: bool = False, baseline_samples: int = 1000,
-               baseline_seed: int = 0, **solver_overrides) -> ExplainerSpec:
-    """An :class:`ExplainerSpec`, every setting checked here (before any cluster starts)."""
-    from ..core.solver import get_solver_config
-    from ..core.validate import check_positive_int, check_seed
-    from ..models import MODELS
+def build_spec(model: Union[str, Settings, None] = None, cache_dir: Union[str, Path, None] = None,
+               **options) -> ExplainerSpec:
+    """The :class:`ExplainerSpec` every worker builds its explainer from: ``model`` (a built-in
+    name) or a :class:`~prsg_widgets.backend.settings.Settings`, with ``options`` (its fields, or
+    solver settings such as ``iterations=…``) on top, checked by the Settings (before any cluster
+    starts).  ``cache_dir`` (default: the settings') is resolved to an absolute path, which every
+    worker must reach."""
+    from ..core.errors import SettingsError
 
-    if not isinstance(model, str) or model not in MODELS:
-        raise ValueError(f"sweeps take a built-in model name ({', '.join(sorted(MODELS))}), got {model!r}; "
-                         "for your own generator, register it as a built-in model on every worker")
-    if not isinstance(preset, str):
-        raise ValueError(f"preset must be a preset name, got {type(preset).__name__}")
-    get_solver_config(preset, **solver_overrides)  # unknown or out-of-range settings fail here
-    overrides = tuple(sorted((k, v) for k, v in solver_overrides.items() if v is not None))
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if device is not None and not isinstance(device, str):
-        raise ValueError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
-    return ExplainerSpec(
-        model=model, cache_dir=str(Path(cache_dir).expanduser().resolve()), cheap=bool(cheap), layer=layer,
-        grid=check_positive_int(grid, "grid", max=4096), solver=preset, overrides=overrides,
-        batch_size=None if batch_size is None else check_positive_int(batch_size, "batch_size", max=1 << 20),
-        device=device, baseline_samples=check_positive_int(baseline_samples, "baseline_samples", max=10**7),
-        baseline_seed=check_seed(baseline_seed, "baseline_seed"), threads=threads, precision=precision,
-        compile=bool(compile), channels_last=bool(channels_last), factory=Explainer)
+    if isinstance(model, Settings):
+        settings = model.replace(**options) if options else model
+    else:
+        if model is not None:
+            options["model"] = model
+        settings = Settings.of(None, **options)
+    if not isinstance(settings.model, str):
+        raise SettingsError("sweeps take a built-in model name, got a SplitGenerator; for your own generator, "
+                            "register it as a built-in model on every worker")
+    if settings.preset_name is None:
+        raise SettingsError(f"a sweep's solver must be a preset name, got {type(settings.solver).__name__}; "
+                            "give preset= and single solver settings as keywords (iterations=…)")
+    cache_dir = settings.cache_dir if cache_dir is None else cache_dir
+    if cache_dir is None:
+        raise SettingsError("a sweep needs cache_dir: a folder every worker can write (the results come back "
+                            "through it)")
+    settings = dataclasses.replace(settings, cache_dir=str(Path(cache_dir).expanduser().resolve()))
+    return ExplainerSpec(settings, factory=Explainer)
 
 
 def sweep(
-    model: str = "dcgan-faces",
+    model: Union[str, Settings, None] = None,
     seeds: Union[str, int, Iterable[int]] = "0:8",
     n: Optional[int] = None,
     patches: Optional[Sequence[int]] = None,
     same_patches: bool = True,
     out: Union[str, Path, None] = None,
     *,
+    settings: Optional[Settings] = None,
     workers: Optional[int] = None,
     scheduler: Optional[str] = None,
     gpus: bool = False,
     client=None,
-    preset: str = "fast",
-    cheap: bool = False,
-    layer: Optional[str] = None,
-    grid: int = 6,
-    cache_dir: Union[str, Path, None] = None,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
     chunk: Optional[int] = None,
     retries: int = 3,
     k_a: Optional[int] = None,
     k_b: Optional[int] = None,
     metrics: Union[bool, MetricOptions] = True,
     progress: Union[bool, str] = "auto",
-    precision: str = "fp32",
-    compile: bool = False,
-    channels_last: bool = False,
-    threads: Optional[int] = None,
     fault_marker: Optional[str] = None,
-    **solver_overrides,
+    **options,
 ) -> Study:
     """Explain the images of ``seeds`` (``"0:64"``, a list, or a count) over ``n`` patches (default
-    4, or ``len(patches)``; a different ``n`` beside ``patches`` is an error) on a Dask cluster and return their :class:`Study` (also written to ``out`` when given).
+    4, or ``len(patches)``; a different ``n`` beside ``patches`` is an error) on a Dask cluster and
+    return their :class:`Study` (also written to ``out`` when given).
+
+    What is explained and how is a :class:`~prsg_widgets.backend.settings.Settings`: ``settings``
+    and/or ``model`` (default ``"dcgan-faces"``), ``n``, ``patches`` and the keywords ``options`` —
+    its fields (``preset``, ``cheap``, ``layer``, ``grid``, ``cache_dir``, ``batch_size``,
+    ``device``, ``precision``, ``compile``, ``channels_last``, ``threads``, ``baseline_samples``,
+    ``baseline_seed``) or single solver settings (``iterations=…``), all checked before a cluster
+    starts.  ``threads``: torch threads per worker (default: cores ÷ workers for the embedded
+    cluster, else the worker's own setting).
 
     Cluster: ``client`` (yours, left open), else ``scheduler="tcp://HOST:PORT"`` (join), else
     ``gpus=True`` (one worker per GPU), else a ``LocalCluster`` of ``workers`` processes (default:
@@ -141,30 +138,29 @@ def sweep(
     ``k_a``/``k_b``: transferability's top-k (default: the paper's 20/100 of 511 scaled to n).
     ``metrics=False`` skips ρ/breach/inconsistency (health and ranking are always computed), or
     pass a :class:`~prsg_widgets.sweep.tasks.MetricOptions`.  ``progress``: ``"auto"`` (a widget in
-    notebooks, tqdm elsewhere), ``"tqdm"``, ``"widget"`` or ``False``.  ``precision``, ``compile``,
-    ``channels_last``: the solver's execution options.  ``threads``: torch threads per worker
-    (default: cores ÷ workers for the embedded cluster, else the worker's own setting).  Other keywords override solver settings
-    (``iterations=…``).  ``fault_marker``: test hook of :func:`~prsg_widgets.sweep.tasks.solve_chunk`.
+    notebooks, tqdm elsewhere), ``"tqdm"``, ``"widget"`` or ``False``.  ``fault_marker``: test hook
+    of :func:`~prsg_widgets.sweep.tasks.solve_chunk`.
     """
-    from ..core.solver import get_solver_config
-    from ..core.validate import check_int, check_patch_ids, check_positive_int, check_writable_dir
+    from ..core.validate import check_int, check_positive_int, check_writable_dir
     from .cluster import check_scheduler_address, cluster_client, cpu_count
     from .preflight import preflight
 
     # ---- every argument is checked before a cluster starts
     seeds = parse_seeds(seeds)
-    if n is not None:
-        n = check_positive_int(n, "n", max=30)
-    if patches is not None:  # true, distinct ids ≥ 0; the grid's range is checked by preflight()
-        patches = sorted(check_patch_ids(patches, None, what="patches"))
-        if not patches:
-            raise ValueError("patches is empty; give patch ids such as [3, 8] or leave it out")
-        if n is not None and n != len(patches):
-            raise ValueError(f"n={n} contradicts the {len(patches)} patch ids given; leave n out (it is len(patches))")
-        n = len(patches)
-    n = 4 if n is None else n
+    if isinstance(model, Settings):
+        model, settings = None, model if settings is None else settings
+    for name, value in (("model", model), ("n", n), ("patches", patches)):
+        if value is not None:
+            options[name] = value
+    if patches is not None and n is None:  # explicit ids replace the settings' n
+        options["n"] = None
+    if n is not None and patches is None:
+        options["patches"] = None
+    settings = Settings.of(settings, **options)
+    n, patches = settings.num_patches, (None if settings.patches is None else sorted(settings.patches))
     if out is not None:
         out = check_writable_dir(out, "out")
+    cache_dir = settings.cache_dir
     if cache_dir is None:
         if out is None:
             import platformdirs
@@ -187,20 +183,17 @@ def sweep(
     elif not isinstance(metrics, MetricOptions):
         raise ValueError("metrics must be True, False or a MetricOptions")
     local = client is None and scheduler is None and not gpus
-    if threads is not None:
-        threads = check_positive_int(threads, "threads", max=4096)
-    elif local:
-        threads = max(1, cpu_count() // (workers or cpu_count()))
-    preflight(model, layer=layer, cheap=cheap, grid=check_positive_int(grid, "grid", max=4096), n=n, patches=patches)
-    spec = build_spec(model, cache_dir, cheap=cheap, layer=layer, grid=grid, preset=preset, batch_size=batch_size,
-                      device=device, threads=threads, precision=precision, compile=compile,
-                      channels_last=channels_last, **solver_overrides)
-    config = get_solver_config(preset, **solver_overrides)
+    if settings.threads is None and local:
+        settings = dataclasses.replace(settings, threads=max(1, cpu_count() // (workers or cpu_count())))
+    spec = build_spec(settings, cache_dir)
+    settings = spec.settings
+    preflight(settings)
+    config = settings.config
     from .study import scaled_k
 
     k_a, k_b = scaled_k(n, k_a, k_b)
     metrics = MetricOptions(**{**metrics.__dict__, "top": max(metrics.top, k_a, k_b)})
-    on_gpu = gpus or (device or "").startswith("cuda")
+    on_gpu = gpus or str(settings.device or "").startswith("cuda")
     if chunk is None:
         chunk = (1 << n) if on_gpu else 64
     if config.nested:  # every subset needs its maximal proper subsets first: one task per image
@@ -218,16 +211,17 @@ def sweep(
                                 "command to resume (only what is missing is solved)") from None
     seconds = time.perf_counter() - start
     layer_name = images[0].get("layer") if images else None
-    settings = {"model": model, "layer": layer_name or layer or "default", "cheap": cheap, "grid": grid,
-                "preset": preset, "solver": config.as_dict(), "n": n, "seeds": seeds, "same_patches": bool(same_patches),
-                "patches": patches, "batch_size": batch_size, "chunk": chunk, "precision": precision,
-                "compile": compile, "channels_last": channels_last, "cache_dir": str(cache_dir)}
+    record = {"model": settings.model, "layer": layer_name or settings.layer or "default", "cheap": settings.cheap,
+              "grid": settings.grid, "preset": settings.preset_name, "solver": config.as_dict(), "n": n,
+              "seeds": seeds, "same_patches": bool(same_patches), "patches": patches,
+              "batch_size": settings.batch_size, "chunk": chunk, "precision": settings.precision,
+              "compile": settings.compile, "channels_last": settings.channels_last, "cache_dir": str(cache_dir)}
     kind = ("your client" if client is not None else f"scheduler {scheduler}" if scheduler is not None
             else "LocalCUDACluster" if gpus else "LocalCluster")
     run = {"cluster": kind, "workers": where, "dashboard": link, "tasks": len(futures) + len(plans),
            "chunks": sum(1 for k, _ in futures.values() if k == "chunk"), "solved_now": solved_now,
            "skipped": skipped, "seconds": seconds}
-    study = Study(images, settings, run, k_a, k_b)
+    study = Study(images, record, run, k_a, k_b)
     if out is not None:
         study.save(out)
     return study
@@ -254,7 +248,7 @@ def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics
         where = describe_client(cl)
         if progress not in (False, "none", None):
             print(f"Dask cluster: {where}" + (f"; dashboard {link}" if link else
-                                                "; dashboard: pip install bokeh>=3.1 to serve it"), flush=True)
+                                                '; dashboard: pip install "bokeh>=3.1" to serve it'), flush=True)
         submit = lambda fn, *a: cl.submit(fn, *a, pure=False, retries=retries)  # noqa: E731
         if patches is None and same_patches:
             patches = _planned([submit(plan_image, spec, seeds[0], n, None).result()])[0]["patches"]
@@ -262,7 +256,7 @@ def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics
                                     for s in seeds]))
         missing = sum(len(p["missing"]) for p in plans)
         skipped = sum((1 << len(p["patches"])) - 1 - len(p["missing"]) for p in plans)  # ∅ is never solved
-        bar = Progress(missing + len(plans), progress, desc="sweep", dashboard=link)
+        bar = Progress(missing, progress, desc="sweep", dashboard=link)  # minimal features, as the summary counts
         futures = {}
         solved_now = 0
         images = []
@@ -281,10 +275,10 @@ def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics
                 result = fut.result()  # a task that failed for good raises here
                 if kind == "chunk":
                     solved_now += result["solved"]
+                    bar.update(size)
                 else:
                     images.append(result)
                     bar.note(f"{len(images)}/{len(plans)} images measured")
-                bar.update(size)
         except BaseException:
             bar.close(ok=False)
             cl.cancel(list(futures))

@@ -1,7 +1,7 @@
 """What a sweep checks before any cluster starts, and how the cluster is reached safely.
 
-* :func:`preflight` — the patch ids against the grid, ``n`` against the patch limit, the grid
-  against the image and the layer name against the model's layers: built-in architectures are
+* :func:`preflight` — what the settings cannot check without the model, the grid against the
+  image and the layer name against the model's layers: built-in architectures are
   built without their weights (milliseconds), so a typo costs no worker and no traceback.
 * :func:`probe_scheduler` — before a ``distributed.Client`` joins ``tcp://HOST:PORT``, one
   ``identity`` call under a hard deadline: a port where something else answers, or one that
@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional
 
-from ..core.grid import DEFAULT_MAX_PATCHES, check_num_patches
-from ..core.validate import check_layer_name, check_patch_ids
+from ..core.errors import SettingsError
+from ..core.validate import check_layer_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.settings import Settings
 
 __all__ = ["architecture", "preflight", "probe_scheduler"]
 
@@ -53,20 +56,19 @@ def architecture(model: str) -> Optional[tuple[list[str], int]]:
     return layer_names(module), size
 
 
-def preflight(model: str, *, layer: Optional[str], cheap: bool, grid: int, n: int,
-              patches: Optional[Sequence[int]], max_patches: int = DEFAULT_MAX_PATCHES) -> None:
-    """Refuse, with the explainer's own one-line messages, what every worker would refuse."""
-    check_num_patches(n, max_patches)
-    if patches is not None:
-        check_patch_ids(patches, grid * grid, grid_size=grid, what="patches")
-    arch = architecture(model)
+def preflight(settings: "Settings") -> None:
+    """Refuse, with the explainer's own one-line messages, what every worker would refuse and the
+    :class:`~prsg_widgets.backend.settings.Settings` (which checked the patch ids against the
+    grid and ``n`` against the patch limit) cannot know without the model: a grid finer than the
+    image, a layer the model does not have."""
+    arch = architecture(settings.model)
     if arch is None:
         return
     names, size = arch
-    if grid > size:
-        raise ValueError(f"grid {grid} is finer than the {size}×{size} image; use at most {size}")
-    if layer is not None:
-        check_layer_name(layer, names, where=f" in {model}")
+    if settings.grid > size:
+        raise SettingsError(f"grid {settings.grid} is finer than the {size}×{size} image; use at most {size}")
+    if settings.layer is not None:
+        check_layer_name(settings.layer, names, where=f" in {settings.model}")
 
 
 async def _identity(address: str, timeout: float) -> object:

@@ -1,5 +1,6 @@
 """Progress of a sweep: a tqdm bar in a terminal, an ipywidgets bar (with the Dask dashboard
-link) in a notebook, or nothing.  Counted in minimal features; metric tasks count as steps."""
+link) in a notebook, or nothing.  Counted in minimal features (the non-empty subsets still to
+solve, as the sweep's summary counts them); measured images show as a note."""
 from __future__ import annotations
 
 import sys

@@ -77,7 +77,7 @@ def image_metrics(spec: ExplainerSpec, seed: int, patches: Sequence[int], option
     ranking = expl.ranking()[: options.top]
     out = {
         "seed": int(seed), "patches": list(expl.patches), "key": expl.key, "n": expl.n,
-        "model": spec.model, "layer": ex.generator.layer,
+        "model": spec.settings.model, "layer": ex.generator.layer,
         "health": {k: (_finite(v) if isinstance(v, float) else v) for k, v in health.as_dict().items()},
         "warnings": health.warnings(),
         "top": [[int(s), expl.subset_patches(s), float(norm)] for s, norm in ranking],

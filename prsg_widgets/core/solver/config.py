@@ -8,15 +8,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Union
 
-from ..validate import check_solver_settings
+from ..errors import SettingsError
+from ..validate import PRECISIONS, check_solver_settings
 
 SOLVER_VERSION = 3
 """Bumped whenever the solver can return other minimal features for the same settings (part of
 every cache key): 3 = the bound stop, a shorter patience, the polish, per-block evaluation."""
 
 CONSTRAINTS = ("patch", "mean")
-PRECISIONS = ("fp32", "bf16")
-"""Execution precisions of the generator tail (``solve_minimal_features(precision=)``)."""
 
 
 @dataclass(frozen=True)
@@ -121,14 +120,14 @@ def get_solver_config(solver: Union[str, SolverConfig, None] = "fast", **overrid
         solver = "fast"
     if isinstance(solver, str):
         if solver not in PRESETS:
-            raise ValueError(f"unknown solver preset {solver!r}; presets: {', '.join(PRESETS)}")
+            raise SettingsError(f"unknown solver preset {solver!r}; presets: {', '.join(PRESETS)}")
         solver = PRESETS[solver]
     elif not isinstance(solver, SolverConfig):
-        raise ValueError(f"solver must be a preset name ({', '.join(PRESETS)}) or a SolverConfig, "
+        raise SettingsError(f"solver must be a preset name ({', '.join(PRESETS)}) or a SolverConfig, "
                          f"got {type(solver).__name__}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(overrides) - set(SolverConfig.__dataclass_fields__)
     if unknown:
-        raise ValueError(f"unknown solver settings {sorted(unknown)}; settings: "
+        raise SettingsError(f"unknown solver settings {sorted(unknown)}; settings: "
                          f"{', '.join(SolverConfig.__dataclass_fields__)}")
     return replace(solver, **overrides) if overrides else solver
