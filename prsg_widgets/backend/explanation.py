@@ -20,14 +20,14 @@ import torch
 from torch import Tensor
 
 from ..core import harsanyi
-from ..core.grid import PatchGrid, subset_to_patches
+from ..core.grid import PatchGrid
 from ..core.health import Health, explanation_health, mass_share
-from ..core.solver import worst_patch_mse
 from .explanation_meta import ExplanationMeta  # re-exported: its home before it had its own module
 from .filecheck import PartContext, check_baseline
 from .sample import Component, RankingEntry, Sample
+from .solve_status import SolveStatus
 from .store import SolveRecord
-from .subset_args import SubsetLike, keep_bitmasks, subset_bitmask
+from .subset_args import SubsetLike, keep_bitmasks
 
 __all__ = ["Explanation", "ExplanationMeta", "ExplainerLike", "RankingEntry", "SubsetLike"]
 
@@ -48,26 +48,21 @@ class ExplainerLike(Protocol):
     def solve(self, explanation: "Explanation", subsets: Sequence[int]) -> "Explanation": ...
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v
-
-
-class Explanation:
+class Explanation(SolveStatus):
     """Minimal features, feature components and regional patterns of one sample over the patches
     ``N`` — solved on demand (when bound to an explainer), stored, shared by every view.
 
     Made by :meth:`Explainer.explain` or :meth:`Explanation.load`.  Subsets ``T`` are an int
-    bitmask over ``patches`` (bit i ⇔ ``patches[i]``) or an iterable of patch ids.
+    bitmask over ``patches`` (bit i ⇔ ``patches[i]``), an iterable of patch ids, an entry of
+    :meth:`ranking` or a :class:`Component`.  What is solved so far (progress, mse, feasibility)
+    is read through :class:`~prsg_widgets.backend.solve_status.SolveStatus`.
     """
 
     def __init__(self, record: SolveRecord, sample: Sample, patches: Sequence[int], meta: ExplanationMeta,
                  baseline: Tensor, epsilon: float, explainer: Optional[ExplainerLike] = None,
                  key: Optional[str] = None) -> None:
-        self._record = record
+        super().__init__(record, patches)
         self.sample = sample
-        self._patches = tuple(int(p) for p in patches)
         self.meta = meta
         self._baseline = baseline.detach().cpu().reshape(-1)
         self._epsilon = float(epsilon)
@@ -87,24 +82,6 @@ class Explanation:
                          np.full((1, len(self._patches)), np.nan), np.array([True]), np.array([0]))
 
     # ------------------------------------------------------------------ identity
-    @property
-    def patches(self) -> list[int]:
-        """The patch ids ``N`` (sorted; a copy — the explanation's own cannot change)."""
-        return list(self._patches)
-
-    @property
-    def n(self) -> int:
-        return len(self._patches)
-
-    @property
-    def num_subsets(self) -> int:
-        return 1 << self.n
-
-    @property
-    def full(self) -> int:
-        """Bitmask of ``N``."""
-        return self.num_subsets - 1
-
     @property
     def feature(self) -> Tensor:
         """``f`` flattened ``(d,)``."""
@@ -127,85 +104,14 @@ class Explanation:
 
     @property
     def value_range(self) -> tuple[float, float]:
-        return tuple(self.meta.value_range)
+        """The image value range of the model, e.g. ``(-1.0, 1.0)``."""
+        low, high = self.meta.value_range
+        return low, high
 
     def __repr__(self) -> str:
         done, total = self.progress
         return (f"Explanation({self.meta.model}, {self.meta.layer}, {self.sample.label or 'sample'}, "
                 f"patches={list(self._patches)}, solved {done}/{total})")
-
-    def subset(self, T: SubsetLike) -> int:
-        """Bitmask of ``T``: an int bitmask, patch ids of ``N``, an entry of :meth:`ranking` or a
-        :class:`Component`."""
-        return subset_bitmask(T, self._patches)
-
-    def subset_patches(self, T: SubsetLike) -> list[int]:
-        return subset_to_patches(self.subset(T), self._patches)
-
-    # ------------------------------------------------------------------ what is solved
-    @property
-    def mse(self) -> np.ndarray:
-        """Mse over all of T's pixels per subset ``(2^n,)`` (read-only; ``nan`` = unsolved)."""
-        return _readonly(self._record.mse)
-
-    @property
-    def patch_mse(self) -> np.ndarray:
-        """Each patch's own mse per subset ``(2^n, n)`` (read-only; ``nan`` outside T)."""
-        return _readonly(self._record.patch_mse)
-
-    @property
-    def feasible(self) -> np.ndarray:
-        """Whether every patch of T is within ε, per subset (read-only)."""
-        return _readonly(self._record.feasible)
-
-    @property
-    def iterations(self) -> np.ndarray:
-        """Solver iterations per subset (read-only)."""
-        return _readonly(self._record.iterations)
-
-    @property
-    def max_patch_mse(self) -> np.ndarray:
-        """The worst patch's mse per subset ``(2^n,)`` (0 for ∅, ``nan`` where unsolved)."""
-        worst = worst_patch_mse(torch.from_numpy(np.asarray(self._record.patch_mse, dtype=np.float64))).numpy()
-        return np.where(self._record.solved, worst, np.nan)
-
-    def solved_subsets(self) -> list[int]:
-        return np.flatnonzero(self._record.solved).tolist()
-
-    @property
-    def progress(self) -> tuple[int, int]:
-        """``(solved, total)`` minimal features."""
-        return int(self._record.solved.sum()), self.num_subsets
-
-    @property
-    def is_complete(self) -> bool:
-        return bool(self._record.solved.all())
-
-    def is_solved(self, T: SubsetLike) -> bool:
-        """Whether ``f_T`` is known."""
-        return bool(self._record.solved[self.subset(T)])
-
-    def solved_mask(self) -> np.ndarray:
-        """Copy of the per-subset solved flags ``(2^n,)``."""
-        return self._record.solved.copy()
-
-    def component_ready(self, S: SubsetLike) -> bool:
-        """Whether ``I(S)`` can be computed without solving: all ``f_{N∖L}``, ``L ⊆ S``, are known."""
-        return bool(self._record.solved[harsanyi.or_interaction_needs(self.subset(S), self.full)].all())
-
-    @property
-    def has_components(self) -> bool:
-        """Whether the full component array is already computed (no solve or transform needed)."""
-        return self._record.components is not None
-
-    def on_update(self, callback: Callable[["Explanation", list[int]], None]) -> None:
-        """Call ``callback(explanation, new_subsets)`` (from the worker thread) as results land."""
-        self._record.listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[["Explanation", list[int]], None]) -> None:
-        """Stop calling a callback registered with :meth:`on_update` (no error if absent)."""
-        if callback in self._record.listeners:
-            self._record.listeners.remove(callback)
 
     def require_explainer(self) -> ExplainerLike:
         """The explainer this explanation renders and solves with (error if loaded without one)."""
