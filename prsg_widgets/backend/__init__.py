@@ -3,9 +3,8 @@
 disk; an :class:`Explanation` is the result every view reads, with or without a live model."""
 from .explainer import Explainer
 from .explanation import Explanation, ExplanationMeta
-from .sample import Component, RankingEntry, Sample
+from .sample import Component, Sample
 from .scheduler import Scheduler
 from .store import DamagedFile, Store
 
-__all__ = ["Component", "DamagedFile", "Explainer", "Explanation", "ExplanationMeta", "RankingEntry", "Sample",
-           "Scheduler", "Store"]
+__all__ = ["Component", "DamagedFile", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Scheduler", "Store"]
