@@ -34,7 +34,9 @@ def _looks_scored(value: Any) -> bool:
 def subset_bitmask(T: Any, patches: Sequence[int]) -> int:
     """The bitmask over ``patches`` of the subset ``T`` (see :data:`SubsetLike`); ``ValueError``
     for a bitmask out of range or ids that are not among ``patches``."""
-    if isinstance(T, (RankingEntry, Component)):
+    if isinstance(T, Component):  # by its patch ids: one of another explanation must fit these patches
+        T = list(T.patches)
+    elif isinstance(T, RankingEntry):
         T = T.subset
     if is_integer(T) or isinstance(T, (bool, np.bool_, float)):
         return check_subset_bitmask(T, len(patches))

@@ -104,6 +104,8 @@ def test_subset_arguments_take_ranking_entries_and_components(solved):
     comp = solved.components(top=1)[0]
     assert solved.subset(entry) == solved.subset(comp) == entry.subset
     torch.testing.assert_close(solved.component(entry), solved.component(entry.subset))
+    other = solved.with_minimal_features(solved.minimal_features())  # the same patches: its components fit
+    assert solved.subset(other.components(top=1)[0]) == entry.subset
     torch.testing.assert_close(solved.regional_patterns(solved.ranking()[:2]),
                                solved.regional_patterns([s for s, _ in solved.ranking()[:2]]))
 
@@ -121,6 +123,12 @@ def test_subset_arguments_take_ranking_entries_and_components(solved):
 def test_a_wrong_keep_says_what_was_passed_and_what_is_expected(solved, keep, error, match):
     with pytest.raises(error, match=match):
         solved.reconstruct(keep)
+
+
+def test_a_component_of_other_patches_is_refused(tiny_explainer, solved):
+    elsewhere = tiny_explainer.explain(1, patches=[1, 6, 11]).solve_all().components(top=1)
+    with pytest.raises(ValueError, match="item 0 .*is not one of the selected patches"):
+        solved.reconstruct(elsewhere)
 
 
 def test_a_single_ranking_entry_is_refused_with_a_hint(solved):
