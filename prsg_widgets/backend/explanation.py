@@ -105,8 +105,8 @@ class Explanation(SolveStatus):
     @property
     def value_range(self) -> tuple[float, float]:
         """The image value range of the model, e.g. ``(-1.0, 1.0)``."""
-        low, high = self.meta.value_range
-        return low, high
+        lo, hi = self.meta.value_range
+        return (lo, hi)
 
     def __repr__(self) -> str:
         done, total = self.progress
