@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from .core.validate import LayerNotFoundError, check_layer_name, check_positive_int, check_seed, describe
+from .core.validate import LayerNotFoundError, check_layer_name, check_positive_int, check_seed, short_repr
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -75,7 +75,7 @@ def _check_name(value: Any, names: Iterable[str], what: str) -> str:
 
 def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {describe(value)}")
+        raise ValueError(f"{name} must be True or False, got {short_repr(value)}")
     return bool(value)
 
 
@@ -118,7 +118,7 @@ class PaperSetting:
         values = self._checked(dict(model=model, cheap=cheap, grid=grid, n=n, solver=solver, region=region))
         seeds = self._checked_seeds(seeds)
         if full_values is not None and not isinstance(full_values, Mapping):
-            raise ValueError(f"full_values must be a mapping such as {{'n': 6}}, got {describe(full_values)}")
+            raise ValueError(f"full_values must be a mapping such as {{'n': 6}}, got {short_repr(full_values)}")
         unknown = sorted(set(full_values or {}) - set(_FULL_KEYS), key=str)
         if unknown:
             raise ValueError(f"full_values has unknown names {unknown}; it may set {', '.join(_FULL_KEYS)}")
@@ -147,7 +147,7 @@ class PaperSetting:
         out = dict(values)
         out["cheap"] = _check_bool(values["cheap"], "cheap")
         if not isinstance(values["solver"], str):
-            raise ValueError(f"solver must be a preset name, got {describe(values['solver'])}")
+            raise ValueError(f"solver must be a preset name, got {short_repr(values['solver'])}")
         # model, grid, n and the preset are checked where every setting is: by Settings
         checked = Settings(model=values["model"], cheap=out["cheap"], grid=values["grid"], n=values["n"],
                            solver=values["solver"])
@@ -163,7 +163,7 @@ class PaperSetting:
     @staticmethod
     def _checked_seeds(seeds: Any) -> list[int]:
         if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
-            raise ValueError(f"seeds must be a list of integers such as [0, 1], got {describe(seeds)}")
+            raise ValueError(f"seeds must be a list of integers such as [0, 1], got {short_repr(seeds)}")
         out = [check_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
         if not out:
             raise ValueError("seeds is empty; give at least one image seed, e.g. [0]")

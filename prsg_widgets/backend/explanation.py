@@ -11,28 +11,30 @@ the same key).  A loaded explanation without an explainer reads everything but c
 from __future__ import annotations
 
 import concurrent.futures as cf
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Optional, Protocol, Sequence, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..core import harsanyi
-from ..core.grid import PatchGrid, patches_to_subset, subset_to_patches
+from ..core.grid import PatchGrid
 from ..core.health import Health, explanation_health, mass_share
-from ..core.solver import worst_patch_mse
-from ..core.validate import check_subset_bitmask, check_subset_ids, is_integer
-from .sample import Component, Sample
+from .explanation_meta import ExplanationMeta  # re-exported: its home before it had its own module
 from .filecheck import PartContext, check_baseline
-from .store import FORMAT, SolveRecord
+from .sample import Component, RankingEntry, Sample
+from .solve_status import SolveStatus
+from .store import SolveRecord
+from .subset_args import SubsetLike, keep_bitmasks
 
-SubsetLike = Union[int, Iterable[int]]
+__all__ = ["Explanation", "ExplanationMeta", "ExplainerLike", "RankingEntry", "SubsetLike"]
+
 ProgressCallback = Callable[[int, int], None]
 
 
-class Explainer(Protocol):
+class ExplainerLike(Protocol):
     """What an explanation asks of the explainer it is bound to
     (:class:`prsg_widgets.backend.explainer.Explainer` is the one implementation)."""
 
@@ -46,78 +48,21 @@ class Explainer(Protocol):
     def solve(self, explanation: "Explanation", subsets: Sequence[int]) -> "Explanation": ...
 
 
-@dataclass(frozen=True)
-class ExplanationMeta:
-    """Where an explanation came from: enough to check it against an explainer and to redo it."""
-
-    model: str
-    layer: str
-    grid: int
-    image_shape: tuple[int, ...]
-    value_range: tuple[float, float]
-    feature_shape: tuple[int, ...]
-    solver: dict = field(default_factory=dict, hash=False)
-    fingerprint: str = ""
-    baseline_samples: int = 0
-    baseline_seed: int = 0
-    seed: Optional[int] = None
-    label: str = ""
-    version: str = ""
-    format: int = FORMAT
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["image_shape"], d["feature_shape"] = list(self.image_shape), list(self.feature_shape)
-        d["value_range"] = list(self.value_range)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ExplanationMeta":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        for k in ("image_shape", "feature_shape", "value_range"):
-            if k in known and known[k] is not None:
-                known[k] = tuple(known[k])
-        return cls(**known)
-
-    def describe(self) -> str:
-        return f"model {self.model!r} layer {self.layer!r} grid {self.grid}"
-
-    def check_matches(self, other: "ExplanationMeta", source: object = "the file") -> None:
-        """Refuse an explanation (``self``, read from ``source``) made by another model, layer,
-        grid or weights than ``other`` (an explainer's meta): ``ValueError`` naming the explainer
-        to make instead."""
-        same = (self.model == other.model and self.layer == other.layer and self.grid == other.grid
-                and tuple(self.image_shape) == tuple(other.image_shape)
-                and tuple(self.feature_shape) == tuple(other.feature_shape)
-                and (not self.fingerprint or self.fingerprint == other.fingerprint))
-        if not same:
-            what = ("the same names but other weights" if self.model == other.model and self.layer == other.layer
-                    and self.grid == other.grid else self.describe())
-            raise ValueError(f"{source} was made with {what}; this explainer has {other.describe()}: "
-                             f"load it with Explainer({self.model!r}, layer={self.layer!r}, grid={self.grid}) "
-                             "or without an explainer")
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v
-
-
-class Explanation:
+class Explanation(SolveStatus):
     """Minimal features, feature components and regional patterns of one sample over the patches
     ``N`` — solved on demand (when bound to an explainer), stored, shared by every view.
 
     Made by :meth:`Explainer.explain` or :meth:`Explanation.load`.  Subsets ``T`` are an int
-    bitmask over ``patches`` (bit i ⇔ ``patches[i]``) or an iterable of patch ids.
+    bitmask over ``patches`` (bit i ⇔ ``patches[i]``), an iterable of patch ids, an entry of
+    :meth:`ranking` or a :class:`Component`.  What is solved so far (progress, mse, feasibility)
+    is read through :class:`~prsg_widgets.backend.solve_status.SolveStatus`.
     """
 
     def __init__(self, record: SolveRecord, sample: Sample, patches: Sequence[int], meta: ExplanationMeta,
-                 baseline: Tensor, epsilon: float, explainer: Optional[Explainer] = None,
+                 baseline: Tensor, epsilon: float, explainer: Optional[ExplainerLike] = None,
                  key: Optional[str] = None) -> None:
-        self._record = record
+        super().__init__(record, patches)
         self.sample = sample
-        self._patches = tuple(int(p) for p in patches)
         self.meta = meta
         self._baseline = baseline.detach().cpu().reshape(-1)
         self._epsilon = float(epsilon)
@@ -137,24 +82,6 @@ class Explanation:
                          np.full((1, len(self._patches)), np.nan), np.array([True]), np.array([0]))
 
     # ------------------------------------------------------------------ identity
-    @property
-    def patches(self) -> list[int]:
-        """The patch ids ``N`` (sorted; a copy — the explanation's own cannot change)."""
-        return list(self._patches)
-
-    @property
-    def n(self) -> int:
-        return len(self._patches)
-
-    @property
-    def num_subsets(self) -> int:
-        return 1 << self.n
-
-    @property
-    def full(self) -> int:
-        """Bitmask of ``N``."""
-        return self.num_subsets - 1
-
     @property
     def feature(self) -> Tensor:
         """``f`` flattened ``(d,)``."""
@@ -177,88 +104,16 @@ class Explanation:
 
     @property
     def value_range(self) -> tuple[float, float]:
-        return tuple(self.meta.value_range)
+        """The image value range of the model, e.g. ``(-1.0, 1.0)``."""
+        lo, hi = self.meta.value_range
+        return (lo, hi)
 
     def __repr__(self) -> str:
         done, total = self.progress
         return (f"Explanation({self.meta.model}, {self.meta.layer}, {self.sample.label or 'sample'}, "
                 f"patches={list(self._patches)}, solved {done}/{total})")
 
-    def subset(self, T: SubsetLike) -> int:
-        """Bitmask of ``T`` (an int bitmask, or patch ids of ``N``)."""
-        if is_integer(T) or isinstance(T, (bool, np.bool_, float)):
-            return check_subset_bitmask(T, self.n)
-        return patches_to_subset(check_subset_ids(T, self._patches), self._patches)
-
-    def subset_patches(self, T: SubsetLike) -> list[int]:
-        return subset_to_patches(self.subset(T), self._patches)
-
-    # ------------------------------------------------------------------ what is solved
-    @property
-    def mse(self) -> np.ndarray:
-        """Mse over all of T's pixels per subset ``(2^n,)`` (read-only; ``nan`` = unsolved)."""
-        return _readonly(self._record.mse)
-
-    @property
-    def patch_mse(self) -> np.ndarray:
-        """Each patch's own mse per subset ``(2^n, n)`` (read-only; ``nan`` outside T)."""
-        return _readonly(self._record.patch_mse)
-
-    @property
-    def feasible(self) -> np.ndarray:
-        """Whether every patch of T is within ε, per subset (read-only)."""
-        return _readonly(self._record.feasible)
-
-    @property
-    def iterations(self) -> np.ndarray:
-        """Solver iterations per subset (read-only)."""
-        return _readonly(self._record.iterations)
-
-    @property
-    def max_patch_mse(self) -> np.ndarray:
-        """The worst patch's mse per subset ``(2^n,)`` (0 for ∅, ``nan`` where unsolved)."""
-        worst = worst_patch_mse(torch.from_numpy(np.asarray(self._record.patch_mse, dtype=np.float64))).numpy()
-        return np.where(self._record.solved, worst, np.nan)
-
-    def solved_subsets(self) -> list[int]:
-        return np.flatnonzero(self._record.solved).tolist()
-
-    @property
-    def progress(self) -> tuple[int, int]:
-        """``(solved, total)`` minimal features."""
-        return int(self._record.solved.sum()), self.num_subsets
-
-    @property
-    def is_complete(self) -> bool:
-        return bool(self._record.solved.all())
-
-    def is_solved(self, T: SubsetLike) -> bool:
-        """Whether ``f_T`` is known."""
-        return bool(self._record.solved[self.subset(T)])
-
-    def solved_mask(self) -> np.ndarray:
-        """Copy of the per-subset solved flags ``(2^n,)``."""
-        return self._record.solved.copy()
-
-    def component_ready(self, S: SubsetLike) -> bool:
-        """Whether ``I(S)`` can be computed without solving: all ``f_{N∖L}``, ``L ⊆ S``, are known."""
-        return bool(self._record.solved[harsanyi.or_interaction_needs(self.subset(S), self.full)].all())
-
-    @property
-    def has_components(self) -> bool:
-        """Whether the full component array is already computed (no solve or transform needed)."""
-        return self._record.components is not None
-
-    def on_update(self, callback: Callable[["Explanation", list[int]], None]) -> None:
-        """Call ``callback(explanation, new_subsets)`` (from the worker thread) as results land."""
-        self._record.listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[["Explanation", list[int]], None]) -> None:
-        """Stop calling a callback registered with :meth:`on_update` (no error if absent)."""
-        if callback in self._record.listeners:
-            self._record.listeners.remove(callback)
-
-    def require_explainer(self) -> Explainer:
+    def require_explainer(self) -> ExplainerLike:
         """The explainer this explanation renders and solves with (error if loaded without one)."""
         if self.explainer is None:
             raise RuntimeError("this explanation was loaded without an explainer; use "
@@ -338,9 +193,10 @@ class Explanation:
         return self.component_array().norm(dim=1)
 
     def ranking(self, order: Optional[int] = None,
-                covering: Optional[Iterable[int]] = None) -> list[tuple[int, Optional[float]]]:
+                covering: Optional[Iterable[int]] = None) -> list[RankingEntry]:
         """The non-empty components of order ``|S| = order`` whose action field contains every
-        patch id in ``covering``, as ``(S, ‖I(S)‖₂)``: first those computable from what is solved,
+        patch id in ``covering``, as :class:`RankingEntry` ``(S, ‖I(S)‖₂)`` pairs (a slice of the
+        list is a valid ``keep`` of :meth:`reconstruct`): first those computable from what is solved,
         by norm (descending; ties by ``S``), then the others in ``S`` order with norm ``None``.
         Solves nothing — what a view lists while a solve runs."""
         need = self.subset(list(covering)) if covering is not None else 0
@@ -357,7 +213,8 @@ class Explanation:
         match = [s for s in range(1, self.num_subsets)
                  if (s & need) == need and (order is None or bin(s).count("1") == order)]
         ready = sorted((s for s in match if s in rec.norms), key=lambda s: (-rec.norms[s], s))
-        return [(s, rec.norms[s]) for s in ready] + [(s, None) for s in match if s not in rec.norms]
+        return ([RankingEntry(s, rec.norms[s]) for s in ready]
+                + [RankingEntry(s, None) for s in match if s not in rec.norms])
 
     def components(self, top: Optional[int] = None, order: Optional[int] = None,
                    covering: Optional[Iterable[int]] = None, ready_only: bool = False) -> list[Component]:
@@ -374,15 +231,17 @@ class Explanation:
         return [Component(s, tuple(self.subset_patches(s)), comps[s] if comps is not None else self.component(s), norm)
                 for s, norm in ranked]
 
-    def reconstruct(self, keep: Optional[Iterable[int]] = None) -> Tensor:
-        """Eq. 7: ``f̂_T = b + Σ_{S∈keep, S∩T≠∅} I(S)`` for all ``T`` ``(2^n, d)``; ``keep`` is
-        subset bitmasks (or a boolean mask of length ``2^n``), default all."""
+    def reconstruct(self, keep: Optional[Iterable[Any]] = None) -> Tensor:
+        """Eq. 7: ``f̂_T = b + Σ_{S∈keep, S∩T≠∅} I(S)`` for all ``T`` ``(2^n, d)``.
+
+        ``keep`` (default: all components) is a boolean mask of length ``2^n`` or an iterable of
+        subsets ``S``, each an int bitmask, a list of patch ids of ``N``, an entry of
+        :meth:`ranking` or a :class:`Component` — so ``e.reconstruct(e.ranking()[:4])`` and
+        ``e.reconstruct(e.components(top=4))`` keep the 4 strongest components.
+        """
+        chosen = None if keep is None else keep_bitmasks(keep, self._patches)  # checked before solving
         comps = self.component_array().double()
-        if isinstance(keep, Tensor) and keep.dtype == torch.bool:
-            pass  # checked by the transform
-        elif keep is not None:
-            keep = [self.subset(s.item() if isinstance(s, Tensor) else s) for s in keep]
-        return (self._baseline.double() + harsanyi.reconstruct(comps, keep)).float()
+        return (self._baseline.double() + harsanyi.reconstruct(comps, chosen)).float()
 
     def regional_pattern(self, S: SubsetLike) -> Tensor:
         """``Δx_S = g(f_N) − g(f_N − I(S))`` ``(C, H, W)`` (Fig. 2)."""
@@ -416,24 +275,10 @@ class Explanation:
 
     # ------------------------------------------------------------------ files
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The arrays of a saved explanation (the CLI's ``explanation.npz``, see README)."""
-        comps = self.component_array()
-        rec = self._record
-        return {
-            "patches": np.asarray(self._patches, dtype=np.int64),
-            "minimal_features": rec.features.numpy().copy(),
-            "components": comps.numpy(),
-            "baseline": self._baseline.numpy().copy(),
-            "feature": self.feature.numpy().copy(),
-            "image": self.image.numpy().copy(),
-            "mse": rec.mse.copy(),
-            "patch_mse": rec.patch_mse.copy(),
-            "max_patch_mse": self.max_patch_mse,
-            "feasible": rec.feasible.copy(),
-            "iterations": rec.iterations.copy(),
-            "epsilon": np.float64(self._epsilon),
-            "code": self.sample.code.detach().cpu().numpy(),
-        }
+        """The arrays of a saved explanation (the CLI's ``explanation.npz``, see README); solves
+        what is missing."""
+        from .saved import explanation_arrays
+        return explanation_arrays(self, self._record)
 
     def save(self, path: Union[str, Path], extra: Optional[dict[str, Any]] = None) -> Path:
         """Write the explanation (solving what is missing), its metadata, ``extra`` arrays (the CLI
@@ -442,7 +287,7 @@ class Explanation:
         return save_explanation(self, path, extra)
 
     @classmethod
-    def load(cls, path: Union[str, Path], explainer: Optional[Explainer] = None) -> "Explanation":
+    def load(cls, path: Union[str, Path], explainer: Optional[ExplainerLike] = None) -> "Explanation":
         """Read a file written by :meth:`save` or ``prsg explain``, every field checked (a bad one is a
         one-line ``ValueError`` naming file and field).  With ``explainer``, the file's model, layer,
         grid and shapes must match it; without, everything but rendering works."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class PartContext:
     max_iterations: int
 
     @classmethod
-    def of(cls, feature: Any, baseline: Any, epsilon: float, value_range: tuple, solver: Optional[dict] = None
+    def of(cls, feature: Any, baseline: Any, epsilon: float, value_range: tuple, solver: Optional[Mapping] = None
            ) -> "PartContext":
         """The context of an explanation with feature ``f``, baseline ``b``, ε, its image's value
         range and solver settings (``iterations``; a restart may spend the budget twice)."""

@@ -1,9 +1,10 @@
-"""The small value types of the backend: a generated :class:`Sample` and a :class:`Component`."""
+"""The small value types of the backend: a generated :class:`Sample`, a :class:`Component` and a
+:class:`RankingEntry`."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from torch import Tensor
 
@@ -42,3 +43,12 @@ class Component:
     def __repr__(self) -> str:  # readable in a notebook: no raw tensor
         return (f"Component(S={{{', '.join(map(str, self.patches))}}}, order={self.order}, "
                 f"norm={self.norm:.4g}, d={self.vector.numel()})")
+
+
+class RankingEntry(NamedTuple):
+    """One line of :meth:`Explanation.ranking`: a component's subset ``S`` (bitmask) and
+    ``‖I(S)‖₂`` (``None`` while it cannot be computed from what is solved).  A tuple, so
+    ``for s, norm in e.ranking()`` works; :meth:`Explanation.reconstruct` takes it as ``S``."""
+
+    subset: int
+    norm: Optional[float]

@@ -22,9 +22,30 @@ from .store import FORMAT, SolveRecord
 if TYPE_CHECKING:  # pragma: no cover
     from .explanation import Explanation
 
-__all__ = ["save_explanation", "load_explanation"]
+__all__ = ["explanation_arrays", "save_explanation", "load_explanation"]
 
 _RESERVED = ("meta", "object_masks", "checksum")
+
+
+def explanation_arrays(expl: "Explanation", rec: SolveRecord) -> dict[str, np.ndarray]:
+    """The arrays of a saved explanation but its metadata (``rec`` is ``expl``'s solve record);
+    solves what is missing."""
+    comps = expl.component_array()
+    return {
+        "patches": np.asarray(expl.patches, dtype=np.int64),
+        "minimal_features": rec.features.numpy().copy(),
+        "components": comps.numpy(),
+        "baseline": expl.baseline.numpy().copy(),
+        "feature": expl.feature.numpy().copy(),
+        "image": expl.image.numpy().copy(),
+        "mse": rec.mse.copy(),
+        "patch_mse": rec.patch_mse.copy(),
+        "max_patch_mse": expl.max_patch_mse,
+        "feasible": rec.feasible.copy(),
+        "iterations": rec.iterations.copy(),
+        "epsilon": np.float64(expl.epsilon),
+        "code": expl.sample.code.detach().cpu().numpy(),
+    }
 
 
 def save_explanation(expl: "Explanation", path: Union[str, Path], extra: Optional[dict[str, Any]] = None) -> Path:

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .errors import PatchError
 from .validate import (check_finite, check_mask, check_positive_int, check_seed,
-                       check_subset_bitmask, check_subset_ids, describe, is_integer, check_patch_ids)
+                       check_subset_bitmask, check_subset_ids, short_repr, is_integer, check_patch_ids)
 
 DEFAULT_MAX_PATCHES = 12
 
@@ -41,11 +41,11 @@ class PatchGrid:
         check_positive_int(self.width, "the image width")
         if not is_integer(self.size):
             raise ValueError(f"grid size must be an integer between 1 and {min(self.height, self.width)}, "
-                             f"got {describe(self.size)}")
+                             f"got {short_repr(self.size)}")
         if self.size < 1 or self.size > min(self.height, self.width):
             raise ValueError(
                 f"grid size must be between 1 and {min(self.height, self.width)} for a "
-                f"{self.height}×{self.width} image, got {describe(self.size)}"
+                f"{self.height}×{self.width} image, got {short_repr(self.size)}"
             )
 
     @property
@@ -129,15 +129,15 @@ def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> int:
     ``n`` (:class:`TooManyPatchesError` above the limit)."""
     max_patches = check_positive_int(max_patches, "max_patches", max=64)
     if not is_integer(n):
-        raise PatchError(f"the number of patches n must be an integer, got {describe(n)}")
+        raise PatchError(f"the number of patches n must be an integer, got {short_repr(n)}")
     n = int(n)
     if n < 1:
-        raise PatchError(f"select at least one patch (n must be at least 1, got {describe(n)})")
+        raise PatchError(f"select at least one patch (n must be at least 1, got {short_repr(n)})")
     if n > max_patches:
         # never compute 2**n for an absurd n (it is only there to explain the limit)
-        need = f"2^{n} = {2 ** n:,}" if n <= 64 else f"2^{describe(n)}"
+        need = f"2^{n} = {2 ** n:,}" if n <= 64 else f"2^{short_repr(n)}"
         raise TooManyPatchesError(
-            f"{describe(n)} patches need {need} minimal features; the limit is {max_patches} "
+            f"{short_repr(n)} patches need {need} minimal features; the limit is {max_patches} "
             f"(2^{max_patches} = {2 ** max_patches:,}). Choose fewer patches, or raise max_patches "
             "if you have the memory and time."
         )
@@ -171,11 +171,11 @@ def select_patches(
     """
     if isinstance(how, (str, bytes)):
         if how not in ("random", "foreground"):
-            raise ValueError(f"unknown selection {describe(how)}: use a list of ids such as [5, 6], "
+            raise ValueError(f"unknown selection {short_repr(how)}: use a list of ids such as [5, 6], "
                              "'random' or 'foreground'")
     elif is_integer(how) or not isinstance(how, Iterable):
         raise ValueError(f"patches must be a list of ids such as [5, 6], 'random' or 'foreground', "
-                         f"got {describe(how)}")
+                         f"got {short_repr(how)}")
     max_patches = check_positive_int(max_patches, "max_patches", max=64)
     seed = check_seed(seed)
     if mask is not None:

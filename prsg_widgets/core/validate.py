@@ -30,7 +30,7 @@ from .errors import LayerNotFoundError, NameNotFoundError, PatchError, SettingsE
 __all__ = [
     "MAX_COUNT", "MAX_ITERATIONS", "MAX_LR", "MAX_LAM", "MAX_EPSILON", "SEED_RANGE", "PRECISIONS",
     "NameNotFoundError", "LayerNotFoundError", "SettingsError", "PatchError",
-    "is_integer", "describe", "check_int", "check_positive_int", "check_seed", "check_positive_float",
+    "is_integer", "short_repr", "check_int", "check_positive_int", "check_seed", "check_positive_float",
     "check_finite", "check_mask", "check_layer_name", "check_device", "check_writable_dir",
     "check_patch_ids", "check_subset_ids", "check_subset_bitmask", "check_n_matches_patches",
     "check_solver_settings", "check_precision",
@@ -69,7 +69,7 @@ def is_integer(value: Any) -> bool:
     return False
 
 
-def describe(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
     """A short ``repr`` of a value for an error message (never more than ``limit`` characters)."""
     if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0:
         value = value.item()
@@ -92,7 +92,7 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
     ``[min, max]``; else ``ValueError`` naming ``name``.  Compares without any arithmetic on the
     value, so an absurd integer fails fast."""
     if not is_integer(value):
-        kind = "a bool" if isinstance(value, (bool, np.bool_)) else describe(value)
+        kind = "a bool" if isinstance(value, (bool, np.bool_)) else short_repr(value)
         raise SettingsError(f"{name} must be an integer, got {kind}")
     value = int(value)
     if (min is not None and value < min) or (max is not None and value > max):
@@ -102,7 +102,7 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
             need = f"at least {min}"
         else:
             need = f"at most {max}"
-        raise SettingsError(f"{name} must be {need}, got {describe(value)}")
+        raise SettingsError(f"{name} must be {need}, got {short_repr(value)}")
     return value
 
 
@@ -122,17 +122,17 @@ def check_positive_float(value: Any, name: str, *, max: Optional[float] = None,
     """A finite real number ``> 0`` (``≥ 0`` with ``allow_zero``) and ``≤ max``, as a ``float``.
     Bools, strings, NaN and ±inf are refused; ints and numpy numbers are fine."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise SettingsError(f"{name} must be a number, got {describe(value)}")
+        raise SettingsError(f"{name} must be a number, got {short_repr(value)}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf if value > 0 else -math.inf
     if not math.isfinite(number):
-        raise SettingsError(f"{name} must be a finite number, got {describe(value)}")
+        raise SettingsError(f"{name} must be a finite number, got {short_repr(value)}")
     if number < 0 or (number == 0 and not allow_zero):
-        raise SettingsError(f"{name} must be {'≥ 0' if allow_zero else 'above 0'}, got {describe(value)}")
+        raise SettingsError(f"{name} must be {'≥ 0' if allow_zero else 'above 0'}, got {short_repr(value)}")
     if max is not None and number > max:
-        raise SettingsError(f"{name} must be at most {max:g}, got {describe(value)}")
+        raise SettingsError(f"{name} must be at most {max:g}, got {short_repr(value)}")
     return number
 
 
@@ -192,8 +192,8 @@ def check_layer_name(name: Any, available: Optional[Iterable[str]], what: str = 
         check_membership = True
     names = list(available)
     if not isinstance(name, str):
-        raise SettingsError(f"the {what} must be a name (a string such as {names[0]!r}), got {describe(name)}"
-                         if names else f"the {what} must be a name (a string), got {describe(name)}")
+        raise SettingsError(f"the {what} must be a name (a string such as {names[0]!r}), got {short_repr(name)}"
+                         if names else f"the {what} must be a name (a string), got {short_repr(name)}")
     if not name.strip():
         example = f" such as {names[0]!r}" if names else ""
         raise SettingsError(f"the {what} name is empty; give a {what} name{example}, or leave it out for the default")
@@ -202,7 +202,7 @@ def check_layer_name(name: Any, available: Optional[Iterable[str]], what: str = 
         if name.strip() in names:
             close = [name.strip()]
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise LayerNotFoundError(f"no {what} named {describe(name)}{where}; {hint}valid {what} names: {', '.join(names)}")
+        raise LayerNotFoundError(f"no {what} named {short_repr(name)}{where}; {hint}valid {what} names: {', '.join(names)}")
     return name
 
 
@@ -219,15 +219,15 @@ def check_device(device: Union[str, torch.device, None]) -> torch.device:
     if isinstance(device, str):
         text = device
         if not text or text != text.strip() or text != text.lower():
-            raise SettingsError(f"unknown device {describe(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'")
+            raise SettingsError(f"unknown device {short_repr(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'")
         try:
             dev = torch.device(text)
         except (RuntimeError, ValueError, TypeError):
-            raise SettingsError(f"unknown device {describe(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'") from None
+            raise SettingsError(f"unknown device {short_repr(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'") from None
     elif isinstance(device, torch.device):
         dev = device
     else:
-        raise SettingsError(f"device must be a string such as 'cpu' or 'cuda:0' or a torch.device, got {describe(device)}")
+        raise SettingsError(f"device must be a string such as 'cpu' or 'cuda:0' or a torch.device, got {short_repr(device)}")
     if dev.type not in _DEVICE_TYPES:
         raise SettingsError(f"device {str(dev)!r} is not supported; use 'cpu', 'cuda' or 'mps'")
     if dev.type == "cuda":
@@ -252,12 +252,12 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
     or it does not exist and its nearest existing ancestor is a writable directory.  A path that
     is a file (or lies below one) or cannot be written is a ``ValueError``; nothing is created."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise SettingsError(f"{what} must be a path, got {describe(path)}")
+        raise SettingsError(f"{what} must be a path, got {short_repr(path)}")
     text = os.fspath(path)
     if not isinstance(text, str) or not text.strip():
         raise SettingsError(f"{what} is empty; give a directory path")
     if "\x00" in text:
-        raise SettingsError(f"{what} {describe(text)} contains a NUL character; give a directory path")
+        raise SettingsError(f"{what} {short_repr(text)} contains a NUL character; give a directory path")
     target = Path(text).expanduser()
     probe = target
     while True:
@@ -265,7 +265,7 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
             exists = probe.exists()
             is_dir = probe.is_dir()
         except OSError as err:  # e.g. a name too long
-            raise SettingsError(f"{what} {describe(text)} is not a usable path ({err.strerror or err}); "
+            raise SettingsError(f"{what} {short_repr(text)} is not a usable path ({err.strerror or err}); "
                              "give another directory") from None
         if exists:
             break
@@ -298,29 +298,29 @@ def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = 
     if is_integer(patches):
         items: list = [patches]
     elif isinstance(patches, (str, bytes)):
-        raise PatchError(f"{what} must be integers, got the string {describe(patches)}; "
+        raise PatchError(f"{what} must be integers, got the string {short_repr(patches)}; "
                          "give a list of ids such as [5, 6]")
     else:
         try:
             items = list(patches)
         except TypeError:
-            raise PatchError(f"{what} must be integers, got {describe(patches)}") from None
+            raise PatchError(f"{what} must be integers, got {short_repr(patches)}") from None
     ids: list[int] = []
     for p in items:
         if not is_integer(p):
-            raise PatchError(f"{what} must be integers, got {describe(p)}")
+            raise PatchError(f"{what} must be integers, got {short_repr(p)}")
         ids.append(int(p))
     high = num_patches - 1 if num_patches is not None else None
     bad = [p for p in ids if p < 0 or (high is not None and p > high)]
     if bad:
-        shown = describe(bad)
+        shown = short_repr(bad)
         if num_patches is None:
             raise PatchError(f"{what} must be ≥ 0, got {shown}")
         where = (f"a {grid_size}×{grid_size} grid has ids 0..{high} (id = row*{grid_size} + col)"
                  if grid_size is not None else f"valid ids are 0..{high}")
         raise PatchError(f"{what} {shown} are out of range: {where}")
     if unique and len(set(ids)) != len(ids):
-        raise PatchError(f"{what} must be distinct, got {describe(ids)}")
+        raise PatchError(f"{what} must be distinct, got {short_repr(ids)}")
     return ids
 
 
@@ -329,7 +329,7 @@ def check_subset_ids(ids: Any, patches: Sequence[int], what: str = "subset") -> 
     (a string, a bool or a float is refused — never ``"56"`` → ``[5, 6]``).  Returns them in the
     given order."""
     if isinstance(ids, (str, bytes)) or is_integer(ids) or not isinstance(ids, Iterable):
-        raise PatchError(f"a {what} is a list of patch ids such as {list(patches)[:2]}, got {describe(ids)}")
+        raise PatchError(f"a {what} is a list of patch ids such as {list(patches)[:2]}, got {short_repr(ids)}")
     out = check_patch_ids(ids, None, what=f"{what} patch ids")
     missing = [p for p in out if p not in set(int(q) for q in patches)]
     if missing:
@@ -342,7 +342,7 @@ def check_subset_bitmask(subset: Any, n: int, what: str = "subset bitmask") -> i
     with ``bit_length``, never by computing ``2^n``); bools and floats are refused."""
     value = check_int(subset, what, min=0)
     if value.bit_length() > n:
-        raise PatchError(f"{what} {describe(value)} is out of range for n={n} patches: "
+        raise PatchError(f"{what} {short_repr(value)} is out of range for n={n} patches: "
                          f"use 0..{(1 << n) - 1 if n <= 64 else f'2^{n} − 1'}")
     return value
 
@@ -354,7 +354,7 @@ def check_n_matches_patches(n: Any, patches: Any, name: str = "n") -> None:
     if n is None or patches is None or isinstance(patches, (str, bytes)) or not hasattr(patches, "__len__"):
         return
     if not is_integer(n) or int(n) != len(patches):
-        raise PatchError(f"{name}={describe(n)} contradicts the {len(patches)} patch ids given; leave {name} out "
+        raise PatchError(f"{name}={short_repr(n)} contradicts the {len(patches)} patch ids given; leave {name} out "
                          "(with explicit ids it is their number)")
 
 
@@ -362,7 +362,7 @@ def check_n_matches_patches(n: Any, patches: Any, name: str = "n") -> None:
 def check_precision(value: Any, name: str = "precision") -> str:
     """``value`` when it is one of :data:`PRECISIONS` (``"fp32"``, ``"bf16"``)."""
     if not isinstance(value, str) or value not in PRECISIONS:
-        raise SettingsError(f"{name} must be one of {PRECISIONS}, got {describe(value)}")
+        raise SettingsError(f"{name} must be one of {PRECISIONS}, got {short_repr(value)}")
     return value
 
 
@@ -391,7 +391,7 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
             eps = check_positive_float(value, name)
             if eps >= MAX_EPSILON:
                 raise SettingsError(f"{name} must be below {MAX_EPSILON:g} (an mse on a [-1, 1] image; "
-                                 f"ε ≥ {MAX_EPSILON:g} makes every subset trivially feasible), got {describe(value)}")
+                                 f"ε ≥ {MAX_EPSILON:g} makes every subset trivially feasible), got {short_repr(value)}")
             out[key] = eps
         elif key == "rel_tol":
             out[key] = check_positive_float(value, name, allow_zero=True)
@@ -400,15 +400,15 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
         elif key == "margin":
             margin = check_positive_float(value, name, allow_zero=True)
             if margin >= 1:
-                raise SettingsError(f"{name} must be below 1, got {describe(value)}")
+                raise SettingsError(f"{name} must be below 1, got {short_repr(value)}")
             out[key] = margin
         elif key in ("early_stop", "nested", "restart", "bound_stop"):
             if not isinstance(value, (bool, np.bool_)):
-                raise SettingsError(f"{name} must be True or False, got {describe(value)}")
+                raise SettingsError(f"{name} must be True or False, got {short_repr(value)}")
             out[key] = bool(value)
         elif key == "constraint":
             if value not in ("patch", "mean"):
-                raise SettingsError(f"{name} must be 'patch' or 'mean', got {describe(value)}")
+                raise SettingsError(f"{name} must be 'patch' or 'mean', got {short_repr(value)}")
             out[key] = value
         elif key == "betas":
             try:
@@ -416,7 +416,7 @@ def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: 
             except (TypeError, ValueError):
                 pair = ()
             if len(pair) != 2 or not all(math.isfinite(b) and 0 <= b < 1 for b in pair):
-                raise SettingsError(f"{name} must be two numbers in [0, 1), got {describe(value)}")
+                raise SettingsError(f"{name} must be two numbers in [0, 1), got {short_repr(value)}")
             out[key] = pair
         else:
             out[key] = value

@@ -13,27 +13,24 @@ after it the *tail* ``g`` (DESIGN.md §1).  The split works on any ``torch.nn.Mo
   that finishes before the split layer runs (a value computed before the layer cannot depend on
   it), then each tail call runs the forward with those calls answered from the record, the layer
   answered with the feature, and only the glue code of the enclosing ``forward`` methods re-run.
-  It is checked against the hook path when the split is made and used only when they agree.
+  It is checked against the hook path when the split is made and used only when they agree
+  (the recording and replaying live in :mod:`prsg_widgets.models._head_replay`).
 """
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
 
 from ..core.validate import LayerNotFoundError, check_layer_name  # LayerNotFoundError: re-exported
+from ._head_replay import REPLAY_LOCK, HeadRecord, Replaying, StopForward, record_head
 
 CodeSampler = Callable[[int, torch.Generator], Tensor]
 """``sampler(batch, generator) -> code`` draws ``batch`` codes with the given torch RNG."""
-
-
-class _StopForward(Exception):
-    """Raised from the capture hook: nothing after the split layer is needed for the head."""
 
 
 def _resolve_layer(module: nn.Module, layer: Union[str, nn.Module]) -> tuple[str, nn.Module]:
@@ -76,161 +73,6 @@ def _sequential_tail(module: nn.Module, layer_name: str) -> Optional[list[nn.Mod
     return tail
 
 
-def _map_tensors(obj: Any, fn: Callable[[Tensor], Tensor]) -> Any:
-    """``fn`` applied to every tensor in nested tuples / lists / dicts; other leaves kept."""
-    if isinstance(obj, Tensor):
-        return fn(obj)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
-        return type(obj)(*(_map_tensors(o, fn) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_map_tensors(o, fn) for o in obj)
-    if isinstance(obj, dict):
-        return type(obj)((k, _map_tensors(v, fn)) for k, v in obj.items())
-    return obj
-
-
-def _tensors(obj: Any) -> list[Tensor]:
-    out: list[Tensor] = []
-    _map_tensors(obj, lambda t: out.append(t) or t)
-    return out
-
-
-class _HeadRecord:
-    """The head of one code, recorded for the replay tail.
-
-    ``calls`` holds, in call order, ``(module, output)`` for every *top-level* submodule call that
-    finished before the split layer ran: a call made directly by a ``forward`` still running when
-    the layer was called (the root's, or an ancestor call of the layer).  Replaying the forward with
-    those calls answered from the record reproduces every value computed before the layer; their
-    inner calls never run.  Outputs are expanded to a batch and copied once per batch size
-    (``outputs``); a tail that changes one in place gets a fresh copy next call.
-    """
-
-    def __init__(self, code: Tensor, calls: list[tuple[nn.Module, Any]]) -> None:
-        self.code = code
-        self.calls = calls
-        self._copies: "OrderedDict[int, tuple[list[Any], list[tuple[Tensor, int]]]]" = OrderedDict()
-
-    def outputs(self, batch: int) -> list[Any]:
-        """The recorded outputs for a tail batch of ``batch`` (fresh when a previous tail changed
-        them); copies for the last two batch sizes are kept (the solver's pool shrinks at the end)."""
-        entry = self._copies.get(batch)
-        if entry is not None and all(t._version == v for t, v in entry[1]):
-            self._copies.move_to_end(batch)
-            return entry[0]
-        grow = self.code.shape[0] == 1 and batch != 1
-
-        def copy(t: Tensor) -> Tensor:
-            if grow and t.dim() > 0 and t.shape[0] == 1:
-                t = t.expand(batch, *t.shape[1:])
-            return t.clone()
-
-        outs = [_map_tensors(out, copy) for _, out in self.calls]
-        self._copies[batch] = (outs, [(t, t._version) for o in outs for t in _tensors(o)])
-        self._copies.move_to_end(batch)
-        while len(self._copies) > 2:
-            self._copies.popitem(last=False)
-        return outs
-
-
-def _record_head(module: nn.Module, layer: nn.Module, code: Tensor) -> tuple[Tensor, _HeadRecord]:
-    """Run the head once with hooks on every submodule: the feature and its :class:`_HeadRecord`."""
-    frames: list[int] = [0]  # open calls, by frame id; 0 is the root's forward
-    finished: list[tuple[int, nn.Module, Any]] = []  # (parent frame, module, output)
-    counter = [0]
-    captured: list[Tensor] = []
-    open_at_layer: set[int] = set()
-
-    def pre(mod, _inp):
-        counter[0] += 1
-        frames.append(counter[0])
-
-    def post(mod, _inp, out):
-        frames.pop()
-        finished.append((frames[-1], mod, out))
-
-    def at_layer(_m, _i, out):
-        captured.append(out)
-        open_at_layer.update(frames[:-1])  # the layer's own frame is the last one
-        raise _StopForward
-
-    handles = []
-    try:
-        for sub in {id(m): m for m in module.modules() if m is not module}.values():
-            handles.append(sub.register_forward_pre_hook(pre))
-            if sub is not layer:
-                handles.append(sub.register_forward_hook(post))
-        handles.append(layer.register_forward_hook(at_layer))
-        with torch.no_grad():
-            try:
-                module(code)
-            except _StopForward:
-                pass
-    finally:
-        for h in handles:
-            h.remove()
-    if not captured:
-        raise RuntimeError("the split layer was not called by the generator's forward")
-    calls = [(mod, out) for parent, mod, out in finished if parent in open_at_layer]
-    return captured[0], _HeadRecord(code.detach().clone(), calls)
-
-
-class _Replaying:
-    """Context: during one tail call in this thread, the recorded modules answer from the record
-    and the split layer answers with ``feature``; other threads see the original forwards."""
-
-    def __init__(self, layer: nn.Module, record: _HeadRecord, feature: Tensor) -> None:
-        self.layer, self.record, self.feature = layer, record, feature
-        self.thread = threading.get_ident()
-        self.queues: dict[int, list[Any]] = {}
-        for (mod, _), out in zip(record.calls, record.outputs(feature.shape[0])):
-            self.queues.setdefault(id(mod), []).append(out)
-        self.modules = {id(mod): mod for mod, _ in record.calls}
-        self.modules[id(layer)] = layer
-        self.reached = False
-        self.saved: list[tuple[nn.Module, Any]] = []
-
-    def _wrap(self, mod: nn.Module) -> Callable[..., Any]:
-        original = mod.forward
-        queue = self.queues.get(id(mod), [])
-        is_layer = mod is self.layer
-
-        def forward(*args, **kwargs):
-            if threading.get_ident() != self.thread:
-                return original(*args, **kwargs)
-            if is_layer:
-                self.reached = True
-                return self.feature
-            if not self.reached and queue:
-                return queue.pop(0)
-            return original(*args, **kwargs)
-
-        return forward
-
-    def __enter__(self) -> "_Replaying":
-        try:
-            for mod in self.modules.values():
-                self.saved.append((mod, mod.__dict__.get("forward")))
-                wrapped = self._wrap(mod)
-                object.__setattr__(mod, "forward", wrapped)
-        except Exception:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for mod, previous in reversed(self.saved):
-            if previous is None:
-                mod.__dict__.pop("forward", None)
-            else:
-                object.__setattr__(mod, "forward", previous)
-        self.saved.clear()
-
-
-_REPLAY_LOCK = threading.RLock()
-"""Replays patch module forwards for their duration: one at a time (other threads still see the
-original forwards, see :class:`_Replaying`)."""
-
 TAIL_PATHS = ("sequential", "replay", "hook")
 """How :meth:`SplitGenerator.tail` runs ``g``: ``sequential`` (only the modules after the layer),
 ``replay`` (the forward with the head answered from a per-code record) or ``hook`` (the whole
@@ -260,7 +102,7 @@ class SplitGenerator:
     _baselines: dict = field(init=False, repr=False, default_factory=dict)
     _fingerprint: Optional[str] = field(init=False, repr=False, default=None)
     _replay_ok: bool = field(init=False, repr=False, default=False)
-    _records: "OrderedDict[int, _HeadRecord]" = field(init=False, repr=False, default_factory=OrderedDict)
+    _records: "OrderedDict[int, HeadRecord]" = field(init=False, repr=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.layer, self._layer_module = _resolve_layer(self.module, self.layer)
@@ -290,7 +132,7 @@ class SplitGenerator:
         """Use the replay tail only when it saves work and matches the hook tail."""
         try:
             with torch.no_grad():
-                _, record = _record_head(self.module, self._layer_module, code)
+                _, record = record_head(self.module, self._layer_module, code)
                 if not record.calls:
                     return False  # nothing finishes before the layer: nothing to save
                 self._replay_ok = True
@@ -342,12 +184,12 @@ class SplitGenerator:
 
         def hook(_m, _inp, out):
             captured.append(out)
-            raise _StopForward
+            raise StopForward
 
         handle = self._layer_module.register_forward_hook(hook)
         try:
             self.module(code)
-        except _StopForward:
+        except StopForward:
             pass
         finally:
             handle.remove()
@@ -387,25 +229,25 @@ class SplitGenerator:
         finally:
             handle.remove()
 
-    def _record_for(self, code: Tensor) -> _HeadRecord:
+    def _record_for(self, code: Tensor) -> HeadRecord:
         """The head record of ``code`` (recorded on first use; the last 2 codes are kept)."""
         for key, rec in self._records.items():
             c = rec.code
             if c.shape == code.shape and c.device == code.device and c.dtype == code.dtype and torch.equal(c, code):
                 self._records.move_to_end(key)
                 return rec
-        _, rec = _record_head(self.module, self._layer_module, code)
+        _, rec = record_head(self.module, self._layer_module, code)
         self._records[id(rec)] = rec
         while len(self._records) > 2:
             self._records.popitem(last=False)
         return rec
 
     def _replay_tail(self, feature: Tensor, code: Tensor) -> Tensor:
-        with _REPLAY_LOCK:
+        with REPLAY_LOCK:
             record = self._record_for(code)
             if code.shape[0] != feature.shape[0]:
                 code = code.expand(feature.shape[0], *code.shape[1:])
-            with _Replaying(self._layer_module, record, feature):
+            with Replaying(self._layer_module, record, feature):
                 return self.module(code)
 
     def generate(self, code: Tensor) -> Tensor:

@@ -136,8 +136,9 @@ def info_html(term: str) -> str:
             f"<span class='prsg-pop'>{text}</span></span>")
 
 
-def describe(explanation: Any) -> str:
-    """Which explanation a view shows: ``model · seed · N`` (plain text)."""
+def caption(explanation: Any) -> str:
+    """Which explanation a view shows: ``model · seed · N`` (plain text; a loaded explanation
+    without an explainer names the model of its metadata)."""
     ex = getattr(explanation, "explainer", None)
     gen = getattr(ex, "generator", None)
     model = getattr(gen, "name", None) or explanation.meta.get("model", "loaded from file")
@@ -146,6 +147,8 @@ def describe(explanation: Any) -> str:
     if seed is not None and label != f"seed {seed}":
         label = f"{label} (seed {seed})" if label else f"seed {seed}"
     return f"{model} · {label or 'sample'} · N = {{{', '.join(map(str, explanation.patches))}}}"
+
+
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import ipywidgets as widgets
 
-from ._common import MainThreadCaller, describe, info_html, log, short_text, status_html
+from ._common import MainThreadCaller, caption, info_html, log, short_text, status_html
 from ._export import Downloader, file_stem, svg_bytes
 from ._progress_line import ProgressLine
 
@@ -104,7 +104,7 @@ class LiveView:
     @property
     def shows(self) -> list[str]:
         """Which explanations the view shows, as its identity line says (``model · seed · N``)."""
-        return [describe(e) for e in self._shown()]
+        return [caption(e) for e in self._shown()]
 
     def _show_identity(self) -> None:
         parts = " &nbsp;|&nbsp; ".join(html.escape(t) for t in self.shows) or "no explanation"

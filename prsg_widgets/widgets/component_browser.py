@@ -10,7 +10,7 @@ import torch
 import traitlets
 
 from .. import metrics
-from ._common import describe, info_html, model_value_range, popcount, show_errors
+from ._common import caption, info_html, model_value_range, popcount, show_errors
 from .gallery_views import ComponentGallery, ReconstructionView
 from ._images import rgba_bytes, signed_rgba_bytes
 from ._live import LiveView
@@ -127,7 +127,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
                 view.set_grid(e.grid, w, h)
                 view.patches = list(e.patches)
                 view.image = data
-                view.caption = describe(e)
+                view.caption = caption(e)
         # everything that belonged to the previous explanation goes: no stale plot beside a new x
         with self.recon_view.hold_sync():
             self.recon_view.recon, self.recon_view.rmse, self.recon_view.rmse_other = b"", [], []

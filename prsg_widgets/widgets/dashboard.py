@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Sequence
 import ipywidgets as widgets
 
 from ..backend.progress import expected_iterations, solved_pairs
-from ._common import _kernel_loop, describe, info_html, short_text
+from ._common import _kernel_loop, caption, info_html, short_text
 from ._progress_line import ProgressLine, duration
 from .component_browser import ComponentBrowser
 from .patch_grid import PatchGridSelector
@@ -218,7 +218,7 @@ class Dashboard(widgets.VBox):
             box.value = f"<pre style='font-size:12px;white-space:pre-wrap'>{html.escape(text)}</pre>"
 
     def _repr_mimebundle_(self, **kwargs):
-        return short_text(super()._repr_mimebundle_(**kwargs), f"explore() dashboard: {describe(self.explanation)} "
+        return short_text(super()._repr_mimebundle_(**kwargs), f"explore() dashboard: {caption(self.explanation)} "
                                                                "(interactive in JupyterLab / Notebook 7)")
 
     @property

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import GridView, describe, esm, info_html, model_value_range
+from ._common import GridView, caption, esm, info_html, model_value_range
 from ._images import rgba_bytes
 from ._live import LiveView
 
@@ -184,7 +184,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
             self.view.top_a, self.view.top_b, self.view.matched = [], [], []
             self.view.ratio = -1.0
         self._watch([self.explanation_a, self.explanation_b])
-        self.view.caption = " | ".join(describe(e) for e in (self.explanation_a, self.explanation_b))
+        self.view.caption = " | ".join(caption(e) for e in (self.explanation_a, self.explanation_b))
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
