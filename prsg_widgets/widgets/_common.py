@@ -149,8 +149,6 @@ def caption(explanation: Any) -> str:
     return f"{model} · {label or 'sample'} · N = {{{', '.join(map(str, explanation.patches))}}}"
 
 
-
-
 @functools.lru_cache(maxsize=None)
 def esm(name: str) -> str:
     """The ES module of the view ``static/<name>``: ``static/common.js`` (the helpers every view
