@@ -1,7 +1,6 @@
 """Sphinx configuration of the prsg_widgets documentation (build: ``bash scripts/docs.sh``)."""
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -29,14 +28,16 @@ extensions = [
 
 # --- the notebooks: rendered from their saved outputs (and saved widget state), never executed ---
 # They live in notebooks/ beside their jupytext scripts; Sphinx reads sources only below docs/, so
-# each build copies the .ipynb files into docs/notebooks/ (git-ignored).  Copying, not symlinking,
-# keeps the build working on file systems without symlinks.
+# each build copies the .ipynb files into docs/notebooks/ (git-ignored; a copy, not a symlink, so
+# the build also works where symlinks do not).  A notebook links the docs as "../docs/PAGE.md",
+# which is right in the repository; from docs/notebooks/ the same page is "../PAGE.md".
 _NB_OUT = DOCS / "notebooks"
 _NB_OUT.mkdir(exist_ok=True)
 for _nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    _text = _nb.read_text(encoding="utf-8").replace("](../docs/", "](../")
     _dest = _NB_OUT / _nb.name
-    if not _dest.exists() or _dest.read_bytes() != _nb.read_bytes():
-        shutil.copyfile(_nb, _dest)
+    if not _dest.exists() or _dest.read_text(encoding="utf-8") != _text:
+        _dest.write_text(_text, encoding="utf-8")
 nb_execution_mode = "off"
 nb_merge_streams = True
 
