@@ -90,6 +90,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"prsg_widgets {__version__}"
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 4,
     "show_toc_level": 2,
 }
 html_static_path: list[str] = []
