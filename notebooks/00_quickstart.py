@@ -18,7 +18,7 @@
 #
 # `explore()` opens the dashboard on a built-in model: a generated image with its patch grid, the
 # **feature components** `I(S)` of the chosen patches `N` (OR Harsanyi interactions of the minimal
-# features `f_T`, DESIGN.md Eq. 6) as regional patterns, their **sparsity** against a dense control
+# features `f_T`, [Eq. 6](../docs/theory.md#3-feature-components-or-interactions)) as regional patterns, their **sparsity** against a dense control
 # (Fig. 3 / App. I), and their **transferability** to a second image (Sec. 3.4).
 #
 # The solves run in a background thread: the kernel stays free, progress bars show the solve,

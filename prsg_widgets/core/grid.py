@@ -1,7 +1,7 @@
 """The P×P patch grid, pixel masks of patch sets, and the choice of the ``n`` patches ``N``.
 
 Patch ids are ``row * P + col``.  When ``P`` does not divide the image size, patch borders are at
-``round(i * H / P)`` (DESIGN.md §1), so patches differ by at most one pixel.
+``round(i * H / P)`` (``docs/theory.md`` §1), so patches differ by at most one pixel.
 
 Ids are checked, never coerced: only true integers (Python ``int``, numpy integers, 0-d integer
 tensors) in ``0..P²−1``; bools, floats (``5.0`` too), strings (``"56"`` is not ``[5, 6]``) and

@@ -1,7 +1,7 @@
-"""The paper's measurements (DESIGN.md §2), every definition in this package, one concept per module.
+"""The paper's measurements (``docs/theory.md`` §7), every definition in this package, one concept per module.
 
 **These metric formulas are reconstructions.**  The extracted text of the paper lost every
-formula; DESIGN.md §2 restores them and the choices it leaves open are made here (each is
+formula; ``docs/theory.md`` §7 restores them and the choices it leaves open are made here (each is
 flagged "choice:" in its docstring).  A user who prefers another definition replaces one
 function; nothing else in the package computes these numbers.
 
@@ -19,7 +19,7 @@ Conventions used throughout:
   "as good as the solver's tolerance".  With equal-size patches this is App. F's
   ``sqrt(‖clip_T(x̂) − clip_T(x)‖² / (|T| · pixels per patch))`` counted per value.
 
-Choices made here where DESIGN.md is silent (swap the function to change one):
+Choices made here where the paper is silent (swap the function to change one):
 
 * dense control (App. I): per-channel normal with the feature's channel mean/std, clamped at 0
   when the feature is non-negative; same code, same patches (:func:`dense_control`);

@@ -1,6 +1,6 @@
 """Real action fields (Sec. 3.2.1): ``ρ(S)``, the share of a component's regional pattern
 ``Δx_S`` (Fig. 2) that falls inside its claimed action field ``A(S)``, and its chance level, the
-pixel share of ``A(S)`` (choice: DESIGN.md gives only ``ρ``).  :func:`_share_inside` is the one
+pixel share of ``A(S)`` (choice: the paper gives only ``ρ``).  :func:`_share_inside` is the one
 definition of the ratio, also used for decompositions (:mod:`.decomposition`).
 """
 from __future__ import annotations

@@ -39,7 +39,7 @@ class BreachResult:
     @property
     def breach_ratio(self) -> float:
         """Final ``rmse_patch / rmse_others`` (0 = perfectly bounded; choice: a scalar summary
-        DESIGN.md does not define)."""
+        the paper does not define)."""
         if not self.steps or not self.rmse_others[-1] > 0:
             return float("nan")
         return float(self.rmse_patch[-1] / self.rmse_others[-1])

@@ -1,4 +1,4 @@
-"""Decompositions (Table 1, "going further": DESIGN.md §2): any split of ``f_N − b`` into
+"""Decompositions (Table 1 measured, ``docs/theory.md`` §7): any split of ``f_N − b`` into
 vectors with claimed action fields, and the paper's metrics restated for one — completeness
 (Axiom 1), ``ρ``, boundary breach, inconsistency and transferability — so the OR components and a
 baseline (:mod:`.pca`) are scored by the same code.  One Table 1 row is :mod:`.properties`.
@@ -22,7 +22,7 @@ from .transferability import TransferResult, _same_positions
 @dataclass
 class Decomposition:
     """Any decomposition of ``f_N − b`` into vectors with claimed action fields, scored by the
-    same metrics as the feature components (Table 1, "going further": DESIGN.md §2).
+    same metrics as the feature components (Table 1 measured, ``docs/theory.md`` §7).
 
     ``vectors`` ``(k, d)`` sorted by L2 norm (descending); ``fields[j]`` the patch ids of
     component ``j``'s action field; ``explanation`` supplies ``b``, ``f_N``, ``N``, the grid and

@@ -33,7 +33,7 @@ def sparsity_curve(explanation: Explanation) -> np.ndarray:
 
 
 def sparsity_stats(curve: np.ndarray, rel: float = 0.01, mass: float = 0.9) -> dict[str, float]:
-    """Scalar summaries of a sparsity curve (choice: DESIGN.md gives only the curve).
+    """Scalar summaries of a sparsity curve (choice: the paper gives only the curve).
 
     ``salient_fraction``: share of elements with ``|v| > rel · max|v|``; ``mass_fraction``: the
     smallest share of elements holding ``mass`` of the total L1 mass; ``max``: the largest value.

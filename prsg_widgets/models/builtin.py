@@ -1,4 +1,4 @@
-"""Built-in generators whose pretrained weights ship inside PyPI packages (DESIGN.md §3).
+"""Built-in generators whose pretrained weights ship inside PyPI packages (the README's "Built-in models").
 
 The weight files are located with ``importlib.util.find_spec`` — the packages are never imported
 (``omniart_eye_generator`` moves its model to CUDA at import) — and read with

@@ -1,7 +1,7 @@
 """Split a generator ``G`` at an intermediate layer into ``head: z -> f`` and ``tail: f -> x``.
 
 The paper explains the feature ``f`` of one layer; everything before it is the *head*, everything
-after it the *tail* ``g`` (DESIGN.md §1).  The split works on any ``torch.nn.Module``:
+after it the *tail* ``g`` (``docs/theory.md`` §1).  The split works on any ``torch.nn.Module``:
 
 * the head runs the module with a forward hook on the layer that captures its output and stops;
 * the tail runs only the modules after the layer when the layer sits inside ``nn.Sequential``
@@ -83,7 +83,7 @@ forward re-run, the layer's output replaced)."""
 class SplitGenerator:
     """A generator cut at one layer: ``image = tail(head(code))``.
 
-    Attributes follow DESIGN.md's notation: ``code`` → ``feature`` → ``image``.
+    Attributes follow the notation of ``docs/theory.md`` §1: ``code`` → ``feature`` → ``image``.
     ``value_range`` is the image range (DCGAN: (-1, 1)); ``feature_shape`` the layer output shape
     without the batch dimension, so ``d = prod(feature_shape)``.
     """

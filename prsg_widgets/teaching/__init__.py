@@ -3,7 +3,7 @@
 
 A game over ``n`` players is a 1-D tensor ``v`` of length ``2^n``: ``v[T]`` is the worth of the
 coalition ``T``, a bitmask (bit i ⇔ player i), the same storage the toolkit uses for the patch
-subsets of an explanation (DESIGN.md §1).  Everything here is plain functions over such tensors;
+subsets of an explanation (``docs/theory.md`` §1).  Everything here is plain functions over such tensors;
 the interactions themselves come from :mod:`prsg_widgets.core.harsanyi`, so the notebook teaches
 exactly the code that computes the feature components of a generator.  Only the panels
 (:func:`game_explorer`, :func:`axiom_panel`, :func:`component_browser` and the ipycanvas

@@ -1,4 +1,4 @@
-"""AND (Harsanyi dividends) and OR interactions of a game (DESIGN.md §1, Eq. 6), computed by the
+"""AND (Harsanyi dividends) and OR interactions of a game (``docs/theory.md`` §3, Eq. 6), computed by the
 toolkit's own transforms in :mod:`prsg_widgets.core.harsanyi` — the code that computes the
 feature components of a generator — and the text table that shows both decompositions and the
 reconstructions of ``v`` they give back (Eq. 7).
@@ -14,7 +14,7 @@ from .games import _players, all_subsets, subset_label
 
 
 def and_interactions(v: Tensor) -> Tensor:
-    """Harsanyi dividends ``I_and(S) = Σ_{L⊆S} (−1)^{|S|−|L|} v(L)`` (DESIGN.md §1), via the
+    """Harsanyi dividends ``I_and(S) = Σ_{L⊆S} (−1)^{|S|−|L|} v(L)`` (``docs/theory.md`` §3), via the
     toolkit's butterfly transform."""
     _players(v)
     return harsanyi.and_interactions(v.double().unsqueeze(1))[:, 0]

@@ -60,7 +60,7 @@ class ObjectOverlap:
 def object_overlaps(explanation, object_masks: Tensor, top: int = 5, min_pixels: int = 1) -> list[ObjectOverlap]:
     """For the ``top`` components of ``explanation`` (by ‖I(S)‖₂): the objects whose visible mask
     shares at least ``min_pixels`` pixels with ``A(S)``; ``ρ(S)`` — the share of ``|Δx_S|`` inside
-    ``A(S)`` (Sec. 3.2.1, DESIGN.md §2 reconstruction); and the share of ``|Δx_S|`` on object pixels."""
+    ``A(S)`` (Sec. 3.2.1, ``docs/theory.md`` §7); and the share of ``|Δx_S|`` on object pixels."""
     from ..metrics import real_action_field_ratios  # ρ has one definition, in metrics
 
     masks = object_masks.reshape(-1, *object_masks.shape[-2:]).bool().cpu()

@@ -1,4 +1,4 @@
-"""PatchGridSelector: pick the patches ``N`` on a generated image (DESIGN.md §1, "grid")."""
+"""PatchGridSelector: pick the patches ``N`` on a generated image (``docs/theory.md`` §1, "grid")."""
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union

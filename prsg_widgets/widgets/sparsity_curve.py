@@ -1,4 +1,4 @@
-"""SparsityCurve: Fig. 3 (every component element, |value| sorted descending, log axis) with the
+"""SparsityCurve: Fig. 3 (every component element, ``|value|`` sorted descending, log axis) with the
 dense control of App. I / Fig. 16 as an overlay."""
 from __future__ import annotations
 
