@@ -110,6 +110,7 @@ def _coded_class():
                 if out is None:
                     out = part.new_empty(code.shape[0], *part.shape[1:])
                 out[rows] = part
+            assert out is not None  # values holds at least two truncations here
             return out
 
         def _run(self, z: Tensor, label: Tensor, truncation: float) -> Tensor:
@@ -179,7 +180,7 @@ def _calibrate_batch_norms(model: nn.Module, seed: int, batch: int = 4) -> None:
     """Set every batch norm's statistics (all truncation slots) to those of its input on ``batch``
     random codes, in forward order — what training would have left there.  Without it, random
     weights give images that hardly depend on the code (the explanation is then trivially f_T = b)."""
-    cfg = model.config
+    cfg: Any = model.config  # the package's BigGANConfig
     code = biggan_sampler(cfg.z_dim, cfg.num_classes, 1.0)(batch, torch.Generator().manual_seed(seed))
 
     def calibrate(bn, args):
@@ -350,7 +351,7 @@ def load_biggan(
     """
     random_weights = isinstance(weights, str) and weights == "random"
     model = load_biggan_module(name, weights, config=config, seed=seed).to(device or "cpu")
-    cfg = model.config
+    cfg: Any = model.config  # the package's BigGANConfig
     label = name if config is None else f"{name}-custom"
     if random_weights:
         label += " (random weights)"

@@ -12,7 +12,7 @@ import importlib.util
 import os
 import zipfile
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -32,7 +32,7 @@ class WeightsFileDamaged(ValueError, RuntimeError):
 
 
 def load_weights(path: Union[str, os.PathLike], remedy: str,
-                 select: Optional[Callable[[object], dict]] = None,
+                 select: Optional[Callable[[Any], dict]] = None,
                  model: Optional[nn.Module] = None, strict: bool = True) -> dict:
     """Read a state dict with ``torch.load(weights_only=True)``; with ``model``, load it.
 

@@ -91,7 +91,12 @@ def _map_tensors(obj: Any, fn: Callable[[Tensor], Tensor]) -> Any:
 
 def _tensors(obj: Any) -> list[Tensor]:
     out: list[Tensor] = []
-    _map_tensors(obj, lambda t: out.append(t) or t)
+
+    def keep(t: Tensor) -> Tensor:
+        out.append(t)
+        return t
+
+    _map_tensors(obj, keep)
     return out
 
 

@@ -3,7 +3,7 @@ link) in a notebook, or nothing.  Counted in minimal features; metric tasks coun
 from __future__ import annotations
 
 import sys
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 
 def in_notebook() -> bool:
@@ -28,7 +28,9 @@ class Progress:
         if kind not in ("tqdm", "widget", "none"):
             raise ValueError(f"progress must be 'auto', 'tqdm', 'widget', 'none' or a bool, got {kind!r}")
         self.kind, self.total, self.done = kind, int(total), 0
-        self._bar = self._label = None
+        # a tqdm bar or an ipywidgets progress bar and label, both untyped libraries
+        self._bar: Any = None
+        self._label: Any = None
         self._desc = desc
         if kind == "tqdm":
             from tqdm import tqdm

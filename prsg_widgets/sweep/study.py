@@ -72,16 +72,17 @@ class Study:
     def __post_init__(self) -> None:
         self.images = sorted(self.images, key=lambda im: im["seed"])
         n = self.images[0]["n"] if self.images else 1
-        self.k_a, self.k_b = scaled_k(n, self.k_a, self.k_b)
-        self.transfer = self._transfer()
+        ka, kb = scaled_k(n, self.k_a, self.k_b)
+        self.k_a, self.k_b = ka, kb
+        self.transfer = self._transfer(ka, kb)
 
     # ------------------------------------------------------------------ numbers
     @property
     def seeds(self) -> list[int]:
         return [im["seed"] for im in self.images]
 
-    def _transfer(self) -> dict:
-        ims, ka, kb = self.images, self.k_a, self.k_b
+    def _transfer(self, ka: int, kb: int) -> dict:
+        ims = self.images
         m = len(ims)
         fields = [[tuple(p) for _, p, _ in im["top"]] for im in ims]
         asym = np.full((m, m), np.nan)

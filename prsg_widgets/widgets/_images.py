@@ -15,9 +15,7 @@ def _to_hwc(image: ArrayLike) -> np.ndarray:
     ``(H, W)``, as ``(H, W, C)``.  A 3-D array is taken as channel-last when its last axis has
     1, 3 or 4 entries, else as channel-first."""
     channel_first = isinstance(image, torch.Tensor)
-    if channel_first:
-        image = image.detach().cpu().numpy()
-    arr = np.asarray(image)
+    arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     elif arr.ndim == 3:
