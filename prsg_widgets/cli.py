@@ -14,11 +14,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         self.exit(2, f"prsg: error: {message}\n")
 
 
@@ -26,10 +26,11 @@ def _patch_list(text: str) -> list[int]:
     try:
         return [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--patches takes comma-separated ids like 3,8,14, got {text!r}")
+        raise argparse.ArgumentTypeError(f"--patches takes comma-separated ids like 3,8,14, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``prsg`` command line: its subcommands and their options."""
     from .models import MODELS
     from .core.solver import PRESETS
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
-import torch
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from torch import Tensor
@@ -77,8 +77,8 @@ def _bare(ax) -> None:
 
 
 def _value_range(explanation: Explanation) -> tuple[float, float]:
-    ex = explanation.explainer
-    return tuple(ex.generator.value_range) if ex is not None else (-1.0, 1.0)
+    # the generator's range is in the metadata, so a loaded explanation (no explainer) has it too
+    return explanation.value_range
 
 
 def _grid_axes(fig: Figure, count: int, ncols: int):
@@ -176,9 +176,8 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
     cols = max(k, 1)
     fig = Figure(figsize=(3.2 * cols, 2.6 * rows + (0.4 if rows == 2 else 0)), layout="constrained")
     if rows == 2:
-        sub = fig.subfigures(2, 1, height_ratios=[1.4, 1])
-        axes = sub[0].subplots(1, cols, squeeze=False)[0]
-        img_fig = sub[1]
+        sub, img_fig = fig.subfigures(2, 1, squeeze=False, height_ratios=[1.4, 1])[:, 0]
+        axes = sub.subplots(1, cols, squeeze=False)[0]
     else:
         axes = fig.subplots(1, cols, squeeze=False)[0]
     for j, (ax, r) in enumerate(zip(axes, results)):
@@ -192,6 +191,7 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
         ax.set_title(labels[j] if labels else f"i = {r.patch}, ratio {r.breach_ratio:.2f}", fontsize=9)
         ax.legend(fontsize=7)
     if rows == 2:
+        assert explanation is not None  # rows == 2 only with an explanation
         grid = explanation.grid
         vr = _value_range(explanation)
         iaxes = img_fig.subplots(k, show_images, squeeze=False)
@@ -214,11 +214,11 @@ def real_action_field_figure(rho: np.ndarray, orders: Sequence[int], chance: Opt
     rho = np.asarray(rho, dtype=float)
     fig = Figure(figsize=(max(4.0, 0.28 * len(rho) + 1.5), 3.0), layout="constrained")
     ax = fig.subplots()
-    orders = np.asarray(orders)
     colours = [f"C{int(o) % 10}" for o in orders]
     x = np.arange(len(rho))
     ax.bar(x, rho, color=colours)
-    handles = [Patch(color=f"C{int(o) % 10}", label=f"|S| = {int(o)}") for o in sorted(set(orders.tolist()))]
+    handles: list[Artist] = [Patch(color=f"C{int(o) % 10}", label=f"|S| = {int(o)}")
+                             for o in sorted({int(o) for o in orders})]
     if chance is not None:
         handles.append(ax.scatter(x, chance, marker="_", s=120, color="k", label="area of A(S) (chance)", zorder=3))
     ax.legend(handles=handles, fontsize=7, loc="upper right", ncol=2)
@@ -283,7 +283,7 @@ def controllable_reconstruction_figure(explanation: Explanation, result: Reconst
     the real image, and the RMSE on the target (and elsewhere) per step with ``sqrt(ε)``."""
     steps = np.unique(np.linspace(0, len(result.rmse) - 1, min(show, len(result.rmse))).round().astype(int))
     fig = Figure(figsize=(1.6 * (len(steps) + 1), 4.2), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.2])
+    top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, 1.2])[:, 0]
     axes = top.subplots(1, len(steps) + 1, squeeze=False)[0]
     vr = _value_range(explanation)
     grid = explanation.grid
@@ -314,7 +314,7 @@ def sequential_reconstruction_figure(explanation: Explanation, result: Sequentia
     outlined) and the per-patch RMSE matrix (steps × patches)."""
     count = len(result.order) + 1
     fig = Figure(figsize=(max(6.0, 1.5 * (count + 1)), 4.4), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.2])
+    top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, 1.2])[:, 0]
     axes = top.subplots(1, count + 1, squeeze=False)[0]
     vr = _value_range(explanation)
     grid = explanation.grid

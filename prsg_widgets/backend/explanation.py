@@ -177,7 +177,8 @@ class Explanation:
 
     @property
     def value_range(self) -> tuple[float, float]:
-        return tuple(self.meta.value_range)
+        lo, hi = self.meta.value_range
+        return (lo, hi)
 
     def __repr__(self) -> str:
         done, total = self.progress

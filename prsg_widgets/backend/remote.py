@@ -27,12 +27,12 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from ..core.solver import SolveInterrupted, SolveResult, worst_patch_mse
+from ..core.solver import SolveInterrupted, SolveResult, SolverConfig, worst_patch_mse
 from .store import SolveRecord
 
 __all__ = ["ExplainerSpec", "worker_explainer", "worker_explanation", "solve_chunk", "forget_explainers",
@@ -58,7 +58,7 @@ class ExplainerSpec:
     cheap: bool = False
     layer: Optional[str] = None
     grid: int = 6
-    solver: Union[str, "SolverConfig"] = "fast"  # noqa: F821 - a preset name or a SolverConfig
+    solver: Union[str, SolverConfig] = "fast"  # a preset name or a SolverConfig
     overrides: tuple = ()
     batch_size: Optional[int] = None
     device: Optional[str] = None
@@ -91,7 +91,7 @@ class ExplainerSpec:
                          baseline_seed=self.baseline_seed, progress=False, **options, **dict(self.overrides))
 
 
-_EXPLAINERS: dict[str, object] = {}
+_EXPLAINERS: dict[str, Any] = {}  # built by spec.factory, a class this module never imports
 _LOCK = threading.Lock()
 
 

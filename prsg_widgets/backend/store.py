@@ -176,10 +176,10 @@ class Store:
         with self._lock:
             rec, pending = self._unsaved.pop(key, (None, set()))
         rows = sorted(pending)
-        if not rows or self.directory is None:
+        if rec is None or not rows or self.directory is None:
             return 0
         try:
-            write_npz(self.folder(key) / f"part-{uuid.uuid4().hex}.npz", {**rec.arrays(np.asarray(rows)),
+            write_npz(self.directory / key / f"part-{uuid.uuid4().hex}.npz", {**rec.arrays(np.asarray(rows)),
                                                                           "key": np.asarray(key)})
         except BaseException:
             with self._lock:  # not on disk: try again at the next flush
@@ -203,8 +203,8 @@ class Store:
             except DamagedFile as exc:
                 failed.append((Path(path), exc))
         if failed:
-            for path, exc in failed:
-                self._set_aside(path, exc)
+            for path, err in failed:
+                self._set_aside(path, err)
             for rows in origins.values():
                 record.forget(rows)
             self.reload(key, record)
@@ -320,7 +320,9 @@ class Store:
 
     def _describe(self, key: str, describe: dict) -> None:
         """A human-readable ``meta.json`` beside the parts (what the key stands for)."""
-        path = self.folder(key) / "meta.json"
+        if self.directory is None:
+            return
+        path = self.directory / key / "meta.json"
         if not path.exists():
             try:
                 write_text(path, json.dumps(describe, indent=1, sort_keys=True, default=str))

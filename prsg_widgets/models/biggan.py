@@ -86,15 +86,15 @@ def _package():
 
 def _coded_class():
     """``BigGAN`` with a ``forward(code)`` that unpacks ``[z | one-hot | truncation]``."""
-    ppb = _package()
+    base: Any = _package().BigGAN  # the untyped package's class, imported on first use
 
-    class BigGANCoded(ppb.BigGAN):
+    class BigGANCoded(base):
         """The package's ``BigGAN`` whose forward takes one code tensor (see the module docstring).
 
         Submodule names and the state dict are the package's, so official checkpoints load as is.
         """
 
-        def forward(self, code: Tensor) -> Tensor:  # type: ignore[override]
+        def forward(self, code: Tensor) -> Tensor:
             zd, nc = self.config.z_dim, self.config.num_classes
             if code.dim() != 2 or code.shape[1] != zd + nc + 1:
                 raise ValueError(f"a BigGAN code is (B, {zd + nc + 1}) = [z ({zd}) | one-hot class ({nc}) | "

@@ -104,7 +104,7 @@ def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size
         b.observe(refresh, "value")
     refresh()
     box = W.HBox([W.VBox(boxes, layout=W.Layout(min_width="300px")), pictures])
-    box.removed = removed  # type: ignore[attr-defined]
-    box.pictures = pictures  # type: ignore[attr-defined]
-    box.checkboxes = boxes  # type: ignore[attr-defined]
+    box.removed = removed
+    box.pictures = pictures
+    box.checkboxes = boxes
     return box

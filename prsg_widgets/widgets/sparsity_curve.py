@@ -95,7 +95,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.max_points = int(max_points)
         self.explanations: list[Any] = []
         self.labels: list[str] = []
-        self.control = None
+        self.control: Any = None  # the dense control's Explanation, when there is one
         self.curves: dict[str, np.ndarray] = {}
         if line is not None:
             self.use_line(line)
@@ -179,16 +179,13 @@ class SparsityCurve(LiveView, widgets.VBox):
             self.plot.series = series
         self._show_progress()
 
+    def _figure(self):
+        """Fig. 3 / Fig. 16 of the complete curves."""
+        from ..figures import sparsity_figure
 
-def _figure_of(view: "SparsityCurve"):
-    from ..figures import sparsity_figure
-
-    if not view.curves:
-        raise ValueError("no complete curve yet: wait for the solve")
-    return sparsity_figure(view.curves)
-
-
-SparsityCurve._figure = _figure_of  # Fig. 3 / Fig. 16 of the complete curves
+        if not self.curves:
+            raise ValueError("no complete curve yet: wait for the solve")
+        return sparsity_figure(self.curves)
 
 
 def _default_labels(explanations: Sequence[Any]) -> list[str]:

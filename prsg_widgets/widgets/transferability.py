@@ -90,7 +90,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         self.add_class("prsg-transferability")
         self.solve = bool(solve)
         self.result: Optional[metrics.TransferResult] = None
-        self.explanation_b = None
+        self.explanation_b: Any = None  # an Explanation once the pair is loaded
         if line is not None:
             self.use_line(line)
 
