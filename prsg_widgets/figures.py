@@ -54,20 +54,21 @@ def pattern_to_rgb(pattern: Tensor, scale: Optional[float] = None) -> np.ndarray
 def outline_patches(ax, grid: PatchGrid, patches: Sequence[int], color: str = "yellow", lw: float = 1.5) -> None:
     """Draw the outline of each patch in ``patches`` on an ``imshow`` axis."""
     for p in patches:
-        t, b, l, r = grid.bounds(int(p))
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, edgecolor=color, linewidth=lw))
+        top, bottom, left, right = grid.bounds(int(p))
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, edgecolor=color,
+                               linewidth=lw))
 
 
 def draw_grid(ax, grid: PatchGrid, labelled: Sequence[int] = ()) -> None:
     """Faint lines between all patches, and each id of ``labelled`` written in its patch, so a
     title such as ``S=[22]`` can be read off the picture."""
     for p in range(grid.size * grid.size):
-        t, b, l, r = grid.bounds(p)
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, edgecolor="white", linewidth=0.4,
-                               alpha=0.45))
+        top, bottom, left, right = grid.bounds(p)
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, edgecolor="white",
+                               linewidth=0.4, alpha=0.45))
     for p in labelled:
-        t, b, l, r = grid.bounds(int(p))
-        ax.text((l + r) / 2 - 0.5, (t + b) / 2 - 0.5, str(int(p)), ha="center", va="center", fontsize=6,
+        top, bottom, left, right = grid.bounds(int(p))
+        ax.text((left + right) / 2 - 0.5, (top + bottom) / 2 - 0.5, str(int(p)), ha="center", va="center", fontsize=6,
                 color="white", bbox=dict(boxstyle="round,pad=0.1", facecolor="black", alpha=0.55, linewidth=0))
 
 
@@ -106,7 +107,7 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
     axes[0].set_title("image, N (patch ids)", fontsize=8)
     scale = float(patterns.abs().max()) if shared_scale and len(patterns) else None
     norms = explanation.norms() if explanation.has_components else None
-    for ax, s, p in zip(axes[1:], subsets, patterns):
+    for ax, s, p in zip(axes[1:], subsets, patterns, strict=True):
         ax.imshow(pattern_to_rgb(p, scale))
         outline_patches(ax, grid, explanation.subset_patches(s))
         title = f"S={explanation.subset_patches(s)}"
@@ -180,7 +181,7 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
         axes = sub.subplots(1, cols, squeeze=False)[0]
     else:
         axes = fig.subplots(1, cols, squeeze=False)[0]
-    for j, (ax, r) in enumerate(zip(axes, results)):
+    for j, (ax, r) in enumerate(zip(axes, results, strict=False)):  # no result: one empty axis
         x = np.arange(len(r.rmse_patch))
         ax.plot(x, r.rmse_patch, "o-", ms=3, color="C3", label=f"patch {r.patch}")
         ax.plot(x, r.rmse_others, "s-", ms=3, color="C0", label="other patches of N")
@@ -197,7 +198,7 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
         iaxes = img_fig.subplots(k, show_images, squeeze=False)
         for j, r in enumerate(results):
             steps = np.linspace(0, len(r.rmse_patch) - 1, show_images).round().astype(int)
-            for ax, s in zip(iaxes[j], steps):
+            for ax, s in zip(iaxes[j], steps, strict=True):
                 ax.imshow(image_to_rgb(r.images[s], vr))
                 outline_patches(ax, grid, [r.patch], "red")
                 ax.set_title(f"step {s}", fontsize=7)
@@ -287,7 +288,7 @@ def controllable_reconstruction_figure(explanation: Explanation, result: Reconst
     axes = top.subplots(1, len(steps) + 1, squeeze=False)[0]
     vr = _value_range(explanation)
     grid = explanation.grid
-    for ax, s in zip(axes, steps):
+    for ax, s in zip(axes, steps, strict=False):  # the last axis shows the real image
         ax.imshow(image_to_rgb(result.images[s], vr))
         outline_patches(ax, grid, result.target)
         ax.set_title(f"{s} added\nRMSE {result.rmse[s]:.3f}", fontsize=7)
@@ -369,10 +370,11 @@ def convergence_figure(summaries: Mapping[str, Mapping[str, float]]) -> Figure:
     """Table 2: per solver preset, mean mse (with ε), share feasible, mean iterations, sparsity
     (``metrics.solver_summary``), and seconds when a ``"seconds"`` entry is present."""
     names = list(summaries)
-    keys = ["mse", "feasible", "iterations", "sparsity"] + (["seconds"] if all("seconds" in summaries[n] for n in names) else [])
+    timed = all("seconds" in summaries[n] for n in names)
+    keys = ["mse", "feasible", "iterations", "sparsity"] + (["seconds"] if timed else [])
     fig = Figure(figsize=(2.3 * len(keys), 2.6), layout="constrained")
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
-    for ax, k in zip(axes, keys):
+    for ax, k in zip(axes, keys, strict=True):
         ax.bar(range(len(names)), [summaries[n][k] for n in names], color="C1")
         ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
         ax.set_title(k, fontsize=9)

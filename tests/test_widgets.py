@@ -21,6 +21,7 @@ from ipywidgets.widgets.widget import _remove_buffers  # noqa: E402
 
 from prsg_widgets import Explainer, metrics, split_generator  # noqa: E402
 from prsg_widgets.core.grid import PatchGrid, select_patches  # noqa: E402
+from prsg_widgets.core.solver import SolveInterrupted  # noqa: E402
 from prsg_widgets.widgets import (ComponentBrowser, Dashboard, PatchGridSelector, SparsityCurve,  # noqa: E402
                                   TransferabilityPairer, explore)
 from prsg_widgets.widgets._common import MainThreadCaller  # noqa: E402
@@ -589,7 +590,7 @@ def test_eta_within_twice_the_truth_on_a_recorded_solve():
     for nested, its in ((True, iters), (True, stops), (False, [0] + [120 + (7 * s) % 90 for s in range(1, 64)])):
         n, batch, per_it = 6, 16, 0.004  # seconds per subset-iteration on the fake clock
         now = [0.0]
-        meter = RateMeter(clock=lambda: now[0])
+        meter = RateMeter(clock=lambda now=now: now[0])
 
         class Fake:  # an explanation as the progress model reads it
             key = "k"
@@ -701,7 +702,7 @@ def test_cancel_and_resume_from_a_view(explainer):
         assert b.cancel_button.layout.display is None and b.cancel_button.description == "Cancel"
         wait_until(lambda: ex.solver_steps > 3)
         b.cancel_button.click()
-        with pytest.raises(Exception):
+        with pytest.raises(SolveInterrupted):
             b.future.result(timeout=60)
         wait_until(lambda: "stopped —" in b.status.value)
         assert b.cancel_button.description == "Resume" and "Resume" in b.status.value
@@ -851,7 +852,7 @@ def test_explainer_reports_what_is_in_flight(explainer):
         assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4 - landed
         assert set(flight.steps) <= set(range(1, 8)) and flight.budget == 100000
         slow.cancel()
-        with pytest.raises(Exception):
+        with pytest.raises(SolveInterrupted):
             fut.result(timeout=60)
         assert slow.in_flight() is None
     finally:

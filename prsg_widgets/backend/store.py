@@ -23,7 +23,7 @@ import warnings
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -74,6 +74,7 @@ class SolveRecord:
         self.iterations = np.zeros(size, dtype=np.int64)
 
     def write(self, rows: np.ndarray, features: Tensor, mse, patch_mse, feasible, iterations) -> None:
+        """Store solved ``rows`` (subset bitmasks) with their features, errors and iteration counts."""
         with self.lock:
             self.features[torch.as_tensor(rows, dtype=torch.long)] = features.detach().float().cpu()
             self.mse[rows] = mse
@@ -169,6 +170,7 @@ class Store:
 
     # ------------------------------------------------------------------ disk
     def folder(self, key: str) -> Optional[Path]:
+        """The folder of ``key``'s parts (``None`` for a store in memory only)."""
         return None if self.directory is None else self.directory / key
 
     def flush(self, key: str) -> int:
@@ -384,7 +386,7 @@ class Store:
         (:class:`DamagedFile`) is set aside and a one-line ``ValueError`` asks to start again."""
         with self._lock:
             pending, self._unverified = self._unverified, {}
-        for key, (path, value) in pending.items():
+        for path, value in pending.values():
             try:
                 check(value)
             except DamagedFile as exc:
@@ -397,7 +399,8 @@ class Store:
         the value is only a cache)."""
         if self.directory is not None:
             try:
-                write_npz(self.directory / f"{key}.npz", {"value": value.detach().cpu().numpy(), "key": np.asarray(key)})
+                write_npz(self.directory / f"{key}.npz",
+                          {"value": value.detach().cpu().numpy(), "key": np.asarray(key)})
             except PermissionError:
                 pass
 

@@ -66,13 +66,15 @@ MODELS: dict[str, ModelInfo] = {
                              "(prsg_widgets.models.planted): a ground truth for the solver"),
     **{f"biggan-deep-{r}": ModelInfo(f"biggan-deep-{r}", _biggan_loader(f"biggan-deep-{r}"),
                                      "generator.layers.4", "generator.layers.6",
-                                     f"class-conditional {r}×{r} BigGAN-deep (ImageNet); PyPI 'pytorch-pretrained-biggan' "
-                                     "(extra [biggan]); local weights=PATH or weights='random'")
+                                     f"class-conditional {r}×{r} BigGAN-deep (ImageNet); "
+                                     "PyPI 'pytorch-pretrained-biggan' (extra [biggan]); "
+                                     "local weights=PATH or weights='random'")
        for r in (128, 256, 512)},
 }
 
 
-def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False, **kwargs) -> SplitGenerator:
+def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False,
+                   **kwargs) -> SplitGenerator:
     """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
     cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``,
     ``"biggan-deep-128"`` / ``-256`` / ``-512`` (``weights=PATH`` or ``"random"``, see

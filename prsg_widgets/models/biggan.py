@@ -356,6 +356,7 @@ def load_biggan(
     if random_weights:
         label += " (random weights)"
     return split_generator(
-        model, DEFAULT_LAYER if layer is None else layer, biggan_sampler(cfg.z_dim, cfg.num_classes, truncation, class_id),
+        model, DEFAULT_LAYER if layer is None else layer,
+        biggan_sampler(cfg.z_dim, cfg.num_classes, truncation, class_id),
         (-1.0, 1.0), name=label, random_weights=random_weights, truncation=truncation,
     )

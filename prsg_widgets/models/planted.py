@@ -142,6 +142,7 @@ class PlantedGenerator(nn.Module):
         self.main = nn.Sequential(PlantedHead(), PlantedRenderer())
 
     def forward(self, code: Tensor) -> Tensor:
+        """``code (B, CODE_DIM)`` → the image ``(B, 3, 48, 48)``."""
         return self.main(code.reshape(code.shape[0], -1))
 
 

@@ -48,6 +48,7 @@ class Progress:
             display(w.VBox([self._bar, self._label]))
 
     def update(self, k: int = 1) -> None:
+        """Count ``k`` more finished units."""
         self.done += int(k)
         if self.kind == "tqdm":
             self._bar.update(int(k))
@@ -56,12 +57,14 @@ class Progress:
             self._label.value = f"{self.done} / {self.total}{self._link}"
 
     def note(self, text: str) -> None:
+        """Show ``text`` beside the count."""
         if self.kind == "tqdm":
             self._bar.set_postfix_str(text, refresh=True)
         elif self.kind == "widget":
             self._label.value = f"{self.done} / {self.total} — {text}{self._link}"
 
     def close(self, ok: bool = True) -> None:
+        """Finish the bar (a widget turns green, or red when not ``ok``)."""
         if self.kind == "tqdm":
             self._bar.close()
         elif self.kind == "widget":

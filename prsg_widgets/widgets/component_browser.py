@@ -185,7 +185,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if new:
             images = e.render(torch.stack([e.minimal_feature(t) for t in new]))
             vr = model_value_range(e)
-            for t, img in zip(new, images):
+            for t, img in zip(new, images, strict=True):
                 self._drafts[t] = rgba_bytes(img, vr)[0]
         shown = sorted(solved, key=lambda t: (popcount(t), t))[-most:]
         if [d["subset"] for d in self.gallery.drafts] != shown:
@@ -233,7 +233,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         is rendered, so n = 9 (511 components) costs one gallery page, not 511 renders."""
         missing = [s for s in subsets if s not in self._thumbs]
         if missing:
-            for s, pat in zip(missing, self.explanation.regional_patterns(missing)):
+            for s, pat in zip(missing, self.explanation.regional_patterns(missing), strict=True):
                 # a negligible component is drawn flat: scaled to its own max, rounding noise
                 # would look like a pattern
                 flat = self._negligible(s)

@@ -149,7 +149,7 @@ class SparsityCurve(LiveView, widgets.VBox):
     def _refresh(self) -> None:
         series, chunks, offset = [], [], 0
         done_all = total_all = 0
-        for i, (e, label) in enumerate(zip(self._all(), self._all_labels())):
+        for i, (e, label) in enumerate(zip(self._all(), self._all_labels(), strict=True)):
             done, total = e.progress
             done_all, total_all = done_all + done, total_all + total
             is_control = e is self.control
@@ -192,7 +192,7 @@ def _default_labels(explanations: Sequence[Any]) -> list[str]:
     """The samples' labels ("seed 0"), made distinct with the patch ids where they repeat."""
     labels = [getattr(e.sample, "label", "") or f"explanation {i + 1}" for i, e in enumerate(explanations)]
     if len(set(labels)) < len(labels):
-        labels = [f"{lab} N={list(e.patches)}" for lab, e in zip(labels, explanations)]
+        labels = [f"{lab} N={list(e.patches)}" for lab, e in zip(labels, explanations, strict=True)]
     if len(set(labels)) < len(labels):
         labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
     return labels
