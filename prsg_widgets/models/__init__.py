@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from ..core.validate import NameNotFoundError, check_layer_name
 from .builtin import (EYE_CLASSES, WeightsFileDamaged, WeightsPackageMissing, load_dcgan_faces, load_eyes_128,
@@ -26,20 +26,20 @@ class ModelInfo:
     description: str
 
 
-def _load_toy(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+def _load_toy(layer: str | None = None, device=None, **kw) -> SplitGenerator:
     from .toy_scenes import load_toy_scenes  # trains on first use; import lazily
 
     return load_toy_scenes(layer=layer, device=device, **kw)
 
 
-def _load_planted(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+def _load_planted(layer: str | None = None, device=None, **kw) -> SplitGenerator:
     from .planted import load_planted
 
     return load_planted(layer=layer, device=device, **kw)
 
 
 def _biggan_loader(name: str) -> Callable[..., SplitGenerator]:
-    def load(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+    def load(layer: str | None = None, device=None, **kw) -> SplitGenerator:
         from .biggan import load_biggan  # needs pytorch-pretrained-biggan; import lazily
 
         return load_biggan(name, layer=layer, device=device, **kw)
@@ -73,7 +73,7 @@ MODELS: dict[str, ModelInfo] = {
 }
 
 
-def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False,
+def load_generator(name: str, layer: str | None = None, device=None, cheap: bool = False,
                    **kwargs) -> SplitGenerator:
     """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
     cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``,

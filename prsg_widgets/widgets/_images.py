@@ -2,12 +2,12 @@
 for RGB) and little-endian float32 — a display conversion only, no paper quantity."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
+ArrayLike = np.ndarray | torch.Tensor
 
 
 def _to_hwc(image: ArrayLike) -> np.ndarray:
