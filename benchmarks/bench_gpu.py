@@ -23,7 +23,6 @@ path runs.
 from __future__ import annotations
 
 import argparse
-import math
 import resource
 import sys
 import time
@@ -169,7 +168,8 @@ def main() -> int:
         scale = float((r32.features - ex.baseline).abs().max())
         diff = float((r16.features - r32.features).abs().max()) / scale
         print(f"[bf16] {t16:.1f} s (×{t32 / t16:.2f} vs fp32), {mem16}; {fmt_health(h16)}; vs fp32: cancellation "
-              f"{h16.cancellation - h32.cancellation:+.3f}, feasible share {h16.feasible_share - h32.feasible_share:+.3f}, "
+              f"{h16.cancellation - h32.cancellation:+.3f}, "
+              f"feasible share {h16.feasible_share - h32.feasible_share:+.3f}, "
               f"matching error {h16.matching_error - h32.matching_error:+.3g}, max |Δf_T| / max |f_T − b| {diff:.3g}",
               flush=True)
     else:

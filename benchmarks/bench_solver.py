@@ -48,7 +48,8 @@ def compare_defaults(ex: Explainer, seed: int, n: int, legacy: bool = True) -> N
             seconds = time.perf_counter() - start
             h = expl.health()
             u = expl.minimal_features()[1:] - expl.baseline.reshape(1, -1)
-            l1 = float(u.abs().mean(1).mean() / (expl.sample.feature.reshape(-1) - expl.baseline.reshape(-1)).abs().mean())
+            delta = expl.sample.feature.reshape(-1) - expl.baseline.reshape(-1)
+            l1 = float(u.abs().mean(1).mean() / delta.abs().mean())
             rows[name] = (int(expl.iterations.sum()), seconds, l1, h)
         its, seconds, l1, h = rows[name]
         print(f"[defaults] {name:<17} {its:>7,} subset-iterations {seconds:7.1f} s | L1 {l1:.4f} of ‖f−b‖₁ | "
@@ -56,8 +57,9 @@ def compare_defaults(ex: Explainer, seed: int, n: int, legacy: bool = True) -> N
               f"matching top-{h.k} {h.matching_error:.3g}", flush=True)
     for preset in ("fast", "interactive"):
         old, new = rows[f"0.2.0 {preset}"], rows[preset]
-        print(f"[defaults] {preset} vs 0.2.0: subset-iterations x{old[0] / new[0]:.2f} fewer, time x{old[1] / new[1]:.2f}, "
-              f"L1 {100 * (new[2] / old[2] - 1):+.1f}%, cancellation {old[3].cancellation:.2f} -> {new[3].cancellation:.2f}")
+        print(f"[defaults] {preset} vs 0.2.0: subset-iterations x{old[0] / new[0]:.2f} fewer, "
+              f"time x{old[1] / new[1]:.2f}, L1 {100 * (new[2] / old[2] - 1):+.1f}%, "
+              f"cancellation {old[3].cancellation:.2f} -> {new[3].cancellation:.2f}")
 
 
 def main() -> None:
@@ -104,7 +106,8 @@ def main() -> None:
           f"mean sparsity {r_fix.sparsity.mean():.4f}, feasible {int(r_fix.feasible.sum())}/{len(subsets)}")
     print(f"             early stopping {int(r_es.iterations.sum())} subset-iterations, {t_es:.1f} s, mean mse "
           f"{r_es.mse.mean():.2e}, mean sparsity {r_es.sparsity.mean():.4f}, feasible "
-          f"{int(r_es.feasible.sum())}/{len(subsets)} -> iterations x{r_fix.iterations.sum() / r_es.iterations.sum():.2f} "
+          f"{int(r_es.feasible.sum())}/{len(subsets)} -> "
+          f"iterations x{r_fix.iterations.sum() / r_es.iterations.sum():.2f} "
           f"fewer, time x{t_fix / t_es:.2f}, sparsity ratio {float(r_es.sparsity.mean() / r_fix.sparsity.mean()):.3f}")
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,11 +19,9 @@ cores (goal: ≤ 10%).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 
@@ -59,7 +57,7 @@ def sweep(args, seeds, patches, workers: int, cores: int) -> tuple[list[float], 
             pw.sweep(args.model, seeds=warm_seeds, cache_dir=warm, chunk=1 << args.n, **common)
             started += time.perf_counter() - t1
             times = []
-            for r in range(args.repeat):
+            for _ in range(args.repeat):
                 with tempfile.TemporaryDirectory() as cache:
                     t2 = time.perf_counter()
                     study = pw.sweep(args.model, seeds=seeds, cache_dir=cache, **common)
@@ -97,7 +95,7 @@ def main() -> int:
           f"preset {args.preset}, batch {args.batch_size}, {cores} cores, torch {torch.__version__}", flush=True)
     torch.set_num_threads(cores)
     loops = []
-    for r in range(args.repeat):
+    for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as cache:
             loops.append(loop(args, seeds, patches, cache))
     t_loop = min(loops)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
-import torch
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from torch import Tensor
@@ -54,20 +54,21 @@ def pattern_to_rgb(pattern: Tensor, scale: Optional[float] = None) -> np.ndarray
 def outline_patches(ax, grid: PatchGrid, patches: Sequence[int], color: str = "yellow", lw: float = 1.5) -> None:
     """Draw the outline of each patch in ``patches`` on an ``imshow`` axis."""
     for p in patches:
-        t, b, l, r = grid.bounds(int(p))
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, edgecolor=color, linewidth=lw))
+        top, bottom, left, right = grid.bounds(int(p))
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, edgecolor=color,
+                               linewidth=lw))
 
 
 def draw_grid(ax, grid: PatchGrid, labelled: Sequence[int] = ()) -> None:
     """Faint lines between all patches, and each id of ``labelled`` written in its patch, so a
     title such as ``S=[22]`` can be read off the picture."""
     for p in range(grid.size * grid.size):
-        t, b, l, r = grid.bounds(p)
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, edgecolor="white", linewidth=0.4,
-                               alpha=0.45))
+        top, bottom, left, right = grid.bounds(p)
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, edgecolor="white",
+                               linewidth=0.4, alpha=0.45))
     for p in labelled:
-        t, b, l, r = grid.bounds(int(p))
-        ax.text((l + r) / 2 - 0.5, (t + b) / 2 - 0.5, str(int(p)), ha="center", va="center", fontsize=6,
+        top, bottom, left, right = grid.bounds(int(p))
+        ax.text((left + right) / 2 - 0.5, (top + bottom) / 2 - 0.5, str(int(p)), ha="center", va="center", fontsize=6,
                 color="white", bbox=dict(boxstyle="round,pad=0.1", facecolor="black", alpha=0.55, linewidth=0))
 
 
@@ -77,8 +78,8 @@ def _bare(ax) -> None:
 
 
 def _value_range(explanation: Explanation) -> tuple[float, float]:
-    ex = explanation.explainer
-    return tuple(ex.generator.value_range) if ex is not None else (-1.0, 1.0)
+    # the generator's range is in the metadata, so a loaded explanation (no explainer) has it too
+    return explanation.value_range
 
 
 def _grid_axes(fig: Figure, count: int, ncols: int):
@@ -106,7 +107,7 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
     axes[0].set_title("image, N (patch ids)", fontsize=8)
     scale = float(patterns.abs().max()) if shared_scale and len(patterns) else None
     norms = explanation.norms() if explanation.has_components else None
-    for ax, s, p in zip(axes[1:], subsets, patterns):
+    for ax, s, p in zip(axes[1:], subsets, patterns, strict=True):
         ax.imshow(pattern_to_rgb(p, scale))
         outline_patches(ax, grid, explanation.subset_patches(s))
         title = f"S={explanation.subset_patches(s)}"
@@ -176,12 +177,11 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
     cols = max(k, 1)
     fig = Figure(figsize=(3.2 * cols, 2.6 * rows + (0.4 if rows == 2 else 0)), layout="constrained")
     if rows == 2:
-        sub = fig.subfigures(2, 1, height_ratios=[1.4, 1])
-        axes = sub[0].subplots(1, cols, squeeze=False)[0]
-        img_fig = sub[1]
+        sub, img_fig = fig.subfigures(2, 1, squeeze=False, height_ratios=[1.4, 1])[:, 0]
+        axes = sub.subplots(1, cols, squeeze=False)[0]
     else:
         axes = fig.subplots(1, cols, squeeze=False)[0]
-    for j, (ax, r) in enumerate(zip(axes, results)):
+    for j, (ax, r) in enumerate(zip(axes, results, strict=False)):  # no result: one empty axis
         x = np.arange(len(r.rmse_patch))
         ax.plot(x, r.rmse_patch, "o-", ms=3, color="C3", label=f"patch {r.patch}")
         ax.plot(x, r.rmse_others, "s-", ms=3, color="C0", label="other patches of N")
@@ -192,12 +192,13 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
         ax.set_title(labels[j] if labels else f"i = {r.patch}, ratio {r.breach_ratio:.2f}", fontsize=9)
         ax.legend(fontsize=7)
     if rows == 2:
+        assert explanation is not None  # rows == 2 only with an explanation
         grid = explanation.grid
         vr = _value_range(explanation)
         iaxes = img_fig.subplots(k, show_images, squeeze=False)
         for j, r in enumerate(results):
             steps = np.linspace(0, len(r.rmse_patch) - 1, show_images).round().astype(int)
-            for ax, s in zip(iaxes[j], steps):
+            for ax, s in zip(iaxes[j], steps, strict=True):
                 ax.imshow(image_to_rgb(r.images[s], vr))
                 outline_patches(ax, grid, [r.patch], "red")
                 ax.set_title(f"step {s}", fontsize=7)
@@ -214,11 +215,11 @@ def real_action_field_figure(rho: np.ndarray, orders: Sequence[int], chance: Opt
     rho = np.asarray(rho, dtype=float)
     fig = Figure(figsize=(max(4.0, 0.28 * len(rho) + 1.5), 3.0), layout="constrained")
     ax = fig.subplots()
-    orders = np.asarray(orders)
     colours = [f"C{int(o) % 10}" for o in orders]
     x = np.arange(len(rho))
     ax.bar(x, rho, color=colours)
-    handles = [Patch(color=f"C{int(o) % 10}", label=f"|S| = {int(o)}") for o in sorted(set(orders.tolist()))]
+    handles: list[Artist] = [Patch(color=f"C{int(o) % 10}", label=f"|S| = {int(o)}")
+                             for o in sorted({int(o) for o in orders})]
     if chance is not None:
         handles.append(ax.scatter(x, chance, marker="_", s=120, color="k", label="area of A(S) (chance)", zorder=3))
     ax.legend(handles=handles, fontsize=7, loc="upper right", ncol=2)
@@ -283,11 +284,11 @@ def controllable_reconstruction_figure(explanation: Explanation, result: Reconst
     the real image, and the RMSE on the target (and elsewhere) per step with ``sqrt(ε)``."""
     steps = np.unique(np.linspace(0, len(result.rmse) - 1, min(show, len(result.rmse))).round().astype(int))
     fig = Figure(figsize=(1.6 * (len(steps) + 1), 4.2), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.2])
+    top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, 1.2])[:, 0]
     axes = top.subplots(1, len(steps) + 1, squeeze=False)[0]
     vr = _value_range(explanation)
     grid = explanation.grid
-    for ax, s in zip(axes, steps):
+    for ax, s in zip(axes, steps, strict=False):  # the last axis shows the real image
         ax.imshow(image_to_rgb(result.images[s], vr))
         outline_patches(ax, grid, result.target)
         ax.set_title(f"{s} added\nRMSE {result.rmse[s]:.3f}", fontsize=7)
@@ -314,7 +315,7 @@ def sequential_reconstruction_figure(explanation: Explanation, result: Sequentia
     outlined) and the per-patch RMSE matrix (steps × patches)."""
     count = len(result.order) + 1
     fig = Figure(figsize=(max(6.0, 1.5 * (count + 1)), 4.4), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.2])
+    top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, 1.2])[:, 0]
     axes = top.subplots(1, count + 1, squeeze=False)[0]
     vr = _value_range(explanation)
     grid = explanation.grid
@@ -369,10 +370,11 @@ def convergence_figure(summaries: Mapping[str, Mapping[str, float]]) -> Figure:
     """Table 2: per solver preset, mean mse (with ε), share feasible, mean iterations, sparsity
     (``metrics.solver_summary``), and seconds when a ``"seconds"`` entry is present."""
     names = list(summaries)
-    keys = ["mse", "feasible", "iterations", "sparsity"] + (["seconds"] if all("seconds" in summaries[n] for n in names) else [])
+    timed = all("seconds" in summaries[n] for n in names)
+    keys = ["mse", "feasible", "iterations", "sparsity"] + (["seconds"] if timed else [])
     fig = Figure(figsize=(2.3 * len(keys), 2.6), layout="constrained")
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
-    for ax, k in zip(axes, keys):
+    for ax, k in zip(axes, keys, strict=True):
         ax.bar(range(len(names)), [summaries[n][k] for n in names], color="C1")
         ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
         ax.set_title(k, fontsize=9)

@@ -55,15 +55,17 @@ def main(argv=None) -> None:
         for batch in args.batch:
             big = code.expand(batch, -1)
 
-            def head():
+            # the loop's values bound as defaults (each closure is only called in its own iteration)
+            def head(g=g, big=big):
                 with torch.no_grad():
                     g.head(big)
 
-            def fwd(path):
+            def fwd(path, g=g, feature=feature, batch=batch, code=code):
                 with torch.no_grad():
                     g.tail(feature.expand(batch, *feature.shape[1:]), code, path=path)
 
-            def it(path):  # one solver step: f_T = b + m ⊙ (f − b), tail, gradient to m
+            # one solver step: f_T = b + m ⊙ (f − b), tail, gradient to m
+            def it(path, g=g, feature=feature, batch=batch, code=code, b=b):
                 m = torch.full((batch, *feature.shape[1:]), 0.5, requires_grad=True)
                 x = g.tail(b + m * (feature - b), code, path=path)
                 torch.autograd.grad(x.square().sum(), m)
@@ -72,15 +74,17 @@ def main(argv=None) -> None:
             for fn in (head, lambda: fwd("hook"), lambda: fwd("replay"), lambda: it("hook"), lambda: it("replay")):
                 fn()  # warm-up (the replay records the head here)
             for _ in range(args.repeats):  # interleaved, so load changes hit every column alike
-                for key, fn in (("head", head), ("hook fwd", lambda: fwd("hook")), ("replay fwd", lambda: fwd("replay")),
-                                ("hook iter", lambda: it("hook")), ("replay iter", lambda: it("replay"))):
+                for key, fn in (("head", head), ("hook fwd", lambda: fwd("hook")),
+                                ("replay fwd", lambda: fwd("replay")), ("hook iter", lambda: it("hook")),
+                                ("replay iter", lambda: it("replay"))):
                     s0 = time.perf_counter()
                     fn()
                     t[key].append(time.perf_counter() - s0)
             m = {k: min(v) for k, v in t.items()}
             print(f"{layer:20s} {batch:3d} {m['head']:7.3f} {m['hook fwd']:9.3f} {m['hook iter']:9.3f} "
                   f"{m['head'] / m['hook fwd']:8.1%} {m['head'] / m['hook iter']:9.1%} {m['replay fwd']:10.3f} "
-                  f"{m['replay iter']:11.3f} {m['hook fwd'] / m['replay fwd']:6.2f} {m['hook iter'] / m['replay iter']:6.2f}",
+                  f"{m['replay iter']:11.3f} {m['hook fwd'] / m['replay fwd']:6.2f} "
+                  f"{m['hook iter'] / m['replay iter']:6.2f}",
                   flush=True)
 
 

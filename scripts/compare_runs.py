@@ -36,7 +36,8 @@ def table(runs: dict[str, dict]) -> str:
     for label, result in runs.items():
         s, t = result["setting"], result["timings_s"]
         settings.append(f"- **{label}**: solver `{s['solver']}`, {s['images']} images (seeds {s['seed']}…"
-                        f"{s['seed'] + s['images'] - 1}), layer `{s.get('resolved_layer')}` (d = {s.get('feature_size')}), "
+                        f"{s['seed'] + s['images'] - 1}), layer `{s.get('resolved_layer')}` "
+                        f"(d = {s.get('feature_size')}), "
                         f"n = {s['n']}, grid {s['grid']}; solve {t.get('solve', float('nan')):.0f} s, "
                         f"total {t.get('total', float('nan')):.0f} s")
     return "\n".join(settings + [""] + lines) + "\n"

@@ -116,7 +116,7 @@ def _tqdm():
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
-        raise ReproduceError("tqdm is missing: pip install tqdm")
+        raise ReproduceError("tqdm is missing: pip install tqdm") from None
     return tqdm
 
 
@@ -250,7 +250,7 @@ class Run:
             raise
         except Exception as exc:  # one broken figure must not cost the whole table
             self.figure_errors[key] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            warnings.warn(f"figure {key} failed: {self.figure_errors[key]}")
+            warnings.warn(f"figure {key} failed: {self.figure_errors[key]}", stacklevel=2)
 
     @staticmethod
     def _fig2(F, e, top_k: int):
@@ -325,7 +325,8 @@ class Run:
                                  f"elements > 1% of the max |value|: {_pct(sd['salient_fraction'])}{nested_note}",
                                  None, PAPER["dense_control"]["text"],
                                  {**{k: _num(v) for k, v in sd.items()}, "ratio": _num(ratio)}))
-            self._save("fig3", "fig03_sparsity.png", lambda: F.sparsity_figure({"feature components": curve, "dense control (App. I)": dense_curve}))
+            curves = {"feature components": curve, "dense control (App. I)": dense_curve}
+            self._save("fig3", "fig03_sparsity.png", lambda: F.sparsity_figure(curves))
 
         self._timed("Fig. 3/16", sparsity)
         bar.update()
@@ -393,7 +394,8 @@ class Run:
             self.rows.append(Row("rho", "Fig. 6 (Sec. 3.2.1)", f"ρ(S), mean over the top {top_k} components",
                                  m, f"{_g(m)} (min {_g(lo)})", f"chance (field area) {_g(_mean(chance))}",
                                  None, PAPER["rho"]["text"], {"min": lo, "chance": _mean(chance)}))
-            self._save("fig6", "fig06_real_action_fields.png", lambda: F.real_action_field_figure(*fig_args, title=f"image 1, top {top_k}"))
+            self._save("fig6", "fig06_real_action_fields.png",
+                       lambda: F.real_action_field_figure(*fig_args, title=f"image 1, top {top_k}"))
 
         self._timed("Fig. 6", rho)
         bar.update()
@@ -433,7 +435,7 @@ class Run:
                                  f"|A_a ∩ A_b| / k_a, k_a={s.k_a}, k_b={s.k_b} of {s.num_components}, "
                                  f"{len(pairs)} ordered pairs", m, _pct(m), f"chance {_pct(chance)}",
                                  PAPER["transferability"]["value"], PAPER["transferability"]["text"],
-                                 {"pairs": [[i, j, _num(r.ratio)] for (i, j), r in zip(pairs, res)],
+                                 {"pairs": [[i, j, _num(r.ratio)] for (i, j), r in zip(pairs, res, strict=True)],
                                   "chance": _num(chance)}))
             if res:
                 self._save("fig8", "fig08_transferability.png",
@@ -493,7 +495,7 @@ class Run:
             pca_b = M.pca_decomposition(other, dirs, field_sizes=sizes) if other is not None else None
             kw = dict(top=top_k if top_k > 1 else 2, max_contexts=s.max_contexts, k_a=s.k_a, k_b=s.k_b)
             scores = [M.score_properties(ours, ours_b, **kw), M.score_properties(pca, pca_b, **kw)]
-            for key, sc in zip(("table1_or", "table1_pca"), scores):
+            for key, sc in zip(("table1_or", "table1_pca"), scores, strict=True):
                 d = {k: (_num(v) if not isinstance(v, str) else v) for k, v in sc.as_dict().items()}
                 self.rows.append(Row(key, "Table 1 (measured)", f"{sc.name}: completeness resid. / ρ / "
                                      "inconsistency / breach / transfer",
@@ -519,7 +521,7 @@ class Run:
                 ex2 = self._explainer(preset)
                 e2 = ex2.explain(samples[0], patches=first.patches)
                 before = self.cached_subsets
-                self._timed(f"solve ({preset})", lambda: self._solve(e2, f"Table 2: {preset}"))
+                self._timed(f"solve ({preset})", lambda e2=e2, preset=preset: self._solve(e2, f"Table 2: {preset}"))
                 summaries[preset] = [M.solver_summary(e2)]
                 extra_cached[preset] = self.cached_subsets - before
             solve_s = self.timings.get("solve", float("nan"))
@@ -610,7 +612,8 @@ def markdown_table(result: dict) -> str:
         lines.append("")
         lines.append("Figures that failed: " + "; ".join(f"{k}: {v}" for k, v in result["figure_errors"].items()))
     lines.append("")
-    lines.append("Timings (s; a stage includes the solves it triggers): " + ", ".join(f"{k} {v:g}" for k, v in result["timings_s"].items()))
+    lines.append("Timings (s; a stage includes the solves it triggers): "
+                 + ", ".join(f"{k} {v:g}" for k, v in result["timings_s"].items()))
     lines.append("")
     lines.append(result["paper_numbers_note"])
     return "\n".join(lines) + "\n"

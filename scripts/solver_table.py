@@ -6,8 +6,9 @@ dcgan-faces, cheap layer, 6×6 grid, n patches drawn on the face (the model's pr
 reused for every image (as ``scripts/reproduce.py`` does).  Solves every image with today's
 ``fast`` and ``interactive`` and with 0.2.0's ``interactive`` (``RELEASE_0_2``); 0.2.0's ``fast``
 (53–113 k subset-iterations an image) is read from ``health_by_image.json``, written for the
-same setting in 0.2.0 (its L1 there has another normalisation, so it is left out).  Writes ``solver_v3.json`` (every figure per image)
-and ``solver_table.md`` (the table; ``tests/test_readme_numbers.py`` checks the README holds it).
+same setting in 0.2.0 (its L1 there has another normalisation, so it is left out).  Writes
+``solver_v3.json`` (every figure per image) and ``solver_table.md`` (the table;
+``tests/test_readme_numbers.py`` checks the README holds it).
 """
 from __future__ import annotations
 
@@ -49,10 +50,11 @@ def run(solver, seeds: list[int], n: int) -> list[dict]:
 
 def table(results: dict) -> str:
     """Markdown: one line per solver, mean and range over images."""
-    lines = ["| solver | subset-iterations / image | mean L1 of ‖f−b‖₁ | cancellation | top-30 matching error | every patch within ε |",
+    lines = ["| solver | subset-iterations / image | mean L1 of ‖f−b‖₁ | cancellation | top-30 matching error "
+             "| every patch within ε |",
              "|---|---|---|---|---|---|"]
     for name, rows in results.items():
-        def span(key: str, fmt: str) -> str:
+        def span(key: str, fmt: str, rows: list = rows) -> str:
             vals = [r[key] for r in rows]
             if None in vals:
                 return "—"

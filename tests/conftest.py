@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from prsg_widgets import Explainer, split_generator
 from tiny_model import make_tiny_module

@@ -4,6 +4,7 @@ import torch
 
 from prsg_widgets import Explainer, Explanation
 from prsg_widgets.core import harsanyi
+from prsg_widgets.core.solver import SolveInterrupted
 
 
 def test_component_solves_only_what_it_needs(tiny_explainer):
@@ -96,7 +97,7 @@ def test_cancel_keeps_finished_work(tiny_generator):
     e = ex.explain(8, patches=[0, 5, 10])
     fut = e.submit()
     ex.cancel()
-    with pytest.raises(Exception):
+    with pytest.raises(SolveInterrupted):
         fut.result(timeout=60)
     assert e.progress[0] >= 1 and not e.is_complete
 

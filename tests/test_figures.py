@@ -8,6 +8,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from torch import nn  # noqa: E402
+
+from prsg_widgets import Explainer, Explanation, split_generator  # noqa: E402
 
 from prsg_widgets import figures as F  # noqa: E402
 from prsg_widgets import metrics as M  # noqa: E402
@@ -32,6 +35,21 @@ def test_regional_patterns_figure(local):
     subsets = [c.subset for c in e.components(top=3)]
     fig = _check(F.regional_patterns_figure(e, subsets, e.regional_patterns(subsets), ncols=2))
     assert len([a for a in fig.axes if a.images]) == 4
+
+
+def test_loaded_explanation_drawn_in_its_generators_range(tmp_path):
+    """A generator whose images lie in (0, 1): an explanation read from a file (no explainer)
+    is drawn with that range, from its metadata, not with the default (-1, 1)."""
+    gen = split_generator(nn.Sequential(nn.Identity(), nn.Sigmoid()), "0", (1, 8, 8), value_range=(0.0, 1.0),
+                          name="local-sigmoid")
+    ex = Explainer(gen, grid=2, solver="tiny", device="cpu", progress=False, baseline_samples=64)
+    e = _local_explanation(ex, patches=(0, 1))
+    loaded = Explanation.load(e.save(tmp_path / "e.npz"))
+    assert loaded.explainer is None
+    subsets = [c.subset for c in loaded.components(top=2)]
+    patterns = e.regional_patterns(subsets)  # rendering needs the generator: from the bound twin
+    fig = _check(F.regional_patterns_figure(loaded, subsets, patterns))
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), F.image_to_rgb(loaded.image, (0.0, 1.0)))
 
 
 def test_sparsity_figure(local):

@@ -154,7 +154,8 @@ PATCHES = [0, 5, 8, 13]
 def test_patches_to_subset(ids):
     valid = isinstance(ids, list) and ids_valid(ids, num=10**9, nonempty=False) and all(int(p) in PATCHES for p in ids)
     want = sum(1 << PATCHES.index(int(p)) for p in ids) if valid else None
-    outcome, _ = api_case("patches_to_subset", lambda: patches_to_subset(ids, PATCHES), valid, check=lambda r: r == want)
+    outcome, _ = api_case("patches_to_subset", lambda: patches_to_subset(ids, PATCHES), valid,
+                          check=lambda r: r == want)
     assert outcome in GOOD
 
 
@@ -163,7 +164,8 @@ def test_patches_to_subset(ids):
 def test_subset_to_patches(subset):
     valid = is_integer(subset) and 0 <= int(subset) < 16
     want = [p for i, p in enumerate(PATCHES) if valid and (int(subset) >> i) & 1]
-    outcome, _ = api_case("subset_to_patches", lambda: subset_to_patches(subset, PATCHES), valid, check=lambda r: r == want)
+    outcome, _ = api_case("subset_to_patches", lambda: subset_to_patches(subset, PATCHES), valid,
+                          check=lambda r: r == want)
     assert outcome in GOOD
 
 
@@ -219,7 +221,8 @@ def _settings_valid(kw) -> bool:
         else:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 return False
-            if (key == "lr" and v > MAX_LR) or (key == "lam" and v > MAX_LAM) or (key == "epsilon" and v >= MAX_EPSILON):
+            if ((key == "lr" and v > MAX_LR) or (key == "lam" and v > MAX_LAM)
+                    or (key == "epsilon" and v >= MAX_EPSILON)):
                 return False
     return True
 
@@ -228,8 +231,9 @@ def _config_ok(cfg, kw) -> bool:
     return all(getattr(cfg, k) == v for k, v in kw.items() if v is not None)
 
 
-in_bounds_float = st.one_of(st.floats(max_value=4.0 - 1e-9), st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0]),
-                            st.integers(-3, 3), st.booleans(), st.text(max_size=3), st.none())
+in_bounds_float = st.one_of(st.floats(max_value=4.0 - 1e-9),
+                            st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0]), st.integers(-3, 3),
+                            st.booleans(), st.text(max_size=3), st.none())
 in_bounds_int = st.one_of(st.integers(-3, 2000), st.floats(), st.booleans(), st.text(max_size=3), st.none())
 
 
@@ -442,7 +446,8 @@ def _same_as(expl, original) -> bool:
              (expl.sample.code.cpu(), original.sample.code.cpu()), (expl.mse, original.mse),
              (expl.patch_mse, original.patch_mse), (expl.epsilon, original.epsilon)]
     return (expl.patches == original.patches and all(close(a, b) for a, b in pairs)
-            and np.array_equal(expl.feasible, original.feasible) and np.array_equal(expl.iterations, original.iterations)
+            and np.array_equal(expl.feasible, original.feasible)
+            and np.array_equal(expl.iterations, original.iterations)
             and json.dumps(expl.meta.as_dict()) == json.dumps(original.meta.as_dict()))
 
 
@@ -637,13 +642,15 @@ test_cli_batch_size = _flag_test("--batch-size", bad_ints(1, 2**31 - 1, huge=Fal
                                  .filter(lambda s: (v := _int_text(s)) is None or v < 1), CLI_FAST)
 test_cli_top_k = _flag_test("--top-k", bad_ints(1, 2**31 - 1, huge=False)
                             .filter(lambda s: (v := _int_text(s)) is None or v < 1), CLI_FAST)
-test_cli_lr = _flag_test("--lr", st.one_of(texts, st.floats(max_value=0), st.sampled_from(["nan", "inf", "-inf", "0", "-0.0"]))
+test_cli_lr = _flag_test("--lr", st.one_of(texts, st.floats(max_value=0),
+                                           st.sampled_from(["nan", "inf", "-inf", "0", "-0.0"]))
                          .filter(lambda s: not (0 < (_float_text(str(s)) or 0) <= MAX_LR)), CLI_FAST)
 test_cli_seed = _flag_test("--seed", st.one_of(texts, st.integers(min_value=2**64).map(str),
                                                st.integers(max_value=-(2**63) - 1).map(str), st.floats().map(repr))
                            .filter(lambda s: (v := _int_text(s)) is None or not -(2**63) <= v < 2**64), CLI_FAST)
 test_cli_layer = _flag_test("--layer", st.one_of(texts, st.sampled_from(["", " ", "main.99", "main.8 ", "MAIN.8"]))
-                            .filter(lambda s: not s.startswith("main") or s not in {f"main.{i}" for i in range(30)} | {"main"}),
+                            .filter(lambda s: not s.startswith("main")
+                                    or s not in {f"main.{i}" for i in range(30)} | {"main"}),
                             CLI_FAST)
 test_cli_device = _flag_test("--device", st.one_of(texts, st.sampled_from(["", "gpu", "cuda:x", "CPU", "mps", "cuda"]))
                              .filter(lambda s: s not in ("cpu", "cpu:0", "meta", "cpu:1")
@@ -662,11 +669,13 @@ def _patches_valid(text: str) -> bool:
 
 
 test_cli_patches = _flag_test(
-    "--patches", st.one_of(texts, st.lists(st.integers(-3, 40).map(str) | st.floats(0, 20).map(repr), max_size=4).map(",".join))
+    "--patches", st.one_of(texts, st.lists(st.integers(-3, 40).map(str) | st.floats(0, 20).map(repr),
+                                           max_size=4).map(",".join))
     .filter(lambda s: not _patches_valid(s)), CLI_SLOW)
 
 
-@pytest.mark.parametrize("args", [["--seed", "0"], ["--seed", "3", "--patches", "0,5"], ["--seed", "-7", "--top-k", "1"]],
+@pytest.mark.parametrize("args", [["--seed", "0"], ["--seed", "3", "--patches", "0,5"],
+                                  ["--seed", "-7", "--top-k", "1"]],
                          ids=["seed0", "patches", "neg-seed"])
 def test_cli_valid_runs(out_dir, args):
     outcome, rc, err = cli_case("cli valid", args, out_dir, valid=True)

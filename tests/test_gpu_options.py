@@ -13,7 +13,6 @@ Stated tolerances, on toy-scenes' cheap layer (d = 8192), n = 3, the ``tiny`` pr
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

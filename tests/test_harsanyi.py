@@ -1,5 +1,4 @@
 """The Harsanyi transforms: fast = naive, inverses, completeness, additivity, shapiq agreement."""
-import itertools
 
 import numpy as np
 import pytest
@@ -34,27 +33,27 @@ def test_inverses_round_trip(n):
 def test_completeness_and_linear_additivity_eq7():
     n = 6
     u = random_u(n)
-    I = H.or_interactions(u)
-    assert torch.all(I[0] == 0)
+    inter = H.or_interactions(u)
+    assert torch.all(inter[0] == 0)
     # completeness (Axiom 1): u(N) = Σ_{S≠∅} I(S)
-    torch.testing.assert_close(I[1:].sum(0), u[-1], rtol=0, atol=1e-12)
+    torch.testing.assert_close(inter[1:].sum(0), u[-1], rtol=0, atol=1e-12)
     # Eq. 7 for every T, written out with the intersection test
     for T in range(1 << n):
-        expected = sum((I[S] for S in range(1, 1 << n) if S & T), torch.zeros_like(u[0]))
+        expected = sum((inter[S] for S in range(1, 1 << n) if S & T), torch.zeros_like(u[0]))
         torch.testing.assert_close(expected, u[T], rtol=0, atol=1e-11)
 
 
 def test_reconstruct_with_subset_of_components_matches_formula():
     n = 4
-    I = H.or_interactions(random_u(n, seed=3))
+    inter = H.or_interactions(random_u(n, seed=3))
     keep = [1, 3, 6, 15]
-    rec = H.reconstruct(I, keep)
+    rec = H.reconstruct(inter, keep)
     for T in range(1 << n):
-        expected = sum((I[S] for S in keep if S & T), torch.zeros_like(I[0]))
+        expected = sum((inter[S] for S in keep if S & T), torch.zeros_like(inter[0]))
         torch.testing.assert_close(rec[T], expected, rtol=0, atol=1e-12)
     mask = torch.zeros(1 << n, dtype=torch.bool)
     mask[keep] = True
-    torch.testing.assert_close(H.reconstruct(I, mask), rec)
+    torch.testing.assert_close(H.reconstruct(inter, mask), rec)
 
 
 def test_linearity_of_the_transform():

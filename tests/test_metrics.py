@@ -157,6 +157,18 @@ def test_transferability_needs_same_positions(local):
         M.transferability(e, other)
 
 
+def test_transferability_needs_same_grid_when_loaded(tmp_path):
+    """Patch 0 of a 2×2 grid is not patch 0 of a 4×4 grid; explanations read from files (bound
+    to no explainer) are compared by the grid in their metadata."""
+    coarse = _local_explanation(_local_explainer(grid=2), patches=(0, 1))
+    fine = _local_explanation(_local_explainer(grid=4), patches=(0, 1))
+    a = Explanation.load(coarse.save(tmp_path / "coarse.npz"))
+    b = Explanation.load(fine.save(tmp_path / "fine.npz"))
+    assert a.explainer is None and b.explainer is None
+    with pytest.raises(ValueError, match="different patch grids"):
+        M.transferability(a, b)
+
+
 # ------------------------------------------------------------------------------- App. F
 def test_controllable_reconstruction_local(local):
     ex, e = local

@@ -44,7 +44,8 @@ def test_missing_weights_package_prints_the_pip_command():
 
 def test_weight_packages_are_not_imported():
     code = ("import sys, prsg_widgets; from prsg_widgets import load_generator; load_generator('eyes-128');"
-            "load_generator('dcgan-faces'); print('omniart_eye_generator' in sys.modules, 'gan_face_generate' in sys.modules)")
+            "load_generator('dcgan-faces');"
+            "print('omniart_eye_generator' in sys.modules, 'gan_face_generate' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 

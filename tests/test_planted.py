@@ -43,8 +43,8 @@ def test_planted_components_are_recovered(planted_explainers, preset, n):
 
 FAST_GAP = ("the independent solve lands each subset about one Adam step from the tolerance boundary, "
             "and not at the same distance in every subset: a small object's component then takes "
-            "up to 16% error from the large ones and cancellation is 1.10-1.12 (docs/solver.md); the polish that fixes it on this "
-            "model raises cancellation on the face model to 21-25 at n = 9")
+            "up to 16% error from the large ones and cancellation is 1.10-1.12 (docs/solver.md); "
+            "the polish that fixes it on this model raises cancellation on the face model to 21-25 at n = 9")
 
 
 @pytest.mark.parametrize("n", [6, 9])

@@ -35,8 +35,9 @@ def reproduce():
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory, reproduce):
     out = tmp_path_factory.mktemp("reproduce")
-    argv = ["--model", "toy-scenes", "--n", "3", "--grid", "4", "--images", "2", "--solver", "tiny", "--table2-presets", "",
-            "--out", str(out / "results"), "--cache-dir", str(out / "cache"), "--no-progress", "--threads", "2"]
+    argv = ["--model", "toy-scenes", "--n", "3", "--grid", "4", "--images", "2", "--solver", "tiny",
+            "--table2-presets", "", "--out", str(out / "results"), "--cache-dir", str(out / "cache"),
+            "--no-progress", "--threads", "2"]
     rc = reproduce.main(argv)
     return rc, out / "results", argv
 

@@ -28,7 +28,8 @@ def _result(rows: list[int]) -> SolveResult:
     k = len(rows)
     member = (torch.as_tensor(rows, dtype=torch.long).unsqueeze(1) >> torch.arange(N)) & 1 == 1
     pmse = torch.where(member, torch.zeros(k, N), torch.full((k, N), float("nan")))
-    return SolveResult(torch.as_tensor(rows, dtype=torch.long), torch.arange(k * D, dtype=torch.float32).reshape(k, D) + 1,
+    return SolveResult(torch.as_tensor(rows, dtype=torch.long),
+                       torch.arange(k * D, dtype=torch.float32).reshape(k, D) + 1,
                        torch.zeros(k), pmse, torch.zeros(k), torch.ones(k, dtype=torch.bool),
                        torch.full((k,), 3), torch.zeros(k))
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from prsg_widgets import Explainer, Explanation
-from prsg_widgets.backend.store import DamagedFile, SolveRecord, Store, read_npz, write_npz
+from prsg_widgets.backend.store import DamagedFile, Store, read_npz, write_npz
 from prsg_widgets.core.solver import SolveResult
 
 N, D = 3, 5
@@ -72,7 +72,8 @@ def test_values_are_checked_on_load(tmp_path, bad):
     rec = store.record("k", N, D)
     arrays = rec.arrays(np.array([0]))
     arrays = {"subsets": np.array([1]), "features": np.ones((1, D), np.float32), "mse": np.zeros(1),
-              "patch_mse": np.array([[0.0, np.nan, np.nan]]), "key": np.asarray("k"), "feasible": np.ones(1, bool), "iterations": np.ones(1, np.int64)}
+              "patch_mse": np.array([[0.0, np.nan, np.nan]]), "key": np.asarray("k"), "feasible": np.ones(1, bool),
+              "iterations": np.ones(1, np.int64)}
     if bad == "nan":
         arrays["features"][0, 0] = np.nan
     elif bad == "shape":
@@ -98,7 +99,7 @@ def test_setting_aside_twice_is_harmless(tmp_path):
 def _writer(directory: str, rows: list[int], rounds: int) -> None:
     store = Store(directory)
     store.record("k", N, D)
-    for r in range(rounds):
+    for _ in range(rounds):
         store.put("k", _result(rows))
         store.flush("k")
         store.compact("k")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-import torch
 
 distributed = pytest.importorskip("distributed")
 
@@ -104,7 +102,8 @@ def test_bad_scheduler_address_is_one_clear_error(tmp_path):
         pw.sweep("toy-scenes", seeds="0:2", n=3, out=tmp_path, scheduler="tcp://127.0.0.1:9", progress=False)
 
 
-@pytest.mark.parametrize("text, expected", [("0:4", [0, 1, 2, 3]), ("2:8:3", [2, 5]), ("3,5,9", [3, 5, 9]), (2, [0, 1])])
+@pytest.mark.parametrize("text, expected", [("0:4", [0, 1, 2, 3]), ("2:8:3", [2, 5]), ("3,5,9", [3, 5, 9]),
+                                            (2, [0, 1])])
 def test_parse_seeds(text, expected):
     assert parse_seeds(text) == expected
 

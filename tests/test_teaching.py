@@ -79,7 +79,7 @@ def test_colour_scale_is_symmetric_and_set_by_max_abs():
 
     def fraction(color: str, end: tuple[int, int, int]) -> float:
         c = _rgb(color)
-        return max((255 - ci) / (255 - ei) for ci, ei in zip(c, end) if ei != 255)
+        return max((255 - ci) / (255 - ei) for ci, ei in zip(c, end, strict=True) if ei != 255)
 
     for pos, neg, expected in [(1, 2, 0.5), (3, 4, 0.25)]:
         assert fraction(colors[pos], full_red) == pytest.approx(expected, abs=0.01)

@@ -146,7 +146,8 @@ def test_cache_round_trip(tmp_cache, monkeypatch):
 
     monkeypatch.setattr(ts, "train_toy_generator", no_training)
     second = ts.load_toy_scenes()
-    for (k1, v1), (k2, v2) in zip(first.module.state_dict().items(), second.module.state_dict().items()):
+    for (k1, v1), (k2, v2) in zip(first.module.state_dict().items(), second.module.state_dict().items(),
+                                    strict=True):
         assert k1 == k2 and torch.equal(v1, v2)
     code = _codes(2)
     with torch.no_grad():

@@ -21,6 +21,7 @@ from ipywidgets.widgets.widget import _remove_buffers  # noqa: E402
 
 from prsg_widgets import Explainer, metrics, split_generator  # noqa: E402
 from prsg_widgets.core.grid import PatchGrid, select_patches  # noqa: E402
+from prsg_widgets.core.solver import SolveInterrupted  # noqa: E402
 from prsg_widgets.widgets import (ComponentBrowser, Dashboard, PatchGridSelector, SparsityCurve,  # noqa: E402
                                   TransferabilityPairer, explore)
 from prsg_widgets.widgets._common import MainThreadCaller  # noqa: E402
@@ -635,7 +636,7 @@ def test_cancel_and_resume_from_a_view(explainer):
         assert b.cancel_button.layout.display is None and b.cancel_button.description == "Cancel"
         wait_until(lambda: ex.solver_steps > 3)
         b.cancel_button.click()
-        with pytest.raises(Exception):
+        with pytest.raises(SolveInterrupted):
             b.future.result(timeout=60)
         wait_until(lambda: "stopped —" in b.status.value)
         assert b.cancel_button.description == "Resume" and "Resume" in b.status.value
@@ -788,7 +789,7 @@ def test_explainer_reports_what_is_in_flight(explainer):
         assert flight.key == e.key and len(flight.steps) == 3 and flight.queued == 4 - landed
         assert set(flight.steps) <= set(range(1, 8)) and flight.budget == 100000
         slow.cancel()
-        with pytest.raises(Exception):
+        with pytest.raises(SolveInterrupted):
             fut.result(timeout=60)
         assert slow.in_flight() is None
     finally:

@@ -238,7 +238,7 @@ class Explainer:
         gen = self.generator
         return ExplanationMeta(
             model=gen.name, layer=gen.layer, grid=self.grid.size, image_shape=tuple(gen.image_shape),
-            value_range=tuple(float(v) for v in gen.value_range), feature_shape=tuple(gen.feature_shape),
+            value_range=(float(gen.value_range[0]), float(gen.value_range[1])), feature_shape=tuple(gen.feature_shape),
             solver=self.config.as_dict(), fingerprint=gen.fingerprint(), baseline_samples=self.baseline_samples,
             baseline_seed=self.baseline_seed, seed=None if sample is None else sample.seed,
             label="" if sample is None else sample.label, version=__version__)
@@ -290,9 +290,10 @@ class _SolveJob:
     def __init__(self, explainer: Explainer, explanation: Explanation) -> None:
         self.explainer = explainer
         self.explanation = explanation
-        self.key = explanation.key
+        assert explanation.key is not None  # explain() keys every explanation it can solve
+        self.key: str = explanation.key
         self.record: SolveRecord = explanation._record
-        self.owner = explanation
+        self.owner: object = explanation
         self.budget = explainer.config.iterations
 
     def plan(self, wanted: set[int]) -> list[int]:

@@ -25,8 +25,8 @@ import numpy as np
 from ..core.validate import MAX_ITERATIONS
 from .files import DamagedFile
 
-__all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta", "check_explanation",
-           "subset_members"]
+__all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta",
+           "check_explanation", "subset_members"]
 
 BOX_RTOL = 1e-6
 """Slack of the ``b ≤ f_T ≤ f`` check, relative to ``|b| + |f|`` (float32 rounding is ~1.2e-7)."""

@@ -77,7 +77,8 @@ def _write_error(exc: OSError, path: Path) -> OSError:
     hint = {errno.ENOSPC: "the disk is full: free some space or choose another folder",
             errno.EDQUOT: "your disk quota is exceeded: free some space or choose another folder",
             errno.EACCES: "permission denied: choose a folder you can write to",
-            errno.EROFS: "the file system is read-only: choose another folder"}.get(exc.errno, exc.strerror or str(exc))
+            errno.EROFS: "the file system is read-only: choose another folder"}.get(exc.errno or 0,
+                                                                                 exc.strerror or str(exc))
     err = type(exc)(exc.errno, f"cannot write {path} ({hint})")
     err.filename = str(path)
     return err
@@ -115,7 +116,8 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray], compressed: bool = Fals
     arrays = dict(arrays)
     arrays["checksum"] = np.asarray(checksum(arrays))
     save = np.savez_compressed if compressed else np.savez
-    return _atomic_write(Path(path), lambda fh: save(fh, **arrays))
+    # numpy's stub lets ``**arrays`` reach the ``allow_pickle: bool`` keyword; no array is named so
+    return _atomic_write(Path(path), lambda fh: save(fh, **arrays))  # type: ignore[arg-type]
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -38,6 +38,7 @@ class Component:
 
     @property
     def order(self) -> int:
+        """The interaction order ``|S|``."""
         return len(self.patches)
 
     def __repr__(self) -> str:  # readable in a notebook: no raw tensor

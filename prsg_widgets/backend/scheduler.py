@@ -95,8 +95,13 @@ class Scheduler:
         self.meter = RateMeter()
         """Subset-iterations per second measured on this worker (:mod:`.progress`, for ETAs)."""
         ref = weakref.ref(self)
-        # a solve still running when the interpreter exits is stopped and its results saved
-        atexit.register(lambda: (lambda s: s is not None and s.close())(ref()))
+
+        def close_at_exit() -> None:  # a solve still running at exit is stopped and its results saved
+            scheduler = ref()
+            if scheduler is not None:
+                scheduler.close()
+
+        atexit.register(close_at_exit)
 
     # ------------------------------------------------------------------ public
     def submit(self, job: Job, subsets: list[int], on_progress: Optional[ProgressCallback] = None) -> cf.Future:

@@ -23,7 +23,7 @@ import warnings
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -74,6 +74,7 @@ class SolveRecord:
         self.iterations = np.zeros(size, dtype=np.int64)
 
     def write(self, rows: np.ndarray, features: Tensor, mse, patch_mse, feasible, iterations) -> None:
+        """Store solved ``rows`` (subset bitmasks) with their features, errors and iteration counts."""
         with self.lock:
             self.features[torch.as_tensor(rows, dtype=torch.long)] = features.detach().float().cpu()
             self.mse[rows] = mse
@@ -169,6 +170,7 @@ class Store:
 
     # ------------------------------------------------------------------ disk
     def folder(self, key: str) -> Optional[Path]:
+        """The folder of ``key``'s parts (``None`` for a store in memory only)."""
         return None if self.directory is None else self.directory / key
 
     def flush(self, key: str) -> int:
@@ -176,10 +178,10 @@ class Store:
         with self._lock:
             rec, pending = self._unsaved.pop(key, (None, set()))
         rows = sorted(pending)
-        if not rows or self.directory is None:
+        if rec is None or not rows or self.directory is None:
             return 0
         try:
-            write_npz(self.folder(key) / f"part-{uuid.uuid4().hex}.npz", {**rec.arrays(np.asarray(rows)),
+            write_npz(self.directory / key / f"part-{uuid.uuid4().hex}.npz", {**rec.arrays(np.asarray(rows)),
                                                                           "key": np.asarray(key)})
         except BaseException:
             with self._lock:  # not on disk: try again at the next flush
@@ -203,8 +205,8 @@ class Store:
             except DamagedFile as exc:
                 failed.append((Path(path), exc))
         if failed:
-            for path, exc in failed:
-                self._set_aside(path, exc)
+            for path, err in failed:
+                self._set_aside(path, err)
             for rows in origins.values():
                 record.forget(rows)
             self.reload(key, record)
@@ -320,7 +322,9 @@ class Store:
 
     def _describe(self, key: str, describe: dict) -> None:
         """A human-readable ``meta.json`` beside the parts (what the key stands for)."""
-        path = self.folder(key) / "meta.json"
+        if self.directory is None:
+            return
+        path = self.directory / key / "meta.json"
         if not path.exists():
             try:
                 write_text(path, json.dumps(describe, indent=1, sort_keys=True, default=str))
@@ -382,7 +386,7 @@ class Store:
         (:class:`DamagedFile`) is set aside and a one-line ``ValueError`` asks to start again."""
         with self._lock:
             pending, self._unverified = self._unverified, {}
-        for key, (path, value) in pending.items():
+        for path, value in pending.values():
             try:
                 check(value)
             except DamagedFile as exc:
@@ -395,7 +399,8 @@ class Store:
         the value is only a cache)."""
         if self.directory is not None:
             try:
-                write_npz(self.directory / f"{key}.npz", {"value": value.detach().cpu().numpy(), "key": np.asarray(key)})
+                write_npz(self.directory / f"{key}.npz",
+                          {"value": value.detach().cpu().numpy(), "key": np.asarray(key)})
             except PermissionError:
                 pass
 

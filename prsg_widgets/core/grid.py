@@ -11,7 +11,7 @@ Subset bitmasks are true integers in ``0..2^n−1``.  See :mod:`prsg_widgets.cor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -50,12 +50,15 @@ class PatchGrid:
 
     @property
     def num_patches(self) -> int:
+        """``P²``, the number of patches."""
         return self.size * self.size
 
     def row_edges(self) -> list[int]:
+        """The ``P + 1`` pixel rows where the patch rows start (and the last one ends)."""
         return [round(i * self.height / self.size) for i in range(self.size + 1)]
 
     def col_edges(self) -> list[int]:
+        """The ``P + 1`` pixel columns where the patch columns start (and the last one ends)."""
         return [round(i * self.width / self.size) for i in range(self.size + 1)]
 
     def bounds(self, patch: int) -> tuple[int, int, int, int]:
@@ -76,8 +79,8 @@ class PatchGrid:
         """Boolean pixel mask ``(H, W)`` of the union of ``patches``."""
         m = torch.zeros(self.height, self.width, dtype=torch.bool, device=device)
         for p in self.check(patches, unique=False):
-            t, b, l, r = self.bounds(p)
-            m[t:b, l:r] = True
+            top, bottom, left, right = self.bounds(p)
+            m[top:bottom, left:right] = True
         return m
 
     def patch_masks(self, patches: Sequence[int], device: Optional[torch.device] = None) -> Tensor:
@@ -101,8 +104,8 @@ class PatchGrid:
         """Mean of a ``(H, W)`` map inside each patch → ``(P*P,)``."""
         scores = torch.empty(self.num_patches, dtype=torch.float64)
         for p in range(self.num_patches):
-            t, b, l, r = self.bounds(p)
-            scores[p] = values[t:b, l:r].double().mean()
+            top, bottom, left, right = self.bounds(p)
+            scores[p] = values[top:bottom, left:right].double().mean()
         return scores
 
 

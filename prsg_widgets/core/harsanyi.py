@@ -181,4 +181,5 @@ def or_interaction(u: Callable[[int], Tensor], s: int, full: int) -> Tensor:
         term = u(full ^ sub).double()
         acc = (term if (pop - _popcount(sub)) % 2 == 0 else -term) if acc is None else (
             acc + term if (pop - _popcount(sub)) % 2 == 0 else acc - term)
+    assert acc is not None  # submasks(s) yields at least s itself
     return -acc if s else torch.zeros_like(acc)

@@ -116,12 +116,15 @@ class Health:
 
     @property
     def ok(self) -> bool:
+        """True when :meth:`warnings` finds nothing."""
         return not self.warnings()
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
     def to_json(self) -> str:
+        """The fields as JSON (NaN written as ``null``)."""
         return json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
                            for k, v in self.as_dict().items()}, indent=2)
 

@@ -61,11 +61,11 @@ def is_integer(value: Any) -> bool:
         return False
     if isinstance(value, (int, np.integer)):
         return True
-    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0:
+    if isinstance(value, Tensor) and value.ndim == 0:
         dtype = value.dtype
-        if isinstance(value, Tensor):
-            return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
-        return np.issubdtype(dtype, np.integer)
+        return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return bool(np.issubdtype(value.dtype, np.integer))
     return False
 
 
@@ -126,7 +126,8 @@ def check_positive_float(value: Any, name: str, *, max: Optional[float] = None,
     try:
         number = float(value)
     except OverflowError:
-        number = math.inf if value > 0 else -math.inf
+        # typeshed's numbers.Real declares no comparison, but every Real compares with 0
+        number = math.inf if value > 0 else -math.inf  # type: ignore[operator]
     if not math.isfinite(number):
         raise SettingsError(f"{name} must be a finite number, got {short_repr(value)}")
     if number < 0 or (number == 0 and not allow_zero):

@@ -89,5 +89,6 @@ __all__ = [
     "completeness_residual", "decomposition_rho", "decomposition_breach",
     "decomposition_inconsistency", "decomposition_transferability",
     "PropertyScores", "score_properties", "solver_summary", "object_share",
+    "SubsetLike",
 ]
 

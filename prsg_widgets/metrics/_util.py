@@ -6,12 +6,12 @@ Nothing here is public API; import the metrics from :mod:`prsg_widgets.metrics`.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Union
+from typing import Iterable
 
 import numpy as np
 from torch import Tensor
 
-SubsetLike = Union[int, Iterable[int]]
+SubsetLike = int | Iterable[int]
 """A subset: an int bitmask over ``explanation.patches`` (bit i ⇔ ``patches[i]``) or patch ids."""
 
 

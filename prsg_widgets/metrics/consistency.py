@@ -45,7 +45,8 @@ def _context_subsets(n: int, forbidden: int, max_contexts: Optional[int], seed: 
     return ctx
 
 
-def _inconsistency(explanation: Explanation, vector: Tensor, field: list[int], contexts: Tensor) -> tuple[np.ndarray, Tensor]:
+def _inconsistency(explanation: Explanation, vector: Tensor, field: list[int],
+                   contexts: Tensor) -> tuple[np.ndarray, Tensor]:
     """``contexts`` ``(m, d)`` features; returns per-context values and the patterns."""
     b = explanation.baseline
     v = vector.float()

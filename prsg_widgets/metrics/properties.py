@@ -42,7 +42,8 @@ def score_properties(decomp: Decomposition, other: Optional[Decomposition] = Non
     e = decomp.explanation
     head = Decomposition(decomp.name, decomp.vectors[:top], decomp.fields[:top], e)
     rho = decomposition_rho(head)
-    chance = float(np.mean([float(e.grid.mask(fl).double().mean()) for fl in head.fields])) if len(head) else float("nan")
+    chance = (float(np.mean([float(e.grid.mask(fl).double().mean()) for fl in head.fields])) if len(head)
+              else float("nan"))
     inc = [decomposition_inconsistency(decomp, j, max_contexts=max_contexts).mean
            for j in range(len(head)) if len(head.fields[j]) < e.n]
     breach = [decomposition_breach(decomp, p).breach_ratio for p in e.patches]

@@ -31,9 +31,9 @@ def _same_positions(expl_a: Explanation, expl_b: Explanation) -> None:
             "transferability compares action fields as patch-id sets, so both explanations must be "
             f"over the same patch positions; got {list(expl_a.patches)} and {list(expl_b.patches)}. "
             "Explain image b with patches=explanation_a.patches.")
-    ga = expl_a.explainer.grid if expl_a.explainer is not None else None
-    gb = expl_b.explainer.grid if expl_b.explainer is not None else None
-    if ga is not None and gb is not None and ga != gb:
+    # each explanation's own grid (from its metadata): loaded, unbound explanations are checked too
+    ga, gb = expl_a.grid, expl_b.grid
+    if ga != gb:
         raise ValueError(f"the two explanations use different patch grids ({ga} vs {gb}); patch ids "
                          "mean different regions")
 

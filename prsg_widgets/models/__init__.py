@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from ..core.errors import NameNotFoundError, SettingsError
 from ..core.validate import check_layer_name
@@ -28,20 +28,20 @@ class ModelInfo:
     description: str
 
 
-def _load_toy(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+def _load_toy(layer: str | None = None, device=None, **kw) -> SplitGenerator:
     from .toy_scenes import load_toy_scenes  # trains on first use; import lazily
 
     return load_toy_scenes(layer=layer, device=device, **kw)
 
 
-def _load_planted(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+def _load_planted(layer: str | None = None, device=None, **kw) -> SplitGenerator:
     from .planted import load_planted
 
     return load_planted(layer=layer, device=device, **kw)
 
 
 def _biggan_loader(name: str) -> Callable[..., SplitGenerator]:
-    def load(layer: Optional[str] = None, device=None, **kw) -> SplitGenerator:
+    def load(layer: str | None = None, device=None, **kw) -> SplitGenerator:
         from .biggan import load_biggan  # needs pytorch-pretrained-biggan; import lazily
 
         return load_biggan(name, layer=layer, device=device, **kw)
@@ -68,8 +68,9 @@ MODELS: dict[str, ModelInfo] = {
                              "(prsg_widgets.models.planted): a ground truth for the solver"),
     **{f"biggan-deep-{r}": ModelInfo(f"biggan-deep-{r}", _biggan_loader(f"biggan-deep-{r}"),
                                      "generator.layers.4", "generator.layers.6",
-                                     f"class-conditional {r}×{r} BigGAN-deep (ImageNet); PyPI 'pytorch-pretrained-biggan' "
-                                     "(extra [biggan]); local weights=PATH or weights='random'")
+                                     f"class-conditional {r}×{r} BigGAN-deep (ImageNet); "
+                                     "PyPI 'pytorch-pretrained-biggan' (extra [biggan]); "
+                                     "local weights=PATH or weights='random'")
        for r in (128, 256, 512)},
 }
 
@@ -86,7 +87,8 @@ def model_info(name: str) -> ModelInfo:
     return MODELS[name]
 
 
-def load_generator(name: str, layer: Optional[str] = None, device=None, cheap: bool = False, **kwargs) -> SplitGenerator:
+def load_generator(name: str, layer: str | None = None, device=None, cheap: bool = False,
+                   **kwargs) -> SplitGenerator:
     """Load a built-in model, split at ``layer`` (default: its middle layer; ``cheap=True``: its
     cheaper layer for quick CPU runs).  Names: ``"dcgan-faces"``, ``"eyes-128"``, ``"toy-scenes"``,
     ``"biggan-deep-128"`` / ``-256`` / ``-512`` (``weights=PATH`` or ``"random"``, see

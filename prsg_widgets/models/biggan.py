@@ -86,15 +86,15 @@ def _package():
 
 def _coded_class():
     """``BigGAN`` with a ``forward(code)`` that unpacks ``[z | one-hot | truncation]``."""
-    ppb = _package()
+    base: Any = _package().BigGAN  # the untyped package's class, imported on first use
 
-    class BigGANCoded(ppb.BigGAN):
+    class BigGANCoded(base):
         """The package's ``BigGAN`` whose forward takes one code tensor (see the module docstring).
 
         Submodule names and the state dict are the package's, so official checkpoints load as is.
         """
 
-        def forward(self, code: Tensor) -> Tensor:  # type: ignore[override]
+        def forward(self, code: Tensor) -> Tensor:
             zd, nc = self.config.z_dim, self.config.num_classes
             if code.dim() != 2 or code.shape[1] != zd + nc + 1:
                 raise ValueError(f"a BigGAN code is (B, {zd + nc + 1}) = [z ({zd}) | one-hot class ({nc}) | "
@@ -110,6 +110,7 @@ def _coded_class():
                 if out is None:
                     out = part.new_empty(code.shape[0], *part.shape[1:])
                 out[rows] = part
+            assert out is not None  # values holds at least two truncations here
             return out
 
         def _run(self, z: Tensor, label: Tensor, truncation: float) -> Tensor:
@@ -179,7 +180,7 @@ def _calibrate_batch_norms(model: nn.Module, seed: int, batch: int = 4) -> None:
     """Set every batch norm's statistics (all truncation slots) to those of its input on ``batch``
     random codes, in forward order — what training would have left there.  Without it, random
     weights give images that hardly depend on the code (the explanation is then trivially f_T = b)."""
-    cfg = model.config
+    cfg: Any = model.config  # the package's BigGANConfig
     code = biggan_sampler(cfg.z_dim, cfg.num_classes, 1.0)(batch, torch.Generator().manual_seed(seed))
 
     def calibrate(bn, args):
@@ -350,11 +351,12 @@ def load_biggan(
     """
     random_weights = isinstance(weights, str) and weights == "random"
     model = load_biggan_module(name, weights, config=config, seed=seed).to(device or "cpu")
-    cfg = model.config
+    cfg: Any = model.config  # the package's BigGANConfig
     label = name if config is None else f"{name}-custom"
     if random_weights:
         label += " (random weights)"
     return split_generator(
-        model, DEFAULT_LAYER if layer is None else layer, biggan_sampler(cfg.z_dim, cfg.num_classes, truncation, class_id),
+        model, DEFAULT_LAYER if layer is None else layer,
+        biggan_sampler(cfg.z_dim, cfg.num_classes, truncation, class_id),
         (-1.0, 1.0), name=label, random_weights=random_weights, truncation=truncation,
     )

@@ -12,7 +12,7 @@ import importlib.util
 import os
 import zipfile
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -32,7 +32,7 @@ class WeightsFileDamaged(ValueError, RuntimeError):
 
 
 def load_weights(path: Union[str, os.PathLike], remedy: str,
-                 select: Optional[Callable[[object], dict]] = None,
+                 select: Optional[Callable[[Any], dict]] = None,
                  model: Optional[nn.Module] = None, strict: bool = True) -> dict:
     """Read a state dict with ``torch.load(weights_only=True)``; with ``model``, load it.
 
@@ -126,6 +126,7 @@ class DCGANFaces(nn.Module):
         )
 
     def forward(self, code: Tensor) -> Tensor:
+        """``code (B, nz)`` → images ``(B, 3, 64, 64)`` in ``[-1, 1]``."""
         return self.main(code.reshape(code.shape[0], -1, 1, 1))
 
 
@@ -152,6 +153,7 @@ class Eyes128(nn.Module):
         self.main = nn.Sequential(*blocks)
 
     def forward(self, code: Tensor) -> Tensor:
+        """``code (B, 108)`` → images ``(B, 3, 128, 128)`` in ``[-1, 1]``."""
         return self.main(code.reshape(code.shape[0], -1, 1, 1))
 
 
@@ -190,7 +192,8 @@ def load_dcgan_faces(layer: Optional[str] = None, device=None) -> SplitGenerator
                            name="dcgan-faces", foreground=FACE_PRIOR)
 
 
-def load_eyes_128(layer: Optional[str] = None, device=None, eye_class: Optional[Union[str, int]] = None) -> SplitGenerator:
+def load_eyes_128(layer: Optional[str] = None, device=None,
+                  eye_class: Optional[Union[str, int]] = None) -> SplitGenerator:
     """``"eyes-128"``: class-conditional 128×128 painted eyes; default layer ``main.9``, cheap
     ``main.12``.  ``eye_class`` fixes the class of sampled codes (default: random per code)."""
     path = weights_file("omniart_eye_generator", "generator_model_state.pth")

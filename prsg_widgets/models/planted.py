@@ -93,6 +93,9 @@ def _object_pixel_masks() -> Tensor:
 class PlantedHead(nn.Module):
     """``code (B, K + DISTRACTORS) → feature (B, C, 6, 6)``: channel group ``k`` is ``z_k · v_k``."""
 
+    profiles: Tensor  # buffers, declared so that they type as tensors
+    owner: Tensor
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("profiles", _profiles())
@@ -106,6 +109,10 @@ class PlantedHead(nn.Module):
 
 class PlantedRenderer(nn.Module):
     """``feature → image (B, 3, 48, 48)``: object ``k`` painted with intensity ``σ(γ·mean(f[C_k]))``."""
+
+    scale: Tensor  # buffers, declared so that they type as tensors
+    masks: Tensor
+    contrast: Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,6 +142,7 @@ class PlantedGenerator(nn.Module):
         self.main = nn.Sequential(PlantedHead(), PlantedRenderer())
 
     def forward(self, code: Tensor) -> Tensor:
+        """``code (B, CODE_DIM)`` → the image ``(B, 3, 48, 48)``."""
         return self.main(code.reshape(code.shape[0], -1))
 
 

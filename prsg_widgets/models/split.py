@@ -316,7 +316,7 @@ def split_generator(
         name=name or type(module).__name__,
         module=module,
         layer=layer,  # type: ignore[arg-type]
-        sample_codes=sample_codes,  # type: ignore[arg-type]
+        sample_codes=sample_codes,
         value_range=value_range,
         extras=extras,
     )

@@ -49,10 +49,10 @@ def parse_seeds(seeds: Union[str, int, Iterable[int]]) -> list[int]:
             raise ValueError(f"seeds {seeds!r}: use START:STOP (e.g. 0:64, STOP excluded), "
                              "START:STOP:STEP or a list like 3,5,9") from None
     elif is_integer(seeds):
-        out = list(range(int(seeds)))
+        out = list(range(int(seeds)))  # type: ignore[arg-type]  # is_integer() checked that int() takes it
     else:
         try:
-            out = list(seeds)
+            out = list(seeds)  # type: ignore[arg-type]  # not an int here; a non-iterable is the TypeError below
         except TypeError:
             raise ValueError(f"seeds must be a range string like '0:64', a count or a list of ints, got {seeds!r}") from None
     out = [check_seed(s, "seed") for s in out]

@@ -4,7 +4,7 @@ solve, as the sweep's summary counts them); measured images show as a note."""
 from __future__ import annotations
 
 import sys
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 
 def in_notebook() -> bool:
@@ -29,7 +29,9 @@ class Progress:
         if kind not in ("tqdm", "widget", "none"):
             raise ValueError(f"progress must be 'auto', 'tqdm', 'widget', 'none' or a bool, got {kind!r}")
         self.kind, self.total, self.done = kind, int(total), 0
-        self._bar = self._label = None
+        # a tqdm bar or an ipywidgets progress bar and label, both untyped libraries
+        self._bar: Any = None
+        self._label: Any = None
         self._desc = desc
         if kind == "tqdm":
             from tqdm import tqdm
@@ -47,6 +49,7 @@ class Progress:
             display(w.VBox([self._bar, self._label]))
 
     def update(self, k: int = 1) -> None:
+        """Count ``k`` more finished units."""
         self.done += int(k)
         if self.kind == "tqdm":
             self._bar.update(int(k))
@@ -55,12 +58,14 @@ class Progress:
             self._label.value = f"{self.done} / {self.total}{self._link}"
 
     def note(self, text: str) -> None:
+        """Show ``text`` beside the count."""
         if self.kind == "tqdm":
             self._bar.set_postfix_str(text, refresh=True)
         elif self.kind == "widget":
             self._label.value = f"{self.done} / {self.total} — {text}{self._link}"
 
     def close(self, ok: bool = True) -> None:
+        """Finish the bar (a widget turns green, or red when not ``ok``)."""
         if self.kind == "tqdm":
             self._bar.close()
         elif self.kind == "widget":

@@ -72,16 +72,18 @@ class Study:
     def __post_init__(self) -> None:
         self.images = sorted(self.images, key=lambda im: im["seed"])
         n = self.images[0]["n"] if self.images else 1
-        self.k_a, self.k_b = scaled_k(n, self.k_a, self.k_b)
-        self.transfer = self._transfer()
+        ka, kb = scaled_k(n, self.k_a, self.k_b)
+        self.k_a, self.k_b = ka, kb
+        self.transfer = self._transfer(ka, kb)
 
     # ------------------------------------------------------------------ numbers
     @property
     def seeds(self) -> list[int]:
+        """The images' seeds, in order."""
         return [im["seed"] for im in self.images]
 
-    def _transfer(self) -> dict:
-        ims, ka, kb = self.images, self.k_a, self.k_b
+    def _transfer(self, ka: int, kb: int) -> dict:
+        ims = self.images
         m = len(ims)
         fields = [[tuple(p) for _, p, _ in im["top"]] for im in ims]
         asym = np.full((m, m), np.nan)
@@ -123,9 +125,11 @@ class Study:
                  "rho", "rho_chance", "breach", "inconsistency")
 
     def per_image_spread(self) -> dict:
+        """The :func:`spread` of each per-image metric in :attr:`PER_IMAGE`."""
         return {name: spread(self.values(name)) for name in self.PER_IMAGE}
 
     def as_dict(self) -> dict:
+        """Everything :meth:`save` writes to ``study.json``."""
         return {"settings": self.settings, "run": self.run, "k_a": self.k_a, "k_b": self.k_b,
                 "paper": PAPER, "summary": self.per_image_spread(), "transferability": self.transfer,
                 "images": self.images}
@@ -183,14 +187,16 @@ class Study:
                       f"of 1/{t['k_a']} and chance is high; compare with the chance column, not with the paper.", ""]
         lines += ["## Per image", "", "| metric | mean ± std | median [q25, q75] | min – max | images |",
                   "|---|---|---|---|---|"]
-        labels = {"feasible_share": "subsets with every patch within ε", "cancellation": "cancellation Σ‖I‖₁/‖u(N)‖₁ (1 = none)",
+        labels = {"feasible_share": "subsets with every patch within ε",
+                  "cancellation": "cancellation Σ‖I‖₁/‖u(N)‖₁ (1 = none)",
                   "matching_error": "matching error top-k (of Σ‖f_T−b‖²)", "l1_ratio": "‖u(N)‖₁/‖f−b‖₁",
                   "mass_share": "share of elements holding 90% of the mass", "rho": "ρ (top components, Sec. 3.2.1)",
                   "rho_chance": "ρ chance (pixel share of A(S))", "breach": "boundary breach ratio (0 = bounded)",
                   "inconsistency": "inconsistency (Sec. 3.3)"}
         for name, sp in self.per_image_spread().items():
             if sp["count"]:
-                lines.append(f"| {labels[name]} | {_pm(sp, pct=False)} | {_med(sp, pct=False)} | {_rng(sp, pct=False)} | {sp['count']} |")
+                lines.append(f"| {labels[name]} | {_pm(sp, pct=False)} | {_med(sp, pct=False)} "
+                             f"| {_rng(sp, pct=False)} | {sp['count']} |")
         warn = [(im["seed"], w) for im in self.images for w in im.get("warnings", [])]
         if warn:
             lines += ["", "## Health warnings", ""] + [f"- seed {sd}: {w}" for sd, w in warn]
@@ -227,7 +233,7 @@ class Study:
                   self.transfer["chance"], "chance"),
                  (self.values("rho"), "ρ per image (mean over top components)", rho_chance, "chance (area of A(S))"),
                  (self.values("cancellation"), "cancellation per image (1 = none)", 1.0, "no cancellation")]
-        for ax, (vals, title, ref, label) in zip(axes[1:], hists):
+        for ax, (vals, title, ref, label) in zip(axes[1:], hists, strict=True):
             v = [x for x in vals if x is not None and np.isfinite(x)]
             ax.hist(v, bins=min(20, max(5, len(v))), color="tab:blue", alpha=0.8)
             if ref is not None:

@@ -61,4 +61,5 @@ __all__ = [
     "LATTICE_MODES", "MAX_LATTICE_PLAYERS", "lattice_values", "lattice_positions", "lattice_edges",
     "lattice_node_at", "diverging_color", "value_colors", "LatticeView",
     "KnownComponent", "compare_with_answer", "answer_table", "without", "removal_panel",
+    "TOL", "Transform",
 ]

@@ -28,9 +28,11 @@ class AxiomCheck:
 
     @property
     def ok(self) -> bool:
+        """True when the residual is within the tolerance."""
         return bool(self.residual <= self.tol)
 
     def line(self) -> str:
+        """One line for a report: ✓/✗, the axiom, the residual and the statement."""
         mark = "✓" if self.ok else "✗"
         return f"{mark} {self.axiom:<11} {self.kind:<8} residual {self.residual:.2e}   {self.statement}"
 
@@ -96,7 +98,8 @@ def check_symmetry(v: Tensor, i: int = 0, j: int = 1, kind: str = "AND") -> Axio
     for s in range(1 << n):
         if not s & (bi | bj):
             res = max(res, abs(float(out[s | bi] - out[s | bj])))
-    return AxiomCheck("symmetry", kind, f"players {i + 1},{j + 1} made symmetric: I(S∪{{{i + 1}}}) = I(S∪{{{j + 1}}})", res)
+    statement = f"players {i + 1},{j + 1} made symmetric: I(S∪{{{i + 1}}}) = I(S∪{{{j + 1}}})"
+    return AxiomCheck("symmetry", kind, statement, res)
 
 
 def check_axioms(v: Tensor, w: Optional[Tensor] = None, alpha: float = 2.0, beta: float = -0.5,

@@ -67,10 +67,11 @@ def without(explanation, removed: Sequence[int]) -> Tensor:
 
 
 def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size: int = 168):
-    """Checkboxes for the ``top`` components by norm (numerically zero ones left out); ticking one deletes it from ``f_N`` and the
-    picture beside ``g(f_N)`` shows at once what disappears (and the difference, grey = none),
-    with the deleted components' action fields outlined.  ``labels`` maps a subset to a name
-    (e.g. the object it belongs to).  Returns the ``VBox``; ``.removed()`` lists the ticked."""
+    """Checkboxes for the ``top`` components by norm (numerically zero ones left out); ticking one
+    deletes it from ``f_N`` and the picture beside ``g(f_N)`` shows at once what disappears (and
+    the difference, grey = none), with the deleted components' action fields outlined.
+    ``labels`` maps a subset to a name (e.g. the object it belongs to).  Returns the ``VBox``;
+    ``.removed()`` lists the ticked."""
     import ipywidgets as W
 
     from ..widgets.picture_row import PictureRow
@@ -87,7 +88,7 @@ def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size
     vr = explanation.value_range
 
     def removed() -> list[int]:
-        return [c.subset for c, b in zip(comps, boxes) if b.value]
+        return [c.subset for c, b in zip(comps, boxes, strict=True) if b.value]
 
     def refresh(*_):
         gone = removed()
@@ -104,7 +105,7 @@ def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size
         b.observe(refresh, "value")
     refresh()
     box = W.HBox([W.VBox(boxes, layout=W.Layout(min_width="300px")), pictures])
-    box.removed = removed  # type: ignore[attr-defined]
-    box.pictures = pictures  # type: ignore[attr-defined]
-    box.checkboxes = boxes  # type: ignore[attr-defined]
+    box.removed = removed
+    box.pictures = pictures
+    box.checkboxes = boxes
     return box

@@ -5,6 +5,7 @@ the blue–white–red colours.  Testable without a browser; only
 """
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Optional, Sequence, Union
 
 from torch import Tensor
@@ -64,7 +65,7 @@ def _node_radius(positions: dict[int, tuple[float, float]], cap: float = 26.0) -
     pts = list(positions.values())
     gaps = [abs(a[0] - b[0]) for a in pts for b in pts if a[1] == b[1] and a[0] != b[0]]
     rows = sorted({p[1] for p in pts})
-    dy = min((b - a for a, b in zip(rows, rows[1:])), default=4 * cap)
+    dy = min((b - a for a, b in pairwise(rows)), default=4 * cap)
     return float(min(cap, 0.42 * min(gaps, default=4 * cap), 0.32 * dy))
 
 
@@ -92,7 +93,7 @@ def diverging_color(x: float, scale: float) -> str:
     t = 0.0 if scale <= 0 else max(-1.0, min(1.0, float(x) / float(scale)))
     end = _POSITIVE if t > 0 else _NEGATIVE
     a = abs(t)
-    r, g, b = (round(w + a * (e - w)) for w, e in zip(_WHITE, end))
+    r, g, b = (round(w + a * (e - w)) for w, e in zip(_WHITE, end, strict=True))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 

@@ -87,7 +87,7 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
             v = preset_game(change["new"], n)
             for t, s in sliders.items():
                 s.unobserve(edited, "value")
-                s.value = float(min(max(v[t], lo), hi))
+                s.value = min(max(float(v[t]), lo), hi)
                 s.observe(edited, "value")
             refresh()
 
@@ -98,8 +98,8 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
     by_size = [W.VBox([s for t, s in sliders.items() if bin(t).count("1") == k]) for k in range(n + 1)]
     parts = [W.HBox([preset, worth]), W.HBox(by_size)] + ([view.widget] if view is not None else []) + [out]
     box = W.VBox(parts)
-    box.game = game  # type: ignore[attr-defined]
-    box.lattice = view  # type: ignore[attr-defined]
+    box.game = game
+    box.lattice = view
     refresh()
     return box
 

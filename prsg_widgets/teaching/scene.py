@@ -54,6 +54,7 @@ class ObjectOverlap:
 
     @property
     def overlaps_object(self) -> bool:
+        """True when the action field touches at least one object."""
         return len(self.objects_in_field) > 0
 
 
@@ -71,7 +72,7 @@ def object_overlaps(explanation, object_masks: Tensor, top: int = 5, min_pixels:
     deltas = explanation.regional_patterns(subsets).abs().sum(1)  # (k, H, W)
     grid = explanation.grid
     out = []
-    for c, d, rho in zip(comps, deltas, rhos):
+    for c, d, rho in zip(comps, deltas, rhos, strict=True):
         field = grid.mask(c.patches)
         hit = tuple(k for k in range(masks.shape[0]) if int((masks[k] & field).sum()) >= min_pixels)
         total = float(d.sum())
@@ -97,8 +98,8 @@ def _outline(ax, grid, patches: Iterable[int], color: str, lw: float = 2.0) -> N
     from matplotlib.patches import Rectangle
 
     for p in patches:
-        t, b, l, r = grid.bounds(p)
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, ec=color, lw=lw))
+        top, bottom, left, right = grid.bounds(p)
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec=color, lw=lw))
 
 
 def show_scene(explanation, object_masks: Tensor, ax=None):
@@ -114,8 +115,8 @@ def show_scene(explanation, object_masks: Tensor, ax=None):
         ax.contour(m.numpy(), levels=[0.5], colors="white", linewidths=1.0)
     _outline(ax, explanation.grid, explanation.patches, "yellow")
     for i, p in enumerate(explanation.patches):
-        t, b, l, r = explanation.grid.bounds(p)
-        ax.text(l + 1, t + 3, str(i + 1), color="yellow", fontsize=9, weight="bold")
+        top, _, left, _ = explanation.grid.bounds(p)
+        ax.text(left + 1, top + 3, str(i + 1), color="yellow", fontsize=9, weight="bold")
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title("scene, objects (white), patches N (yellow)", fontsize=8)
     return ax
@@ -132,7 +133,7 @@ def show_components(explanation, overlaps: Sequence[ObjectOverlap], object_masks
     fig, axes = plt.subplots(1, max(k, 1), figsize=(2.1 * max(k, 1), 2.5), squeeze=False)
     masks = object_masks.reshape(-1, *object_masks.shape[-2:]).cpu().float()
     deltas = explanation.regional_patterns([o.subset for o in overlaps]).abs().sum(1) if k else []
-    for ax, o, d in zip(axes[0], overlaps, deltas):
+    for ax, o, d in zip(axes[0], overlaps, deltas, strict=False):  # one empty axis when none
         ax.imshow(d.numpy(), cmap="magma", interpolation="nearest")
         for m in masks:
             ax.contour(m.numpy(), levels=[0.5], colors="white", linewidths=0.8)

@@ -17,13 +17,11 @@ from typing import Any, Callable
 import anywidget
 import traitlets
 
+from ._images import ArrayLike, decode_rgba, float32_bytes, rgba_bytes, signed_rgba_bytes  # noqa: F401
+
 STATIC = pathlib.Path(__file__).parent / "static"
 CSS = STATIC / "prsg.css"
 log = logging.getLogger("prsg_widgets")
-
-
-from ._images import ArrayLike, decode_rgba, float32_bytes, rgba_bytes, signed_rgba_bytes  # noqa: F401
-
 
 # ---------------------------------------------------------------------------------- threads
 def _kernel_loop():

@@ -2,12 +2,12 @@
 for RGB) and little-endian float32 — a display conversion only, no paper quantity."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
+ArrayLike = np.ndarray | torch.Tensor
 
 
 def _to_hwc(image: ArrayLike) -> np.ndarray:
@@ -15,9 +15,7 @@ def _to_hwc(image: ArrayLike) -> np.ndarray:
     ``(H, W)``, as ``(H, W, C)``.  A 3-D array is taken as channel-last when its last axis has
     1, 3 or 4 entries, else as channel-first."""
     channel_first = isinstance(image, torch.Tensor)
-    if channel_first:
-        image = image.detach().cpu().numpy()
-    arr = np.asarray(image)
+    arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     elif arr.ndim == 3:

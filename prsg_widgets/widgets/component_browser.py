@@ -77,7 +77,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.add_class("prsg-component-browser")
         self.max_thumbs = int(max_thumbs)
         self.solve = bool(solve)
-        self.explanation = None
+        self.explanation: Any = None  # an Explanation once set_explanation() ran
         self.reconstruction: Optional[metrics.ReconstructionResult] = None
         self._norms: dict[int, float] = {}
         self._thumbs: dict[int, bytes] = {}
@@ -185,7 +185,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if new:
             images = e.render(torch.stack([e.minimal_feature(t) for t in new]))
             vr = model_value_range(e)
-            for t, img in zip(new, images):
+            for t, img in zip(new, images, strict=True):
                 self._drafts[t] = rgba_bytes(img, vr)[0]
         shown = sorted(solved, key=lambda t: (popcount(t), t))[-most:]
         if [d["subset"] for d in self.gallery.drafts] != shown:
@@ -202,16 +202,19 @@ class ComponentBrowser(LiveView, widgets.VBox):
         shown = [s for s, _ in listed][: self.max_thumbs]
         rank = {s: i + 1 for i, s in enumerate(self._ranked)}
         self._render_thumbs([t for t in shown if t in self._norms])
-        items, chunks = [], []
-        prev = None
+        items: list[dict[str, Any]] = []
+        chunks: list[bytes] = []
+        prev: Optional[dict[str, Any]] = None
         for s in shown:
             ready_s = s in self._norms
             norm = self._norms.get(s)
-            tie = prev["rank"] if prev and norm is not None and prev["norm"] is not None and \
-                f"{prev['norm']:.3g}" == f"{norm:.3g}" else None
+            tie: Optional[int] = None  # the rank of the first of a run of equal (3 digits) norms
+            if prev is not None and prev["rank"] and norm is not None and prev["norm"] is not None and \
+                    f"{prev['norm']:.3g}" == f"{norm:.3g}":
+                tie = prev.get("tie") or prev["rank"]
             item = {"subset": s, "patches": e.subset_patches(s), "status": "ready" if ready_s else "pending",
                     "norm": norm, "rank": rank.get(s), "thumb": -1, "scale": self._scales.get(s),
-                    "tie": (prev.get("tie") or tie) if tie else None, "negligible": self._negligible(s)}
+                    "tie": tie, "negligible": self._negligible(s)}
             prev = item
             if ready_s and s in self._thumbs:
                 item["thumb"] = len(chunks)
@@ -230,7 +233,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         is rendered, so n = 9 (511 components) costs one gallery page, not 511 renders."""
         missing = [s for s in subsets if s not in self._thumbs]
         if missing:
-            for s, pat in zip(missing, self.explanation.regional_patterns(missing)):
+            for s, pat in zip(missing, self.explanation.regional_patterns(missing), strict=True):
                 # a negligible component is drawn flat: scaled to its own max, rounding noise
                 # would look like a pattern
                 flat = self._negligible(s)
@@ -369,7 +372,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
         with self.recon_view.hold_sync():
             self.recon_view.steps = steps
             self.recon_view.rmse = [float(v) for v in res.rmse]
-            self.recon_view.rmse_other = [_finite(float(v), -1.0) for v in res.rmse_other]
+            # JSON has no NaN: -1 marks "no other patch" for the view
+            self.recon_view.rmse_other = [v if math.isfinite(v) else -1.0 for v in map(float, res.rmse_other)]
             self.recon_view.tolerance = float(res.tolerance)
             self.recon_view.status = ""
         want = min(int(self.k), steps) if keep_k else steps  # full: f̂_T = f_T (Eq. 7)

@@ -120,6 +120,7 @@ class Dashboard(widgets.VBox):
 
     @property
     def views(self) -> tuple:
+        """The three views: component browser, sparsity curve, transferability pairer."""
         return (self.browser, self.curve, self.pairer)
 
     # ------------------------------------------------------------------ solver mode
@@ -261,16 +262,18 @@ class Dashboard(widgets.VBox):
         pairs = solved_pairs(self.explanation) if mine else []
         prior = max(1, config.iterations) / 2
         its = images * sum(math.comb(n, k) * expected_iterations(pairs, k, prior) for k in range(1, n + 1))
-        rates = [r for r in (ex.scheduler.meter.rate() for ex in ([explainer] if explainer else []) + [self.explainer]) if r]
+        measured = ([explainer] if explainer else []) + [self.explainer]
+        rates = [r for r in (ex.scheduler.meter.rate() for ex in measured) if r]
         return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": its,
                 "seconds": its / rates[0] if rates else None}
 
     def _update_estimate(self) -> None:
         if self.explainer.config.nested:
             est = self.estimate(n=len(self.explanation.patches), nested=False)
-            when = f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"] else "time: not measured yet"
-            self.independent_note.value = (f"<div class='prsg-estimate-line'>independent re-solve: {est['total']:,} minimal "
-                                           f"features (with the dense control) · {when}; asks first above "
+            when = (f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"]
+                    else "time: not measured yet")
+            self.independent_note.value = (f"<div class='prsg-estimate-line'>independent re-solve: {est['total']:,} "
+                                           f"minimal features (with the dense control) · {when}; asks first above "
                                            f"{self.confirm_above:,} per image or two minutes</div>")
         est = self.estimate()
         if est["n"] == 0:

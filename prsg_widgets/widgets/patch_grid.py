@@ -169,7 +169,8 @@ class PatchGridSelector(GridView):
             self.message = f"auto: {n} patches exceed the limit of {self.max_patches}"
             raise ValueError(self.message)
         if self._reference is None:
-            self.message = "auto needs a reference image (the baseline image g(b)): build the selector with an explainer"
+            self.message = ("auto needs a reference image (the baseline image g(b)): "
+                            "build the selector with an explainer")
             raise ValueError(self.message)
         import torch
 

@@ -51,6 +51,6 @@ class PictureRow(GridView):
                 self.width, self.height = w, h
             self.images = b"".join(chunks)
             self.items = [{"caption": c, "outline": [int(p) for p in o], "color": col}
-                          for c, o, col in zip(captions, outlines, colors)]
+                          for c, o, col in zip(captions, outlines, colors, strict=True)]
             if note is not None:
                 self.note = note

@@ -95,7 +95,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.max_points = int(max_points)
         self.explanations: list[Any] = []
         self.labels: list[str] = []
-        self.control = None
+        self.control: Any = None  # the dense control's Explanation, when there is one
         self.curves: dict[str, np.ndarray] = {}
         if line is not None:
             self.use_line(line)
@@ -149,7 +149,7 @@ class SparsityCurve(LiveView, widgets.VBox):
     def _refresh(self) -> None:
         series, chunks, offset = [], [], 0
         done_all = total_all = 0
-        for i, (e, label) in enumerate(zip(self._all(), self._all_labels())):
+        for i, (e, label) in enumerate(zip(self._all(), self._all_labels(), strict=True)):
             done, total = e.progress
             done_all, total_all = done_all + done, total_all + total
             is_control = e is self.control
@@ -179,23 +179,20 @@ class SparsityCurve(LiveView, widgets.VBox):
             self.plot.series = series
         self._show_progress()
 
+    def _figure(self):
+        """Fig. 3 / Fig. 16 of the complete curves."""
+        from ..figures import sparsity_figure
 
-def _figure_of(view: "SparsityCurve"):
-    from ..figures import sparsity_figure
-
-    if not view.curves:
-        raise ValueError("no complete curve yet: wait for the solve")
-    return sparsity_figure(view.curves)
-
-
-SparsityCurve._figure = _figure_of  # Fig. 3 / Fig. 16 of the complete curves
+        if not self.curves:
+            raise ValueError("no complete curve yet: wait for the solve")
+        return sparsity_figure(self.curves)
 
 
 def _default_labels(explanations: Sequence[Any]) -> list[str]:
     """The samples' labels ("seed 0"), made distinct with the patch ids where they repeat."""
     labels = [getattr(e.sample, "label", "") or f"explanation {i + 1}" for i, e in enumerate(explanations)]
     if len(set(labels)) < len(labels):
-        labels = [f"{lab} N={list(e.patches)}" for lab, e in zip(labels, explanations)]
+        labels = [f"{lab} N={list(e.patches)}" for lab, e in zip(labels, explanations, strict=True)]
     if len(set(labels)) < len(labels):
         labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
     return labels

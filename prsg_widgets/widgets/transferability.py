@@ -90,13 +90,14 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         self.add_class("prsg-transferability")
         self.solve = bool(solve)
         self.result: Optional[metrics.TransferResult] = None
-        self.explanation_b = None
+        self.explanation_b: Any = None  # an Explanation once the pair is loaded
         if line is not None:
             self.use_line(line)
 
         if hasattr(source, "explain"):  # an Explainer
             self.explainer = source
-            self.explanation_a = source.explain(int(seed_a), patches=list(patches) if patches is not None else "foreground",
+            self.explanation_a = source.explain(int(seed_a),
+                                                patches=list(patches) if patches is not None else "foreground",
                                                 n=None if patches is not None else int(n))
         else:
             self.explanation_a = source
@@ -125,7 +126,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         drawn where the value is (a separate max update left it at the old position)."""
         top = self.explanation_a.num_subsets - 1
         values = values or (self.ka_slider.value, self.kb_slider.value)
-        for s, v in zip((self.ka_slider, self.kb_slider), values):
+        for s, v in zip((self.ka_slider, self.kb_slider), values, strict=True):
             with s.hold_sync():
                 s.min, s.max = 1, top
                 s.value = max(1, min(int(v), top))

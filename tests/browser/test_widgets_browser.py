@@ -305,8 +305,8 @@ def test_progress_eta_cancel_and_resume(lab):
     """Issue 9, point 3: per-subset progress with speed and ETA, and a Cancel button that stops
     the solve from the view (then Resume)."""
     # a learning rate too small to ever reach ε: every subset runs its whole (long) budget
-    code = ("slow = Explainer('toy-scenes', grid=4, cheap=True, solver='tiny', iterations=20000, lr=1e-7, restart=False,"
-            " progress=False)\n"
+    code = ("slow = Explainer('toy-scenes', grid=4, cheap=True, solver='tiny', iterations=20000, lr=1e-7,"
+            " restart=False, progress=False)\n"
             "e = slow.explain(0, n=3)\nb = ComponentBrowser(e)\nb")
     page, out, _ = _show(lab, code, "cancel.ipynb", ".prsg-cb")
     status = out.locator(".prsg-status").first

@@ -6,7 +6,7 @@ whether it comes as a keyword override or a :class:`SolverConfig` built directly
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Union
+from typing import Any, Union
 
 from ..errors import SettingsError
 from ..validate import PRECISIONS, check_solver_settings
@@ -81,7 +81,7 @@ class SolverConfig:
         return f"{mode}, {rule} ≤ ε, start m={self.init:g}, ≤{self.iterations} it, lr {self.lr:g}"
 
 
-_CPU = dict(lr=2e-2, iterations=300, lam=200.0, patience=15, rel_tol=1e-3)
+_CPU: dict[str, Any] = dict(lr=2e-2, iterations=300, lam=200.0, patience=15, rel_tol=1e-3)
 
 PRESETS: dict[str, SolverConfig] = {
     # After the paper's Table 2.

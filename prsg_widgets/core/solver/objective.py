@@ -66,7 +66,7 @@ class Objective:
         """Evaluate rows ``m`` ``(k, d)``, ``k`` a multiple of ``unit``, with their patch
         ``member``-ship ``(k, n)``; ``live`` marks rows holding a subset (the rest are padding)."""
         parts = [self._block(m[i:i + self.unit], member[i:i + self.unit]) for i in range(0, m.shape[0], self.unit)]
-        ev = Evaluation(*(torch.cat(p) for p in zip(*parts)))
+        ev = Evaluation(*(torch.cat(p) for p in zip(*parts, strict=True)))
         ev.feasible &= live
         return ev
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 # name → (per-row shape: "d", "n" or (), dtype key, value on reset)
-_FIELDS: dict[str, tuple[str, str, float]] = {
+_FIELDS: dict[str, tuple[str | tuple[()], str, float]] = {
     "m": ("d", "float", 0.0),          # the mask being optimised
     "m1": ("d", "float", 0.0),         # Adam's first moment
     "m2": ("d", "float", 0.0),         # Adam's second moment
