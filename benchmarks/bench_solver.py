@@ -33,7 +33,8 @@ def timed_solve(ex: Explainer, expl, masks, subsets, config, batch_size):
 
 def compare_defaults(ex: Explainer, seed: int, n: int, legacy: bool = True) -> None:
     """0.2.0's presets against today's on one explanation, side by side, measured in this run:
-    subset-iterations, wall time, mean L1 ‖u(T)‖₁/‖f−b‖₁, cancellation, matching error."""
+    subset-iterations, wall time, mean L1 ‖u(T)‖₁/‖f−b‖₁, cancellation, matching error.
+    """
     runs = [("legacy", "legacy")] if legacy else []
     runs += [("0.2.0 fast", RELEASE_0_2["fast"]), ("fast", "fast"),
              ("0.2.0 interactive", RELEASE_0_2["interactive"]), ("interactive", "interactive")]

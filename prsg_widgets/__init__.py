@@ -40,7 +40,8 @@ def explore(*args, **kwargs):
 def __getattr__(name: str) -> Any:
     """The public names, imported on first use.  ``prsg_widgets.sweep`` is the sweep package (it
     is callable: ``prsg_widgets.sweep(...)`` runs a study on a Dask cluster; Dask itself is
-    imported only when a sweep runs)."""
+    imported only when a sweep runs).
+    """
     if name in _SUBPACKAGES:  # ``import prsg_widgets`` then ``prsg_widgets.core.…`` keeps working
         return importlib.import_module(f".{name}", __name__)
     where = _LAZY.get(name)

@@ -15,8 +15,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Optional, Sequence
+from typing import NoReturn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: …)`` after every option that has a real default (not ``None``/``False``:
-    those options say in their help what leaving them out means)."""
+    those options say in their help what leaving them out means).
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -39,7 +41,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     """The ``prsg`` parser; the flags of :class:`~prsg_widgets.backend.settings.Settings` come from
     one parent parser shared by ``explain`` and ``sweep``.  Imports nothing heavy (``--help`` does
-    not load torch)."""
+    not load torch).
+    """
     from ._version import __version__
     from .backend.settings import add_arguments
 
@@ -57,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="k of the health's matching error (default: min(30, 2^n/4))")
     ex.add_argument("--top", type=int, default=8, help="regional patterns shown in overview.png")
     ex.add_argument("--out", default="prsg_out", help="output directory (explanation.npz, health.json, overview.png)")
-    ex.add_argument("--force", action="store_true", help="write into a non-empty --out (replacing files of the same name)")
+    ex.add_argument("--force", action="store_true",
+                    help="write into a non-empty --out (replacing files of the same name)")
     _add_sweep_parser(sub, shared)
     return parser
 
@@ -78,17 +82,20 @@ def _add_sweep_parser(sub, shared: argparse.ArgumentParser) -> None:
     sw.add_argument("--retries", type=int, default=3, help="retries of a task that fails")
     sw.add_argument("--k-a", type=int, default=None, help="transferability's k_a (default: 20/511 scaled to n)")
     sw.add_argument("--k-b", type=int, default=None, help="transferability's k_b (default: 100/511 scaled to n)")
-    sw.add_argument("--no-metrics", action="store_true", help="health and transferability only (skip ρ, breach, inconsistency)")
+    sw.add_argument("--no-metrics", action="store_true",
+                    help="health and transferability only (skip ρ, breach, inconsistency)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.add_argument("--out", default="prsg_sweep", help="output directory (study.json, study.md, study.png; "
                                                         "the solve cache in OUT/cache unless --cache-dir)")
-    sw.add_argument("--force", action="store_true", help="write into a non-empty --out (replacing files of the same name)")
+    sw.add_argument("--force", action="store_true",
+                    help="write into a non-empty --out (replacing files of the same name)")
 
 
 def _refuse_to_overwrite(out: Path, force: bool, cache_dir) -> None:
     """A ``SettingsError`` when ``out`` already holds something (a previous run's results) and
     ``--force`` is not given.  The solve cache inside ``out`` (the sweep's ``OUT/cache``, or a
-    ``--cache-dir`` there) does not count: rerunning after an interruption resumes from it."""
+    ``--cache-dir`` there) does not count: rerunning after an interruption resumes from it.
+    """
     from .core.errors import SettingsError
 
     if force or not out.is_dir():
@@ -104,7 +111,8 @@ def _refuse_to_overwrite(out: Path, force: bool, cache_dir) -> None:
 
 def _subsets(n: int) -> str:
     """How the output counts subsets, the same in every line: the ``2^n − 1`` non-empty ones (the
-    empty subset's minimal feature is the baseline b itself, never solved nor counted)."""
+    empty subset's minimal feature is the baseline b itself, never solved nor counted).
+    """
     return f"{(1 << n) - 1} non-empty subsets"
 
 
@@ -154,7 +162,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _usable_out(out: Path) -> Path:
     """``out``, created, once a file can really be written in it (``/proc``, a read-only mount or
-    a full disk fail here, before the model loads, not after the solve)."""
+    a full disk fail here, before the model loads, not after the solve).
+    """
     from .backend.files import make_dirs, write_text
 
     try:
@@ -162,13 +171,15 @@ def _usable_out(out: Path) -> Path:
         probe = write_text(out / f".prsg-probe-{os.getpid()}", "probe")
         probe.unlink()
     except OSError as exc:
-        raise ValueError(f"--out {out} cannot be written ({exc.strerror or exc}); give a folder you can write to") from None
+        raise ValueError(f"--out {out} cannot be written ({exc.strerror or exc}); "
+                         "give a folder you can write to") from None
     return out
 
 
 def _write_pair(out: Path, expl, extra: dict, health_json: str) -> None:
     """``explanation.npz`` and ``health.json`` together or neither: both are staged beside, then
-    renamed (a full disk fails while staging and leaves the previous pair, if any, untouched)."""
+    renamed (a full disk fails while staging and leaves the previous pair, if any, untouched).
+    """
     from .backend.files import write_text
 
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
@@ -213,7 +224,7 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``prsg`` command."""
     args = build_parser().parse_args(argv)
     try:
@@ -226,7 +237,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"prsg: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except (ValueError, KeyError, ModuleNotFoundError, RuntimeError, OSError) as exc:
-        message = " ".join(str(exc).split()) if not isinstance(exc, ModuleNotFoundError) else str(exc).strip().replace("\n", " ")
+        message = (" ".join(str(exc).split()) if not isinstance(exc, ModuleNotFoundError)
+                   else str(exc).strip().replace("\n", " "))
         if isinstance(exc, OSError) and not isinstance(exc, ModuleNotFoundError) and exc.strerror:
             where = exc.filename if exc.filename and str(exc.filename) not in exc.strerror else None
             message = " ".join(exc.strerror.split()) + (f": {where}" if where else "")

@@ -8,7 +8,7 @@ backend and do not pile up in pyplot's global state; Jupyter shows a returned fi
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.artist import Artist
@@ -18,8 +18,15 @@ from torch import Tensor
 
 from .backend import Explanation
 from .core.grid import PatchGrid
-from .metrics import (BreachResult, ConsistencyResult, MatchingResult, PropertyScores, ReconstructionResult,
-                      SequentialResult, TransferResult)
+from .metrics import (
+    BreachResult,
+    ConsistencyResult,
+    MatchingResult,
+    PropertyScores,
+    ReconstructionResult,
+    SequentialResult,
+    TransferResult,
+)
 
 __all__ = [
     "image_to_rgb", "pattern_to_rgb", "outline_patches",
@@ -40,9 +47,10 @@ def image_to_rgb(image: Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) 
     return x[:3].permute(1, 2, 0).numpy()
 
 
-def pattern_to_rgb(pattern: Tensor, scale: Optional[float] = None) -> np.ndarray:
+def pattern_to_rgb(pattern: Tensor, scale: float | None = None) -> np.ndarray:
     """A signed difference image ``(C, H, W)`` → RGB around mid-grey (grey = no change), scaled by
-    ``scale`` (default its own max ``|value|``)."""
+    ``scale`` (default its own max ``|value|``).
+    """
     p = pattern.detach().cpu().double()
     s = float(p.abs().max()) if scale is None else float(scale)
     x = 0.5 + 0.5 * p / (s if s > 0 else 1.0)
@@ -61,7 +69,8 @@ def outline_patches(ax, grid: PatchGrid, patches: Sequence[int], color: str = "y
 
 def draw_grid(ax, grid: PatchGrid, labelled: Sequence[int] = ()) -> None:
     """Faint lines between all patches, and each id of ``labelled`` written in its patch, so a
-    title such as ``S=[22]`` can be read off the picture."""
+    title such as ``S=[22]`` can be read off the picture.
+    """
     for p in range(grid.size * grid.size):
         top, bottom, left, right = grid.bounds(p)
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, edgecolor="white",
@@ -95,7 +104,8 @@ def _grid_axes(fig: Figure, count: int, ncols: int):
 def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], patterns: Tensor,
                              ncols: int = 6, shared_scale: bool = False) -> Figure:
     """Fig. 2: the image with ``N`` outlined, then each regional pattern ``Δx_S``
-    (``patterns = explanation.regional_patterns(subsets)``) with its action field outlined."""
+    (``patterns = explanation.regional_patterns(subsets)``) with its action field outlined.
+    """
     count = len(subsets) + 1
     ncols = min(ncols, count)
     fig = Figure(figsize=(1.7 * ncols, 1.9 * max(1, -(-count // ncols))), layout="constrained")
@@ -124,7 +134,8 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
 def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False) -> Figure:
     """Fig. 3 (and Fig. 16 with a dense control among ``curves``): ``|value|`` of every element of
     every component, sorted descending, log y-axis; x as the share of elements so curves of
-    different lengths compare.  ``relative`` divides each curve by its maximum."""
+    different lengths compare.  ``relative`` divides each curve by its maximum.
+    """
     fig = Figure(figsize=(5, 3.2), layout="constrained")
     ax = fig.subplots()
     for label, c in curves.items():
@@ -151,7 +162,8 @@ def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False) ->
 # ---------------------------------------------------------------------------------- Fig. 4
 def matching_error_figure(result: MatchingResult) -> Figure:
     """Fig. 4: subsets ``T`` sorted by ``‖u(T)‖₂`` (curve) with the matching error
-    ``‖u(T) − û(T)‖²/d`` of the top-k components as dots (and ``‖u(T)‖²/d`` for scale)."""
+    ``‖u(T) − û(T)‖²/d`` of the top-k components as dots (and ``‖u(T)‖²/d`` for scale).
+    """
     fig = Figure(figsize=(5.5, 3.2), layout="constrained")
     ax = fig.subplots()
     o = np.array([t for t in result.order if t != 0])  # u(∅) = 0 has no place on a log axis
@@ -167,11 +179,12 @@ def matching_error_figure(result: MatchingResult) -> Figure:
 
 
 # ---------------------------------------------------------------------------------- Figs. 5, 14, 15
-def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optional[Explanation] = None,
-                           labels: Optional[Sequence[str]] = None, show_images: int = 0) -> Figure:
+def boundary_breach_figure(results: Sequence[BreachResult], explanation: Explanation | None = None,
+                           labels: Sequence[str] | None = None, show_images: int = 0) -> Figure:
     """Figs. 5, 14, 15: per result, RMSE against ``g(b)`` of patch ``i`` (must stay near 0) and of
     the other selected patches while components avoiding ``i`` are added.  With
-    ``explanation`` and ``show_images > 0`` each panel row also shows that many renderings."""
+    ``explanation`` and ``show_images > 0`` each panel row also shows that many renderings.
+    """
     k = len(results)
     rows = 2 if (explanation is not None and show_images > 0) else 1
     cols = max(k, 1)
@@ -208,10 +221,11 @@ def boundary_breach_figure(results: Sequence[BreachResult], explanation: Optiona
 
 
 # ---------------------------------------------------------------------------------- Fig. 6
-def real_action_field_figure(rho: np.ndarray, orders: Sequence[int], chance: Optional[np.ndarray] = None,
+def real_action_field_figure(rho: np.ndarray, orders: Sequence[int], chance: np.ndarray | None = None,
                              title: str = "") -> Figure:
     """Fig. 6: ``ρ(S)`` of components by norm rank (bars coloured by ``|S|``), with the area share
-    of ``A(S)`` (``metrics.action_field_area``: the ρ of an evenly spread pattern) as ticks."""
+    of ``A(S)`` (``metrics.action_field_area``: the ρ of an evenly spread pattern) as ticks.
+    """
     rho = np.asarray(rho, dtype=float)
     fig = Figure(figsize=(max(4.0, 0.28 * len(rho) + 1.5), 3.0), layout="constrained")
     ax = fig.subplots()
@@ -233,7 +247,8 @@ def real_action_field_figure(rho: np.ndarray, orders: Sequence[int], chance: Opt
 # ---------------------------------------------------------------------------------- Fig. 7
 def consistency_figure(explanation: Explanation, results: Sequence[ConsistencyResult], max_contexts: int = 5) -> Figure:
     """Fig. 7: for each component, its pattern on ``b`` (``p^∅``) and on a few contexts ``T``
-    (``p^T``), action field outlined in yellow and ``T`` in cyan, inconsistency in the titles."""
+    (``p^T``), action field outlined in yellow and ``T`` in cyan, inconsistency in the titles.
+    """
     cols = 1 + min(max_contexts, max((len(r.contexts) for r in results), default=0))
     rows = max(1, len(results))
     fig = Figure(figsize=(1.6 * cols, 1.8 * rows), layout="constrained")
@@ -281,7 +296,8 @@ def transferability_figure(results: Sequence[TransferResult], labels: Sequence[s
 def controllable_reconstruction_figure(explanation: Explanation, result: ReconstructionResult,
                                        show: int = 6) -> Figure:
     """Figs. 9–10: renderings as components covering the target are added (target outlined),
-    the real image, and the RMSE on the target (and elsewhere) per step with ``sqrt(ε)``."""
+    the real image, and the RMSE on the target (and elsewhere) per step with ``sqrt(ε)``.
+    """
     steps = np.unique(np.linspace(0, len(result.rmse) - 1, min(show, len(result.rmse))).round().astype(int))
     fig = Figure(figsize=(1.6 * (len(steps) + 1), 4.2), layout="constrained")
     top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, 1.2])[:, 0]
@@ -312,7 +328,8 @@ def controllable_reconstruction_figure(explanation: Explanation, result: Reconst
 # ---------------------------------------------------------------------------------- Figs. 11, 12
 def sequential_reconstruction_figure(explanation: Explanation, result: SequentialResult) -> Figure:
     """Figs. 11–12: renderings as the patches are reconstructed one by one (reconstructed patches
-    outlined) and the per-patch RMSE matrix (steps × patches)."""
+    outlined) and the per-patch RMSE matrix (steps × patches).
+    """
     count = len(result.order) + 1
     fig = Figure(figsize=(max(6.0, 1.5 * (count + 1)), 4.4), layout="constrained")
     top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[1, 1.2])[:, 0]
@@ -344,7 +361,8 @@ def sequential_reconstruction_figure(explanation: Explanation, result: Sequentia
 # ---------------------------------------------------------------------------------- Table 1
 def properties_figure(scores: Sequence[PropertyScores]) -> Figure:
     """Table 1 measured, as grouped bars: completeness residual, 1 − mean ρ, inconsistency,
-    breach ratio (all lower = better) and 1 − transferability."""
+    breach ratio (all lower = better) and 1 − transferability.
+    """
     keys = [("completeness_residual", "completeness\nresidual"), ("rho_mean", "1 − ρ"),
             ("inconsistency_mean", "inconsistency"), ("breach_ratio_mean", "breach ratio"),
             ("transfer", "1 − transfer")]
@@ -368,7 +386,8 @@ def properties_figure(scores: Sequence[PropertyScores]) -> Figure:
 # ---------------------------------------------------------------------------------- Table 2
 def convergence_figure(summaries: Mapping[str, Mapping[str, float]]) -> Figure:
     """Table 2: per solver preset, mean mse (with ε), share feasible, mean iterations, sparsity
-    (``metrics.solver_summary``), and seconds when a ``"seconds"`` entry is present."""
+    (``metrics.solver_summary``), and seconds when a ``"seconds"`` entry is present.
+    """
     names = list(summaries)
     timed = all("seconds" in summaries[n] for n in names)
     keys = ["mse", "feasible", "iterations", "sparsity"] + (["seconds"] if timed else [])
@@ -387,10 +406,11 @@ def convergence_figure(summaries: Mapping[str, Mapping[str, float]]) -> Figure:
 
 
 # ---------------------------------------------------------------------------------- tables
-def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Optional[Sequence[str]] = None,
+def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[str] | None = None,
                    digits: int = 3) -> str:
     """A Markdown table (``{row name: {column: value}}``) for the measured Tables 1 and 2 —
-    show it with ``IPython.display.Markdown``; floats get ``digits`` significant digits."""
+    show it with ``IPython.display.Markdown``; floats get ``digits`` significant digits.
+    """
     names = list(rows)
     if columns is None:
         columns = [c for c in (rows[names[0]] if names else {})]

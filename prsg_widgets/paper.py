@@ -23,8 +23,9 @@ it is a different experiment and stays separate.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,13 +55,15 @@ _FULL_KEYS = ("model", "cheap", "grid", "n", "solver", "region", "images")
 
 def cache_dir() -> Path:
     """The solve cache of the notebooks: ``$PRSG_SOLVE_CACHE`` when set (and not empty), else
-    :data:`DEFAULT_CACHE_DIR`, with ``~`` expanded."""
+    :data:`DEFAULT_CACHE_DIR`, with ``~`` expanded.
+    """
     return Path(os.path.expanduser(os.environ.get("PRSG_SOLVE_CACHE") or DEFAULT_CACHE_DIR))
 
 
 def centre_patches(grid: int) -> list[int]:
     """Ids of the central block of a ``grid × grid`` patch grid (every patch but the outer ring;
-    id = row * grid + col)."""
+    id = row * grid + col).
+    """
     grid = check_positive_int(grid, "grid", max=4096)
     return [r * grid + c for r in range(1, grid - 1) for c in range(1, grid - 1)]
 
@@ -112,7 +115,7 @@ class PaperSetting:
         seeds: Iterable[int] = (0,),
         region: str = "foreground",
         full: bool = False,
-        full_values: Optional[Mapping[str, Any]] = None,
+        full_values: Mapping[str, Any] | None = None,
     ) -> None:
         self.full = _check_bool(full, "full")
         values = self._checked(dict(model=model, cheap=cheap, grid=grid, n=n, solver=solver, region=region))
@@ -136,7 +139,7 @@ class PaperSetting:
         self.solver = values["solver"]
         self.region = values["region"]
         self.seeds = seeds
-        self._explainer: Optional[Explainer] = None
+        self._explainer: Explainer | None = None
 
     # ------------------------------------------------------------------ checks
     @staticmethod
@@ -175,14 +178,15 @@ class PaperSetting:
         """Where solves are cached (see :func:`cache_dir`)."""
         return cache_dir()
 
-    def explainer(self, **overrides: Any) -> "Explainer":
+    def explainer(self, **overrides: Any) -> Explainer:
         """The :class:`~prsg_widgets.Explainer` of this setting (``model``, ``grid``, ``solver``,
         ``cheap``, solves cached in :attr:`cache_dir`, no progress bars).
 
         Without ``overrides`` it is built on the first call and then shared (``explain`` and
         ``describe`` use it).  With overrides — any :class:`Explainer` argument, e.g.
         ``model="toy-scenes", grid=4``, ``solver="tiny", iterations=300`` or ``cache_dir=None``
-        (no disk cache) — a new one is built each call."""
+        (no disk cache) — a new one is built each call.
+        """
         from .backend import Explainer
 
         if not overrides and self._explainer is not None:
@@ -196,24 +200,27 @@ class PaperSetting:
             self._explainer = ex
         return ex
 
-    def region_mask(self, explainer: Optional["Explainer"] = None) -> Optional["Tensor"]:
+    def region_mask(self, explainer: Explainer | None = None) -> Tensor | None:
         """The pixel mask ``N`` is drawn in: ``None`` for ``"foreground"`` (the model's own rule),
-        the central block of ``explainer``'s grid (default: the setting's) for ``"centre"``."""
+        the central block of ``explainer``'s grid (default: the setting's) for ``"centre"``.
+        """
         if self.region == "foreground":
             return None
         ex = explainer if explainer is not None else self.explainer()
         return ex.grid.mask(centre_patches(ex.grid.size))
 
-    def explain(self, seed: int, explainer: Optional["Explainer"] = None) -> "Explanation":
+    def explain(self, seed: int, explainer: Explainer | None = None) -> Explanation:
         """An explanation of the image of ``seed`` over ``n`` patches drawn as the paper does: at
         random on the object (``region="foreground"``) or in the central block (``"centre"``).
-        Nothing is solved yet.  ``explainer``: another one than the setting's own."""
+        Nothing is solved yet.  ``explainer``: another one than the setting's own.
+        """
         ex = explainer if explainer is not None else self.explainer()
         return ex.explain(seed, n=self.n, mask=self.region_mask(ex))
 
     def describe(self) -> str:
         """One line: the model, where it is split, the grid, ``n``, the solver and its ε
-        (builds the setting's explainer if needed)."""
+        (builds the setting's explainer if needed).
+        """
         ex = self.explainer()
         return (f"{self.model} split at {ex.generator.layer} (d = {ex.generator.d}), grid {self.grid}×{self.grid}, "
                 f"n = {self.n}, solver {self.solver!r}, ε = {ex.epsilon:g}")

@@ -25,9 +25,10 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 DEFAULT_CACHE = "~/.cache/prsg_widgets/solves"
 
@@ -40,11 +41,12 @@ class ReproduceError(RuntimeError):
 @dataclass
 class Setting:
     """Everything that determines a run.  ``k_*`` of ``None`` are scaled from the paper's values
-    (which are for ``n = 9``, 511 components) to the number of components of this ``n``."""
+    (which are for ``n = 9``, 511 components) to the number of components of this ``n``.
+    """
 
     name: str
     model: str
-    layer: Optional[str]
+    layer: str | None
     cheap: bool
     grid: int
     n: int
@@ -52,12 +54,12 @@ class Setting:
     images: int
     seed: int = 0
     top_fraction: float = 0.10      # Fig. 2: top 10% components
-    matching_k: Optional[int] = None    # Sec. 3.1: paper 30 of 511
-    k_a: Optional[int] = None           # Sec. 3.4: paper 20 of 511
-    k_b: Optional[int] = None           # Sec. 3.4: paper 100 of 511
+    matching_k: int | None = None    # Sec. 3.1: paper 30 of 511
+    k_a: int | None = None           # Sec. 3.4: paper 20 of 511
+    k_b: int | None = None           # Sec. 3.4: paper 100 of 511
     pca_k: int = 20                 # Table 1 baseline: PCA directions
     pca_samples: int = 500
-    max_contexts: Optional[int] = 7     # Sec. 3.3: contexts T per component
+    max_contexts: int | None = 7     # Sec. 3.3: contexts T per component
     table2_presets: tuple[str, ...] = ()  # Table 2: extra presets solved on image 0
 
     @property
@@ -68,7 +70,7 @@ class Setting:
         """``paper_k`` of 511 scaled to this ``n`` (exact at ``n = 9``), at least ``minimum``."""
         return min(self.num_components, max(minimum, round(paper_k * self.num_components / 511)))
 
-    def resolve(self) -> "Setting":
+    def resolve(self) -> Setting:
         if self.matching_k is None:
             self.matching_k = self.scaled(30, max(1, min(30, self.num_components // 3)))
         if self.k_a is None:
@@ -80,7 +82,8 @@ class Setting:
 
 def default_setting(model: str = "dcgan-faces") -> Setting:
     """The CPU setting: the model's cheap layer, ``n = 4``, the ``tiny`` preset, 2 images; Table 2
-    also solves image 1 with the ``fast`` preset."""
+    also solves image 1 with the ``fast`` preset.
+    """
     return Setting("default (CPU)", model, None, True, 6 if model != "toy-scenes" else 4, 4, "tiny", 2,
                    table2_presets=("fast",))
 
@@ -88,7 +91,8 @@ def default_setting(model: str = "dcgan-faces") -> Setting:
 def full_setting(model: str = "dcgan-faces") -> Setting:
     """The paper's setting: middle layer, ``n = 9`` (512 minimal features), a Table 2 schedule
     (``biggan``: lr 1e-4, 1e3 iterations, λ 500, the paper's GAN preset), 5 images; Table 2
-    compares the ``fast`` preset."""
+    compares the ``fast`` preset.
+    """
     return Setting("full (paper)", model, None, False, 6, 9, "biggan", 5, table2_presets=("fast",))
 
 
@@ -120,7 +124,7 @@ def _tqdm():
     return tqdm
 
 
-def _num(x: Any) -> Optional[float]:
+def _num(x: Any) -> float | None:
     """JSON-safe float (``None`` for nan/inf/missing)."""
     try:
         x = float(x)
@@ -129,11 +133,11 @@ def _num(x: Any) -> Optional[float]:
     return x if math.isfinite(x) else None
 
 
-def _pct(x: Optional[float]) -> str:
+def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
-def _g(x: Optional[float], digits: int = 3) -> str:
+def _g(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}g}"
 
 
@@ -144,7 +148,7 @@ class Row:
     key: str
     figure: str
     metric: str
-    ours: Optional[float]
+    ours: float | None
     ours_text: str
     reference: str = ""
     paper: Any = None
@@ -155,14 +159,15 @@ class Row:
         return asdict(self)
 
 
-def _mean(xs: Sequence[float]) -> Optional[float]:
+def _mean(xs: Sequence[float]) -> float | None:
     vals = [float(x) for x in xs if x is not None and math.isfinite(float(x))]
     return sum(vals) / len(vals) if vals else None
 
 
 class _MissingFigures:
     """Stands in for :mod:`prsg_widgets.figures` when it cannot be imported: every figure then
-    fails with the import error (recorded in the outputs) and the table is still written."""
+    fails with the import error (recorded in the outputs) and the table is still written.
+    """
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -175,7 +180,7 @@ class _MissingFigures:
 class Run:
     """Builds the explanations of one setting, measures, draws, and writes the outputs."""
 
-    def __init__(self, setting: Setting, out: Path, cache_dir: Optional[Path], device: Optional[str],
+    def __init__(self, setting: Setting, out: Path, cache_dir: Path | None, device: str | None,
                  progress: bool = True) -> None:
         self.s = setting.resolve()
         self.out = out
@@ -186,8 +191,8 @@ class Run:
         self.rows: list[Row] = []
         self.figures: dict[str, str] = {}
         self.figure_errors: dict[str, str] = {}
-        self.layer_name: Optional[str] = setting.layer
-        self.feature_size: Optional[int] = None
+        self.layer_name: str | None = setting.layer
+        self.feature_size: int | None = None
         self.cached_subsets = 0  # minimal features found in the solve cache (not timed)
         self.total_subsets = 0
         self.tqdm = _tqdm()
@@ -200,7 +205,7 @@ class Run:
         finally:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 2)
 
-    def _explainer(self, solver: Optional[str] = None):
+    def _explainer(self, solver: str | None = None):
         from prsg_widgets import Explainer
         from prsg_widgets.models import WeightsPackageMissing
 
@@ -237,7 +242,8 @@ class Run:
 
     def _save(self, key: str, filename: str, make: Callable[[], Any]) -> None:
         """Draw one figure with :mod:`prsg_widgets.figures` and save it; a failing figure is
-        reported in the outputs instead of stopping the run."""
+        reported in the outputs instead of stopping the run.
+        """
         import matplotlib.pyplot as plt
 
         try:
@@ -670,7 +676,7 @@ def setting_from_args(args: argparse.Namespace) -> Setting:
     return s
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.threads:

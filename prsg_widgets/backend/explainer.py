@@ -1,4 +1,4 @@
-"""``Explainer``: a generator split at a layer, ready to explain its samples.
+r"""``Explainer``: a generator split at a layer, ready to explain its samples.
 
 It owns the model, the device, the baseline ``b``, the patch grid and the solver settings, checks
 every input before any work, and makes :class:`~prsg_widgets.backend.explanation.Explanation`\\ s.
@@ -15,8 +15,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..core import harsanyi
 from ..core.errors import SettingsError
-from ..core.grid import PatchGrid, select_patches
+from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
 from ..core.solver import SOLVER_VERSION, SolveResult, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
@@ -60,8 +60,8 @@ class Explainer:
 
     def __init__(
         self,
-        generator: Union[str, SplitGenerator, Settings, None] = None,
-        settings: Optional[Settings] = None,
+        generator: str | SplitGenerator | Settings | None = None,
+        settings: Settings | None = None,
         *,
         client=None,
         **options,
@@ -79,19 +79,22 @@ class Explainer:
         self.device = check_device(settings.device)
         self.config = settings.config
         self.batch_size = settings.batch_size
-        self.max_patches = settings.max_patches
+        self.max_patches: int = settings.max_patches if settings.max_patches is not None else DEFAULT_MAX_PATCHES
         self.baseline_samples = settings.baseline_samples
         self.baseline_seed = settings.baseline_seed
         # execution options of the solver (how, not what, is computed; see solve_minimal_features)
         self.precision, self.compile, self.channels_last = settings.precision, settings.compile, settings.channels_last
         self.store = Store(settings.cache_dir)
         self.progress = settings.progress
-        generator, layer = settings.model, settings.layer
-        if isinstance(generator, str):
-            generator = load_generator(generator, layer=layer, device=self.device, cheap=settings.cheap)
-        elif layer is not None and layer != generator.layer:
-            raise SettingsError("layer= applies to built-in names; split your own generator at the layer instead")
-        self.generator = generator.to(self.device)
+        model, layer = settings.model, settings.layer
+        split: SplitGenerator
+        if isinstance(model, str):
+            split = load_generator(model, layer=layer, device=self.device, cheap=settings.cheap)
+        else:
+            split = model
+            if layer is not None and layer != split.layer:
+                raise SettingsError("layer= applies to built-in names; split your own generator at the layer instead")
+        self.generator = split.to(self.device)
         _, h, w = self.generator.image_shape
         if settings.grid > min(h, w):
             raise SettingsError(f"grid {settings.grid} is finer than the {h}×{w} image; use at most {min(h, w)}")
@@ -130,25 +133,28 @@ class Explainer:
         """Batched solver iterations run so far (a heartbeat for progress displays and ETAs)."""
         return self.scheduler.steps
 
-    def in_flight(self) -> Optional[InFlight]:
+    def in_flight(self) -> InFlight | None:
         """What the solver is working on now (explanation key, ``{subset: iterations}`` of the
-        batch, the per-start budget, subsets waiting), or ``None`` — for progress displays."""
+        batch, the per-start budget, subsets waiting), or ``None`` — for progress displays.
+        """
         return self.scheduler.in_flight()
 
     @property
-    def cache_dir(self) -> Optional[Path]:
+    def cache_dir(self) -> Path | None:
+        """The folder that keeps every solved subset on disk (``None``: memory only)."""
         return self.store.directory
 
     def cancel(self) -> None:
         """Stop the running solve; finished subsets stay stored (and saved), pending requests fail
-        with :class:`~prsg_widgets.core.solver.SolveInterrupted`."""
+        with :class:`~prsg_widgets.core.solver.SolveInterrupted`.
+        """
         self.scheduler.cancel()
 
     def close(self) -> None:
         """Cancel pending work, wait for the worker to save and stop."""
         self.scheduler.close()
 
-    def __enter__(self) -> "Explainer":
+    def __enter__(self) -> Explainer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -161,7 +167,7 @@ class Explainer:
         code = self.generator.sample_codes(1, torch.Generator().manual_seed(seed)).to(self.device)
         return self.sample_from_code(code, seed=seed)
 
-    def sample_from_code(self, code: Tensor, seed: Optional[int] = None) -> Sample:
+    def sample_from_code(self, code: Tensor, seed: int | None = None) -> Sample:
         """A sample from an explicit code ``(1, ...)``."""
         code = check_finite(torch.as_tensor(code), "the code").to(self.device)
         with torch.no_grad():
@@ -172,7 +178,7 @@ class Explainer:
         return Sample(seed, code, image, feature, self.generator.object_masks(code),
                       label=f"seed {seed}" if seed is not None else "code")
 
-    def sample_from_feature(self, feature: Tensor, code: Optional[Tensor] = None, label: str = "feature") -> Sample:
+    def sample_from_feature(self, feature: Tensor, code: Tensor | None = None, label: str = "feature") -> Sample:
         """A sample whose feature is given directly (e.g. the dense control of App. I)."""
         feature = check_finite(torch.as_tensor(feature), "the feature").reshape(-1).to(self.device)
         if feature.numel() != self.generator.d:
@@ -184,7 +190,7 @@ class Explainer:
         check_finite(image, "the image rendered from this feature")
         return Sample(None, code, image, feature, None, label=label)
 
-    def render(self, features: Tensor, code: Optional[Tensor] = None, batch: int = 64) -> Tensor:
+    def render(self, features: Tensor, code: Tensor | None = None, batch: int = 64) -> Tensor:
         """``g(f)`` for flattened features ``(k, d)`` → images ``(k, C, H, W)``, in batches, no grad."""
         out = []
         with torch.no_grad():
@@ -195,18 +201,19 @@ class Explainer:
     # ------------------------------------------------------------------ explanations
     def explain(
         self,
-        sample: Union[Sample, int],
-        patches: Union[Sequence[int], str, None] = None,
-        n: Optional[int] = None,
+        sample: Sample | int,
+        patches: Sequence[int] | str | None = None,
+        n: int | None = None,
         seed: int = 0,
-        mask: Optional[Tensor] = None,
+        mask: Tensor | None = None,
     ) -> Explanation:
         """An :class:`Explanation` of ``sample`` (or of ``self.sample(seed)`` for an int) over the
         patches ``N``: explicit ids, ``"random"`` or ``"foreground"`` (default: ``n`` patches at
         random on the object — the model's foreground rule, :mod:`prsg_widgets.models.priors`,
         or a user ``mask`` ``(H, W)``; ``seed`` seeds the draw).  Ids may be a list, a tensor or a
         numpy array; with ids, ``n`` is their number (another ``n`` is an error, never ignored).
-        Nothing is solved until a result is asked for."""
+        Nothing is solved until a result is asked for.
+        """
         if patches is None and n is None:  # the explainer's own defaults (Settings.patches / .n)
             patches, n = (list(self.settings.patches) if self.settings.patches is not None else None), self.settings.n
         if isinstance(patches, np.ndarray) and patches.ndim >= 1:  # its items keep their dtype: 5.0 is refused
@@ -231,7 +238,7 @@ class Explainer:
                                    describe={**meta.as_dict(), "patches": ids, "sample": sample.key()})
         return Explanation(record, sample, ids, meta, self.baseline, self.epsilon, explainer=self, key=key)
 
-    def meta(self, sample: Optional[Sample] = None) -> ExplanationMeta:
+    def meta(self, sample: Sample | None = None) -> ExplanationMeta:
         """The metadata an explanation of ``sample`` made here carries."""
         from .._version import __version__
 
@@ -246,7 +253,8 @@ class Explainer:
     def cache_key(self, sample: Sample, patches: Sequence[int]) -> str:
         """Hash of everything that determines the minimal features."""
         payload = {
-            "format": FORMAT, "solver_version": SOLVER_VERSION, "model": self.generator.fingerprint(), "layer": self.generator.layer,
+            "format": FORMAT, "solver_version": SOLVER_VERSION, "model": self.generator.fingerprint(),
+            "layer": self.generator.layer,
             "sample": sample.key(), "patches": list(map(int, patches)), "grid": self.grid.size,
             "image": list(self.generator.image_shape), "solver": self.config.as_dict(),
             "baseline": [self.baseline_samples, self.baseline_seed],
@@ -257,7 +265,7 @@ class Explainer:
 
     # ------------------------------------------------------------------ solving
     def submit(self, explanation: Explanation, subsets: Sequence[int],
-               on_progress: Optional[ProgressCallback] = None) -> cf.Future:
+               on_progress: ProgressCallback | None = None) -> cf.Future:
         """Queue ``subsets`` (bitmasks) of ``explanation``; see :meth:`Explanation.submit`."""
         if explanation.explainer is not self:
             raise ValueError("this explanation belongs to another explainer")
@@ -268,7 +276,8 @@ class Explainer:
 
     def solve(self, explanation: Explanation, subsets: Sequence[int]) -> Explanation:
         """Solve ``subsets`` of ``explanation`` and wait.  Ctrl-C stops the solve, waits until the
-        finished subsets are saved and raises ``KeyboardInterrupt`` saying how many are kept."""
+        finished subsets are saved and raises ``KeyboardInterrupt`` saying how many are kept.
+        """
         fut = self.submit(explanation, subsets)
         try:
             return fut.result()
@@ -303,7 +312,7 @@ class _SolveJob:
         return sorted(s for s in wanted if not solved[s])
 
     def run(self, todo: list[int], on_result: Callable[[SolveResult], None], should_stop: Callable[[], bool],
-            on_step: Optional[Callable[[dict], None]] = None) -> None:
+            on_step: Callable[[dict], None] | None = None) -> None:
         if not todo:
             return
         ex, expl = self.explainer, self.explanation

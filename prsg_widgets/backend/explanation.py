@@ -11,9 +11,9 @@ the same key).  A loaded explanation without an explainer reads everything but c
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol, Sequence, Union
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -36,16 +36,23 @@ ProgressCallback = Callable[[int, int], None]
 
 class ExplainerLike(Protocol):
     """What an explanation asks of the explainer it is bound to
-    (:class:`prsg_widgets.backend.explainer.Explainer` is the one implementation)."""
+    (:class:`prsg_widgets.backend.explainer.Explainer` is the one implementation).
+    """
 
     device: torch.device
 
-    def meta(self, sample: Optional[Sample] = None) -> "ExplanationMeta": ...
-    def render(self, features: Tensor, code: Optional[Tensor] = None) -> Tensor: ...
-    def submit(self, explanation: "Explanation", subsets: Sequence[int],
-               on_progress: Optional[ProgressCallback] = None) -> cf.Future: ...
+    def meta(self, sample: Sample | None = None) -> ExplanationMeta:
+        """The metadata of an explanation of ``sample``."""
 
-    def solve(self, explanation: "Explanation", subsets: Sequence[int]) -> "Explanation": ...
+    def render(self, features: Tensor, code: Tensor | None = None) -> Tensor:
+        """Images ``g(f)`` of the features (rows) for the latent ``code``."""
+
+    def submit(self, explanation: Explanation, subsets: Sequence[int],
+               on_progress: ProgressCallback | None = None) -> cf.Future:
+        """Queue the solve of ``subsets``; a future that resolves once they are stored."""
+
+    def solve(self, explanation: Explanation, subsets: Sequence[int]) -> Explanation:
+        """Solve ``subsets`` and wait for them."""
 
 
 class Explanation(SolveStatus):
@@ -59,8 +66,8 @@ class Explanation(SolveStatus):
     """
 
     def __init__(self, record: SolveRecord, sample: Sample, patches: Sequence[int], meta: ExplanationMeta,
-                 baseline: Tensor, epsilon: float, explainer: Optional[ExplainerLike] = None,
-                 key: Optional[str] = None) -> None:
+                 baseline: Tensor, epsilon: float, explainer: ExplainerLike | None = None,
+                 key: str | None = None) -> None:
         super().__init__(record, patches)
         self.sample = sample
         self.meta = meta
@@ -69,7 +76,7 @@ class Explanation(SolveStatus):
         self.explainer = explainer
         self.key = key
         self.grid = PatchGrid(meta.image_shape[-2], meta.image_shape[-1], meta.grid)
-        self.control: Optional["Explanation"] = None
+        self.control: Explanation | None = None
         """The dense control (App. I), attached by :func:`prsg_widgets.metrics.dense_control`."""
         store = getattr(explainer, "store", None)
         if store is not None:  # what was read from disk must fit this explanation (filecheck)
@@ -120,10 +127,11 @@ class Explanation(SolveStatus):
                                "Explanation.load(path, explainer=Explainer(...)) to solve or render")
         return self.explainer
 
-    def with_minimal_features(self, features: Union[Tensor, dict]) -> "Explanation":
+    def with_minimal_features(self, features: Tensor | dict) -> Explanation:
         """A new explanation of the same sample, patches and explainer whose minimal features are
         given: a ``(2^n, d)`` tensor (all rows) or ``{subset: f_T}``.  For closed forms (tests,
-        teaching); the rows count as solved and feasible, the explainer's store is untouched."""
+        teaching); the rows count as solved and feasible, the explainer's store is untouched.
+        """
         rows = dict(enumerate(features)) if isinstance(features, Tensor) else dict(features)
         rec = SolveRecord(self.n, self._record.d)
         if rows:
@@ -136,11 +144,12 @@ class Explanation(SolveStatus):
         return Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
 
     # ------------------------------------------------------------------ solving (through the explainer)
-    def submit(self, subsets: Optional[Iterable[SubsetLike]] = None,
-               on_progress: Optional[ProgressCallback] = None) -> cf.Future:
+    def submit(self, subsets: Iterable[SubsetLike] | None = None,
+               on_progress: ProgressCallback | None = None) -> cf.Future:
         """Queue the minimal features of ``subsets`` (default: all ``2^n``) and return at once a
         future resolving to this explanation once they are stored (and saved).
-        ``on_progress(done, total)`` reports this request."""
+        ``on_progress(done, total)`` reports this request.
+        """
         wanted = range(self.num_subsets) if subsets is None else [self.subset(t) for t in subsets]
         return self.require_explainer().submit(self, list(wanted), on_progress)
 
@@ -150,7 +159,7 @@ class Explanation(SolveStatus):
         if missing:
             self.require_explainer().solve(self, missing)
 
-    def solve_all(self) -> "Explanation":
+    def solve_all(self) -> Explanation:
         """Solve every minimal feature (blocking; Ctrl-C stops, keeps and saves the finished ones)."""
         self._ensure(range(self.num_subsets))
         return self
@@ -192,13 +201,14 @@ class Explanation(SolveStatus):
         """``‖I(S)‖₂`` for every ``S`` ``(2^n,)``."""
         return self.component_array().norm(dim=1)
 
-    def ranking(self, order: Optional[int] = None,
-                covering: Optional[Iterable[int]] = None) -> list[RankingEntry]:
+    def ranking(self, order: int | None = None,
+                covering: Iterable[int] | None = None) -> list[RankingEntry]:
         """The non-empty components of order ``|S| = order`` whose action field contains every
         patch id in ``covering``, as :class:`RankingEntry` ``(S, ‖I(S)‖₂)`` pairs (a slice of the
         list is a valid ``keep`` of :meth:`reconstruct`): first those computable from what is solved,
         by norm (descending; ties by ``S``), then the others in ``S`` order with norm ``None``.
-        Solves nothing — what a view lists while a solve runs."""
+        Solves nothing — what a view lists while a solve runs.
+        """
         need = self.subset(list(covering)) if covering is not None else 0
         rec = self._record
         if self.is_complete:
@@ -216,12 +226,13 @@ class Explanation(SolveStatus):
         return ([RankingEntry(s, rec.norms[s]) for s in ready]
                 + [RankingEntry(s, None) for s in match if s not in rec.norms])
 
-    def components(self, top: Optional[int] = None, order: Optional[int] = None,
-                   covering: Optional[Iterable[int]] = None, ready_only: bool = False) -> list[Component]:
+    def components(self, top: int | None = None, order: int | None = None,
+                   covering: Iterable[int] | None = None, ready_only: bool = False) -> list[Component]:
         """Non-empty components sorted by L2 norm (descending), optionally only those of order
         ``|S| = order`` or whose action field contains all patch ids in ``covering`` (see
         :meth:`ranking`).  Everything is solved first, unless ``ready_only=True``: then only the
-        components computable from what is solved so far are listed."""
+        components computable from what is solved so far are listed.
+        """
         if not ready_only:
             self.solve_all()
         ranked = [(s, norm) for s, norm in self.ranking(order, covering) if norm is not None]
@@ -231,7 +242,7 @@ class Explanation(SolveStatus):
         return [Component(s, tuple(self.subset_patches(s)), comps[s] if comps is not None else self.component(s), norm)
                 for s, norm in ranked]
 
-    def reconstruct(self, keep: Optional[Iterable[Any]] = None) -> Tensor:
+    def reconstruct(self, keep: Iterable[Any] | None = None) -> Tensor:
         """Eq. 7: ``f̂_T = b + Σ_{S∈keep, S∩T≠∅} I(S)`` for all ``T`` ``(2^n, d)``.
 
         ``keep`` (default: all components) is a boolean mask of length ``2^n`` or an iterable of
@@ -260,12 +271,13 @@ class Explanation(SolveStatus):
         return self.require_explainer().render(features, self.sample.code)
 
     # ------------------------------------------------------------------ health
-    def health(self, k: Optional[int] = None) -> Health:
+    def health(self, k: int | None = None) -> Health:
         """How faithful this explanation is (solves what is missing): feasible share, cancellation
         ``Σ‖I(S)‖₁/‖u(N)‖₁``, matching error at top-``k`` (both readings of Fig. 4), sparsity as
         the share of elements holding 90% of the component mass, and the dense control's share
         once :func:`prsg_widgets.metrics.dense_control` solved it.  See :mod:`prsg_widgets.core.health`;
-        ``k`` defaults to ``min(30, 2^n/4)``."""
+        ``k`` defaults to ``min(30, 2^n/4)``.
+        """
         comps = self.component_array()
         control = None
         if self.control is not None and self.control.is_complete:
@@ -276,20 +288,23 @@ class Explanation(SolveStatus):
     # ------------------------------------------------------------------ files
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of a saved explanation (the CLI's ``explanation.npz``, see README); solves
-        what is missing."""
+        what is missing.
+        """
         from .saved import explanation_arrays
         return explanation_arrays(self, self._record)
 
-    def save(self, path: Union[str, Path], extra: Optional[dict[str, Any]] = None) -> Path:
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write the explanation (solving what is missing), its metadata, ``extra`` arrays (the CLI
-        adds ``health_*``) and a checksum to ``path`` (``.npz``); :meth:`load` restores it exactly."""
+        adds ``health_*``) and a checksum to ``path`` (``.npz``); :meth:`load` restores it exactly.
+        """
         from .saved import save_explanation
         return save_explanation(self, path, extra)
 
     @classmethod
-    def load(cls, path: Union[str, Path], explainer: Optional[ExplainerLike] = None) -> "Explanation":
+    def load(cls, path: str | Path, explainer: ExplainerLike | None = None) -> Explanation:
         """Read a file written by :meth:`save` or ``prsg explain``, every field checked (a bad one is a
         one-line ``ValueError`` naming file and field).  With ``explainer``, the file's model, layer,
-        grid and shapes must match it; without, everything but rendering works."""
+        grid and shapes must match it; without, everything but rendering works.
+        """
         from .saved import load_explanation
         return load_explanation(cls, path, explainer)

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any
 
 from .store import FORMAT
 
@@ -41,7 +41,7 @@ class ExplanationMeta(Mapping[str, Any]):
     fingerprint: str = ""
     baseline_samples: int = 0
     baseline_seed: int = 0
-    seed: Optional[int] = None
+    seed: int | None = None
     label: str = ""
     version: str = ""
     format: int = FORMAT
@@ -77,7 +77,7 @@ class ExplanationMeta(Mapping[str, Any]):
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ExplanationMeta":
+    def from_dict(cls, d: Mapping[str, Any]) -> ExplanationMeta:
         """The inverse of :meth:`as_dict`; keys it does not know (from a newer version) are ignored."""
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         for k in ("image_shape", "feature_shape", "value_range"):
@@ -90,10 +90,11 @@ class ExplanationMeta(Mapping[str, Any]):
         """A one-line summary: model, layer and grid."""
         return f"model {self.model!r} layer {self.layer!r} grid {self.grid}"
 
-    def check_matches(self, other: "ExplanationMeta", source: object = "the file") -> None:
+    def check_matches(self, other: ExplanationMeta, source: object = "the file") -> None:
         """Refuse an explanation (``self``, read from ``source``) made by another model, layer,
         grid or weights than ``other`` (an explainer's meta): ``ValueError`` naming the explainer
-        to make instead."""
+        to make instead.
+        """
         same = (self.model == other.model and self.layer == other.layer and self.grid == other.grid
                 and tuple(self.image_shape) == tuple(other.image_shape)
                 and tuple(self.feature_shape) == tuple(other.feature_shape)

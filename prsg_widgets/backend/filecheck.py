@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,8 @@ def _array(arrays: dict, name: str, kinds: str, shape: tuple) -> np.ndarray:
 @dataclass(frozen=True)
 class PartContext:
     """What the rows of one explanation must agree with: the box ``[min(b, f), max(b, f)]``
-    (with slack), ``b`` itself (``f_∅``), ε, the largest possible mse and iteration count."""
+    (with slack), ``b`` itself (``f_∅``), ε, the largest possible mse and iteration count.
+    """
 
     lower: np.ndarray
     upper: np.ndarray
@@ -65,10 +67,11 @@ class PartContext:
     max_iterations: int
 
     @classmethod
-    def of(cls, feature: Any, baseline: Any, epsilon: float, value_range: tuple, solver: Optional[Mapping] = None
-           ) -> "PartContext":
+    def of(cls, feature: Any, baseline: Any, epsilon: float, value_range: tuple, solver: Mapping | None = None
+           ) -> PartContext:
         """The context of an explanation with feature ``f``, baseline ``b``, ε, its image's value
-        range and solver settings (``iterations``; a restart may spend the budget twice)."""
+        range and solver settings (``iterations``; a restart may spend the budget twice).
+        """
         f = np.asarray(feature, dtype=np.float64).reshape(-1)
         b = np.asarray(baseline, dtype=np.float64).reshape(-1)
         slack = BOX_RTOL * (np.abs(f) + np.abs(b))
@@ -84,10 +87,11 @@ def subset_members(subsets: np.ndarray, n: int) -> np.ndarray:
     return ((subsets.astype(np.int64)[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
-def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: Optional[PartContext] = None) -> None:
+def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: PartContext | None = None) -> None:
     """Check the per-subset arrays (``features``, ``mse``, ``patch_mse``, ``feasible``,
     ``iterations``) of the rows ``subsets``; with ``ctx`` also against ``f``, ``b``, ε and the
-    value range.  ``DamagedFile`` naming the field otherwise."""
+    value range.  ``DamagedFile`` naming the field otherwise.
+    """
     k = len(subsets)
     feats = _array(arrays, "features", "f", (k, d))
     if not np.isfinite(feats).all():
@@ -130,9 +134,10 @@ def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: Optional[
         raise _bad("features", "row of the empty subset is not the baseline b")
 
 
-def check_part(part: dict, n: int, d: int, key: Optional[str], ctx: Optional[PartContext] = None) -> None:
+def check_part(part: dict, n: int, d: int, key: str | None, ctx: PartContext | None = None) -> None:
     """Check a cache part of explanation ``key`` (``n`` patches, ``d`` feature values): exactly the
-    part's fields, its own key, subsets sorted, distinct and in range, then :func:`check_rows`."""
+    part's fields, its own key, subsets sorted, distinct and in range, then :func:`check_rows`.
+    """
     extra = sorted(set(part) - set(PART_FIELDS) - {"key"})
     if extra:
         raise _bad(extra[0], "is not a field of a cache part")
@@ -155,7 +160,7 @@ def check_part(part: dict, n: int, d: int, key: Optional[str], ctx: Optional[Par
 _META_TYPES = {"model": str, "layer": str, "fingerprint": str, "label": str, "version": str}
 
 
-def _positive_ints(value: Any, name: str, length: Optional[int] = None) -> tuple:
+def _positive_ints(value: Any, name: str, length: int | None = None) -> tuple:
     if not isinstance(value, list) or not value or (length is not None and len(value) != length) or \
             not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**31 for v in value):
         raise _bad("meta", f"{name} must be a list of {length or 'some'} positive integers, got {str(value)[:60]}")
@@ -210,7 +215,8 @@ def _finite(arrays: dict, name: str, shape: tuple, kinds: str = "f") -> np.ndarr
 
 def check_explanation(data: dict, current_format: int) -> dict:
     """Check every field of a saved explanation (see :meth:`Explanation.save`) against its metadata
-    and against each other; returns ``{"meta": dict, "patches": list, "n", "d", "epsilon"}``."""
+    and against each other; returns ``{"meta": dict, "patches": list, "n", "d", "epsilon"}``.
+    """
     meta = check_meta(data["meta"] if "meta" in data else np.asarray(None), current_format)
     shape = tuple(meta["image_shape"])
     grid = meta["grid"]
@@ -286,7 +292,8 @@ def check_baseline(value: Any, explainer: Any, samples: int = BASELINE_CHECK_SAM
     explainer's generator: ``b`` is the mean of ``head(z)`` over K seeded codes, so the mean
     ``b_m`` of the first ``m`` codes of the same seed differs from it by sampling noise only,
     ``E‖b − b_m‖² ≈ Σ_j σ_j² / m``.  A distance 50× that (``b`` scaled, zeroed, another layer's)
-    is a :class:`DamagedFile`; a sound baseline fails with a probability far below 1e-9."""
+    is a :class:`DamagedFile`; a sound baseline fails with a probability far below 1e-9.
+    """
     import torch
 
     gen = explainer.generator

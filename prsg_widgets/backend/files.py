@@ -22,7 +22,6 @@ import uuid
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -112,7 +111,8 @@ def _atomic_write(path: Path, write) -> Path:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray], compressed: bool = False) -> Path:
     """Write ``arrays`` plus their ``checksum`` atomically to ``path`` (umask permissions, the
-    folder's group); an ``OSError`` names the file."""
+    folder's group); an ``OSError`` names the file.
+    """
     arrays = dict(arrays)
     arrays["checksum"] = np.asarray(checksum(arrays))
     save = np.savez_compressed if compressed else np.savez
@@ -125,12 +125,13 @@ def write_text(path: Path, text: str) -> Path:
     return _atomic_write(Path(path), lambda fh: fh.write(text.encode()))
 
 
-def read_npz(path: Union[str, Path]) -> dict[str, np.ndarray]:
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """All arrays of a file written by :func:`write_npz`, after checking its checksum.
 
     Raises :class:`FileNotFoundError` when absent, :class:`PermissionError` when it may not be
     read (not damaged: leave it alone) and :class:`DamagedFile` (a ``ValueError``) when it is not
-    a regular file, truncated, altered or not an npz at all."""
+    a regular file, truncated, altered or not an npz at all.
+    """
     path = Path(path)
     try:
         info = os.stat(path)

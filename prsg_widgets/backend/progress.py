@@ -31,7 +31,8 @@ import heapq
 import math
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ class RateMeter:
         self.subset_iterations = 0
         """Subset-iterations counted so far (all solves of this explainer)."""
         self._busy = 0.0
-        self._last: Optional[float] = None
+        self._last: float | None = None
         self._steps: dict[int, list[float]] = {}  # timed steps by subsets in them: [count, seconds]
         self.widest = 0
         """The most subsets seen in one batched iteration."""
@@ -75,18 +76,19 @@ class RateMeter:
             self.subset_iterations += live
             self.widest = max(self.widest, live)
 
-    def rate(self, min_busy: float = 0.3) -> Optional[float]:
+    def rate(self, min_busy: float = 0.3) -> float | None:
         """Measured subset-iterations per second (``None`` before ``min_busy`` seconds of work)."""
         with self._lock:
             if self._busy < min_busy or self.subset_iterations <= 0:
                 return None
             return self.subset_iterations / self._busy
 
-    def step_cost(self, unit: int = 1, min_busy: float = 0.3) -> Optional[Callable[[int], float]]:
+    def step_cost(self, unit: int = 1, min_busy: float = 0.3) -> Callable[[int], float] | None:
         """Seconds of one batched iteration over ``k`` subsets: the solver evaluates whole blocks of
         ``unit`` rows (:func:`prsg_widgets.core.solver.default_unit`), so a step costs
         ``ceil(k / unit)`` blocks at the seconds per block measured so far; ``None`` before
-        ``min_busy`` seconds of work."""
+        ``min_busy`` seconds of work.
+        """
         unit = max(1, int(unit))
         with self._lock:
             if self._busy < min_busy or not self._steps:
@@ -106,7 +108,8 @@ def expected_iterations(solved: Iterable[tuple[int, int]], order: int, prior: fl
     ``(subset, iterations)`` pairs (``∅`` excluded: it is never optimised): the mean over the
     solved subsets of the same size; for a size not seen yet, the mean of the largest size seen
     (nested solves get cheaper with size; an independent solve does not depend on it); with
-    nothing solved, ``prior``."""
+    nothing solved, ``prior``.
+    """
     by_order: dict[int, list[int]] = {}
     for s, it in solved:
         if s:
@@ -118,7 +121,7 @@ def expected_iterations(solved: Iterable[tuple[int, int]], order: int, prior: fl
     return float(prior)
 
 
-def solved_pairs(explanation: Any) -> list[tuple[int, float]]:
+def solved_pairs(explanation: Any) -> list[tuple[int, int]]:
     """``(subset, iterations)`` of the solved subsets of ``explanation`` (``∅`` left out)."""
     its = np.asarray(explanation.iterations)
     return [(int(s), int(its[s])) for s in explanation.solved_subsets() if s]
@@ -133,10 +136,11 @@ class Cohort:
     the two are kept apart (``p_bound``, and a Kaplan–Meier survival curve of the climbs).  Beyond
     the longest finished climb the curve continues in a straight line to zero (the climbs finished
     so far fall about linearly with their length), or, when no climb has finished, it is the
-    point ``settle`` (what a climb takes in the solver's settings, :func:`settle_iterations`)."""
+    point ``settle`` (what a climb takes in the solver's settings, :func:`settle_iterations`).
+    """
 
-    def __init__(self, finished: Sequence[int], running: Sequence[int], settle: Optional[float] = None,
-                 budget: Optional[float] = None) -> None:
+    def __init__(self, finished: Sequence[int], running: Sequence[int], settle: float | None = None,
+                 budget: float | None = None) -> None:
         finished = [max(1, int(v)) for v in finished]
         climbs = sorted(v for v in finished if v > 1)
         censored = [int(k) for k in running]
@@ -179,7 +183,8 @@ class Cohort:
 
     def excess(self, done: float) -> float:
         """Iterations a climb that has run ``done`` is still expected to take, E[X − done | X > done]
-        (one at least; past the curve's end, a tenth of the climbs' span)."""
+        (one at least; past the curve's end, a tenth of the climbs' span).
+        """
         s_done = self.survival(done)
         if s_done <= 0:
             return max(1.0, 0.1 * (self.end - self._start))
@@ -192,7 +197,8 @@ class Cohort:
         """``m`` iterations for subsets that have not started, longest first: the expected number
         of climbs ``(1 − p_bound)·m`` at spread quantiles of their curve — a fractional last one
         weighted by its fraction, so a likely-free level costs a little, not a whole climb —
-        then bound stops (1)."""
+        then bound stops (1).
+        """
         expected = (1.0 - self.p_bound) * m
         whole = min(m, int(expected))
         frac = expected - whole if whole < m and expected >= FRACTION_FROM else 0.0
@@ -211,12 +217,13 @@ class Cohort:
         return out + [1.0] * (m - count)
 
 
-def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: Optional[float],
-             budget: Optional[float], sizes: Iterable[int]) -> dict[int, Cohort]:
+def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: float | None,
+             budget: float | None, sizes: Iterable[int]) -> dict[int, Cohort]:
     """A :class:`Cohort` per subset size in ``sizes`` (all the same one unless ``nested``).  Under
     nesting a size with nothing finished or running borrows the nearest smaller size's cohort
     above 1 (the single patches climb from 0 and say little about subsets that start on their
-    bound), else one that settles in ``settle``."""
+    bound), else one that settles in ``settle``.
+    """
     key = (lambda s: _order(s)) if nested else (lambda s: 0)
     finished: dict[int, list[int]] = {}
     censored: dict[int, list[int]] = {}
@@ -240,13 +247,14 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
 
 
 def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int, Cohort], nested: bool,
-            capacity: Optional[int], cost: Callable[[int], float],
-            cohorts_climbed: frozenset = frozenset()) -> Optional[float]:
+            capacity: int | None, cost: Callable[[int], float],
+            cohorts_climbed: frozenset = frozenset()) -> float | None:
     """Seconds to solve ``unsolved`` (bitmasks of a lattice of ``num`` subsets) the way the solver
     does — by increasing size under nested readiness, or by decreasing size — with ``running``
     ``{subset: iterations run}`` in the batch, at most ``capacity`` at once, each step priced at
     ``cost(subsets in it)``; ``None`` when a cohort it needs knows nothing yet.
-    ``cohorts_climbed``: the solved subsets that climbed (took more than one iteration)."""
+    ``cohorts_climbed``: the solved subsets that climbed (took more than one iteration).
+    """
     n = max(0, num.bit_length() - 1)
     key = (lambda s: _order(s)) if nested else (lambda s: 0)
     todo = set(int(s) for s in unsolved)
@@ -272,8 +280,8 @@ def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int,
             members = sorted(members, key=lambda s: -sum(1 for i in range(n) if s >> i & 1
                                                           and (s & ~(1 << i)) in climbing))
         draws = cohorts[size].draws(len(members))
-        expected.update(zip(members, draws))
-        climbing |= {s for s, v in zip(members, draws) if v > 1}
+        expected.update(zip(members, draws, strict=True))
+        climbing |= {s for s, v in zip(members, draws, strict=True) if v > 1}
     position = {s: i for i, s in enumerate(waiting)}
     unmet: dict[int, int] = {}
     ready: list[int] = []
@@ -304,8 +312,8 @@ def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int,
 
 
 def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMeter, nested: bool,
-                      capacity: Optional[int] = None, settle: Optional[float] = None,
-                      unit: int = 1, history: Sequence[Any] = ()) -> Optional[float]:
+                      capacity: int | None = None, settle: float | None = None,
+                      unit: int = 1, history: Sequence[Any] = ()) -> float | None:
     """Seconds left before every subset of ``explanations`` (of one explainer, solved one after
     another) is solved: the rest of each solve replayed (:func:`_replay`) with iterations from
     :class:`Cohort` estimates of the subsets solved and running, at ``meter``'s fitted step cost.
@@ -317,7 +325,8 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
     same explainer, whose subsets (of the same ``n``) join the estimate — the first subsets of a
     solve to finish are its short ones and say little about when the bulk will.  ``None``
     (unknown) while the step cost is not measured yet or no subset of a size it needs has
-    finished."""
+    finished.
+    """
     cost = meter.step_cost(unit)
     if cost is None:
         return None
@@ -347,11 +356,12 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
     return total
 
 
-def eta_for(explainer: Any, explanations: Sequence[Any]) -> Optional[float]:
+def eta_for(explainer: Any, explanations: Sequence[Any]) -> float | None:
     """Seconds left before the unsolved ones of ``explanations`` (of ``explainer``) are all
     solved by the explainer's worker (:func:`remaining_seconds` with the explainer's solver
     settings, batch size and block width; the solved ones are its history), or ``None`` while
-    that is not known yet."""
+    that is not known yet.
+    """
     meter, config = explainer.scheduler.meter, explainer.config
     todo = [e for e in explanations if not e.is_complete]
     if not todo:
@@ -370,11 +380,12 @@ def eta_for(explainer: Any, explanations: Sequence[Any]) -> Optional[float]:
 
 def settle_iterations(config: Any) -> float:
     """Iterations a nested subset that starts on its bound but must move takes: a few steps up,
-    then ``patience`` without improvement, then the ``polish`` (``config``: a ``SolverConfig``)."""
+    then ``patience`` without improvement, then the ``polish`` (``config``: a ``SolverConfig``).
+    """
     return 5.0 + float(getattr(config, "patience", 15)) + float(getattr(config, "polish", 0))
 
 
-def eta_seconds(remaining: Optional[float], rate: Optional[float]) -> Optional[float]:
+def eta_seconds(remaining: float | None, rate: float | None) -> float | None:
     """Seconds left at the measured ``rate`` (``None`` when either is not known yet)."""
     if remaining is None or rate is None or not rate > 0:
         return None

@@ -2,9 +2,10 @@
 farmed out to a cluster (``Explainer(..., client=...)``).
 
 Every worker task takes an :class:`ExplainerSpec` — the explainer's
-:class:`~prsg_widgets.backend.settings.Settings` and its class, small and picklable — and a seed.  The model is loaded **once per worker
-process**: :func:`worker_explainer` keeps the explainer in a process-global dict keyed by the spec,
-so the hundreds of chunks a worker runs share one model, one baseline and one store.
+:class:`~prsg_widgets.backend.settings.Settings` and its class, small and picklable — and a
+seed.  The model is loaded **once per worker process**: :func:`worker_explainer` keeps the
+explainer in a process-global dict keyed by the spec, so the hundreds of chunks a worker runs
+share one model, one baseline and one store.
 
 Results travel through the shared cache directory, never through Dask: :func:`solve_chunk` solves
 its subsets with :meth:`Explainer.solve`, whose store writes checksummed, write-once parts into
@@ -26,9 +27,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,11 +59,12 @@ class ExplainerSpec:
     """
 
     settings: Settings
-    factory: Optional[Callable] = None
+    factory: Callable | None = None
 
     def token(self) -> str:
         """A stable string identifying the explainer (the worker cache key): the settings that
-        make the explainer, so not ``threads``, ``progress`` or the default patches."""
+        make the explainer, so not ``threads``, ``progress`` or the default patches.
+        """
         d = {f.name: getattr(self.settings, f.name) for f in fields(Settings)
              if f.name not in ("threads", "progress", "n", "patches")}
         d["solver"] = d["solver"] if isinstance(d["solver"], str) else d["solver"].as_dict()
@@ -70,7 +73,8 @@ class ExplainerSpec:
 
     def build(self):
         """A fresh explainer (no progress bars: workers are headless; no default patches: every
-        task names its own, and explainers of one :meth:`token` are shared)."""
+        task names its own, and explainers of one :meth:`token` are shared).
+        """
         if self.factory is None:
             raise SettingsError("ExplainerSpec.factory is not set: give the explainer class (prsg_widgets.Explainer)")
         return self.factory(settings=dataclasses.replace(self.settings, progress=False, n=None, patches=None))
@@ -82,7 +86,8 @@ _LOCK = threading.Lock()
 
 def worker_explainer(spec: ExplainerSpec):
     """The explainer of ``spec`` in this process, built on first use and kept (one model per
-    worker process, whatever the number of tasks)."""
+    worker process, whatever the number of tasks).
+    """
     token = spec.token()
     with _LOCK:
         threads = spec.settings.threads
@@ -109,7 +114,8 @@ def worker_explanation(ex, seed: int, patches: Sequence[int]):
     """The explanation of ``seed`` over ``patches`` with everything on disk loaded into it.
 
     A worker's in-memory record is read from disk only when first made; other workers have written
-    parts since, so the missing rows are read again (write-once parts: a row never changes)."""
+    parts since, so the missing rows are read again (write-once parts: a row never changes).
+    """
     expl = ex.explain(int(seed), patches=[int(p) for p in patches])
     if not expl.is_complete:
         ex.store.reload(expl.key)
@@ -117,7 +123,7 @@ def worker_explanation(ex, seed: int, patches: Sequence[int]):
 
 
 def worker_address() -> str:
-    """This worker's Dask address (or ``pid N`` outside Dask)."""
+    """The Dask address of the worker running this (``pid N`` outside Dask)."""
     try:
         from distributed import get_worker
 
@@ -127,7 +133,7 @@ def worker_address() -> str:
 
 
 def solve_chunk(spec: ExplainerSpec, seed: int, patches: Sequence[int], subsets: Sequence[int],
-                fault_marker: Optional[str] = None) -> dict:
+                fault_marker: str | None = None) -> dict:
     """Solve ``subsets`` (bitmasks) of image ``seed`` over ``patches`` into the shared cache.
 
     Subsets already on disk are skipped.  Returns ``{"seed", "key", "subsets", "solved",
@@ -135,7 +141,8 @@ def solve_chunk(spec: ExplainerSpec, seed: int, patches: Sequence[int], subsets:
 
     ``fault_marker`` is a test hook: when that file does not exist yet, the task creates it,
     solves half of its subsets (they reach the disk) and kills its own worker process — the way a
-    lost machine looks to Dask."""
+    lost machine looks to Dask.
+    """
     ex = worker_explainer(spec)
     expl = worker_explanation(ex, seed, patches)
     solved = expl.solved_mask()
@@ -157,7 +164,8 @@ DEFAULT_CHUNK = 64
 
 def spec_of(explainer) -> ExplainerSpec:
     """The :class:`ExplainerSpec` that rebuilds ``explainer`` on a worker (each worker picks its
-    own device, as an explainer made there with ``device=None`` would)."""
+    own device, as an explainer made there with ``device=None`` would).
+    """
     if explainer.store.directory is None:
         raise SettingsError("Explainer(client=...) needs cache_dir=: a folder every worker can write (the "
                             "results come back through it)")

@@ -1,10 +1,11 @@
 """The small value types of the backend: a generated :class:`Sample`, a :class:`Component` and a
-:class:`RankingEntry`."""
+:class:`RankingEntry`.
+"""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from torch import Tensor
 
@@ -13,11 +14,11 @@ from torch import Tensor
 class Sample:
     """One generated image: its ``code``, ``image`` ``(C, H, W)`` and flattened ``feature`` ``(d,)``."""
 
-    seed: Optional[int]
+    seed: int | None
     code: Tensor
     image: Tensor
     feature: Tensor
-    object_masks: Optional[Tensor] = None
+    object_masks: Tensor | None = None
     label: str = ""
 
     def key(self) -> str:
@@ -49,7 +50,8 @@ class Component:
 class RankingEntry(NamedTuple):
     """One line of :meth:`Explanation.ranking`: a component's subset ``S`` (bitmask) and
     ``‖I(S)‖₂`` (``None`` while it cannot be computed from what is solved).  A tuple, so
-    ``for s, norm in e.ranking()`` works; :meth:`Explanation.reconstruct` takes it as ``S``."""
+    ``for s, norm in e.ranking()`` works; :meth:`Explanation.reconstruct` takes it as ``S``.
+    """
 
     subset: int
-    norm: Optional[float]
+    norm: float | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,9 +27,10 @@ __all__ = ["explanation_arrays", "save_explanation", "load_explanation"]
 _RESERVED = ("meta", "object_masks", "checksum")
 
 
-def explanation_arrays(expl: "Explanation", rec: SolveRecord) -> dict[str, np.ndarray]:
+def explanation_arrays(expl: Explanation, rec: SolveRecord) -> dict[str, np.ndarray]:
     """The arrays of a saved explanation but its metadata (``rec`` is ``expl``'s solve record);
-    solves what is missing."""
+    solves what is missing.
+    """
     comps = expl.component_array()
     return {
         "patches": np.asarray(expl.patches, dtype=np.int64),
@@ -48,7 +49,7 @@ def explanation_arrays(expl: "Explanation", rec: SolveRecord) -> dict[str, np.nd
     }
 
 
-def save_explanation(expl: "Explanation", path: Union[str, Path], extra: Optional[dict[str, Any]] = None) -> Path:
+def save_explanation(expl: Explanation, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """Write ``expl`` (solving what is missing), its metadata, ``extra`` arrays and a checksum."""
     path = Path(path)
     if path.exists() and path.is_dir():
@@ -64,7 +65,7 @@ def save_explanation(expl: "Explanation", path: Union[str, Path], extra: Optiona
     return write_npz(path, arrays, compressed=True)
 
 
-def load_explanation(cls, path: Union[str, Path], explainer=None) -> "Explanation":
+def load_explanation(cls, path: str | Path, explainer=None) -> Explanation:
     """``cls`` (an Explanation class) read from ``path`` after checking every field."""
     from .explanation import ExplanationMeta
 
@@ -103,7 +104,8 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 def _check_sample(sample: Sample, explainer) -> None:
     """With the model at hand, the saved image must be ``g(f)`` and (for a sample made from a
-    code) the saved feature ``head(code)``: what no file check alone can tell."""
+    code) the saved feature ``head(code)``: what no file check alone can tell.
+    """
     gen = explainer.generator
     with torch.no_grad():
         if sample.seed is not None:

@@ -16,8 +16,9 @@ import concurrent.futures as cf
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -34,7 +35,8 @@ SAVE_EVERY_S = 2.0
 class InFlight:
     """What the worker is solving now: the explanation ``key``, each subset in the batch with the
     iterations it has run since its (re)start, the per-start ``budget``, and how many subsets of
-    this solve wait for a slot."""
+    this solve wait for a slot.
+    """
 
     key: str
     steps: dict
@@ -56,7 +58,8 @@ class Job(Protocol):
     def run(self, todo: list[int], on_result: Callable[[SolveResult], None],
             should_stop: Callable[[], bool], on_step: Callable[[dict], None]) -> None:
         """Solve ``todo``, calling ``on_result`` for each finished group and ``on_step`` with the
-        batch's ``{subset: iterations}`` once per batched iteration."""
+        batch's ``{subset: iterations}`` once per batched iteration.
+        """
 
 
 @dataclass
@@ -64,7 +67,7 @@ class _Request:
     job: Job
     subsets: np.ndarray
     future: cf.Future
-    on_progress: Optional[ProgressCallback]
+    on_progress: ProgressCallback | None
     generation: int
     total: int = field(init=False)
 
@@ -87,11 +90,11 @@ class Scheduler:
         self._queue: list[_Request] = []
         self._cv = threading.Condition()
         self._generation = 0  # bumped by cancel(): requests and solves of older generations stop
-        self._worker: Optional[threading.Thread] = None
+        self._worker: threading.Thread | None = None
         self.busy = False
         self.steps = 0
         """Batched solver iterations run so far (a heartbeat for progress displays and ETAs)."""
-        self._in_flight: Optional[InFlight] = None
+        self._in_flight: InFlight | None = None
         self.meter = RateMeter()
         """Subset-iterations per second measured on this worker (:mod:`.progress`, for ETAs)."""
         ref = weakref.ref(self)
@@ -104,9 +107,10 @@ class Scheduler:
         atexit.register(close_at_exit)
 
     # ------------------------------------------------------------------ public
-    def submit(self, job: Job, subsets: list[int], on_progress: Optional[ProgressCallback] = None) -> cf.Future:
+    def submit(self, job: Job, subsets: list[int], on_progress: ProgressCallback | None = None) -> cf.Future:
         """Queue ``subsets`` of ``job``; the future resolves to ``job.owner`` once they are stored
-        (and on disk, when the store has a directory)."""
+        (and on disk, when the store has a directory).
+        """
         fut: cf.Future = cf.Future()
         with self._cv:
             req = _Request(job, np.asarray(sorted(set(subsets)), dtype=np.int64), fut, on_progress, self._generation)
@@ -126,11 +130,11 @@ class Scheduler:
             self._generation += 1
             self._cv.notify_all()
 
-    def in_flight(self) -> Optional[InFlight]:
+    def in_flight(self) -> InFlight | None:
         """A snapshot of the running solve's batch (``None`` when idle); safe from any thread."""
         return self._in_flight
 
-    def wait_idle(self, timeout: Optional[float] = None) -> bool:
+    def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until the worker has nothing left to do (or ``timeout`` s); True when idle."""
         worker = self._worker
         if worker is None or worker is threading.current_thread():
@@ -138,9 +142,10 @@ class Scheduler:
         worker.join(timeout)
         return not worker.is_alive()
 
-    def close(self, timeout: Optional[float] = None) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Cancel everything and join the worker (its results are stored and saved first).  A
-        Ctrl-C while waiting does not abandon the save in progress."""
+        Ctrl-C while waiting does not abandon the save in progress.
+        """
         self.cancel()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -151,7 +156,7 @@ class Scheduler:
             except KeyboardInterrupt:
                 continue
 
-    def __enter__(self) -> "Scheduler":
+    def __enter__(self) -> Scheduler:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -185,7 +190,7 @@ class Scheduler:
                 for r in group:
                     self._settle(r)
 
-    def _solve(self, job: Job, group: list[_Request], generation: int) -> Optional[BaseException]:
+    def _solve(self, job: Job, group: list[_Request], generation: int) -> BaseException | None:
         wanted = set().union(*(r.subsets.tolist() for r in group))
         last_save = [time.monotonic()]
         todo: list[int] = []

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.solver import SolverConfig
@@ -66,15 +67,15 @@ class Settings:
 
     model: Any = field(default="dcgan-faces", metadata=_cli(
         "--model", "built-in model name (an unknown name lists them)", metavar="NAME"))
-    layer: Optional[str] = field(default=None, metadata=_cli(
+    layer: str | None = field(default=None, metadata=_cli(
         "--layer", "layer to split at (default: the model's middle layer)"))
     cheap: bool = field(default=False, metadata=_cli(
         "--cheap", "use the model's cheaper layer for quick CPU runs", action="store_true"))
     grid: int = field(default=6, metadata=_cli("--grid", "P of the P×P patch grid", type=int))
-    n: Optional[int] = field(default=None, metadata=_cli(
+    n: int | None = field(default=None, metadata=_cli(
         "--n", f"number of patches, chosen on the foreground, when --patches is not given (default: {DEFAULT_N})",
         type=int))
-    patches: Optional[tuple] = field(default=None, metadata=_cli(
+    patches: tuple | None = field(default=None, metadata=_cli(
         "--patches", "explicit patch ids, e.g. 3,8,14,20 (id = row*P + col)", type=parse_patch_list))
     solver: Any = field(default="fast", metadata=_cli(
         "--preset", "solver preset (an unknown name lists them)", metavar="PRESET"))
@@ -87,15 +88,15 @@ class Settings:
         "--channels-last", "channels-last memory format for the generator tail", action="store_true"))
     device: Any = field(default=None, metadata=_cli(
         "--device", "cpu, cuda, cuda:1 … (default: cuda if available)"))
-    batch_size: Optional[int] = field(default=None, metadata=_cli(
+    batch_size: int | None = field(default=None, metadata=_cli(
         "--batch-size", "subsets per solver batch (default: from memory; fix it for bit-equal results "
         "across devices)", type=int))
     cache_dir: Any = field(default=None, metadata=_cli(
         "--cache-dir", "keep solves in this directory; a rerun solves only what is missing"))
-    max_patches: Optional[int] = None
+    max_patches: int | None = None
     baseline_samples: int = 1000
     baseline_seed: int = 0
-    threads: Optional[int] = None
+    threads: int | None = None
     progress: Any = True
 
     def __post_init__(self) -> None:
@@ -103,8 +104,15 @@ class Settings:
         from ..core.errors import SettingsError
         from ..core.grid import DEFAULT_MAX_PATCHES, check_num_patches
         from ..core.solver import SolverConfig, get_solver_config
-        from ..core.validate import (check_layer_name, check_n_matches_patches, check_patch_ids, check_positive_int,
-                                     check_precision, check_seed, check_writable_dir)
+        from ..core.validate import (
+            check_layer_name,
+            check_n_matches_patches,
+            check_patch_ids,
+            check_positive_int,
+            check_precision,
+            check_seed,
+            check_writable_dir,
+        )
         from ..models import SplitGenerator, model_info
 
         def put(name: str, value: Any) -> None:  # canonical values, set once
@@ -162,13 +170,14 @@ class Settings:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def of(cls, base: Optional["Settings"] = None, **keywords: Any) -> "Settings":
+    def of(cls, base: Settings | None = None, **keywords: Any) -> Settings:
         """Settings from keywords, on top of ``base`` (default: the defaults).
 
         Keywords are fields, ``preset`` (the same as ``solver``), ``generator`` (the same as
         ``model``) or single solver settings such as ``iterations=300`` (merged into
         ``overrides``; ``None`` values are left out).  An unknown name is a
-        :class:`~prsg_widgets.core.errors.SettingsError` listing the solver settings."""
+        :class:`~prsg_widgets.core.errors.SettingsError` listing the solver settings.
+        """
         from ..core.errors import SettingsError
 
         names = {f.name for f in fields(cls)}
@@ -188,12 +197,12 @@ class Settings:
         values["overrides"] = overrides
         return cls(**values)
 
-    def replace(self, **keywords: Any) -> "Settings":
+    def replace(self, **keywords: Any) -> Settings:
         """A copy with ``keywords`` changed (the keywords of :meth:`of`), checked again."""
         return type(self).of(self, **keywords)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Settings":
+    def from_args(cls, args: argparse.Namespace) -> Settings:
         """The settings of a command line parsed by a parser :func:`add_arguments` filled."""
         values = {f.name: getattr(args, f.name) for f in fields(cls) if "cli" in f.metadata}
         values["overrides"] = {name: getattr(args, name) for name, _ in _SOLVER_FLAGS}
@@ -201,7 +210,7 @@ class Settings:
 
     # ------------------------------------------------------------------ derived
     @functools.cached_property
-    def config(self) -> "SolverConfig":
+    def config(self) -> SolverConfig:
         """The solver settings: the preset (or config) with ``overrides`` applied."""
         from ..core.solver import get_solver_config
 
@@ -215,7 +224,7 @@ class Settings:
         return DEFAULT_N if self.n is None else self.n
 
     @property
-    def preset_name(self) -> Optional[str]:
+    def preset_name(self) -> str | None:
         """The preset's name, or ``None`` when ``solver`` is a ``SolverConfig``."""
         return self.solver if isinstance(self.solver, str) else None
 
@@ -238,7 +247,8 @@ _P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 def add_arguments(parser: _P) -> _P:
     """Add one flag per command-line field of :class:`Settings` (and the solver overrides) to
-    ``parser``, with the field's default; :meth:`Settings.from_args` reads them back."""
+    ``parser``, with the field's default; :meth:`Settings.from_args` reads them back.
+    """
     group = parser.add_argument_group("settings (shared by explain and sweep)")
     for f in fields(Settings):
         spec = f.metadata.get("cli")

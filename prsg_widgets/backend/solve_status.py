@@ -7,7 +7,8 @@ health checks read while a solve runs.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,8 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 class SolveStatus:
     """The subsets of the patches ``N`` and the solve state of their minimal features, read from
-    a shared solve record (arrays are read-only views: a solved row never changes)."""
+    a shared solve record (arrays are read-only views: a solved row never changes).
+    """
 
     def __init__(self, record: SolveRecord, patches: Sequence[int]) -> None:
         self._record = record
@@ -58,7 +60,8 @@ class SolveStatus:
 
     def subset(self, T: SubsetLike) -> int:
         """Bitmask of ``T``: an int bitmask, patch ids of ``N``, an entry of ``ranking()`` or a
-        :class:`~prsg_widgets.backend.sample.Component` (see :mod:`~prsg_widgets.backend.subset_args`)."""
+        :class:`~prsg_widgets.backend.sample.Component` (see :mod:`~prsg_widgets.backend.subset_args`).
+        """
         return subset_bitmask(T, self._patches)
 
     def subset_patches(self, T: SubsetLike) -> list[int]:

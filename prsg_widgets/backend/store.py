@@ -21,9 +21,9 @@ import threading
 import uuid
 import warnings
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -58,10 +58,10 @@ class SolveRecord:
     iterations: np.ndarray = field(init=False)
     lock: threading.RLock = field(init=False, default_factory=threading.RLock)
     listeners: list = field(init=False, default_factory=list)
-    components: Optional[Tensor] = field(init=False, default=None)  # the transform, once complete
+    components: Tensor | None = field(init=False, default=None)  # the transform, once complete
     norms: dict = field(init=False, default_factory=dict)  # ‖I(S)‖₂ of components computed so far
     norms_final: bool = field(init=False, default=False)  # norms read off the complete transform
-    context: Optional[PartContext] = field(init=False, default=None)  # f, b, ε: what loaded rows must fit
+    context: PartContext | None = field(init=False, default=None)  # f, b, ε: what loaded rows must fit
     origins: dict = field(init=False, default_factory=dict)  # part path → rows read before a context was known
 
     def __post_init__(self) -> None:
@@ -85,7 +85,7 @@ class SolveRecord:
             self.components = None
             self.norms_final = False
 
-    def arrays(self, rows: Optional[np.ndarray] = None) -> dict[str, np.ndarray]:
+    def arrays(self, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The solved rows (default: all solved) as a part's arrays."""
         with self.lock:
             rows = np.flatnonzero(self.solved) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -113,7 +113,7 @@ class Store:
     the ``max_records`` most recent ones stay even when none does.
     """
 
-    def __init__(self, directory: Union[str, Path, None] = None, max_records: int = 64) -> None:
+    def __init__(self, directory: str | Path | None = None, max_records: int = 64) -> None:
         self.directory = Path(directory).expanduser() if directory is not None else None
         if self.directory is not None:
             if self.directory.exists() and not self.directory.is_dir():
@@ -122,7 +122,7 @@ class Store:
             if not os.access(self.directory, os.W_OK):
                 raise ValueError(f"cache directory {self.directory} is not writable; choose another")
         self.max_records = max_records
-        self._records: "weakref.WeakValueDictionary[str, SolveRecord]" = weakref.WeakValueDictionary()
+        self._records: weakref.WeakValueDictionary[str, SolveRecord] = weakref.WeakValueDictionary()
         self._recent: dict[str, SolveRecord] = {}  # strong references, most recent last
         self._unsaved: dict[str, tuple[SolveRecord, set[int]]] = {}  # rows not on disk yet
         self._lock = threading.RLock()
@@ -130,7 +130,7 @@ class Store:
         self._unverified: dict[str, tuple[Path, Tensor]] = {}  # tensors read from disk, not yet checked
 
     # ------------------------------------------------------------------ memory
-    def record(self, key: str, n: int, d: int, describe: Optional[dict] = None) -> SolveRecord:
+    def record(self, key: str, n: int, d: int, describe: dict | None = None) -> SolveRecord:
         """The record of ``key`` (created, and loaded from disk, on first use)."""
         with self._lock:
             rec = self._records.get(key)
@@ -147,9 +147,10 @@ class Store:
                 del self._recent[next(iter(self._recent))]
             return rec
 
-    def put(self, key: str, result: SolveResult, record: Optional[SolveRecord] = None) -> list[int]:
+    def put(self, key: str, result: SolveResult, record: SolveRecord | None = None) -> list[int]:
         """Store a solver result's rows in ``record`` (default: the record of ``key``); returns
-        them.  Disk follows at the next :meth:`flush`."""
+        them.  Disk follows at the next :meth:`flush`.
+        """
         rec = record if record is not None else self._records[key]
         rows = result.subsets.cpu().numpy().astype(np.int64)
         rec.write(rows, result.features, result.mse.cpu().numpy(), result.patch_mse.cpu().numpy(),
@@ -161,7 +162,8 @@ class Store:
     @staticmethod
     def notify(record: SolveRecord, owner, rows: list[int]) -> None:
         """Tell the record's listeners that ``rows`` landed (``callback(owner, rows)``).  A
-        listener that raises is logged and skipped: a broken view must not stop a solve."""
+        listener that raises is logged and skipped: a broken view must not stop a solve.
+        """
         for cb in list(record.listeners):
             try:
                 cb(owner, rows)
@@ -169,7 +171,7 @@ class Store:
                 logging.getLogger("prsg_widgets").exception("a listener of %s failed", owner)
 
     # ------------------------------------------------------------------ disk
-    def folder(self, key: str) -> Optional[Path]:
+    def folder(self, key: str) -> Path | None:
         """The folder of ``key``'s parts (``None`` for a store in memory only)."""
         return None if self.directory is None else self.directory / key
 
@@ -193,7 +195,8 @@ class Store:
         """Give ``record`` (of ``key``) the context its rows must fit (``f``, ``b``, ε; see
         :class:`~prsg_widgets.backend.filecheck.PartContext`) and check the rows already read
         from disk against it: a part that fails is set aside and its rows are read again from
-        the other parts (or solved again).  Later reads check each part against it at once."""
+        the other parts (or solved again).  Later reads check each part against it at once.
+        """
         with record.lock:
             if record.context is None:
                 record.context = context
@@ -211,12 +214,13 @@ class Store:
                 record.forget(rows)
             self.reload(key, record)
 
-    def reload(self, key: str, record: Optional[SolveRecord] = None) -> int:
+    def reload(self, key: str, record: SolveRecord | None = None) -> int:
         """Read the parts of ``key`` that other processes wrote since into ``record`` (default: the
         key's own record), under the folder's lock, so a merge by another process (it writes the
         merged part, then deletes the ones it read) is never seen half-done.  Rows are write-once,
         so reading one again changes nothing.  Returns how many rows were read.  Without the right
-        to take the lock (another user's folder), the parts are read without it."""
+        to take the lock (another user's folder), the parts are read without it.
+        """
         folder = self.folder(key)
         if folder is None or not folder.is_dir():
             return 0
@@ -247,7 +251,8 @@ class Store:
     def compact(self, key: str) -> None:
         """Merge the parts of ``key`` into one, under a file lock; damaged parts are set aside,
         unreadable ones (another user's) left alone.  Merging only saves space: when the folder
-        cannot be locked or written, the parts stay as they are."""
+        cannot be locked or written, the parts stay as they are.
+        """
         folder = self.folder(key)
         if folder is None or not folder.is_dir():
             return
@@ -282,9 +287,10 @@ class Store:
             except PermissionError:  # another user's part in a folder we may not change: keep it
                 pass
 
-    def _read_part(self, key: str, part: Path, rec: Optional[SolveRecord]) -> Optional[dict]:
+    def _read_part(self, key: str, part: Path, rec: SolveRecord | None) -> dict | None:
         """A part's arrays once every field checks out; ``None`` (and the part set aside) when it
-        is damaged, ``None`` (the part left in place) when it cannot be read or vanished."""
+        is damaged, ``None`` (the part left in place) when it cannot be read or vanished.
+        """
         try:
             data = read_npz(part)
             if rec is not None:
@@ -299,7 +305,7 @@ class Store:
             self._set_aside(part, exc)
             return None
 
-    def _context(self, key: str) -> Optional[PartContext]:
+    def _context(self, key: str) -> PartContext | None:
         own = self._records.get(key)
         return None if own is None else own.context
 
@@ -356,9 +362,10 @@ class Store:
                       f"{then}", RuntimeWarning, stacklevel=5)
 
     # ------------------------------------------------------------------ single tensors
-    def load_tensor(self, key: str, shape: tuple) -> Optional[Tensor]:
+    def load_tensor(self, key: str, shape: tuple) -> Tensor | None:
         """The tensor stored under ``key`` (e.g. the baseline ``b``), or ``None`` if absent,
-        damaged (set aside) or unreadable (left in place)."""
+        damaged (set aside) or unreadable (left in place).
+        """
         if self.directory is None:
             return None
         path = self.directory / f"{key}.npz"
@@ -383,7 +390,8 @@ class Store:
 
     def verify_tensors(self, check: Callable[[Tensor], None]) -> None:
         """Run ``check(value)`` once on each tensor read from disk since; one that fails it
-        (:class:`DamagedFile`) is set aside and a one-line ``ValueError`` asks to start again."""
+        (:class:`DamagedFile`) is set aside and a one-line ``ValueError`` asks to start again.
+        """
         with self._lock:
             pending, self._unverified = self._unverified, {}
         for path, value in pending.values():
@@ -396,7 +404,8 @@ class Store:
 
     def save_tensor(self, key: str, value: Tensor) -> None:
         """Store ``value`` under ``key`` (a no-op without a directory; an unwritable one is skipped:
-        the value is only a cache)."""
+        the value is only a cache).
+        """
         if self.directory is not None:
             try:
                 write_npz(self.directory / f"{key}.npz",

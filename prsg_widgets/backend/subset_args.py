@@ -18,7 +18,7 @@ from ..core.grid import patches_to_subset
 from ..core.validate import check_subset_bitmask, check_subset_ids, is_integer, short_repr
 from .sample import Component, RankingEntry
 
-SubsetLike = Union[int, Iterable[int], RankingEntry, Component]
+SubsetLike = Union[int, Iterable[int], RankingEntry, Component]  # noqa: UP007 (a runtime alias: `|` of a typing generic needs 3.10's types.UnionType to accept it)
 """A subset: an int bitmask, patch ids, an entry of ``ranking()`` or a :class:`Component`."""
 
 __all__ = ["SubsetLike", "keep_bitmasks", "subset_bitmask"]
@@ -26,14 +26,16 @@ __all__ = ["SubsetLike", "keep_bitmasks", "subset_bitmask"]
 
 def _looks_scored(value: Any) -> bool:
     """A plain ``(S, norm)`` pair copied out of ``ranking()``: an integer and a float or ``None``
-    (never read as patch ids, which are all integers, nor silently as ``S``)."""
+    (never read as patch ids, which are all integers, nor silently as ``S``).
+    """
     return (isinstance(value, tuple) and len(value) == 2 and is_integer(value[0])
             and (value[1] is None or isinstance(value[1], (float, np.floating))))
 
 
 def subset_bitmask(T: Any, patches: Sequence[int]) -> int:
     """The bitmask over ``patches`` of the subset ``T`` (see :data:`SubsetLike`); ``ValueError``
-    for a bitmask out of range or ids that are not among ``patches``."""
+    for a bitmask out of range or ids that are not among ``patches``.
+    """
     if isinstance(T, Component):  # by its patch ids: one of another explanation must fit these patches
         T = list(T.patches)
     elif isinstance(T, RankingEntry):
@@ -49,9 +51,10 @@ def subset_bitmask(T: Any, patches: Sequence[int]) -> int:
         raise
 
 
-def keep_bitmasks(keep: Any, patches: Sequence[int]) -> Union[list[int], Tensor]:
+def keep_bitmasks(keep: Any, patches: Sequence[int]) -> list[int] | Tensor:
     """The components :meth:`Explanation.reconstruct` keeps: a boolean mask of length ``2^n`` (a
-    tensor or array, returned as a tensor) or an iterable of subsets (returned as bitmasks)."""
+    tensor or array, returned as a tensor) or an iterable of subsets (returned as bitmasks).
+    """
     size = 1 << len(patches)
     expected = (f"keep takes a list of subsets — int bitmasks, lists of patch ids of {list(patches)}, "
                 "entries of ranking() or Components, e.g. e.reconstruct(e.ranking()[:4]) — "

@@ -23,12 +23,14 @@ class SettingsError(ValueError):
 class PatchError(SettingsError):
     """Patch ids that cannot be explained: not integers, out of the grid's range, repeated, not
     among the selected patches, ``n`` contradicting the ids given, or more patches than the limit
-    (:class:`~prsg_widgets.core.grid.TooManyPatchesError`)."""
+    (:class:`~prsg_widgets.core.grid.TooManyPatchesError`).
+    """
 
 
 class NameNotFoundError(KeyError):
     """An unknown name (a model, a layer, …); ``str()`` is the plain one-line message, which
-    lists the valid names."""
+    lists the valid names.
+    """
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else ""
@@ -36,10 +38,12 @@ class NameNotFoundError(KeyError):
 
 class LayerNotFoundError(NameNotFoundError):
     """A layer name that is not a submodule of the generator (the message lists close matches
-    and the valid names).  A ``KeyError``, as before it had a name."""
+    and the valid names).  A ``KeyError``, as before it had a name.
+    """
 
 
 class CacheFileError(ValueError):
     """A saved file — a cached solve, a saved explanation, a stored baseline — is damaged or not
     one this package wrote (a checksum, a field or a shape does not match).  Callers set such a
-    file aside and solve again; :class:`~prsg_widgets.backend.files.DamagedFile` is this error."""
+    file aside and solve again; :class:`~prsg_widgets.backend.files.DamagedFile` is this error.
+    """

@@ -10,22 +10,32 @@ Subset bitmasks are true integers in ``0..2^n−1``.  See :mod:`prsg_widgets.cor
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from .errors import PatchError
-from .validate import (check_finite, check_mask, check_positive_int, check_seed,
-                       check_subset_bitmask, check_subset_ids, short_repr, is_integer, check_patch_ids)
+from .validate import (
+    check_finite,
+    check_mask,
+    check_patch_ids,
+    check_positive_int,
+    check_seed,
+    check_subset_bitmask,
+    check_subset_ids,
+    is_integer,
+    short_repr,
+)
 
 DEFAULT_MAX_PATCHES = 12
 
 
 class TooManyPatchesError(PatchError):
     """More patches than the limit: the solver needs ``2^n`` minimal features (a
-    :class:`~prsg_widgets.core.errors.PatchError`, so a ``ValueError``)."""
+    :class:`~prsg_widgets.core.errors.PatchError`, so a ``ValueError``).
+    """
 
 
 @dataclass(frozen=True)
@@ -68,14 +78,15 @@ class PatchGrid:
         re, ce = self.row_edges(), self.col_edges()
         return re[r], re[r + 1], ce[c], ce[c + 1]
 
-    def check(self, patches: Union[int, Iterable[int]], unique: bool = True) -> list[int]:
+    def check(self, patches: int | Iterable[int], unique: bool = True) -> list[int]:
         """Validate patch ids (one id or an iterable of ids) and return them as Python ints.
 
         Raises ``ValueError`` for a non-integer id (bool, float, string), an id outside
-        ``0..P²−1`` (the message names the range) and, with ``unique``, a repeated id."""
+        ``0..P²−1`` (the message names the range) and, with ``unique``, a repeated id.
+        """
         return check_patch_ids(patches, self.num_patches, unique=unique, grid_size=self.size)
 
-    def mask(self, patches: Iterable[int], device: Optional[torch.device] = None) -> Tensor:
+    def mask(self, patches: Iterable[int], device: torch.device | None = None) -> Tensor:
         """Boolean pixel mask ``(H, W)`` of the union of ``patches``."""
         m = torch.zeros(self.height, self.width, dtype=torch.bool, device=device)
         for p in self.check(patches, unique=False):
@@ -83,7 +94,7 @@ class PatchGrid:
             m[top:bottom, left:right] = True
         return m
 
-    def patch_masks(self, patches: Sequence[int], device: Optional[torch.device] = None) -> Tensor:
+    def patch_masks(self, patches: Sequence[int], device: torch.device | None = None) -> Tensor:
         """Stacked masks ``(len(patches), H, W)``, one per patch."""
         patches = self.check(patches, unique=False)
         return torch.stack([self.mask([p], device) for p in patches]) if len(patches) else torch.zeros(
@@ -111,14 +122,16 @@ class PatchGrid:
 
 def subset_to_patches(subset: int, patches: Sequence[int]) -> list[int]:
     """The patch ids in a subset bitmask (bit i ⇔ ``patches[i]``); the bitmask must be a true
-    integer in ``0..2^n−1``."""
+    integer in ``0..2^n−1``.
+    """
     subset = check_subset_bitmask(subset, len(patches))
     return [p for i, p in enumerate(patches) if (subset >> i) & 1]
 
 
 def patches_to_subset(ids: Iterable[int], patches: Sequence[int]) -> int:
     """Bitmask of a set of distinct patch ids that must all be in ``patches`` (a list of true
-    integers; a string, bool or float is a ``ValueError``)."""
+    integers; a string, bool or float is a ``ValueError``).
+    """
     checked = check_subset_ids(ids, patches)
     pos = {int(p): i for i, p in enumerate(patches)}
     mask = 0
@@ -129,7 +142,8 @@ def patches_to_subset(ids: Iterable[int], patches: Sequence[int]) -> int:
 
 def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> int:
     """``n`` when it is a true integer in ``1..max_patches``; never computes ``2**n`` for a huge
-    ``n`` (:class:`TooManyPatchesError` above the limit)."""
+    ``n`` (:class:`TooManyPatchesError` above the limit).
+    """
     max_patches = check_positive_int(max_patches, "max_patches", max=64)
     if not is_integer(n):
         raise PatchError(f"the number of patches n must be an integer, got {short_repr(n)}")
@@ -149,11 +163,11 @@ def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> int:
 
 def select_patches(
     grid: PatchGrid,
-    n: Optional[int] = None,
-    how: Union[str, Sequence[int]] = "foreground",
-    image: Optional[Tensor] = None,
-    reference: Optional[Tensor] = None,
-    mask: Optional[Tensor] = None,
+    n: int | None = None,
+    how: str | Sequence[int] = "foreground",
+    image: Tensor | None = None,
+    reference: Tensor | None = None,
+    mask: Tensor | None = None,
     seed: int = 0,
     max_patches: int = DEFAULT_MAX_PATCHES,
 ) -> list[int]:

@@ -6,7 +6,7 @@ A set function over the ``n`` selected patches is stored as a tensor of shape ``
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional, Union
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor
@@ -73,7 +73,7 @@ def or_inverse(interactions: Tensor) -> Tensor:
     return reconstruct(interactions)
 
 
-def reconstruct(interactions: Tensor, keep: Optional[Union[Tensor, Iterable[int]]] = None) -> Tensor:
+def reconstruct(interactions: Tensor, keep: Tensor | Iterable[int] | None = None) -> Tensor:
     """Linear additivity (Eq. 7): ``û(T) = I(∅) + Σ_{S ∈ keep, S∩T≠∅} I(S)`` for every ``T``.
 
     ``keep`` selects components: a boolean mask of length ``2^n`` or an iterable of subset
@@ -92,7 +92,7 @@ def reconstruct(interactions: Tensor, keep: Optional[Union[Tensor, Iterable[int]
     return total - disjoint + interactions[0:1]
 
 
-def _keep_mask(keep: Union[Tensor, Iterable[int]], size: int, device) -> Tensor:
+def _keep_mask(keep: Tensor | Iterable[int], size: int, device) -> Tensor:
     if isinstance(keep, Tensor) and keep.dtype == torch.bool:
         if keep.numel() != size:
             raise ValueError(f"keep mask must have {size} entries, got {keep.numel()}")
@@ -174,7 +174,8 @@ def or_interaction_needs(s: int, full: int) -> list[int]:
 
 def or_interaction(u: Callable[[int], Tensor], s: int, full: int) -> Tensor:
     """One OR interaction ``I(S) = −Σ_{L⊆S} (−1)^{|S|−|L|} u(N∖L)`` (Eq. 6) from a lookup ``u(T)``,
-    in float64, without the ``2^n`` transform; ``I(∅) = 0`` here (the baseline's share)."""
+    in float64, without the ``2^n`` transform; ``I(∅) = 0`` here (the baseline's share).
+    """
     pop = _popcount(s)
     acc = None
     for sub in submasks(s):

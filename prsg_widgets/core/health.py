@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 import numpy as np
 import torch
@@ -36,7 +35,8 @@ CANCELLATION_WARN = 2.0
 
 def default_top_k(n: int) -> int:
     """The ``k`` of the matching error when none is given: ``min(30, 2^n / 4)`` — the paper's
-    30 of 511 at n = 9, 16 of 63 at n = 6, 4 of 15 at n = 4."""
+    30 of 511 at n = 9, 16 of 63 at n = 6, 4 of 15 at n = 4.
+    """
     return max(1, min(30, (1 << n) // 4))
 
 
@@ -49,7 +49,8 @@ def top_components(components: Tensor, k: int) -> list[int]:
 
 def matching_errors(u: Tensor, components: Tensor, k: int) -> tuple[list[int], Tensor]:
     """Sec. 3.1: ``‖u(T) − û(T)‖₂²`` per subset ``T`` with ``û(T) = Σ_{S ∈ top-k, S∩T≠∅} I(S)``
-    (Eq. 7 restricted to the top-``k``).  Returns the kept bitmasks and the errors ``(2^n,)``."""
+    (Eq. 7 restricted to the top-``k``).  Returns the kept bitmasks and the errors ``(2^n,)``.
+    """
     kept = top_components(components, k)
     u_hat = reconstruct(components.double(), kept)
     return kept, (u.double() - u_hat).pow(2).sum(1)
@@ -67,7 +68,8 @@ def mass_share_sorted(curve: np.ndarray, mass: float = 0.9) -> float:
 
 def mass_share(values: Tensor, mass: float = 0.9) -> float:
     """The smallest share of the elements of ``values`` whose ``|value|`` hold ``mass`` of the
-    total L1 mass (0 for an all-zero input)."""
+    total L1 mass (0 for an all-zero input).
+    """
     flat = values.detach().abs().flatten().double().cpu().numpy()
     return mass_share_sorted(-np.sort(-flat), mass)
 
@@ -88,7 +90,7 @@ class Health:
     matching_error: float
     matching_error_vs_feature: float
     mass_share: float
-    control_mass_share: Optional[float] = None
+    control_mass_share: float | None = None
 
     @property
     def infeasible(self) -> int:
@@ -158,12 +160,13 @@ def explanation_health(
     patch_mse: np.ndarray,
     epsilon: float,
     components: Tensor,
-    k: Optional[int] = None,
-    control_mass_share: Optional[float] = None,
+    k: int | None = None,
+    control_mass_share: float | None = None,
 ) -> Health:
     """The :class:`Health` of a solved explanation: ``features`` ``f_T`` ``(2^n, d)``, ``baseline``
     ``b`` and ``feature`` ``f`` ``(d,)``, ``patch_mse`` ``(2^n, n)`` (``nan`` outside ``T``),
-    ``components`` ``I(S)`` ``(2^n, d)`` (Eq. 6)."""
+    ``components`` ``I(S)`` ``(2^n, d)`` (Eq. 6).
+    """
     size, _ = features.shape
     n = size.bit_length() - 1
     k = default_top_k(n) if k is None else int(k)

@@ -18,8 +18,9 @@ import difflib
 import math
 import numbers
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,8 @@ PRECISIONS = ("fp32", "bf16")
 # ---------------------------------------------------------------------------------------- numbers
 def is_integer(value: Any) -> bool:
     """True for a Python ``int`` or a numpy integer (also a 0-d integer tensor/array), never for a
-    ``bool`` (``True`` is not the id 1), a float (``5.0`` is not the id 5) or a string."""
+    ``bool`` (``True`` is not the id 1), a float (``5.0`` is not the id 5) or a string.
+    """
     if isinstance(value, (bool, np.bool_)):
         return False
     if isinstance(value, (int, np.integer)):
@@ -87,10 +89,11 @@ def short_repr(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional[int] = None) -> int:
+def check_int(value: Any, name: str, *, min: int | None = None, max: int | None = None) -> int:
     """``value`` as a Python ``int`` when it is a true integer (see :func:`is_integer`) within
     ``[min, max]``; else ``ValueError`` naming ``name``.  Compares without any arithmetic on the
-    value, so an absurd integer fails fast."""
+    value, so an absurd integer fails fast.
+    """
     if not is_integer(value):
         kind = "a bool" if isinstance(value, (bool, np.bool_)) else short_repr(value)
         raise SettingsError(f"{name} must be an integer, got {kind}")
@@ -106,9 +109,10 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
     return value
 
 
-def check_positive_int(value: Any, name: str, max: Optional[int] = MAX_COUNT) -> int:
+def check_positive_int(value: Any, name: str, max: int | None = MAX_COUNT) -> int:
     """A true integer ``1 ≤ value ≤ max`` (``max=None``: no upper bound; default
-    :data:`MAX_COUNT`).  Bools, floats (``3.0`` too), strings and huge values are refused."""
+    :data:`MAX_COUNT`).  Bools, floats (``3.0`` too), strings and huge values are refused.
+    """
     return check_int(value, name, min=1, max=max)
 
 
@@ -117,10 +121,11 @@ def check_seed(value: Any, name: str = "seed") -> int:
     return check_int(value, name, min=SEED_RANGE[0], max=SEED_RANGE[1])
 
 
-def check_positive_float(value: Any, name: str, *, max: Optional[float] = None,
+def check_positive_float(value: Any, name: str, *, max: float | None = None,
                          allow_zero: bool = False) -> float:
     """A finite real number ``> 0`` (``≥ 0`` with ``allow_zero``) and ``≤ max``, as a ``float``.
-    Bools, strings, NaN and ±inf are refused; ints and numpy numbers are fine."""
+    Bools, strings, NaN and ±inf are refused; ints and numpy numbers are fine.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise SettingsError(f"{name} must be a number, got {short_repr(value)}")
     try:
@@ -140,7 +145,8 @@ def check_positive_float(value: Any, name: str, *, max: Optional[float] = None,
 # ---------------------------------------------------------------------------------------- tensors
 def check_finite(tensor: Any, what: str) -> Any:
     """``tensor`` unchanged when every value is finite; else ``ValueError`` ("the image contains
-    NaN/inf: …").  Accepts a tensor or an array; ``what`` names it ("the image")."""
+    NaN/inf: …").  Accepts a tensor or an array; ``what`` names it ("the image").
+    """
     if isinstance(tensor, Tensor):
         if tensor.is_floating_point() or tensor.is_complex():
             bad = int((~torch.isfinite(tensor)).sum())
@@ -159,7 +165,8 @@ def check_finite(tensor: Any, what: str) -> Any:
 
 def check_mask(mask: Any, shape: Sequence[int], what: str = "the mask") -> Tensor:
     """A ``(H, W)`` mask as a float tensor in [0, 1]: ``mask`` must be a 2-D tensor or numpy array
-    of exactly ``shape``, boolean or real with finite values in [0, 1]."""
+    of exactly ``shape``, boolean or real with finite values in [0, 1].
+    """
     shape = tuple(int(s) for s in shape)
     if isinstance(mask, np.ndarray):
         if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.number)):
@@ -176,17 +183,19 @@ def check_mask(mask: Any, shape: Sequence[int], what: str = "the mask") -> Tenso
     if mask.dtype != torch.bool:
         check_finite(values, what)
         if values.numel() and (float(values.min()) < 0 or float(values.max()) > 1):
-            raise SettingsError(f"{what} must hold values in [0, 1], got {float(values.min()):g}..{float(values.max()):g}")
+            raise SettingsError(f"{what} must hold values in [0, 1], "
+                                f"got {float(values.min()):g}..{float(values.max()):g}")
     return values.float()
 
 
 # ----------------------------------------------------------------------------------- names, devices
-def check_layer_name(name: Any, available: Optional[Iterable[str]], what: str = "layer", where: str = "") -> str:
+def check_layer_name(name: Any, available: Iterable[str] | None, what: str = "layer", where: str = "") -> str:
     """``name`` when it is one of ``available``.  An empty or blank name is a ``ValueError`` (it
     never means "the default"); an unknown one a :class:`LayerNotFoundError` (a ``KeyError``)
     listing close matches and the valid names.  ``where`` is added after the name in messages
     (e.g. ``" in ToyGenerator"``).  ``available=None`` (names not known yet): only a non-blank
-    string is required."""
+    string is required.
+    """
     if available is None:
         available, check_membership = [], False
     else:
@@ -203,18 +212,20 @@ def check_layer_name(name: Any, available: Optional[Iterable[str]], what: str = 
         if name.strip() in names:
             close = [name.strip()]
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise LayerNotFoundError(f"no {what} named {short_repr(name)}{where}; {hint}valid {what} names: {', '.join(names)}")
+        raise LayerNotFoundError(f"no {what} named {short_repr(name)}{where}; "
+                                 f"{hint}valid {what} names: {', '.join(names)}")
     return name
 
 
 _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
-def check_device(device: Union[str, torch.device, None]) -> torch.device:
+def check_device(device: str | torch.device | None) -> torch.device:
     """The ``torch.device`` to run on.  ``None``: CUDA when available, else the CPU.  Accepts
     ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` (or a ``torch.device`` of those types) and
     checks the device exists here: ``"cuda"`` without CUDA is ``ValueError("no CUDA device here;
-    use device='cpu'")``.  Other strings, other device types and other objects are ``ValueError``."""
+    use device='cpu'")``.  Other strings, other device types and other objects are ``ValueError``.
+    """
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if isinstance(device, str):
@@ -224,11 +235,13 @@ def check_device(device: Union[str, torch.device, None]) -> torch.device:
         try:
             dev = torch.device(text)
         except (RuntimeError, ValueError, TypeError):
-            raise SettingsError(f"unknown device {short_repr(device)}; use 'cpu', 'cuda', 'cuda:0' … or 'mps'") from None
+            raise SettingsError(f"unknown device {short_repr(device)}; "
+                                "use 'cpu', 'cuda', 'cuda:0' … or 'mps'") from None
     elif isinstance(device, torch.device):
         dev = device
     else:
-        raise SettingsError(f"device must be a string such as 'cpu' or 'cuda:0' or a torch.device, got {short_repr(device)}")
+        raise SettingsError("device must be a string such as 'cpu' or 'cuda:0' or a torch.device, "
+                            f"got {short_repr(device)}")
     if dev.type not in _DEVICE_TYPES:
         raise SettingsError(f"device {str(dev)!r} is not supported; use 'cpu', 'cuda' or 'mps'")
     if dev.type == "cuda":
@@ -248,10 +261,11 @@ def check_device(device: Union[str, torch.device, None]) -> torch.device:
 
 
 # -------------------------------------------------------------------------------------------- paths
-def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output directory") -> Path:
+def check_writable_dir(path: str | os.PathLike, what: str = "the output directory") -> Path:
     """``Path(path)`` when a directory can be written there: it is an existing writable directory,
     or it does not exist and its nearest existing ancestor is a writable directory.  A path that
-    is a file (or lies below one) or cannot be written is a ``ValueError``; nothing is created."""
+    is a file (or lies below one) or cannot be written is a ``ValueError``; nothing is created.
+    """
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise SettingsError(f"{what} must be a path, got {short_repr(path)}")
     text = os.fspath(path)
@@ -290,12 +304,13 @@ def check_writable_dir(path: Union[str, os.PathLike], what: str = "the output di
 
 
 # -------------------------------------------------------------------------------------- subsets
-def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = True,
-                    grid_size: Optional[int] = None, what: str = "patch ids") -> list[int]:
+def check_patch_ids(patches: Any, num_patches: int | None, *, unique: bool = True,
+                    grid_size: int | None = None, what: str = "patch ids") -> list[int]:
     """Patch ids as Python ints: one true integer or an iterable of them, each in
     ``0..num_patches−1`` (``num_patches=None``: only ``≥ 0``), distinct when ``unique``.
 
-    Bools, floats, strings and other objects are a ``ValueError`` (never coerced)."""
+    Bools, floats, strings and other objects are a ``ValueError`` (never coerced).
+    """
     if is_integer(patches):
         items: list = [patches]
     elif isinstance(patches, (str, bytes)):
@@ -328,7 +343,8 @@ def check_patch_ids(patches: Any, num_patches: Optional[int], *, unique: bool = 
 def check_subset_ids(ids: Any, patches: Sequence[int], what: str = "subset") -> list[int]:
     """Patch ids of a subset: distinct true integers that are all among the selected ``patches``
     (a string, a bool or a float is refused — never ``"56"`` → ``[5, 6]``).  Returns them in the
-    given order."""
+    given order.
+    """
     if isinstance(ids, (str, bytes)) or is_integer(ids) or not isinstance(ids, Iterable):
         raise PatchError(f"a {what} is a list of patch ids such as {list(patches)[:2]}, got {short_repr(ids)}")
     out = check_patch_ids(ids, None, what=f"{what} patch ids")
@@ -340,7 +356,8 @@ def check_subset_ids(ids: Any, patches: Sequence[int], what: str = "subset") -> 
 
 def check_subset_bitmask(subset: Any, n: int, what: str = "subset bitmask") -> int:
     """A subset given as a bitmask over ``n`` patches: a true integer in ``0..2^n − 1`` (checked
-    with ``bit_length``, never by computing ``2^n``); bools and floats are refused."""
+    with ``bit_length``, never by computing ``2^n``); bools and floats are refused.
+    """
     value = check_int(subset, what, min=0)
     if value.bit_length() > n:
         raise PatchError(f"{what} {short_repr(value)} is out of range for n={n} patches: "
@@ -351,7 +368,8 @@ def check_subset_bitmask(subset: Any, n: int, what: str = "subset bitmask") -> i
 def check_n_matches_patches(n: Any, patches: Any, name: str = "n") -> None:
     """With explicit patch ids ``n`` is their number: another ``n`` beside ``patches`` is a
     :class:`PatchError` (never ignored).  Nothing is checked when either is ``None`` or
-    ``patches`` is a rule name such as ``"foreground"``."""
+    ``patches`` is a rule name such as ``"foreground"``.
+    """
     if n is None or patches is None or isinstance(patches, (str, bytes)) or not hasattr(patches, "__len__"):
         return
     if not is_integer(n) or int(n) != len(patches):
@@ -367,13 +385,14 @@ def check_precision(value: Any, name: str = "precision") -> str:
     return value
 
 
-def check_solver_settings(settings: Optional[Mapping[str, Any]] = None, **more: Any) -> dict:
+def check_solver_settings(settings: Mapping[str, Any] | None = None, **more: Any) -> dict:
     """Bounds of the solver settings a user may override (a mapping and/or keywords; ``None``
     values are skipped): ``lr`` in (0, :data:`MAX_LR`], ``iterations`` and ``patience`` whole
     numbers in 1..:data:`MAX_ITERATIONS`, ``lam`` in (0, :data:`MAX_LAM`], ``epsilon`` in
     (0, :data:`MAX_EPSILON`), ``rel_tol`` ≥ 0, ``init`` in [0, 1], ``margin`` in [0, 1),
     ``polish`` in 0..64, ``constraint`` ``"patch"``/``"mean"``, ``betas`` two numbers in [0, 1), switches bools.
-    Returns the checked values (floats as ``float``); unknown names are left for the caller."""
+    Returns the checked values (floats as ``float``); unknown names are left for the caller.
+    """
     values = dict(settings or {}, **more)
     out: dict = {}
     for key, value in values.items():

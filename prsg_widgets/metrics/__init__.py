@@ -62,16 +62,26 @@ from ._util import SubsetLike
 from .action_field import action_field_area, real_action_field_ratio, real_action_field_ratios
 from .breach import BreachResult, boundary_breach
 from .consistency import ConsistencyResult, inconsistency
-from .decomposition import (Decomposition, completeness_residual, decomposition_breach,
-                            decomposition_from_explanation, decomposition_inconsistency, decomposition_rho,
-                            decomposition_transferability)
+from .decomposition import (
+                            Decomposition,
+                            completeness_residual,
+                            decomposition_breach,
+                            decomposition_from_explanation,
+                            decomposition_inconsistency,
+                            decomposition_rho,
+                            decomposition_transferability,
+)
 from .dense_control import dense_control
 from .matching import MatchingResult, matching_error
 from .object_share import object_share
 from .pca import pca_decomposition, pca_directions
 from .properties import PropertyScores, score_properties
-from .reconstruction import (ReconstructionResult, SequentialResult, controllable_reconstruction,
-                             sequential_reconstruction)
+from .reconstruction import (
+                            ReconstructionResult,
+                            SequentialResult,
+                            controllable_reconstruction,
+                            sequential_reconstruction,
+)
 from .solver_summary import solver_summary
 from .sparsity import sorted_magnitudes, sparsity_curve, sparsity_stats
 from .transferability import TransferResult, transferability

@@ -6,7 +6,7 @@ Nothing here is public API; import the metrics from :mod:`prsg_widgets.metrics`.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from torch import Tensor

@@ -5,7 +5,7 @@ definition of the ratio, also used for decompositions (:mod:`.decomposition`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from torch import Tensor
@@ -16,7 +16,8 @@ from ._util import SubsetLike
 
 def real_action_field_ratios(explanation: Explanation, subsets: Sequence[SubsetLike]) -> np.ndarray:
     """Sec. 3.2.1, batched: ``ρ(S) = ‖clip_{A(S)}(Δx_S)‖₁ / ‖Δx_S‖₁`` for each ``S`` (pixel-wise,
-    all channels), with ``Δx_S`` the regional pattern of Fig. 2.  ``nan`` where ``Δx_S = 0``."""
+    all channels), with ``Δx_S`` the regional pattern of Fig. 2.  ``nan`` where ``Δx_S = 0``.
+    """
     ss = [explanation.subset(s) for s in subsets]
     if not ss:
         return np.zeros(0)
@@ -26,7 +27,8 @@ def real_action_field_ratios(explanation: Explanation, subsets: Sequence[SubsetL
 
 def _share_inside(patterns: Tensor, masks: Tensor) -> np.ndarray:
     """``‖clip_A(Δx)‖₁ / ‖Δx‖₁`` per pattern ``(k, C, H, W)`` and field mask ``(k, H, W)``; NaN for
-    an all-zero pattern."""
+    an all-zero pattern.
+    """
     mag = patterns.double().abs().sum(1)
     inside = (mag * masks.to(mag.device)).flatten(1).sum(1)
     total = mag.flatten(1).sum(1)
@@ -42,7 +44,8 @@ def real_action_field_ratio(explanation: Explanation, S: SubsetLike) -> float:
 
 def action_field_area(explanation: Explanation, subsets: Sequence[SubsetLike]) -> np.ndarray:
     """Share of the image's pixels inside ``A(S)`` — the ``ρ`` a pattern spread evenly over the
-    image would get (the chance level to compare ``ρ`` with)."""
+    image would get (the chance level to compare ``ρ`` with).
+    """
     grid = explanation.grid
     ss = [explanation.subset(s) for s in subsets]
     masks = grid.subset_masks(explanation.patches, ss)

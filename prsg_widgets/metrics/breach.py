@@ -6,7 +6,6 @@ field leaves out a patch ``i`` and watch that patch stay unchanged while the oth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
@@ -39,7 +38,8 @@ class BreachResult:
     @property
     def breach_ratio(self) -> float:
         """Final ``rmse_patch / rmse_others`` (0 = perfectly bounded; choice: a scalar summary
-        the paper does not define)."""
+        the paper does not define).
+        """
         if not self.steps or not self.rmse_others[-1] > 0:
             return float("nan")
         return float(self.rmse_patch[-1] / self.rmse_others[-1])
@@ -63,10 +63,11 @@ def _breach(explanation: Explanation, patch: int, vectors: Tensor, labels: list[
         rmse_each=each, images=images)
 
 
-def boundary_breach(explanation: Explanation, patch: int, k: Optional[int] = None) -> BreachResult:
+def boundary_breach(explanation: Explanation, patch: int, k: int | None = None) -> BreachResult:
     """Sec. 3.2.2: add, in order of ``‖I(S)‖₂``, the components with ``patch ∉ S`` (all, or the
     first ``k``) to ``b``; track the RMSE of ``patch`` and of the others against ``g(b)``.  The
-    patch should stay near 0 while the others grow.  Choice: "the others" are ``N ∖ {i}``."""
+    patch should stay near 0 while the others grow.  Choice: "the others" are ``N ∖ {i}``.
+    """
     patch = int(patch)
     bit = explanation.subset([patch])
     comps = explanation.components()

@@ -5,8 +5,8 @@ field.  The contexts are all non-empty ``T ⊆ N ∖ S`` or a seeded sample (cho
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ class ConsistencyResult:
         return float(np.mean(self.values)) if len(self.values) else float("nan")
 
 
-def _context_subsets(n: int, forbidden: int, max_contexts: Optional[int], seed: int) -> list[int]:
+def _context_subsets(n: int, forbidden: int, max_contexts: int | None, seed: int) -> list[int]:
     free = ((1 << n) - 1) & ~forbidden
     ctx = [t for t in range(1, 1 << n) if not t & ~free]
     if max_contexts is not None and len(ctx) > max_contexts:
@@ -62,12 +62,13 @@ def _inconsistency(explanation: Explanation, vector: Tensor, field: list[int],
     return values, torch.cat([p0.unsqueeze(0), pt])
 
 
-def inconsistency(explanation: Explanation, S: SubsetLike, max_contexts: Optional[int] = None,
-                  seed: int = 0, keep: Optional[Iterable[int]] = None) -> ConsistencyResult:
+def inconsistency(explanation: Explanation, S: SubsetLike, max_contexts: int | None = None,
+                  seed: int = 0, keep: Iterable[int] | None = None) -> ConsistencyResult:
     """Sec. 3.3: ``p_S^T = g(b + Σ_{S'∩T≠∅} I(S') + I(S)) − g(b + Σ_{S'∩T≠∅} I(S'))`` for every
     non-empty ``T ⊆ N ∖ S`` (or ``max_contexts`` of them, seeded), compared with ``p_S^∅`` inside
     ``A(S)``.  ``keep``: the components the context sums over (default all, so the context is
-    exactly ``f_T``, Eq. 7).  Raises ``ValueError`` when ``S = N`` (no disjoint context)."""
+    exactly ``f_T``, Eq. 7).  Raises ``ValueError`` when ``S = N`` (no disjoint context).
+    """
     s = explanation.subset(S)
     if s == 0:
         raise ValueError("the empty set has no component")

@@ -6,7 +6,6 @@ baseline (:mod:`.pca`) are scored by the same code.  One Table 1 row is :mod:`.p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
@@ -44,7 +43,7 @@ class Decomposition:
         return self.vectors.shape[0]
 
 
-def decomposition_from_explanation(explanation: Explanation, top: Optional[int] = None) -> Decomposition:
+def decomposition_from_explanation(explanation: Explanation, top: int | None = None) -> Decomposition:
     """The feature components ``I(S)`` (top ``top`` by norm, default all) with ``A(S) = S``."""
     comps = explanation.components(top=top)
     vecs = torch.stack([c.vector for c in comps]) if comps else torch.zeros(0, explanation.baseline.numel())
@@ -77,10 +76,11 @@ def decomposition_breach(decomp: Decomposition, patch: int) -> BreachResult:
     return _breach(decomp.explanation, int(patch), vecs, idx)
 
 
-def decomposition_inconsistency(decomp: Decomposition, j: int, max_contexts: Optional[int] = None,
+def decomposition_inconsistency(decomp: Decomposition, j: int, max_contexts: int | None = None,
                                 seed: int = 0) -> ConsistencyResult:
     """Sec. 3.3 on a decomposition: the context of ``T`` is ``b`` plus the decomposition's own
-    components whose field meets ``T`` (for the OR components with all of them: ``f_T``)."""
+    components whose field meets ``T`` (for the OR components with all of them: ``f_T``).
+    """
     e = decomp.explanation
     field_bits = e.subset(decomp.fields[j])
     ctx = _context_subsets(e.n, field_bits, max_contexts, seed)

@@ -14,7 +14,8 @@ def object_share(explanation: Explanation, top: int = 5, min_cover: float = 0.25
     true objects.  A patch is an *object patch* when the union of the sample's object masks
     covers at least ``min_cover`` of its pixels.  Returns ``share`` (object patches among all
     patch memberships of the top fields), ``chance`` (object patches among ``N``),
-    ``object_patches`` and ``fields``.  Needs a sample with ``object_masks``."""
+    ``object_patches`` and ``fields``.  Needs a sample with ``object_masks``.
+    """
     masks = explanation.sample.object_masks
     if masks is None:
         raise ValueError("this sample has no ground-truth object masks (use the 'toy-scenes' model)")

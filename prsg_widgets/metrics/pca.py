@@ -4,7 +4,7 @@ action field, so each direction's field is assigned from its own regional patter
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -17,7 +17,8 @@ def pca_directions(explainer: Explainer, k: int = 20, num_samples: int = 500, se
                    batch: int = 100) -> Tensor:
     """GANSpace-style baseline: the top-``k`` principal directions ``(k, d)`` (unit rows) of the
     split layer's feature over ``num_samples`` random codes, centred at the baseline ``b``
-    (= the feature mean).  Uses a seeded randomised SVD (:func:`torch.pca_lowrank`)."""
+    (= the feature mean).  Uses a seeded randomised SVD (:func:`torch.pca_lowrank`).
+    """
     gen = explainer.generator
     rng = torch.Generator().manual_seed(int(seed))
     rows = []
@@ -33,7 +34,7 @@ def pca_directions(explainer: Explainer, k: int = 20, num_samples: int = 500, se
 
 
 def pca_decomposition(explanation: Explanation, directions: Tensor,
-                      field_sizes: Union[int, Sequence[int], None] = None) -> Decomposition:
+                      field_sizes: int | Sequence[int] | None = None) -> Decomposition:
     """``f_N − b`` projected on PCA ``directions`` (unit rows): components ``c_j v_j`` with
     ``c_j = ⟨f_N − b, v_j⟩``, sorted by ``|c_j|``.
 

@@ -5,12 +5,17 @@ transferability — from the per-decomposition metrics of :mod:`.decomposition`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from .decomposition import (Decomposition, completeness_residual, decomposition_breach,
-                            decomposition_inconsistency, decomposition_rho, decomposition_transferability)
+from .decomposition import (
+    Decomposition,
+    completeness_residual,
+    decomposition_breach,
+    decomposition_inconsistency,
+    decomposition_rho,
+    decomposition_transferability,
+)
 
 
 @dataclass
@@ -31,14 +36,15 @@ class PropertyScores:
         return dict(self.__dict__)
 
 
-def score_properties(decomp: Decomposition, other: Optional[Decomposition] = None, top: int = 5,
-                     max_contexts: Optional[int] = 7, k_a: Optional[int] = None,
-                     k_b: Optional[int] = None) -> PropertyScores:
+def score_properties(decomp: Decomposition, other: Decomposition | None = None, top: int = 5,
+                     max_contexts: int | None = 7, k_a: int | None = None,
+                     k_b: int | None = None) -> PropertyScores:
     """Table 1, measured: completeness residual, mean ``ρ`` over the top ``top`` components (and
     its chance level, the mean field area), mean inconsistency over those whose field leaves a
     context, mean breach ratio over the patches of ``N``, and transferability to ``other`` (a
     decomposition of another image over the same patches; ``k_a``/``k_b`` default to ``top`` and
-    ``2·top``)."""
+    ``2·top``).
+    """
     e = decomp.explanation
     head = Decomposition(decomp.name, decomp.vectors[:top], decomp.fields[:top], e)
     rho = decomposition_rho(head)

@@ -6,8 +6,8 @@ variant, patch by patch as the target grows one patch at a time).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -40,10 +40,11 @@ class ReconstructionResult:
 
 
 def controllable_reconstruction(explanation: Explanation, target_patches: Iterable[int],
-                                k: Optional[int] = None) -> ReconstructionResult:
+                                k: int | None = None) -> ReconstructionResult:
     """App. F: add, in order of ``‖I(S)‖₂`` (descending), the components whose action field
     covers part of the target ``T`` (``S ∩ T ≠ ∅``) — all of them, or the first ``k`` — to ``b``,
-    rendering after each.  With all of them the last step is ``f̂_T = f_T`` (Eq. 7)."""
+    rendering after each.  With all of them the last step is ``f̂_T = f_T`` (Eq. 7).
+    """
     target = [int(p) for p in target_patches]
     t = explanation.subset(target)
     if t == 0:
@@ -81,11 +82,12 @@ class SequentialResult:
     epsilon: float
 
 
-def sequential_reconstruction(explanation: Explanation, order: Optional[Sequence[int]] = None,
-                              seed: int = 0, k: Optional[int] = None) -> SequentialResult:
+def sequential_reconstruction(explanation: Explanation, order: Sequence[int] | None = None,
+                              seed: int = 0, k: int | None = None) -> SequentialResult:
     """App. F / Figs. 11–12: reconstruct the patches of ``N`` one by one (``order``: patch ids;
     default a seeded random order).  ``k`` keeps only the ``k`` largest components (default all,
-    where step ``j`` equals the minimal feature ``f_{T_j}``)."""
+    where step ``j`` equals the minimal feature ``f_{T_j}``).
+    """
     if order is None:
         rng = np.random.default_rng(seed)
         order = [explanation.patches[i] for i in rng.permutation(explanation.n)]

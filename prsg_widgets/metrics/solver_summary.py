@@ -13,7 +13,8 @@ def solver_summary(explanation: Explanation) -> dict[str, float]:
     """Table 2 columns for one solved explanation, over the subsets ``T ≠ ∅``: mean final
     ``mse``, share feasible (every patch of T within ε), mean iterations, and ``sparsity`` = mean
     ``‖f_T − b‖₁ / ‖f − b‖₁`` (how much of the full feature change each minimal feature keeps;
-    choice, lower = more minimal)."""
+    choice, lower = more minimal).
+    """
     feats = explanation.minimal_features().double()
     b = explanation.baseline.double()
     full = float((explanation.feature.double() - b).abs().sum())

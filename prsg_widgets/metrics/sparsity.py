@@ -4,7 +4,7 @@ dense control that the curve is compared with (App. I) is :mod:`.dense_control`.
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 from torch import Tensor
@@ -13,10 +13,11 @@ from ..backend import Explanation
 from ..core.health import mass_share_sorted
 
 
-def sorted_magnitudes(vectors: Union[Tensor, np.ndarray, Sequence[Union[Tensor, np.ndarray]]]) -> np.ndarray:
+def sorted_magnitudes(vectors: Tensor | np.ndarray | Sequence[Tensor | np.ndarray]) -> np.ndarray:
     """``|value|`` of every element of ``vectors`` (one tensor, or several concatenated), sorted
     descending, as ``float64``: the Fig. 3 curve of one component, or of the components solved
-    so far (:func:`sparsity_curve` is this over all non-empty components).  Empty: length 0."""
+    so far (:func:`sparsity_curve` is this over all non-empty components).  Empty: length 0.
+    """
     parts = [vectors] if isinstance(vectors, (Tensor, np.ndarray)) else list(vectors)
     flat = [v.detach().abs().flatten().cpu().numpy().astype(np.float64) if isinstance(v, Tensor)
             else np.abs(np.asarray(v, dtype=np.float64)).ravel() for v in parts]
@@ -28,7 +29,8 @@ def sorted_magnitudes(vectors: Union[Tensor, np.ndarray, Sequence[Union[Tensor, 
 
 def sparsity_curve(explanation: Explanation) -> np.ndarray:
     """Fig. 3: every element of every non-empty component ``I(S)``, ``S ≠ ∅``, as ``|value|``
-    sorted descending (length ``(2^n − 1) · d``).  Solves what is missing."""
+    sorted descending (length ``(2^n − 1) · d``).  Solves what is missing.
+    """
     return sorted_magnitudes(explanation.component_array()[1:])
 
 

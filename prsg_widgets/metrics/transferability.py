@@ -13,7 +13,8 @@ from ..backend import Explanation
 @dataclass
 class TransferResult:
     """Sec. 3.4: action fields of the top-``k_a`` components of image a found among those of the
-    top-``k_b`` components of image b (action fields as frozensets of patch ids)."""
+    top-``k_b`` components of image b (action fields as frozensets of patch ids).
+    """
 
     ratio: float
     top_a: list[frozenset]
@@ -43,7 +44,8 @@ def transferability(expl_a: Explanation, expl_b: Explanation, k_a: int = 20, k_b
     components (by ``‖I(S)‖₂``) and ``A_b`` those of image b's top-``k_b`` (paper: 20 / 100 of
     511; pass ``k_a == k_b`` for the symmetric version).  ``k`` larger than the number of
     non-empty components (``2^n − 1``) is cut to it; ``ratio`` divides by the cut ``k_a``.
-    Raises ``ValueError`` unless both explanations are over the same patch positions."""
+    Raises ``ValueError`` unless both explanations are over the same patch positions.
+    """
     _same_positions(expl_a, expl_b)
     top_a = [frozenset(c.patches) for c in expl_a.components(top=k_a)]
     top_b = [frozenset(c.patches) for c in expl_b.components(top=k_b)]

@@ -1,20 +1,28 @@
 """Generators: the generic split of any ``torch.nn.Module`` and the built-in models."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..core.errors import NameNotFoundError, SettingsError
 from ..core.validate import check_layer_name
-from .builtin import (EYE_CLASSES, WeightsFileDamaged, WeightsPackageMissing, load_dcgan_faces, load_eyes_128,
-                      load_weights, weights_file)
+from .builtin import (
+    EYE_CLASSES,
+    WeightsFileDamaged,
+    WeightsPackageMissing,
+    load_dcgan_faces,
+    load_eyes_128,
+    load_weights,
+    weights_file,
+)
 from .split import LayerNotFoundError, SplitGenerator, layer_names, split_generator
 
 
 class UnknownModelError(NameNotFoundError, SettingsError):
     """A model name that is not built in: a ``KeyError`` (and, for older callers, a
     ``ValueError``: a :class:`~prsg_widgets.core.errors.SettingsError`) whose message lists the
-    built-in names."""
+    built-in names.
+    """
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,8 @@ MODELS: dict[str, ModelInfo] = {
 
 def model_info(name: str) -> ModelInfo:
     """The :class:`ModelInfo` of the built-in model ``name``; an :class:`UnknownModelError`
-    listing the built-in names otherwise."""
+    listing the built-in names otherwise.
+    """
     if not isinstance(name, str) or name not in MODELS:
         import difflib
 
@@ -96,7 +105,8 @@ def load_generator(name: str, layer: str | None = None, device=None, cheap: bool
 
     An unknown ``name`` is an :class:`UnknownModelError` (a ``KeyError``) listing the names; an
     empty ``layer`` a ``ValueError`` (it never means the default); an unknown layer a
-    :class:`LayerNotFoundError` (a ``KeyError``) listing close matches and the valid layers."""
+    :class:`LayerNotFoundError` (a ``KeyError``) listing close matches and the valid layers.
+    """
     info = model_info(name)
     if layer is None:
         layer = info.cheap_layer if cheap else info.default_layer

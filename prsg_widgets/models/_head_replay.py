@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -63,11 +64,12 @@ class HeadRecord:
     def __init__(self, code: Tensor, calls: list[tuple[nn.Module, Any]]) -> None:
         self.code = code
         self.calls = calls
-        self._copies: "OrderedDict[int, tuple[list[Any], list[tuple[Tensor, int]]]]" = OrderedDict()
+        self._copies: OrderedDict[int, tuple[list[Any], list[tuple[Tensor, int]]]] = OrderedDict()
 
     def outputs(self, batch: int) -> list[Any]:
         """The recorded outputs for a tail batch of ``batch`` (fresh when a previous tail changed
-        them); copies for the last two batch sizes are kept (the solver's pool shrinks at the end)."""
+        them); copies for the last two batch sizes are kept (the solver's pool shrinks at the end).
+        """
         entry = self._copies.get(batch)
         if entry is not None and all(t._version == v for t, v in entry[1]):
             self._copies.move_to_end(batch)
@@ -131,13 +133,14 @@ def record_head(module: nn.Module, layer: nn.Module, code: Tensor) -> tuple[Tens
 
 class Replaying:
     """Context: during one tail call in this thread, the recorded modules answer from the record
-    and the split layer answers with ``feature``; other threads see the original forwards."""
+    and the split layer answers with ``feature``; other threads see the original forwards.
+    """
 
     def __init__(self, layer: nn.Module, record: HeadRecord, feature: Tensor) -> None:
         self.layer, self.record, self.feature = layer, record, feature
         self.thread = threading.get_ident()
         self.queues: dict[int, list[Any]] = {}
-        for (mod, _), out in zip(record.calls, record.outputs(feature.shape[0])):
+        for (mod, _), out in zip(record.calls, record.outputs(feature.shape[0]), strict=True):
             self.queues.setdefault(id(mod), []).append(out)
         self.modules = {id(mod): mod for mod, _ in record.calls}
         self.modules[id(layer)] = layer
@@ -161,7 +164,7 @@ class Replaying:
 
         return forward
 
-    def __enter__(self) -> "Replaying":
+    def __enter__(self) -> Replaying:
         try:
             for mod in self.modules.values():
                 self.saved.append((mod, mod.__dict__.get("forward")))

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -124,7 +125,8 @@ def _coded_class():
 
 def biggan_config(name: str = "biggan-deep-128", **overrides: Any):
     """The package's ``BigGANConfig`` of an official model (``biggan-deep-128/256/512``), or of
-    ``"tiny"`` (:data:`TINY_CONFIG`), with ``overrides`` applied."""
+    ``"tiny"`` (:data:`TINY_CONFIG`), with ``overrides`` applied.
+    """
     ppb = _package()
     if name == "tiny":
         values = dict(TINY_CONFIG)
@@ -179,7 +181,8 @@ def build_biggan(config, seed: int = 0, calibrate: bool = True) -> nn.Module:
 def _calibrate_batch_norms(model: nn.Module, seed: int, batch: int = 4) -> None:
     """Set every batch norm's statistics (all truncation slots) to those of its input on ``batch``
     random codes, in forward order — what training would have left there.  Without it, random
-    weights give images that hardly depend on the code (the explanation is then trivially f_T = b)."""
+    weights give images that hardly depend on the code (the explanation is then trivially f_T = b).
+    """
     cfg: Any = model.config  # the package's BigGANConfig
     code = biggan_sampler(cfg.z_dim, cfg.num_classes, 1.0)(batch, torch.Generator().manual_seed(seed))
 
@@ -207,7 +210,7 @@ def _power_iterate(module: nn.Module, sn: SpectralNorm, steps: int) -> None:
         u.copy_(torch.nn.functional.normalize(w @ v, dim=0, eps=sn.eps))
 
 
-def find_weights(name: str, weights: Union[str, os.PathLike, None]) -> tuple[Path, Path]:
+def find_weights(name: str, weights: str | os.PathLike | None) -> tuple[Path, Path]:
     """``(config.json, pytorch_model.bin)`` of ``name`` under ``weights`` (or ``$PRSG_BIGGAN_WEIGHTS``).
 
     ``weights`` may be a folder with ``config.json`` + ``pytorch_model.bin`` (what the package's
@@ -256,7 +259,7 @@ def _no_weights_message(name: str) -> str:
     )
 
 
-def load_biggan_module(name: str = "biggan-deep-128", weights: Union[str, os.PathLike, None] = None,
+def load_biggan_module(name: str = "biggan-deep-128", weights: str | os.PathLike | None = None,
                        config=None, seed: int = 0) -> nn.Module:
     """The ``forward(code) -> image`` BigGAN module, unsplit.
 
@@ -302,10 +305,11 @@ def _recopy(name: str, folder: Path) -> str:
 
 
 def biggan_sampler(z_dim: int = Z_DIM, num_classes: int = NUM_CLASSES, truncation: float = 0.4,
-                   class_id: Union[int, Sequence[int], None] = None):
+                   class_id: int | Sequence[int] | None = None):
     """``sampler(batch, generator) -> code``: ``z = truncation · TruncNormal(−2, 2)`` (BigGAN's
     truncation trick, drawn with the torch RNG), the one-hot class (``class_id``: fixed, one of a
-    list, or ``None`` for uniform over all classes), then the truncation."""
+    list, or ``None`` for uniform over all classes), then the truncation.
+    """
     if not 0 < truncation <= 1:
         raise ValueError(f"BigGAN truncation must be in (0, 1], got {truncation}")
     classes = None
@@ -332,11 +336,11 @@ def biggan_sampler(z_dim: int = Z_DIM, num_classes: int = NUM_CLASSES, truncatio
 
 def load_biggan(
     name: str = "biggan-deep-128",
-    layer: Optional[str] = None,
-    device: Union[str, torch.device, None] = None,
-    weights: Union[str, os.PathLike, None] = None,
+    layer: str | None = None,
+    device: str | torch.device | None = None,
+    weights: str | os.PathLike | None = None,
     truncation: float = 0.4,
-    class_id: Union[int, Sequence[int], None] = None,
+    class_id: int | Sequence[int] | None = None,
     config=None,
     seed: int = 0,
 ) -> SplitGenerator:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -28,12 +29,13 @@ class WeightsPackageMissing(ModuleNotFoundError):
 class WeightsFileDamaged(ValueError, RuntimeError):
     """A weights file that cannot be read or does not fit its architecture (truncated download,
     corrupt bytes, another version).  A ``ValueError`` (and, for older callers, a
-    ``RuntimeError``); the message is one line that says how to get an intact copy."""
+    ``RuntimeError``); the message is one line that says how to get an intact copy.
+    """
 
 
-def load_weights(path: Union[str, os.PathLike], remedy: str,
-                 select: Optional[Callable[[Any], dict]] = None,
-                 model: Optional[nn.Module] = None, strict: bool = True) -> dict:
+def load_weights(path: str | os.PathLike, remedy: str,
+                 select: Callable[[Any], dict] | None = None,
+                 model: nn.Module | None = None, strict: bool = True) -> dict:
     """Read a state dict with ``torch.load(weights_only=True)``; with ``model``, load it.
 
     ``select`` picks the state dict out of what the file holds (e.g. ``lambda d: d["netG_state_dict"]``).
@@ -41,7 +43,8 @@ def load_weights(path: Union[str, os.PathLike], remedy: str,
     ``torch.save`` file is a zip archive whose members carry checksums, which ``torch.load`` does
     not verify), non-finite weights, a missing key, a state dict that does not fit ``model`` —
     becomes :class:`WeightsFileDamaged`: ``"the weights file X is damaged (…); <remedy>"``.  A
-    missing file is a :class:`FileNotFoundError` with the same remedy."""
+    missing file is a :class:`FileNotFoundError` with the same remedy.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"the weights file {path} is missing; {remedy}")
@@ -164,7 +167,7 @@ def _normal_sampler(dim: int):
     return sample
 
 
-def _eye_sampler(eye_class: Optional[Union[str, int]]):
+def _eye_sampler(eye_class: str | int | None):
     if isinstance(eye_class, str):
         if eye_class not in EYE_CLASSES:
             raise ValueError(f"unknown eye class {eye_class!r}; classes: {', '.join(EYE_CLASSES)}")
@@ -182,7 +185,7 @@ def _eye_sampler(eye_class: Optional[Union[str, int]]):
     return sample
 
 
-def load_dcgan_faces(layer: Optional[str] = None, device=None) -> SplitGenerator:
+def load_dcgan_faces(layer: str | None = None, device=None) -> SplitGenerator:
     """``"dcgan-faces"``: 64×64 faces (DigiFace-1M), default layer ``main.5``, cheap ``main.8``."""
     path = weights_file("gan_face_generate", "weights.tar")
     model = DCGANFaces()
@@ -192,10 +195,11 @@ def load_dcgan_faces(layer: Optional[str] = None, device=None) -> SplitGenerator
                            name="dcgan-faces", foreground=FACE_PRIOR)
 
 
-def load_eyes_128(layer: Optional[str] = None, device=None,
-                  eye_class: Optional[Union[str, int]] = None) -> SplitGenerator:
+def load_eyes_128(layer: str | None = None, device=None,
+                  eye_class: str | int | None = None) -> SplitGenerator:
     """``"eyes-128"``: class-conditional 128×128 painted eyes; default layer ``main.9``, cheap
-    ``main.12``.  ``eye_class`` fixes the class of sampled codes (default: random per code)."""
+    ``main.12``.  ``eye_class`` fixes the class of sampled codes (default: random per code).
+    """
     path = weights_file("omniart_eye_generator", "generator_model_state.pth")
     model = Eyes128()
     load_weights(path, _reinstall("omniart_eye_generator"), model=model)

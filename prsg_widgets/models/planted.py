@@ -27,8 +27,8 @@ beats the L1 slope there; :func:`planted_components` checks that and says so whe
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
@@ -156,7 +156,7 @@ def object_masks(code: Tensor) -> Tensor:
     return _object_pixel_masks().to(code.device).expand(code.shape[0], -1, -1, -1)
 
 
-def load_planted(layer: Optional[str] = None, device: Union[str, torch.device, None] = None) -> SplitGenerator:
+def load_planted(layer: str | None = None, device: str | torch.device | None = None) -> SplitGenerator:
     """The built-in ``"toy-planted"`` generator, split at ``main.0`` (its only useful layer)."""
     from .priors import union_of_objects
 
@@ -175,7 +175,7 @@ def object_patches(patches: Sequence[int]) -> list[list[int]]:
 
 
 def planted_components(feature: Tensor, baseline: Tensor, patches: Sequence[int], epsilon: float,
-                       margin: float = 0.05, lam: Optional[float] = None) -> dict[int, Tensor]:
+                       margin: float = 0.05, lam: float | None = None) -> dict[int, Tensor]:
     """The exact OR components ``{S_k: I(S_k)}`` of this model for patches ``N`` (Eq. 6).
 
     ``feature``/``baseline`` are the sample's ``f`` and ``b`` (any shape with ``d`` elements);
@@ -223,7 +223,8 @@ def planted_components(feature: Tensor, baseline: Tensor, patches: Sequence[int]
 
 def planted_answer(explanation) -> dict[int, Tensor]:
     """:func:`planted_components` for an :class:`~prsg_widgets.backend.explanation.Explanation` of
-    ``"toy-planted"`` (its feature, baseline, patches, ε and the solver's margin and λ)."""
+    ``"toy-planted"`` (its feature, baseline, patches, ε and the solver's margin and λ).
+    """
     if explanation.meta.model != "toy-planted":
         raise ValueError(f"planted_answer needs an explanation of 'toy-planted', got {explanation.meta.model!r}")
     solver = explanation.meta.solver

@@ -16,7 +16,7 @@ from ``g(b)`` are used.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

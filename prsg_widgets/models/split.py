@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
@@ -33,7 +33,7 @@ CodeSampler = Callable[[int, torch.Generator], Tensor]
 """``sampler(batch, generator) -> code`` draws ``batch`` codes with the given torch RNG."""
 
 
-def _resolve_layer(module: nn.Module, layer: Union[str, nn.Module]) -> tuple[str, nn.Module]:
+def _resolve_layer(module: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Module]:
     names = {name: sub for name, sub in module.named_modules() if name}
     if isinstance(layer, nn.Module):
         for name, sub in names.items():
@@ -44,9 +44,10 @@ def _resolve_layer(module: nn.Module, layer: Union[str, nn.Module]) -> tuple[str
     return layer, names[layer]
 
 
-def _sequential_tail(module: nn.Module, layer_name: str) -> Optional[list[nn.Module]]:
+def _sequential_tail(module: nn.Module, layer_name: str) -> list[nn.Module] | None:
     """Modules that run after ``layer_name``, if every ancestor up to a sequential body is
-    ``nn.Sequential`` and that body is the last thing ``module`` does; else ``None``."""
+    ``nn.Sequential`` and that body is the last thing ``module`` does; else ``None``.
+    """
     parts = layer_name.split(".")
     chain: list[tuple[nn.Module, str]] = []
     node: nn.Module = module
@@ -98,11 +99,11 @@ class SplitGenerator:
     description: str = ""
     extras: dict = field(default_factory=dict)
     _layer_module: nn.Module = field(init=False, repr=False)
-    _fast_tail: Optional[list[nn.Module]] = field(init=False, repr=False, default=None)
+    _fast_tail: list[nn.Module] | None = field(init=False, repr=False, default=None)
     _baselines: dict = field(init=False, repr=False, default_factory=dict)
-    _fingerprint: Optional[str] = field(init=False, repr=False, default=None)
+    _fingerprint: str | None = field(init=False, repr=False, default=None)
     _replay_ok: bool = field(init=False, repr=False, default=False)
-    _records: "OrderedDict[int, HeadRecord]" = field(init=False, repr=False, default_factory=OrderedDict)
+    _records: OrderedDict[int, HeadRecord] = field(init=False, repr=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.layer, self._layer_module = _resolve_layer(self.module, self.layer)
@@ -150,6 +151,7 @@ class SplitGenerator:
     # ------------------------------------------------------------------ basic maps
     @property
     def device(self) -> torch.device:
+        """The device of the generator's parameters (the CPU for one without any)."""
         for p in self.module.parameters():
             return p.device
         return torch.device("cpu")
@@ -162,7 +164,8 @@ class SplitGenerator:
             n *= s
         return n
 
-    def to(self, device: Union[str, torch.device]) -> "SplitGenerator":
+    def to(self, device: str | torch.device) -> SplitGenerator:
+        """Move the generator (and its cached baselines) to ``device``; returns itself."""
         self.module.to(device)
         self._baselines = {k: v.to(device) for k, v in self._baselines.items()}
         self._records.clear()
@@ -203,7 +206,7 @@ class SplitGenerator:
             x = m(x)
         return x
 
-    def tail(self, feature: Tensor, code: Optional[Tensor] = None, *, path: Optional[str] = None) -> Tensor:
+    def tail(self, feature: Tensor, code: Tensor | None = None, *, path: str | None = None) -> Tensor:
         """``x = g(f)`` for a batch of features ``(B, *feature_shape)`` or flattened ``(B, d)``.
 
         ``code`` is only used by models whose tail cannot be cut out of the module (skip
@@ -281,7 +284,7 @@ class SplitGenerator:
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint
 
-    def object_masks(self, code: Tensor) -> Optional[Tensor]:
+    def object_masks(self, code: Tensor) -> Tensor | None:
         """Ground-truth object masks ``(B, K, H, W)`` when the model knows them (toy-scenes), else None."""
         fn = self.extras.get("object_masks")
         return None if fn is None else fn(code)
@@ -294,10 +297,10 @@ def layer_names(module: nn.Module) -> list[str]:
 
 def split_generator(
     module: nn.Module,
-    layer: Union[str, nn.Module],
-    sample_codes: Union[CodeSampler, Sequence[int]],
+    layer: str | nn.Module,
+    sample_codes: CodeSampler | Sequence[int],
     value_range: tuple[float, float] = (-1.0, 1.0),
-    name: Optional[str] = None,
+    name: str | None = None,
     **extras,
 ) -> SplitGenerator:
     """Split any ``torch.nn.Module`` generator at ``layer`` (dotted name or module object).

@@ -55,7 +55,6 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -298,7 +297,7 @@ def _save_atomic(obj: dict, path: Path) -> None:
         raise
 
 
-def _load_cached(path: Path, steps: int) -> Optional[ToyGenerator]:
+def _load_cached(path: Path, steps: int) -> ToyGenerator | None:
     """The cached model, or ``None`` (with a warning) when the file is unreadable or stale."""
     try:
         saved = torch.load(path, weights_only=True, map_location="cpu")
@@ -355,8 +354,8 @@ def _training_lock(path: Path):
 
 
 def load_toy_scenes(
-    layer: Optional[str] = None,
-    device: Union[str, torch.device, None] = None,
+    layer: str | None = None,
+    device: str | torch.device | None = None,
     retrain: bool = False,
     *,
     progress: bool = True,

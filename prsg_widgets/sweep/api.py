@@ -19,20 +19,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Union
 
-from .study import Study
-from .tasks import ExplainerSpec, MetricOptions, image_metrics, plan_image, solve_chunk
 from ..backend.explainer import Explainer
 from ..backend.settings import Settings
+from .study import Study
+from .tasks import ExplainerSpec, MetricOptions, image_metrics, plan_image, solve_chunk
 
 __all__ = ["sweep", "parse_seeds", "build_spec"]
 
 
-def parse_seeds(seeds: Union[str, int, Iterable[int]]) -> list[int]:
+def parse_seeds(seeds: str | int | Iterable[int]) -> list[int]:
     """Seeds from ``"0:64"`` (a range, end excluded), ``"0:64:2"``, ``"3,5,9"``, an int (that many
-    seeds from 0) or an iterable of ints; a one-line ``ValueError`` otherwise."""
+    seeds from 0) or an iterable of ints; a one-line ``ValueError`` otherwise.
+    """
     from ..core.validate import check_seed, is_integer
 
     if isinstance(seeds, str):
@@ -54,7 +55,8 @@ def parse_seeds(seeds: Union[str, int, Iterable[int]]) -> list[int]:
         try:
             out = list(seeds)  # type: ignore[arg-type]  # not an int here; a non-iterable is the TypeError below
         except TypeError:
-            raise ValueError(f"seeds must be a range string like '0:64', a count or a list of ints, got {seeds!r}") from None
+            raise ValueError("seeds must be a range string like '0:64', a count or a list of ints, "
+                             f"got {seeds!r}") from None
     out = [check_seed(s, "seed") for s in out]
     if not out:
         raise ValueError(f"seeds {seeds!r} select no image; e.g. 0:8")
@@ -63,13 +65,14 @@ def parse_seeds(seeds: Union[str, int, Iterable[int]]) -> list[int]:
     return out
 
 
-def build_spec(model: Union[str, Settings, None] = None, cache_dir: Union[str, Path, None] = None,
+def build_spec(model: str | Settings | None = None, cache_dir: str | Path | None = None,
                **options) -> ExplainerSpec:
     """The :class:`ExplainerSpec` every worker builds its explainer from: ``model`` (a built-in
     name) or a :class:`~prsg_widgets.backend.settings.Settings`, with ``options`` (its fields, or
     solver settings such as ``iterations=…``) on top, checked by the Settings (before any cluster
     starts).  ``cache_dir`` (default: the settings') is resolved to an absolute path, which every
-    worker must reach."""
+    worker must reach.
+    """
     from ..core.errors import SettingsError
 
     if isinstance(model, Settings):
@@ -93,25 +96,25 @@ def build_spec(model: Union[str, Settings, None] = None, cache_dir: Union[str, P
 
 
 def sweep(
-    model: Union[str, Settings, None] = None,
-    seeds: Union[str, int, Iterable[int]] = "0:8",
-    n: Optional[int] = None,
-    patches: Optional[Sequence[int]] = None,
+    model: str | Settings | None = None,
+    seeds: str | int | Iterable[int] = "0:8",
+    n: int | None = None,
+    patches: Sequence[int] | None = None,
     same_patches: bool = True,
-    out: Union[str, Path, None] = None,
+    out: str | Path | None = None,
     *,
-    settings: Optional[Settings] = None,
-    workers: Optional[int] = None,
-    scheduler: Optional[str] = None,
+    settings: Settings | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
     gpus: bool = False,
     client=None,
-    chunk: Optional[int] = None,
+    chunk: int | None = None,
     retries: int = 3,
-    k_a: Optional[int] = None,
-    k_b: Optional[int] = None,
-    metrics: Union[bool, MetricOptions] = True,
-    progress: Union[bool, str] = "auto",
-    fault_marker: Optional[str] = None,
+    k_a: int | None = None,
+    k_b: int | None = None,
+    metrics: bool | MetricOptions = True,
+    progress: bool | str = "auto",
+    fault_marker: str | None = None,
     **options,
 ) -> Study:
     """Explain the images of ``seeds`` (``"0:64"``, a list, or a count) over ``n`` patches (default
@@ -237,7 +240,8 @@ def _planned(plans: list[dict]) -> list[dict]:
 
 def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics, progress, fault_marker):
     """Plan, solve and measure every image on the cluster ``context`` opens; returns what
-    :func:`sweep` reports."""
+    :func:`sweep` reports.
+    """
     from distributed import as_completed
 
     from .cluster import dashboard_link, describe_client

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import re
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 __all__ = ["make_client", "cluster_client", "worker_config", "dashboard_link", "cpu_count", "describe_client"]
 
@@ -39,16 +39,17 @@ def _distributed():
 
 def check_scheduler_address(address: str) -> str:
     """``address`` when it looks like a Dask scheduler address (``tcp://host:port``), else a
-    one-line ``ValueError``."""
+    one-line ``ValueError``.
+    """
     if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
         raise ValueError(f"scheduler address {address!r} is not a Dask address; use tcp://HOST:PORT "
                          "(e.g. tcp://10.0.0.5:8786, printed by `dask scheduler`)")
     return address.strip()
 
 
-def make_client(workers: Optional[int] = None, scheduler: Optional[str] = None, gpus: bool = False,
+def make_client(workers: int | None = None, scheduler: str | None = None, gpus: bool = False,
                 threads_per_worker: int = 1, timeout: float = 5.0, dashboard: bool = True,
-                torch_threads: Optional[int] = None):
+                torch_threads: int | None = None):
     """A ``distributed.Client``.
 
     * ``scheduler="tcp://HOST:PORT"``: join that cluster (its workers need this package and the
@@ -132,7 +133,8 @@ def worker_config(torch_threads: str) -> dict:
 @contextlib.contextmanager
 def cluster_client(client=None, **kwargs) -> Iterator:
     """``client`` itself when given (left open), else :func:`make_client(**kwargs)` closed on exit
-    (with the cluster it started)."""
+    (with the cluster it started).
+    """
     if client is not None:
         yield client
         return
@@ -154,7 +156,7 @@ def _has_bokeh() -> bool:
     return True
 
 
-def dashboard_link(client) -> Optional[str]:
+def dashboard_link(client) -> str | None:
     """The Dask dashboard's address, or ``None`` when it is not served (bokeh not installed)."""
     if not _has_bokeh() or client.scheduler_info().get("services", {}).get("dashboard") is None:
         return None

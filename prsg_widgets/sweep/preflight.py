@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Callable, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..core.errors import SettingsError
 from ..core.validate import check_layer_name
@@ -44,9 +45,10 @@ def _eyes():
 _ARCHITECTURES: dict[str, Callable] = {"toy-scenes": _toy, "dcgan-faces": _dcgan, "eyes-128": _eyes}
 
 
-def architecture(model: str) -> Optional[tuple[list[str], int]]:
+def architecture(model: str) -> tuple[list[str], int] | None:
     """``(layer names, image size)`` of a built-in model, built without weights; ``None`` for
-    models whose architecture is not cheap to build here (BigGAN: checked on the workers)."""
+    models whose architecture is not cheap to build here (BigGAN: checked on the workers).
+    """
     build = _ARCHITECTURES.get(model)
     if build is None:
         return None
@@ -56,11 +58,12 @@ def architecture(model: str) -> Optional[tuple[list[str], int]]:
     return layer_names(module), size
 
 
-def preflight(settings: "Settings") -> None:
+def preflight(settings: Settings) -> None:
     """Refuse, with the explainer's own one-line messages, what every worker would refuse and the
     :class:`~prsg_widgets.backend.settings.Settings` (which checked the patch ids against the
     grid and ``n`` against the patch limit) cannot know without the model: a grid finer than the
-    image, a layer the model does not have."""
+    image, a layer the model does not have.
+    """
     arch = architecture(settings.model)
     if arch is None:
         return
@@ -84,7 +87,8 @@ async def _identity(address: str, timeout: float) -> object:
 
 def probe_scheduler(address: str, timeout: float) -> None:
     """A Dask scheduler answers ``identity`` at ``address`` within ``timeout`` seconds, else a
-    one-line ``ValueError`` saying what was found there (nothing, a silent port, something else)."""
+    one-line ``ValueError`` saying what was found there (nothing, a silent port, something else).
+    """
     outcome: dict = {}
 
     def run() -> None:

@@ -1,10 +1,11 @@
 """Progress of a sweep: a tqdm bar in a terminal, an ipywidgets bar (with the Dask dashboard
 link) in a notebook, or nothing.  Counted in minimal features (the non-empty subsets still to
-solve, as the sweep's summary counts them); measured images show as a note."""
+solve, as the sweep's summary counts them); measured images show as a note.
+"""
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional, Union
+from typing import Any
 
 
 def in_notebook() -> bool:
@@ -18,10 +19,11 @@ def in_notebook() -> bool:
 
 class Progress:
     """``kind``: ``"tqdm"``, ``"widget"``, ``"none"`` or ``"auto"`` (widget in a notebook, tqdm
-    elsewhere).  ``update(k)`` adds ``k`` finished units; ``note(text)`` shows a status line."""
+    elsewhere).  ``update(k)`` adds ``k`` finished units; ``note(text)`` shows a status line.
+    """
 
-    def __init__(self, total: int, kind: Union[bool, str] = "auto", desc: str = "sweep",
-                 dashboard: Optional[str] = None) -> None:
+    def __init__(self, total: int, kind: bool | str = "auto", desc: str = "sweep",
+                 dashboard: str | None = None) -> None:
         if kind is True or kind == "auto":
             kind = "widget" if in_notebook() else "tqdm"
         elif kind is False or kind is None:

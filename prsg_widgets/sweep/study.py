@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -27,16 +27,17 @@ PAPER = {
 """The paper's transferability (Sec. 3.4, Fig. 8): n = 9 patches, top-20 of a among top-100 of b."""
 
 
-def scaled_k(n: int, k_a: Optional[int] = None, k_b: Optional[int] = None) -> tuple[int, int]:
+def scaled_k(n: int, k_a: int | None = None, k_b: int | None = None) -> tuple[int, int]:
     """The paper's ``k_a = 20``, ``k_b = 100`` of ``511`` components scaled to ``2^n − 1``
-    (rounded up, at least 1; ``k_b ≥ k_a``), unless given."""
+    (rounded up, at least 1; ``k_b ≥ k_a``), unless given.
+    """
     total = (1 << n) - 1
     ka = max(1, math.ceil(20 * total / 511)) if k_a is None else int(k_a)
     kb = max(ka, math.ceil(100 * total / 511)) if k_b is None else int(k_b)
     return min(ka, total), min(kb, total)
 
 
-def spread(values: Sequence[Optional[float]]) -> dict:
+def spread(values: Sequence[float | None]) -> dict:
     """Mean, std, median, quartiles, min, max and count of the finite ``values``."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     if not v.size:
@@ -50,7 +51,8 @@ def spread(values: Sequence[Optional[float]]) -> dict:
 def transfer_ratio(top_a: Sequence, top_b: Sequence, k_a: int, k_b: int) -> float:
     """Sec. 3.4 from two rankings (action fields, strongest first): the share of the first ``k_a``
     of ``top_a`` found among the first ``k_b`` of ``top_b`` — what
-    :func:`prsg_widgets.metrics.transferability` returns as ``ratio``."""
+    :func:`prsg_widgets.metrics.transferability` returns as ``ratio``.
+    """
     a = [frozenset(x) for x in top_a[:k_a]]
     b = {frozenset(x) for x in top_b[:k_b]}
     return sum(x in b for x in a) / max(1, len(a))
@@ -60,13 +62,14 @@ def transfer_ratio(top_a: Sequence, top_b: Sequence, k_a: int, k_b: int) -> floa
 class Study:
     """The result of :func:`prsg_widgets.sweep`: ``images`` (one dict per image, see
     :func:`~prsg_widgets.sweep.tasks.image_metrics`), ``transfer`` (matrices and pairs),
-    ``settings`` and ``run`` (timings, tasks, what was solved now)."""
+    ``settings`` and ``run`` (timings, tasks, what was solved now).
+    """
 
     images: list[dict]
     settings: dict = field(default_factory=dict)
     run: dict = field(default_factory=dict)
-    k_a: Optional[int] = None
-    k_b: Optional[int] = None
+    k_a: int | None = None
+    k_b: int | None = None
     transfer: dict = field(init=False)
 
     def __post_init__(self) -> None:
@@ -108,9 +111,10 @@ class Study:
             "symmetric": spread([p["symmetric"] for p in pairs]),
         }
 
-    def values(self, name: str) -> list[Optional[float]]:
+    def values(self, name: str) -> list[float | None]:
         """Per-image values of a metric: a health field (``"cancellation"``, ``"feasible_share"``,
-        …), ``"rho"``, ``"rho_chance"``, ``"breach"`` or ``"inconsistency"``."""
+        …), ``"rho"``, ``"rho_chance"``, ``"breach"`` or ``"inconsistency"``.
+        """
         out = []
         for im in self.images:
             if name in im.get("health", {}):
@@ -135,7 +139,7 @@ class Study:
                 "images": self.images}
 
     # ------------------------------------------------------------------ files
-    def save(self, out: Union[str, Path]) -> dict[str, Path]:
+    def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``study.json``, ``study.md`` and ``study.png`` into ``out``; returns their paths."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -150,7 +154,7 @@ class Study:
         return paths
 
     @classmethod
-    def load(cls, path: Union[str, Path]) -> "Study":
+    def load(cls, path: str | Path) -> Study:
         """Read a ``study.json`` (or the folder holding one)."""
         path = Path(path)
         if path.is_dir():

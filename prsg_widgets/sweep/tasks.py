@@ -9,24 +9,31 @@ of one solved image, read from the shared cache).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
-from ..backend.remote import (ExplainerSpec, forget_explainers, solve_chunk, worker_address, worker_explainer,
-                              worker_explanation)
+from ..backend.remote import (
+    ExplainerSpec,
+    forget_explainers,
+    solve_chunk,
+    worker_address,
+    worker_explainer,
+    worker_explanation,
+)
 
 __all__ = ["ExplainerSpec", "worker_explainer", "plan_image", "solve_chunk", "image_metrics", "forget_explainers"]
 
 
-def plan_image(spec: ExplainerSpec, seed: int, n: Optional[int] = None,
-               patches: Optional[Sequence[int]] = None) -> dict:
+def plan_image(spec: ExplainerSpec, seed: int, n: int | None = None,
+               patches: Sequence[int] | None = None) -> dict:
     """Choose the patches of image ``seed`` (``patches`` given, or ``n`` on its foreground) and
     say which of its subsets are not on disk yet: ``{"seed", "patches", "key", "missing"}``.
 
     A setting the model refuses (a layer, patch ids, ``n``) comes back as ``{"error": message}``
-    instead of raising, so the caller reports it in one line, without a worker traceback."""
+    instead of raising, so the caller reports it in one line, without a worker traceback.
+    """
     try:
         ex = worker_explainer(spec)
         if patches is None:
@@ -56,7 +63,7 @@ class MetricOptions:
     inconsistency: bool = True
 
 
-def _finite(x) -> Optional[float]:
+def _finite(x) -> float | None:
     x = float(x)
     return x if np.isfinite(x) else None
 
@@ -65,7 +72,8 @@ def image_metrics(spec: ExplainerSpec, seed: int, patches: Sequence[int], option
                   *after) -> dict:
     """The per-image numbers of a study (health, ρ, breach, inconsistency and the component
     ranking), computed from the cache once the image is solved.  ``after``: the image's chunk
-    futures (Dask runs this task when they are done; their values are not used)."""
+    futures (Dask runs this task when they are done; their values are not used).
+    """
     from .. import metrics as M
 
     ex = worker_explainer(spec)

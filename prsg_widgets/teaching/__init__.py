@@ -39,14 +39,39 @@ Where each thing lives (every name is also importable from ``prsg_widgets.teachi
 """
 from __future__ import annotations
 
-from .axioms import (AxiomCheck, check_axioms, check_dummy, check_efficiency, check_linearity, check_symmetry,
-                     format_checks, marginal_attribution)
-from .games import (PRESET_GAMES, TOL, add_dummy_player, all_subsets, make_game, preset_game, subset_label,
-                    swap_players, symmetrize)
-from .interactions import Transform, and_interactions, interaction_table, or_interactions
-from .lattice import (LATTICE_MODES, MAX_LATTICE_PLAYERS, diverging_color, lattice_edges, lattice_node_at,
-                      lattice_positions, lattice_values, value_colors)
+from .axioms import (
+                     AxiomCheck,
+                     check_axioms,
+                     check_dummy,
+                     check_efficiency,
+                     check_linearity,
+                     check_symmetry,
+                     format_checks,
+                     marginal_attribution,
+)
+from .games import (
+                     PRESET_GAMES,
+                     TOL,
+                     add_dummy_player,
+                     all_subsets,
+                     make_game,
+                     preset_game,
+                     subset_label,
+                     swap_players,
+                     symmetrize,
+)
 from .generator import KnownComponent, answer_table, compare_with_answer, removal_panel, without
+from .interactions import Transform, and_interactions, interaction_table, or_interactions
+from .lattice import (
+                     LATTICE_MODES,
+                     MAX_LATTICE_PLAYERS,
+                     diverging_color,
+                     lattice_edges,
+                     lattice_node_at,
+                     lattice_positions,
+                     lattice_values,
+                     value_colors,
+)
 from .lattice_view import LatticeView
 from .panels import axiom_panel, component_browser, game_explorer, game_report
 from .scene import ObjectOverlap, object_overlaps, overlap_share, patches_on_objects, show_components, show_scene

@@ -6,8 +6,8 @@ that fails efficiency as soon as the game has interactions.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -47,7 +47,8 @@ def _transform(kind: str) -> Transform:
 
 def marginal_attribution(v: Tensor) -> Tensor:
     """The naive attribution used as a counter-example: each singleton gets its marginal worth
-    ``v({i}) − v(∅)``, larger coalitions get nothing (so interactions are simply dropped)."""
+    ``v({i}) − v(∅)``, larger coalitions get nothing (so interactions are simply dropped).
+    """
     n = _players(v)
     out = torch.zeros_like(v, dtype=torch.float64)
     out[0] = v[0]
@@ -73,7 +74,8 @@ def check_linearity(v: Tensor, w: Tensor, alpha: float = 2.0, beta: float = -0.5
 
 def check_dummy(v: Tensor, worth: float = 1.0, kind: str = "AND") -> AxiomCheck:
     """Dummy: add a player ``d`` that adds ``worth`` to every coalition; then ``I({d}) = worth`` and
-    ``I(S) = 0`` for every larger ``S ∋ d``."""
+    ``I(S) = 0`` for every larger ``S ∋ d``.
+    """
     f = _transform(kind)
     vp = add_dummy_player(v, worth)
     n1 = _players(vp)
@@ -88,7 +90,8 @@ def check_dummy(v: Tensor, worth: float = 1.0, kind: str = "AND") -> AxiomCheck:
 
 def check_symmetry(v: Tensor, i: int = 0, j: int = 1, kind: str = "AND") -> AxiomCheck:
     """Symmetry: in the symmetrised game (players ``i``, ``j`` interchangeable),
-    ``I(S ∪ {i}) = I(S ∪ {j})`` for every ``S`` containing neither."""
+    ``I(S ∪ {i}) = I(S ∪ {j})`` for every ``S`` containing neither.
+    """
     f = _transform(kind)
     vs = symmetrize(v, i, j)
     n = _players(vs)
@@ -102,10 +105,11 @@ def check_symmetry(v: Tensor, i: int = 0, j: int = 1, kind: str = "AND") -> Axio
     return AxiomCheck("symmetry", kind, statement, res)
 
 
-def check_axioms(v: Tensor, w: Optional[Tensor] = None, alpha: float = 2.0, beta: float = -0.5,
+def check_axioms(v: Tensor, w: Tensor | None = None, alpha: float = 2.0, beta: float = -0.5,
                  dummy_worth: float = 1.0, kinds: Iterable[str] = ("AND", "OR")) -> list[AxiomCheck]:
     """All four axioms for each interaction kind.  ``w`` (the second game of linearity) defaults
-    to a fixed seeded random game of the same size."""
+    to a fixed seeded random game of the same size.
+    """
     n = _players(v)
     if w is None:
         w = torch.randn(1 << n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)

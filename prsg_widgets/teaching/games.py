@@ -6,7 +6,7 @@ symmetric).  :data:`TOL` is the float noise below which a number counts as 0.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -22,7 +22,7 @@ def _players(v: Tensor) -> int:
     return n
 
 
-def subset_label(T: int, names: Optional[Sequence[str]] = None) -> str:
+def subset_label(T: int, names: Sequence[str] | None = None) -> str:
     """``"{1,3}"``-style label of a bitmask (players numbered from 1 unless ``names`` are given)."""
     n = max(T.bit_length(), len(names) if names else 0)
     labels = [names[i] if names else str(i + 1) for i in range(n) if (T >> i) & 1]
@@ -34,9 +34,10 @@ def all_subsets(n: int) -> list[int]:
     return sorted(range(1 << n), key=lambda t: (bin(t).count("1"), t))
 
 
-def make_game(values: Union[Sequence[float], dict, Tensor], n: Optional[int] = None) -> Tensor:
+def make_game(values: Sequence[float] | dict | Tensor, n: int | None = None) -> Tensor:
     """A game from a list/tensor of ``2^n`` worths (bitmask order) or a ``{bitmask: worth}`` dict
-    (missing coalitions are worth 0)."""
+    (missing coalitions are worth 0).
+    """
     if isinstance(values, dict):
         if n is None:
             n = max(int(k) for k in values).bit_length() if values else 0
@@ -76,7 +77,8 @@ def preset_game(name: str, n: int = 3) -> Tensor:
 
 def add_dummy_player(v: Tensor, worth: float) -> Tensor:
     """The game over ``n+1`` players where the new last player is a dummy worth ``worth``:
-    ``v⁺(T) = v(T)`` and ``v⁺(T ∪ {new}) = v(T) + worth``."""
+    ``v⁺(T) = v(T)`` and ``v⁺(T ∪ {new}) = v(T) + worth``.
+    """
     _players(v)
     return torch.cat([v.double(), v.double() + float(worth)])
 

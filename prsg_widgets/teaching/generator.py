@@ -7,8 +7,8 @@ ipywidgets is imported only when a panel is built.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -17,7 +17,8 @@ from torch import Tensor
 @dataclass(frozen=True)
 class KnownComponent:
     """One component of a known answer beside the solver's: ``S`` (bitmask), its patches, the
-    object it belongs to, the true and found norms and the relative error ``‖I − I*‖ / ‖I*‖``."""
+    object it belongs to, the true and found norms and the relative error ``‖I − I*‖ / ‖I*‖``.
+    """
 
     subset: int
     patches: list
@@ -28,10 +29,11 @@ class KnownComponent:
     rank: int
 
 
-def compare_with_answer(explanation, answer: dict, names: Optional[dict] = None) -> list[KnownComponent]:
+def compare_with_answer(explanation, answer: dict, names: dict | None = None) -> list[KnownComponent]:
     """For each component of ``answer`` (``{S: I*(S)}``, e.g.
     :func:`prsg_widgets.models.planted.planted_answer`; ``names``: ``{S: name}``), the solver's
-    component of the same ``S`` and its rank by norm among all of the explanation's components."""
+    component of the same ``S`` and its rank by norm among all of the explanation's components.
+    """
     order = [c.subset for c in explanation.components()]
     out = []
     for s, truth in sorted(answer.items(), key=lambda kv: -float(kv[1].norm())):
@@ -59,19 +61,21 @@ def answer_table(rows: Sequence[KnownComponent], explanation) -> str:
 
 def without(explanation, removed: Sequence[int]) -> Tensor:
     """``g(b + Σ_{S ∉ removed} I(S))``: the image with the components ``removed`` deleted (Eq. 7 at
-    ``T = N``), ``(C, H, W)``."""
+    ``T = N``), ``(C, H, W)``.
+    """
     keep = torch.ones(explanation.num_subsets, dtype=torch.bool)
     for s in removed:
         keep[explanation.subset(s)] = False
     return explanation.render(explanation.reconstruct(keep)[explanation.full].unsqueeze(0))[0]
 
 
-def removal_panel(explanation, top: int = 6, labels: Optional[dict] = None, size: int = 168):
+def removal_panel(explanation, top: int = 6, labels: dict | None = None, size: int = 168):
     """Checkboxes for the ``top`` components by norm (numerically zero ones left out); ticking one
     deletes it from ``f_N`` and the picture beside ``g(f_N)`` shows at once what disappears (and
     the difference, grey = none), with the deleted components' action fields outlined.
     ``labels`` maps a subset to a name (e.g. the object it belongs to).  Returns the ``VBox``;
-    ``.removed()`` lists the ticked."""
+    ``.removed()`` lists the ticked.
+    """
     import ipywidgets as W
 
     from ..widgets.picture_row import PictureRow

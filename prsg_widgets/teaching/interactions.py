@@ -5,7 +5,7 @@ reconstructions of ``v`` they give back (Eq. 7).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
 
 from torch import Tensor
 
@@ -15,21 +15,24 @@ from .games import _players, all_subsets, subset_label
 
 def and_interactions(v: Tensor) -> Tensor:
     """Harsanyi dividends ``I_and(S) = Σ_{L⊆S} (−1)^{|S|−|L|} v(L)`` (``docs/theory.md`` §3), via the
-    toolkit's butterfly transform."""
+    toolkit's butterfly transform.
+    """
     _players(v)
     return harsanyi.and_interactions(v.double().unsqueeze(1))[:, 0]
 
 
 def or_interactions(v: Tensor) -> Tensor:
     """OR interactions of Eq. 6 with ``u = v``: ``I_or(S) = −Σ_{L⊆S} (−1)^{|S|−|L|} v(N∖L)`` for
-    ``S ≠ ∅``, ``I_or(∅) = v(∅)``, via the toolkit's transform (the one used for feature components)."""
+    ``S ≠ ∅``, ``I_or(∅) = v(∅)``, via the toolkit's transform (the one used for feature components).
+    """
     _players(v)
     return harsanyi.or_interactions(v.double().unsqueeze(1))[:, 0]
 
 
-def interaction_table(v: Tensor, names: Optional[Sequence[str]] = None, digits: int = 3) -> str:
+def interaction_table(v: Tensor, names: Sequence[str] | None = None, digits: int = 3) -> str:
     """A fixed-width text table: every coalition ``T`` with ``v(T)``, ``I_and(T)``, ``I_or(T)``, and
-    the two reconstructions of ``v`` (AND: ``Σ_{S⊆T}``; OR, Eq. 7: ``Σ_{S∩T≠∅}``) as a check."""
+    the two reconstructions of ``v`` (AND: ``Σ_{S⊆T}``; OR, Eq. 7: ``Σ_{S∩T≠∅}``) as a check.
+    """
     n = _players(v)
     a, o = and_interactions(v), or_interactions(v)
     rec_and = harsanyi.and_inverse(a.unsqueeze(1))[:, 0]
@@ -44,7 +47,7 @@ def interaction_table(v: Tensor, names: Optional[Sequence[str]] = None, digits: 
     return "\n".join(rows)
 
 
-def _fmt(x: Union[float, Tensor], digits: int, width: int) -> str:
+def _fmt(x: float | Tensor, digits: int, width: int) -> str:
     x = float(x)
     if abs(x) < 0.5 * 10 ** (-digits):
         x = 0.0  # no "-0.000" from rounding noise

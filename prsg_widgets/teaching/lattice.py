@@ -5,8 +5,8 @@ the blue–white–red colours.  Testable without a browser; only
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
-from typing import Optional, Sequence, Union
 
 from torch import Tensor
 
@@ -32,7 +32,8 @@ def _check_lattice_players(n: int) -> None:
 
 def lattice_values(v: Tensor, mode: str = "value") -> Tensor:
     """What each node ``T`` (bitmask index) shows: ``v(T)`` (``"value"``), the AND dividends
-    (``"AND"``) or the OR interactions of Eq. 6 (``"OR"``)."""
+    (``"AND"``) or the OR interactions of Eq. 6 (``"OR"``).
+    """
     if mode == "value":
         _players(v)
         return v.double().clone()
@@ -42,10 +43,11 @@ def lattice_values(v: Tensor, mode: str = "value") -> Tensor:
 
 
 def lattice_positions(n: int, width: float = 560.0, height: float = 400.0, margin: float = 32.0,
-                      top: Optional[float] = None) -> dict[int, tuple[float, float]]:
+                      top: float | None = None) -> dict[int, tuple[float, float]]:
     """Centre ``(x, y)`` in canvas pixels of every subset's node in the Hasse diagram: one row per
     size ``|S|`` (∅ at the bottom, ``N`` at the top, ``top`` pixels down, default ``margin``), the
-    subsets of a row spread evenly across it in :func:`all_subsets` order."""
+    subsets of a row spread evenly across it in :func:`all_subsets` order.
+    """
     _check_lattice_players(n)
     top = margin if top is None else top
     rows: dict[int, list[int]] = {}
@@ -71,13 +73,14 @@ def _node_radius(positions: dict[int, tuple[float, float]], cap: float = 26.0) -
 
 def lattice_edges(n: int) -> list[tuple[int, int]]:
     """The covering pairs ``(S, S ∪ {i})`` for ``i ∉ S``: the edges of the Hasse diagram
-    (``n · 2^(n−1)`` of them)."""
+    (``n · 2^(n−1)`` of them).
+    """
     _check_lattice_players(n)
     return [(s, s | (1 << i)) for s in range(1 << n) for i in range(n) if not (s >> i) & 1]
 
 
 def lattice_node_at(positions: dict[int, tuple[float, float]], x: float, y: float,
-                    radius: float) -> Optional[int]:
+                    radius: float) -> int | None:
     """The subset whose node contains the canvas point ``(x, y)``, or ``None``."""
     best, best_d2 = None, radius * radius
     for t, (px, py) in positions.items():
@@ -89,7 +92,8 @@ def lattice_node_at(positions: dict[int, tuple[float, float]], x: float, y: floa
 
 def diverging_color(x: float, scale: float) -> str:
     """Blue–white–red colour of ``x`` as ``"#rrggbb"``: white at 0, full blue at ``−scale``, full
-    red at ``+scale`` (clipped beyond); white everywhere when ``scale`` is 0."""
+    red at ``+scale`` (clipped beyond); white everywhere when ``scale`` is 0.
+    """
     t = 0.0 if scale <= 0 else max(-1.0, min(1.0, float(x) / float(scale)))
     end = _POSITIVE if t > 0 else _NEGATIVE
     a = abs(t)
@@ -97,10 +101,11 @@ def diverging_color(x: float, scale: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def value_colors(values: Union[Sequence[float], Tensor], tol: float = TOL) -> tuple[list[str], float]:
+def value_colors(values: Sequence[float] | Tensor, tol: float = TOL) -> tuple[list[str], float]:
     """Colours of ``values`` on a scale symmetric about 0, ``±max |value|``, so that equal and
     opposite values get equally strong hues.  Values within ``tol`` of 0 are float noise of the
-    transforms and are drawn white (and do not set the scale).  Returns ``(colours, scale)``."""
+    transforms and are drawn white (and do not set the scale).  Returns ``(colours, scale)``.
+    """
     vals = [float(x) for x in (values.tolist() if isinstance(values, Tensor) else values)]
     vals = [0.0 if abs(x) <= tol else x for x in vals]
     scale = max((abs(x) for x in vals), default=0.0)

@@ -5,14 +5,23 @@ ipycanvas are imported only when a view is built.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from torch import Tensor
 
 from .games import TOL, _players, subset_label
 from .interactions import and_interactions, or_interactions
-from .lattice import (LATTICE_MODES, _check_lattice_players, _ink, _node_radius, lattice_edges, lattice_node_at,
-                      lattice_positions, lattice_values, value_colors)
+from .lattice import (
+    LATTICE_MODES,
+    _check_lattice_players,
+    _ink,
+    _node_radius,
+    lattice_edges,
+    lattice_node_at,
+    lattice_positions,
+    lattice_values,
+    value_colors,
+)
 
 
 class LatticeView:
@@ -31,7 +40,7 @@ class LatticeView:
     browser.  Display the object itself, or put :attr:`widget` in a layout.
     """
 
-    def __init__(self, v: Tensor, mode: str = "value", names: Optional[Sequence[str]] = None,
+    def __init__(self, v: Tensor, mode: str = "value", names: Sequence[str] | None = None,
                  width: int = 560, height: int = 400, show_modes: bool = True, scale: int = 2):
         import ipywidgets as W  # widget stack only here: the functions above stay importable without it
         from ipycanvas import Canvas
@@ -46,10 +55,10 @@ class LatticeView:
         self.edges = lattice_edges(self.n)
         self.radius = _node_radius(self.positions)
         self._game = v.detach().double().clone()
-        self.selected: Optional[int] = None
+        self.selected: int | None = None
         self.draw_count = 0
-        self.drawn_values: Optional[list[float]] = None
-        self.drawn_colors: Optional[list[str]] = None
+        self.drawn_values: list[float] | None = None
+        self.drawn_colors: list[str] | None = None
         self.canvas = Canvas(width=self.width * self.scale, height=self.height * self.scale,
                              layout=W.Layout(width=f"{self.width}px", height=f"{self.height}px",
                                              min_width=f"{self.width}px", flex="0 0 auto"))
@@ -144,7 +153,7 @@ class LatticeView:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _clean(x: Union[float, Tensor]) -> float:
+def _clean(x: float | Tensor) -> float:
     """``x`` with float noise (``|x| ≤ TOL``) shown as 0, so no "-0.00" labels."""
     x = float(x)
     return 0.0 if abs(x) <= TOL else x

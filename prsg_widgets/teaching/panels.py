@@ -6,7 +6,7 @@ imported only when a panel is built.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -33,20 +33,22 @@ def _text_panel():
     return W.HTML(layout=W.Layout(border="1px solid #ccc", padding="4px"))
 
 
-def game_report(v: Tensor, dummy_worth: float = 1.0, names: Optional[Sequence[str]] = None) -> str:
+def game_report(v: Tensor, dummy_worth: float = 1.0, names: Sequence[str] | None = None) -> str:
     """The text :func:`game_explorer` shows: the interactions table, the axiom checks and the
-    marginal-attribution counter-example."""
+    marginal-attribution counter-example.
+    """
     return (interaction_table(v, names) + "\n\n" + format_checks(check_axioms(v, dummy_worth=dummy_worth))
             + "\n" + format_checks([check_efficiency(v, "marginal")]) + "   ← naive marginal worths (counter-example)")
 
 
-def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: Optional[Sequence[str]] = None,
+def game_explorer(n: int = 3, values: Sequence[float] | None = None, names: Sequence[str] | None = None,
                   value_range: tuple[float, float] = (-3.0, 3.0), lattice: bool = False):
     """An ipywidgets panel: one slider per coalition worth ``v(T)`` (``v(∅)`` included), a preset
     menu, and a live view of the AND/OR interactions table and the four axiom checks
     (:func:`game_report`).  With ``lattice=True`` a :class:`LatticeView` of the game sits between
     the sliders and the table and is redrawn on every change.  Returns the ``VBox``; its
-    ``.game()`` gives the current ``v`` and ``.lattice`` the lattice view (or ``None``)."""
+    ``.game()`` gives the current ``v`` and ``.lattice`` the lattice view (or ``None``).
+    """
     import ipywidgets as W  # imported here: the math above must not need a widget stack
 
     if n > 4:
@@ -106,7 +108,8 @@ def game_explorer(n: int = 3, values: Optional[Sequence[float]] = None, names: O
 
 def axiom_panel(games: dict):
     """Sliders for the linearity coefficients ``α, β`` and the dummy player's worth, a menu of
-    ``games`` (name → game), and the live axiom checks of the chosen game."""
+    ``games`` (name → game), and the live axiom checks of the chosen game.
+    """
     import ipywidgets as W
 
     def slider(name: str, value: float):
@@ -140,9 +143,10 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def component_browser(explanation, object_masks: Tensor, names: Optional[Sequence[str]] = None):
+def component_browser(explanation, object_masks: Tensor, names: Sequence[str] | None = None):
     """A slider over the components in order of ``‖I(S)‖₂``: the chosen one's regional pattern
-    with its action field and the true objects (:func:`show_components`), as an image."""
+    with its action field and the true objects (:func:`show_components`), as an image.
+    """
     import ipywidgets as W
 
     total = explanation.num_subsets - 1

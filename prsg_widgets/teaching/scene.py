@@ -5,8 +5,8 @@ the scene and the components with the object outlines (matplotlib, imported on u
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -43,7 +43,8 @@ def patches_on_objects(grid, object_masks: Tensor, n: int = 4, background: int =
 @dataclass(frozen=True)
 class ObjectOverlap:
     """A top component against the true objects: which objects its action field ``A(S)`` touches,
-    and where its regional pattern ``Δx_S`` (Fig. 2) puts its energy."""
+    and where its regional pattern ``Δx_S`` (Fig. 2) puts its energy.
+    """
 
     subset: int
     patches: tuple[int, ...]
@@ -61,7 +62,8 @@ class ObjectOverlap:
 def object_overlaps(explanation, object_masks: Tensor, top: int = 5, min_pixels: int = 1) -> list[ObjectOverlap]:
     """For the ``top`` components of ``explanation`` (by ‖I(S)‖₂): the objects whose visible mask
     shares at least ``min_pixels`` pixels with ``A(S)``; ``ρ(S)`` — the share of ``|Δx_S|`` inside
-    ``A(S)`` (Sec. 3.2.1, ``docs/theory.md`` §7); and the share of ``|Δx_S|`` on object pixels."""
+    ``A(S)`` (Sec. 3.2.1, ``docs/theory.md`` §7); and the share of ``|Δx_S|`` on object pixels.
+    """
     from ..metrics import real_action_field_ratios  # ρ has one definition, in metrics
 
     masks = object_masks.reshape(-1, *object_masks.shape[-2:]).bool().cpu()
@@ -104,7 +106,8 @@ def _outline(ax, grid, patches: Iterable[int], color: str, lw: float = 2.0) -> N
 
 def show_scene(explanation, object_masks: Tensor, ax=None):
     """The scene with the true objects' outlines (white) and the selected patches ``N`` (yellow,
-    numbered as players 1..n).  Returns the axes."""
+    numbered as players 1..n).  Returns the axes.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -123,10 +126,11 @@ def show_scene(explanation, object_masks: Tensor, ax=None):
 
 
 def show_components(explanation, overlaps: Sequence[ObjectOverlap], object_masks: Tensor,
-                    names: Optional[Sequence[str]] = None):
+                    names: Sequence[str] | None = None):
     """One panel per component: ``|Δx_S|`` (Fig. 2) with its action field (cyan) and the true
     objects (white), titled with the players in ``S``, ``ρ(S)`` and the objects ``A(S)`` touches
-    (``names[k]`` or the object index).  Returns the matplotlib ``Figure``."""
+    (``names[k]`` or the object index).  Returns the matplotlib ``Figure``.
+    """
     import matplotlib.pyplot as plt
 
     k = len(overlaps)

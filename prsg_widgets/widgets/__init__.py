@@ -11,8 +11,8 @@ Widgets hold no math: they render what :class:`~prsg_widgets.Explanation` and
 :mod:`prsg_widgets.metrics` return, and images travel as raw RGBA bytes (lossless).
 """
 from .component_browser import ComponentBrowser
-from .gallery_views import ComponentGallery, ReconstructionView
 from .dashboard import Dashboard, explore
+from .gallery_views import ComponentGallery, ReconstructionView
 from .patch_grid import PatchGridSelector
 from .picture_row import PictureRow
 from .sparsity_curve import SparsityCurve, SparsityPlot

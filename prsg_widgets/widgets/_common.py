@@ -12,7 +12,8 @@ import json
 import logging
 import pathlib
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import traitlets
@@ -38,7 +39,8 @@ def _kernel_loop():
 
 def show_errors(action: Callable[[], Any], note: Any, prefix: str) -> None:
     """Run a button's ``action``; an error is shown in the ``note`` HTML widget instead of being
-    raised into the kernel's log, where a user of the view never sees it."""
+    raised into the kernel's log, where a user of the view never sees it.
+    """
     try:
         action()
     except Exception as exc:
@@ -136,7 +138,8 @@ def info_html(term: str) -> str:
 
 def caption(explanation: Any) -> str:
     """Which explanation a view shows: ``model · seed · N`` (plain text; a loaded explanation
-    without an explainer names the model of its metadata)."""
+    without an explainer names the model of its metadata).
+    """
     ex = getattr(explanation, "explainer", None)
     gen = getattr(ex, "generator", None)
     model = getattr(gen, "name", None) or explanation.meta.get("model", "loaded from file")
@@ -147,11 +150,12 @@ def caption(explanation: Any) -> str:
     return f"{model} · {label or 'sample'} · N = {{{', '.join(map(str, explanation.patches))}}}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def esm(name: str) -> str:
     """The ES module of the view ``static/<name>``: ``static/common.js`` (the helpers every view
     uses) followed by the view's own file.  anywidget loads a view from one string, so the files
-    cannot import each other without a build step; concatenating keeps each helper in one place."""
+    cannot import each other without a build step; concatenating keeps each helper in one place.
+    """
     common = (STATIC / "common.js").read_text(encoding="utf-8")
     glossary = "const GLOSSARY = " + json.dumps(GLOSSARY, ensure_ascii=False) + ";\n"
     return common + "\n" + glossary + (STATIC / name).read_text(encoding="utf-8")
@@ -159,7 +163,8 @@ def esm(name: str) -> str:
 
 class GridView(anywidget.AnyWidget):
     """Base of the views drawn over an image with its patch grid: the image size and the grid's
-    pixel edges, which the views' ``common.js`` helpers read to place cells and outlines."""
+    pixel edges, which the views' ``common.js`` helpers read to place cells and outlines.
+    """
 
     _css = CSS
 
@@ -171,7 +176,8 @@ class GridView(anywidget.AnyWidget):
 
     def set_grid(self, grid, width: int, height: int) -> None:
         """Show images of ``width × height`` pixels cut by ``grid`` (a :class:`PatchGrid`); call
-        under ``hold_sync`` together with the image so the view redraws once."""
+        under ``hold_sync`` together with the image so the view redraws once.
+        """
         self.width, self.height = int(width), int(height)
         self.grid_size = grid.size
         edges = grid_edges(grid)
@@ -180,7 +186,8 @@ class GridView(anywidget.AnyWidget):
 
 def short_text(bundle, text: str):
     """A widget's display bundle with ``text`` as its plain-text form: what a saved notebook
-    shows where widgets do not render (instead of the ``repr`` of every child widget)."""
+    shows where widgets do not render (instead of the ``repr`` of every child widget).
+    """
     if isinstance(bundle, dict) and "text/plain" in bundle:
         bundle["text/plain"] = text
     return bundle

@@ -39,7 +39,8 @@ export default { render };
 
 class Downloader(anywidget.AnyWidget):
     """An invisible view that downloads ``payload`` (``{name, mime, data}``, base64) each time it
-    is set (a counter in ``payload`` makes repeated downloads of one file distinct)."""
+    is set (a counter in ``payload`` makes repeated downloads of one file distinct).
+    """
 
     _esm = _DOWNLOAD_JS
     _css = CSS

@@ -1,8 +1,9 @@
 """Images and arrays as the bytes the views draw: raw RGBA (lossless, unlike ipycanvas' JPEG
-for RGB) and little-endian float32 — a display conversion only, no paper quantity."""
+for RGB) and little-endian float32 — a display conversion only, no paper quantity.
+"""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -13,7 +14,8 @@ ArrayLike = np.ndarray | torch.Tensor
 def _to_hwc(image: ArrayLike) -> np.ndarray:
     """A tensor ``(C, H, W)`` (the package's layout), or an array ``(H, W, C)`` / ``(C, H, W)`` /
     ``(H, W)``, as ``(H, W, C)``.  A 3-D array is taken as channel-last when its last axis has
-    1, 3 or 4 entries, else as channel-first."""
+    1, 3 or 4 entries, else as channel-first.
+    """
     channel_first = isinstance(image, torch.Tensor)
     arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if arr.ndim == 2:
@@ -52,9 +54,10 @@ def rgba_bytes(image: ArrayLike, value_range: Sequence[float] = (-1.0, 1.0)) -> 
     return np.ascontiguousarray(u8).tobytes(), w, h
 
 
-def signed_rgba_bytes(delta: ArrayLike, scale: Optional[float] = None) -> tuple[bytes, int, int]:
+def signed_rgba_bytes(delta: ArrayLike, scale: float | None = None) -> tuple[bytes, int, int]:
     """A signed difference image (e.g. a regional pattern ``Δx_S``) as RGBA bytes: 0 is mid-grey,
-    ``±scale`` (default ``max|Δx|``) the ends of the range — a display normalisation only."""
+    ``±scale`` (default ``max|Δx|``) the ends of the range — a display normalisation only.
+    """
     arr = _to_hwc(delta).astype(np.float64)
     if scale is None:
         scale = float(np.nanmax(np.abs(arr))) if arr.size else 0.0

@@ -8,7 +8,8 @@ dashboard's), and exports the view's paper figure as a downloaded SVG.
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -20,17 +21,21 @@ from ._progress_line import ProgressLine
 class LiveView:
     """Subclasses call :meth:`_init_live` before building their layout, :meth:`_watch` whenever
     they show other explanations, and implement ``_refresh()``, ``_complete_text()`` and
-    ``_figure()`` (and set ``export_name``: the first word of exported file names)."""
+    ``_figure()`` (and set ``export_name``: the first word of exported file names).
+    """
 
     solve: bool
+    add_class: Callable[[str], Any]  # (from the ipywidgets.DOMWidget it is mixed into)
+    remove_class: Callable[[str], Any]
     export_name = "view"
 
-    def _init_live(self, title: str, progress_width: str, term: Optional[str] = None) -> widgets.VBox:
+    def _init_live(self, title: str, progress_width: str, term: str | None = None) -> widgets.VBox:
         """Set up the live state and return the header: ``title`` (with the glossary ⓘ of
-        ``term``) and the progress line; under it the identity line and the SVG export."""
-        self.error: Optional[BaseException] = None
+        ``term``) and the progress line; under it the identity line and the SVG export.
+        """
+        self.error: BaseException | None = None
         self.futures: list[Any] = []
-        self._listener: Optional[Callable[[Any, list[int]], None]] = None
+        self._listener: Callable[[Any, list[int]], None] | None = None
         self._watched: list[Any] = []
         self._refresher = MainThreadCaller(self.refresh)
         self.stale = False
@@ -44,7 +49,7 @@ class LiveView:
             layout=widgets.Layout(width="170px"))
         self.svg_button.add_class("prsg-svg")
         self.svg_button.on_click(lambda _b: self._on_svg_click())
-        self.svg_path: Optional[str] = None
+        self.svg_path: str | None = None
         self.svg_note = widgets.HTML("")
         self.downloader = Downloader()
         self.title_html = widgets.HTML(f"<b>{title}</b>" + (" " + info_html(term) if term else ""),
@@ -74,9 +79,10 @@ class LiveView:
     def _export_source(self) -> Any:
         return self._shown()[0] if self._shown() else None
 
-    def save_svg(self, path: Optional[str] = None) -> str:
+    def save_svg(self, path: str | None = None) -> str:
         """The view's paper figure (matplotlib) as an SVG: downloaded by the browser, or written to
-        ``path`` when given.  Returns the file name."""
+        ``path`` when given.  Returns the file name.
+        """
         data = svg_bytes(self._figure())
         src = self._export_source()
         name = (file_stem(self.export_name, src) if src is not None else self.export_name) + ".svg"
@@ -128,7 +134,8 @@ class LiveView:
     def _watch(self, explanations: Iterable[Any]) -> None:
         """Listen to these explanations instead (refresh as their results land) and queue the
         solves of the unsolved ones (non-blocking) when ``solve`` is set.  Resets progress, error
-        and the stale mark: the view now shows these."""
+        and the stale mark: the view now shows these.
+        """
         self._unwatch()
         watched = list(explanations)
 
@@ -158,7 +165,8 @@ class LiveView:
 
     def cancel(self) -> None:
         """Cancel through the progress line: every view on it (and sharing its explainers) stops;
-        finished minimal features are kept and :meth:`resume` continues."""
+        finished minimal features are kept and :meth:`resume` continues.
+        """
         self.line.cancel()
 
     def resume(self) -> None:
@@ -175,7 +183,8 @@ class LiveView:
 
     def _show_progress(self) -> bool:
         """The progress line from the current state; ``False`` (and ``error`` set) when a solve
-        stopped or failed."""
+        stopped or failed.
+        """
         ok = self.line.update()
         failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
         self.error = failed[0] if failed else None

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -45,14 +46,16 @@ class ProgressLine(widgets.HBox):
 
     ``bar`` (``.prsg-progress``), ``status`` (``.prsg-status``), ``button`` (``.prsg-cancel``:
     Cancel while solving, Resume after a stop); ``eta`` (seconds, ``None`` when unknown);
-    ``stopped`` (the views the last Cancel stopped, until Resume)."""
+    ``stopped`` (the views the last Cancel stopped, until Resume).
+    """
 
     def __init__(self, width: str = "240px") -> None:
         self.bar = widgets.FloatProgress(value=0, min=0, max=1, description="solve",
                                          layout=widgets.Layout(width=width, flex="none"))
         self.bar.add_class("prsg-progress")
         self.status = widgets.HTML("", layout=widgets.Layout(flex="1 1 200px"))
-        self.button = widgets.Button(description="Cancel", icon="stop", layout=widgets.Layout(width="90px", flex="none"),
+        self.button = widgets.Button(description="Cancel", icon="stop",
+                                     layout=widgets.Layout(width="90px", flex="none"),
                                      tooltip="stop solving (finished minimal features are kept; Resume continues "
                                              "every view this stopped)")
         self.button.add_class("prsg-cancel")
@@ -63,11 +66,11 @@ class ProgressLine(widgets.HBox):
         self.add_class("prsg-progress-line")
         self.views: list[Any] = []
         self.stopped: list[Any] = []
-        self.eta: Optional[float] = None
+        self.eta: float | None = None
         self._bar = 0.0
         self._flight_count = 0
-        self._ticker = None
-        self.on_update: Optional[Callable[[], None]] = None
+        self._ticker: Any = None  # a tornado PeriodicCallback while a solve runs
+        self.on_update: Callable[[], None] | None = None
         """Called after each update (the dashboard's report listens)."""
 
     # ------------------------------------------------------------------ membership
@@ -103,14 +106,16 @@ class ProgressLine(widgets.HBox):
     # ------------------------------------------------------------------ cancel / resume
     def cancel(self) -> None:
         """Stop the solves of every attached view (their explainers' queues); finished minimal
-        features are kept and :meth:`resume` continues each view this stopped."""
+        features are kept and :meth:`resume` continues each view this stopped.
+        """
         self.stopped = [v for v in self.views if v._solving()]
         for ex in self.explainers():
             ex.cancel()
 
     def resume(self) -> None:
         """Queue again the unsolved minimal features of every view the last Cancel stopped (and of
-        any view whose solve failed)."""
+        any view whose solve failed).
+        """
         todo = list(self.stopped)
         for v in self.views:
             if v.futures and any(f.done() and f.exception() is not None for f in v.futures) \
@@ -122,9 +127,10 @@ class ProgressLine(widgets.HBox):
         self.update()
 
     # ------------------------------------------------------------------ display
-    def update(self, complete: Optional[str] = None) -> bool:
+    def update(self, complete: str | None = None) -> bool:
         """Bar, status line and button from the views' state; ``False`` when a solve stopped or
-        failed (the status then says so and how much is kept)."""
+        failed (the status then says so and how much is kept).
+        """
         es = self.explanations()
         done, total = sum(e.progress[0] for e in es), sum(e.progress[1] for e in es)
         solving = self.solving()
@@ -187,7 +193,8 @@ class ProgressLine(widgets.HBox):
     def _bar_value(self, done: int, total: int, solving: bool) -> float:
         """Finished minimal features plus the in-flight subsets' share of their iteration budget
         (each capped at ``FLIGHT_CAP``), so the bar moves during a long batch; it never goes back
-        while a solve runs and reaches ``total`` only once everything is solved."""
+        while a solve runs and reaches ``total`` only once everything is solved.
+        """
         if done >= total:
             value = float(total)
         elif not solving:

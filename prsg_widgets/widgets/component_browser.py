@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import torch
@@ -11,9 +12,9 @@ import traitlets
 
 from .. import metrics
 from ._common import caption, info_html, model_value_range, popcount, show_errors
-from .gallery_views import ComponentGallery, ReconstructionView
 from ._images import rgba_bytes, signed_rgba_bytes
 from ._live import LiveView
+from .gallery_views import ComponentGallery, ReconstructionView
 
 
 class ComponentBrowser(LiveView, widgets.VBox):
@@ -45,7 +46,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
     health = traitlets.Dict()
     """The explanation's :meth:`~prsg_widgets.Explanation.health` once it is solved (empty before)."""
 
-    def __init__(self, explanation: Any = None, *, target: Optional[Sequence[int]] = None,
+    def __init__(self, explanation: Any = None, *, target: Sequence[int] | None = None,
                  max_thumbs: int = 40, solve: bool = True, line: Any = None) -> None:
         self.gallery = ComponentGallery()
         self.recon_view = ReconstructionView()
@@ -68,7 +69,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
                                           layout=widgets.Layout(width="170px"))
         self.save_button.add_class("prsg-save")
         self.save_button.on_click(lambda _b: self._on_save_click())
-        self.saved_path: Optional[str] = None
+        self.saved_path: str | None = None
         self.save_note = widgets.HTML("")
         self.save_note.add_class("prsg-save-note")
         tools = widgets.HBox([self.order_buttons, self.save_button, self.save_note],
@@ -78,7 +79,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.max_thumbs = int(max_thumbs)
         self.solve = bool(solve)
         self.explanation: Any = None  # an Explanation once set_explanation() ran
-        self.reconstruction: Optional[metrics.ReconstructionResult] = None
+        self.reconstruction: metrics.ReconstructionResult | None = None
         self._norms: dict[int, float] = {}
         self._thumbs: dict[int, bytes] = {}
         self._scales: dict[int, float] = {}
@@ -111,7 +112,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.futures = [fut] if fut is not None else []
 
     # ------------------------------------------------------------------ binding
-    def set_explanation(self, explanation: Any, target: Optional[Sequence[int]] = None) -> None:
+    def set_explanation(self, explanation: Any, target: Sequence[int] | None = None) -> None:
         """Show another explanation (and queue its solve when ``solve`` is set)."""
         self._unwatch()
         self.explanation = explanation
@@ -173,7 +174,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
 
     def _show_drafts(self, most: int = 24) -> None:
         """While no component is computable yet, the solved minimal features as images ``g(f_T)``
-        (the latest ``most``; only new ones are rendered): the views' first picture."""
+        (the latest ``most``; only new ones are rendered): the views' first picture.
+        """
         e = self.explanation
         if e.is_complete:
             if self.gallery.drafts:
@@ -204,11 +206,11 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self._render_thumbs([t for t in shown if t in self._norms])
         items: list[dict[str, Any]] = []
         chunks: list[bytes] = []
-        prev: Optional[dict[str, Any]] = None
+        prev: dict[str, Any] | None = None
         for s in shown:
             ready_s = s in self._norms
             norm = self._norms.get(s)
-            tie: Optional[int] = None  # the rank of the first of a run of equal (3 digits) norms
+            tie: int | None = None  # the rank of the first of a run of equal (3 digits) norms
             if prev is not None and prev["rank"] and norm is not None and prev["norm"] is not None and \
                     f"{prev['norm']:.3g}" == f"{norm:.3g}":
                 tie = prev.get("tie") or prev["rank"]
@@ -230,7 +232,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
 
     def _render_thumbs(self, subsets: Sequence[int]) -> None:
         """Regional patterns (Fig. 2) of the listed components not drawn yet: only what is shown
-        is rendered, so n = 9 (511 components) costs one gallery page, not 511 renders."""
+        is rendered, so n = 9 (511 components) costs one gallery page, not 511 renders.
+        """
         missing = [s for s in subsets if s not in self._thumbs]
         if missing:
             for s, pat in zip(missing, self.explanation.regional_patterns(missing), strict=True):
@@ -297,9 +300,10 @@ class ComponentBrowser(LiveView, widgets.VBox):
             raise ValueError("no component is ready yet: wait for the solve")
         return regional_patterns_figure(e, subsets, e.regional_patterns(subsets))
 
-    def save_explanation(self, path: Optional[str] = None) -> str:
+    def save_explanation(self, path: str | None = None) -> str:
         """``Explanation.save`` of the shown explanation (default: an ``.npz`` named after model,
-        seed and patches in the current folder); returns the path and shows it under the button."""
+        seed and patches in the current folder); returns the path and shows it under the button.
+        """
         e = self.explanation
         if e is None:
             raise ValueError("no explanation to save")
@@ -416,6 +420,6 @@ def _solver_line(explanation: Any) -> str:
     return f"solver: {mode}"
 
 
-def _finite(value: float, default: Optional[float] = None) -> Optional[float]:
+def _finite(value: float, default: float | None = None) -> float | None:
     """JSON has no NaN: send ``default`` instead."""
     return float(value) if value is not None and math.isfinite(value) else default

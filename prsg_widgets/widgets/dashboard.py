@@ -4,7 +4,8 @@ from __future__ import annotations
 import html
 import math
 import time
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -34,8 +35,8 @@ class Dashboard(widgets.VBox):
     :meth:`report` is a line that fills in with the health once everything is solved.
     """
 
-    def __init__(self, explainer: Any, *, seed: int = 0, n: int = 4, seed_b: Optional[int] = None,
-                 patches: Optional[Sequence[int]] = None, solve: bool = True, title: str = "",
+    def __init__(self, explainer: Any, *, seed: int = 0, n: int = 4, seed_b: int | None = None,
+                 patches: Sequence[int] | None = None, solve: bool = True, title: str = "",
                  confirm_above: int = 256) -> None:
         self.explainer = explainer
         self._solvers = {bool(explainer.config.nested): explainer}
@@ -68,7 +69,7 @@ class Dashboard(widgets.VBox):
         self.confirm_box = widgets.VBox([self.confirm_text, widgets.HBox([self.confirm_button, self.confirm_cancel])],
                                         layout=widgets.Layout(display="none"))
         self.confirm_box.add_class("prsg-confirm-box")
-        self._pending: Optional[Callable[[], Any]] = None
+        self._pending: Callable[[], Any] | None = None
         self.timings: dict = {}
         gen = explainer.generator
         info = widgets.HTML(
@@ -139,7 +140,8 @@ class Dashboard(widgets.VBox):
 
     def _solver(self, nested: bool) -> Any:
         """The dashboard's explainer for the nested or the independent solve (made once, then kept:
-        its solved explanations stay in memory, so switching back is instant)."""
+        its solved explanations stay in memory, so switching back is instant).
+        """
         if nested not in self._solvers:
             from ..backend import Explainer
             from ..core.solver import get_solver_config
@@ -156,7 +158,8 @@ class Dashboard(widgets.VBox):
         """Solve the current image and patches independently (the reference solve; the nested
         result is kept and :meth:`back_to_nested` shows it again).  Above ``confirm_above`` minimal
         features or an estimated two minutes it first shows the estimate and asks (returns
-        ``None``) unless ``confirm``; otherwise returns the new explanation."""
+        ``None``) unless ``confirm``; otherwise returns the new explanation.
+        """
         twin = self._solver(False)
         est = self.estimate(n=len(self.explanation.patches), explainer=twin)
         if not confirm and self._needs_confirm(est):
@@ -173,13 +176,14 @@ class Dashboard(widgets.VBox):
         return self.explain(list(self.explanation.patches))
 
     # ------------------------------------------------------------------ waiting, report
-    def wait(self, timeout: Optional[float] = None, block: Optional[bool] = None) -> Optional["Dashboard"]:
+    def wait(self, timeout: float | None = None, block: bool | None = None) -> Dashboard | None:
         """Block until every queued solve of the views has finished, then refresh (scripts,
         tests, notebook runs without a front-end).
 
         ``block=None`` (default) does not block in a kernel driven by JupyterLab or Notebook 7:
         there the views fill in by themselves and a blocking cell would hold up "Run All" and
-        freeze the views; it returns ``None`` at once.  ``block=True`` always blocks."""
+        freeze the views; it returns ``None`` at once.  ``block=True`` always blocks.
+        """
         if block is None:
             block = not _interactive_frontend()
         if not block:
@@ -194,9 +198,10 @@ class Dashboard(widgets.VBox):
             view._refresher()  # under the view's lock: a worker-thread refresh may be running
         return self
 
-    def report(self) -> "Report":
+    def report(self) -> Report:
         """A text block that fills in, by itself, once every view is solved: the health summary,
-        the strongest components and the transferability ratio (it updates after each Explain)."""
+        the strongest components and the transferability ratio (it updates after each Explain).
+        """
         box = Report("")
         box.add_class("prsg-report")
         self._report.append(box)
@@ -244,14 +249,15 @@ class Dashboard(widgets.VBox):
         self.explain_button.description = "Explain selection" + (" ⟳" if stale else "")
         self._update_estimate()
 
-    def estimate(self, n: Optional[int] = None, explainer: Any = None, nested: Optional[bool] = None) -> dict:
+    def estimate(self, n: int | None = None, explainer: Any = None, nested: bool | None = None) -> dict:
         """What a solve of ``n`` patches (default: the selection) would cost with ``explainer``
         (default: the current one; ``nested=False`` / ``True``: the dashboard's independent / nested
         solver, made or not): ``minimal_features`` per image, ``total`` over the views (image a,
         image b, the dense control when it is solved), ``iterations`` expected (from the iterations
         its solved subsets took, :mod:`prsg_widgets.backend.progress`; half the iteration budget
         per subset before any) and ``seconds`` at the subset-iterations per second measured here
-        (``None`` before any solve)."""
+        (``None`` before any solve).
+        """
         if explainer is None:
             explainer = self._solvers.get(self.explainer.config.nested if nested is None else bool(nested))
         is_nested = explainer.config.nested if explainer is not None else bool(nested)
@@ -298,7 +304,8 @@ class Dashboard(widgets.VBox):
 
     def _on_explain_click(self) -> None:
         """The Explain button: no error into the kernel when nothing is selected, and a confirm
-        step above ``confirm_above`` minimal features (or two minutes)."""
+        step above ``confirm_above`` minimal features (or two minutes).
+        """
         if not self.selector.selected:
             self.selector.message = "select at least one patch first (click the image or press auto)"
             return
@@ -331,9 +338,10 @@ class Dashboard(widgets.VBox):
         self.seed_box.value = max(0, int(self.seed_box.value) + int(step))
         self._on_explain_click()
 
-    def explain(self, patches: Optional[Sequence[int]] = None) -> Any:
+    def explain(self, patches: Sequence[int] | None = None) -> Any:
         """Explain the selector's sample over ``patches`` (default: the selected ones) and point
-        all views at the new explanation; returns it."""
+        all views at the new explanation; returns it.
+        """
         ids = list(patches) if patches is not None else list(self.selector.selected)
         if not ids:
             self.selector.message = "select at least one patch first"
@@ -356,7 +364,8 @@ class Dashboard(widgets.VBox):
 
 class Report(widgets.HTML):
     """:meth:`Dashboard.report`'s block: HTML in the browser, its ``text`` where widgets do not
-    render (a saved notebook on a code host)."""
+    render (a saved notebook on a code host).
+    """
 
     text = ""
 
@@ -373,7 +382,8 @@ def _button(text: str, tip: str, cls: str, width: str, icon: str = "", style: st
 def _interactive_frontend() -> bool:
     """Whether the running cell was sent by JupyterLab or Notebook 7 (their execute requests
     carry ``recordTiming`` / ``deletedCells`` metadata; nbclient, nbval, papermill and Voila
-    send neither) — there the views update live and blocking would only freeze them."""
+    send neither) — there the views update live and blocking would only freeze them.
+    """
     if _kernel_loop() is None:
         return False
     try:
@@ -388,8 +398,8 @@ def _interactive_frontend() -> bool:
 
 
 def explore(model: Any = "dcgan-faces", *, seed: int = 0, n: int = 4, grid: int = 6,
-            solver: Optional[str] = None, cheap: bool = True, seed_b: Optional[int] = None,
-            patches: Optional[Sequence[int]] = None, explainer: Any = None, solve: bool = True,
+            solver: str | None = None, cheap: bool = True, seed_b: int | None = None,
+            patches: Sequence[int] | None = None, explainer: Any = None, solve: bool = True,
             confirm_above: int = 256, **explainer_kwargs) -> Dashboard:
     """One call to explore a built-in model (the natural first cell of a notebook).
 

@@ -1,5 +1,6 @@
 """The anywidget views of :class:`~prsg_widgets.widgets.ComponentBrowser`: the gallery (filter,
-drafts, thumbnails, detail) and the controllable reconstruction; state only, drawn in JS."""
+drafts, thumbnails, detail) and the controllable reconstruction; state only, drawn in JS.
+"""
 from __future__ import annotations
 
 import traitlets
@@ -43,7 +44,8 @@ class ComponentGallery(GridView):
 
 class ReconstructionView(GridView):
     """Controllable reconstruction (App. F): the image with the target patches (click patches of
-    ``N`` to change ``target``), the reconstruction after ``step`` components and the RMSE curve."""
+    ``N`` to change ``target``), the reconstruction after ``step`` components and the RMSE curve.
+    """
 
     _esm = esm("reconstruction.js")
 

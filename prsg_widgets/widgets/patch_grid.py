@@ -1,7 +1,8 @@
 """PatchGridSelector: pick the patches ``N`` on a generated image (``docs/theory.md`` §1, "grid")."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import traitlets
 
@@ -43,16 +44,16 @@ class PatchGridSelector(GridView):
     def __init__(
         self,
         explainer: Any = None,
-        sample: Union[Any, int, None] = None,
+        sample: Any | int | None = None,
         *,
-        image: Optional[ArrayLike] = None,
-        grid: Union[int, PatchGrid, None] = None,
+        image: ArrayLike | None = None,
+        grid: int | PatchGrid | None = None,
         selected: Sequence[int] = (),
-        max_patches: Optional[int] = None,
+        max_patches: int | None = None,
         auto_n: int = 4,
-        allowed: Optional[Sequence[int]] = None,
-        value_range: Optional[Sequence[float]] = None,
-        reference: Optional[ArrayLike] = None,
+        allowed: Sequence[int] | None = None,
+        value_range: Sequence[float] | None = None,
+        reference: ArrayLike | None = None,
         title: str = "",
         display_size: int = 256,
         show_auto: bool = True,
@@ -88,10 +89,11 @@ class PatchGridSelector(GridView):
         """The :class:`~prsg_widgets.PatchGrid` the ids refer to."""
         return self._grid
 
-    def set_sample(self, sample: Union[Any, int], select: Optional[Sequence[int]] = None) -> None:
+    def set_sample(self, sample: Any | int, select: Sequence[int] | None = None) -> None:
         """Show another sample of the explainer (a :class:`~prsg_widgets.Sample` or a seed).
 
-        ``select`` replaces the selection (default: keep it)."""
+        ``select`` replaces the selection (default: keep it).
+        """
         if self.explainer is None:
             raise ValueError("set_sample needs the selector to be built with an explainer")
         if isinstance(sample, (int,)) or hasattr(sample, "__index__"):
@@ -102,7 +104,7 @@ class PatchGridSelector(GridView):
         if select is not None:
             self.selected = [int(p) for p in select]
 
-    def set_image(self, image: ArrayLike, grid: Union[int, PatchGrid, None] = None) -> None:
+    def set_image(self, image: ArrayLike, grid: int | PatchGrid | None = None) -> None:
         """Show a raw image (``(C, H, W)`` tensor or ``(H, W, C)`` array) with a grid."""
         data, w, h = rgba_bytes(image, self._value_range)
         if isinstance(grid, PatchGrid):
@@ -159,11 +161,12 @@ class PatchGridSelector(GridView):
         return value
 
     # ------------------------------------------------------------------ actions
-    def auto(self, n: Optional[int] = None) -> list[int]:
+    def auto(self, n: int | None = None) -> list[int]:
         """Select the ``n`` (default ``auto_n``) foreground patches and return them.
 
         Uses the engine's :func:`~prsg_widgets.core.grid.select_patches` ("foreground": where the
-        image differs most from the baseline image ``g(b)``; ties broken by a seeded shuffle)."""
+        image differs most from the baseline image ``g(b)``; ties broken by a seeded shuffle).
+        """
         n = int(self.auto_n if n is None else n)
         if n > self.max_patches:
             self.message = f"auto: {n} patches exceed the limit of {self.max_patches}"

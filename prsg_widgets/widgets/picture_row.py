@@ -1,8 +1,10 @@
 """PictureRow: a few images side by side with captions and outlined patches — sharp on HiDPI
-screens, on the theme's background, exportable as a PNG (the teaching notebook's pictures)."""
+screens, on the theme's background, exportable as a PNG (the teaching notebook's pictures).
+"""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import traitlets
 
@@ -12,7 +14,8 @@ from ._images import rgba_bytes
 
 class PictureRow(GridView):
     """Images ``(C, H, W)`` of one size in a row; ``items[i]`` = ``{caption, outline (patch ids),
-    color, alt}``.  Set them with :meth:`show`."""
+    color, alt}``.  Set them with :meth:`show`.
+    """
 
     _esm = esm("picture_row.js")
 
@@ -31,11 +34,12 @@ class PictureRow(GridView):
         return short_text(super()._repr_mimebundle_(**kwargs),
                           "pictures: " + " | ".join(it["caption"] for it in self.items))
 
-    def show(self, images: Sequence[Any], captions: Sequence[str], outlines: Optional[Sequence[Sequence[int]]] = None,
-             colors: Optional[Sequence[str]] = None, value_range=(-1.0, 1.0), note: Optional[str] = None,
+    def show(self, images: Sequence[Any], captions: Sequence[str], outlines: Sequence[Sequence[int]] | None = None,
+             colors: Sequence[str] | None = None, value_range=(-1.0, 1.0), note: str | None = None,
              signed: Sequence[bool] = ()) -> None:
         """Show ``images`` (same size) with their ``captions``, ``outlines`` (patch ids) and colours;
-        an image whose ``signed`` entry is true is a difference, drawn grey at 0."""
+        an image whose ``signed`` entry is true is a difference, drawn grey at 0.
+        """
         from ._images import signed_rgba_bytes
 
         chunks, w, h = [], 0, 0

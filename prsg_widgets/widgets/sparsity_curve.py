@@ -1,8 +1,10 @@
 """SparsityCurve: Fig. 3 (every component element, ``|value|`` sorted descending, log axis) with the
-dense control of App. I / Fig. 16 as an overlay."""
+dense control of App. I / Fig. 16 as an overlay.
+"""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import anywidget
 import ipywidgets as widgets
@@ -42,7 +44,8 @@ class SparsityPlot(anywidget.AnyWidget):
 def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     """``(ranks, values)`` of at most ``max_points`` points of a sorted curve for drawing: evenly
     spaced ranks plus log-spaced ones, so both the head and the long tail keep their shape.
-    Ranks are 1-based.  (A display reduction only; the full curve stays on the Python side.)"""
+    Ranks are 1-based.  (A display reduction only; the full curve stays on the Python side.)
+    """
     size = int(curve.size)
     if size == 0:
         return np.zeros(0), np.zeros(0)
@@ -74,8 +77,8 @@ class SparsityCurve(LiveView, widgets.VBox):
     def _complete_text(self) -> str:
         return "every curve complete"
 
-    def __init__(self, explanations: Union[Any, Sequence[Any], None] = None, *,
-                 labels: Optional[Sequence[str]] = None, dense_control: bool = True,
+    def __init__(self, explanations: Any | Sequence[Any] | None = None, *,
+                 labels: Sequence[str] | None = None, dense_control: bool = True,
                  control_seed: int = 0, solve: bool = True, max_points: int = 1500,
                  log_x: bool = True, width: int = 520, height: int = 300, line: Any = None) -> None:
         self.plot = SparsityPlot(log_x=log_x, plot_width=int(width), plot_height=int(height))
@@ -107,8 +110,8 @@ class SparsityCurve(LiveView, widgets.VBox):
         """``{"label", "rank", "value"}`` of the point last under the pointer (``{}`` if none)."""
         return dict(self.plot.hover)
 
-    def set_explanations(self, explanations: Union[Any, Sequence[Any]],
-                         labels: Optional[Sequence[str]] = None) -> None:
+    def set_explanations(self, explanations: Any | Sequence[Any],
+                         labels: Sequence[str] | None = None) -> None:
         """Plot these explanations (replacing the current ones) and their dense control."""
         if not isinstance(explanations, (list, tuple)):
             explanations = [explanations]

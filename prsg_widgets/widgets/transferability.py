@@ -1,14 +1,16 @@
 """TransferabilityPairer: Sec. 3.4 / Fig. 8 — do the strongest action fields of one image recur
-in another image of the same model, at the same patch positions?"""
+in another image of the same model, at the same patch positions?
+"""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import GridView, caption, esm, info_html, model_value_range
+from ._common import GridView, caption, esm, model_value_range
 from ._images import rgba_bytes
 from ._live import LiveView
 
@@ -16,7 +18,8 @@ from ._live import LiveView
 def default_ks(components: int) -> tuple[int, int]:
     """The paper's ``k_a = 20``, ``k_b = 100`` (of 511 components, n = 9), or, with fewer
     components, the same idea at a smaller scale: a third and two thirds of them (with all of
-    them the ratio is trivially 1)."""
+    them the ratio is trivially 1).
+    """
     if components >= 300:
         return 20, 100
     return max(1, components // 3), max(1, (2 * components) // 3)
@@ -25,7 +28,8 @@ def default_ks(components: int) -> tuple[int, int]:
 class PairView(GridView):
     """The two-image view of :class:`TransferabilityPairer`: each image with the patches ``N``,
     its top-k action fields as chips (matched ones highlighted in both), and the ratio.
-    Hovering a chip outlines its action field on the images."""
+    Hovering a chip outlines its action field on the images.
+    """
 
     _esm = esm("transferability.js")
 
@@ -73,8 +77,8 @@ class TransferabilityPairer(LiveView, widgets.VBox):
     ratio = traitlets.Float(None, allow_none=True)
 
     def __init__(self, source: Any, *, seed_a: int = 0, seed_b: int = 1,
-                 patches: Optional[Sequence[int]] = None, n: int = 4, k_a: Optional[int] = None,
-                 k_b: Optional[int] = None, solve: bool = True, line: Any = None) -> None:
+                 patches: Sequence[int] | None = None, n: int = 4, k_a: int | None = None,
+                 k_b: int | None = None, solve: bool = True, line: Any = None) -> None:
         self.view = PairView()
         self.seed_box = widgets.BoundedIntText(value=int(seed_b), min=0, max=2 ** 31 - 1,
                                                description="seed b", layout=widgets.Layout(width="170px"))
@@ -89,7 +93,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         super().__init__([header, controls, self.view])
         self.add_class("prsg-transferability")
         self.solve = bool(solve)
-        self.result: Optional[metrics.TransferResult] = None
+        self.result: metrics.TransferResult | None = None
         self.explanation_b: Any = None  # an Explanation once the pair is loaded
         if line is not None:
             self.use_line(line)
@@ -121,9 +125,10 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         """The patch positions ``N`` shared by both explanations."""
         return list(self.explanation_a.patches)
 
-    def _set_k_range(self, values: Optional[tuple[int, int]] = None) -> None:
+    def _set_k_range(self, values: tuple[int, int] | None = None) -> None:
         """Slider range ``1..2^n − 1`` and values in one message per slider, so the handle is
-        drawn where the value is (a separate max update left it at the old position)."""
+        drawn where the value is (a separate max update left it at the old position).
+        """
         top = self.explanation_a.num_subsets - 1
         values = values or (self.ka_slider.value, self.kb_slider.value)
         for s, v in zip((self.ka_slider, self.kb_slider), values, strict=True):

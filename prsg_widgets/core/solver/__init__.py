@@ -15,12 +15,18 @@ Modules: :mod:`.config` (settings and presets), :mod:`.schedule` (which subset n
 bounds), :mod:`.pool` (the per-slot state), :mod:`.objective` (Eq. 10 and its gradient, per
 block), :mod:`.steps` (best iterate, stopping rules, the Adam step), :mod:`.solve` (the loop).
 """
-from .config import (CONSTRAINTS, PRECISIONS, PRESETS, RELEASE_0_2, SOLVER_VERSION, SolverConfig,
-                     get_solver_config)
+from ..validate import PRECISIONS
+from .config import CONSTRAINTS, PRESETS, RELEASE_0_2, SOLVER_VERSION, SolverConfig, get_solver_config
 from .objective import subset_membership, worst_patch_mse
 from .schedule import mask_of, solve_order
-from .solve import (ResultCallback, SolveInterrupted, SolveResult, default_unit, estimate_batch_size,
-                    solve_minimal_features)
+from .solve import (
+                     ResultCallback,
+                     SolveInterrupted,
+                     SolveResult,
+                     default_unit,
+                     estimate_batch_size,
+                     solve_minimal_features,
+)
 
 __all__ = [
     "CONSTRAINTS", "PRECISIONS", "PRESETS", "RELEASE_0_2", "ResultCallback", "SOLVER_VERSION", "SolveInterrupted",

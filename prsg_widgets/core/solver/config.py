@@ -6,10 +6,10 @@ whether it comes as a keyword override or a :class:`SolverConfig` built directly
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Union
+from typing import Any
 
 from ..errors import SettingsError
-from ..validate import PRECISIONS, check_solver_settings
+from ..validate import check_solver_settings
 
 SOLVER_VERSION = 3
 """Bumped whenever the solver can return other minimal features for the same settings (part of
@@ -114,7 +114,7 @@ RELEASE_0_2: dict[str, SolverConfig] = {
 bound stop), kept so ``benchmarks/bench_solver.py`` can put them beside today's in one run."""
 
 
-def get_solver_config(solver: Union[str, SolverConfig, None] = "fast", **overrides) -> SolverConfig:
+def get_solver_config(solver: str | SolverConfig | None = "fast", **overrides) -> SolverConfig:
     """A :class:`SolverConfig` from a preset name or a config, with keyword overrides (checked)."""
     if solver is None:
         solver = "fast"

@@ -13,8 +13,8 @@ its work differently when the number of rows changes, and so round differently.)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor
@@ -64,7 +64,8 @@ class Objective:
 
     def evaluate(self, m: Tensor, member: Tensor, live: Tensor) -> Evaluation:
         """Evaluate rows ``m`` ``(k, d)``, ``k`` a multiple of ``unit``, with their patch
-        ``member``-ship ``(k, n)``; ``live`` marks rows holding a subset (the rest are padding)."""
+        ``member``-ship ``(k, n)``; ``live`` marks rows holding a subset (the rest are padding).
+        """
         parts = [self._block(m[i:i + self.unit], member[i:i + self.unit]) for i in range(0, m.shape[0], self.unit)]
         ev = Evaluation(*(torch.cat(p) for p in zip(*parts, strict=True)))
         ev.feasible &= live

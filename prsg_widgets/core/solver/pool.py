@@ -53,7 +53,8 @@ class Rows(dict):
 
 class SlotPool:
     """Per-slot state for ``cap`` slots (``d`` mask elements, ``n`` patches), plus the row of the
-    subset in each slot (``-1``: idle), kept on the CPU because it drives Python indexing."""
+    subset in each slot (``-1``: idle), kept on the CPU because it drives Python indexing.
+    """
 
     def __init__(self, cap: int, d: int, n: int, dtype: torch.dtype, device: torch.device) -> None:
         self.cap = cap

@@ -13,7 +13,7 @@ The order never changes a subset's result (the objective is evaluated per block,
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor
@@ -38,10 +38,11 @@ def solve_order(subsets: list[int], nested: bool) -> list[int]:
 
 class SubsetQueue:
     """The subsets still to solve (as row indices into ``labels``), and the finished masks that
-    nested bounds are made of."""
+    nested bounds are made of.
+    """
 
     def __init__(self, labels: list[int], rows: list[int], n: int, nested: bool, baseline: Tensor, delta: Tensor,
-                 known: Optional[Mapping[int, Tensor]] = None) -> None:
+                 known: Mapping[int, Tensor] | None = None) -> None:
         self.labels, self.n, self.nested = labels, n, nested
         self.baseline, self.delta = baseline, delta
         order = solve_order([labels[j] for j in rows], nested)
@@ -66,7 +67,7 @@ class SubsetQueue:
         """Can the subset of ``row`` start now?"""
         return not self.nested or all(p in self.masks for p in parents(self.labels[row], self.n))
 
-    def take(self) -> Optional[int]:
+    def take(self) -> int | None:
         """The next subset that can start (its row), or ``None`` when none can yet."""
         pick = next((i for i, j in enumerate(self.pending) if self.ready(j)), None)
         return None if pick is None else self.pending.pop(pick)
@@ -77,6 +78,7 @@ class SubsetQueue:
 
     def finished(self, row: int, feature_t: Tensor) -> None:
         """Record a finished subset.  Its mask is recovered from ``f_T`` exactly as a resumed solve
-        recovers it from the stored ``f_T``, so both bound their supersets alike."""
+        recovers it from the stored ``f_T``, so both bound their supersets alike.
+        """
         if self.nested:
             self.masks[self.labels[row]] = mask_of(feature_t, self.baseline, self.delta)

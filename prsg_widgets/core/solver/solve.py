@@ -8,14 +8,15 @@ iterates, stops the subsets that are done and moves the others.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .config import PRECISIONS, PRESETS, SolverConfig
+from ..validate import check_precision
+from .config import PRESETS, SolverConfig
 from .objective import Objective, subset_membership, worst_patch_mse
 from .pool import SlotPool
 from .schedule import SubsetQueue
@@ -27,7 +28,8 @@ class SolveResult:
     """Per subset (rows labelled by ``subsets``, bitmasks over ``N``): ``features`` ``f_T`` ``(k, d)``;
     ``mse`` over all of T's pixels; ``patch_mse`` ``(k, n)`` of each patch (``nan`` for patches not
     in ``T``); ``max_patch_mse``, the worst patch; ``feasible`` = every patch of ``T`` within ε;
-    ``iterations`` used; and the L1 term ``sparsity`` ``‖m ⊙ (f−b)‖₁/d``."""
+    ``iterations`` used; and the L1 term ``sparsity`` ``‖m ⊙ (f−b)‖₁/d``.
+    """
 
     subsets: Tensor
     features: Tensor
@@ -46,24 +48,26 @@ class SolveInterrupted(RuntimeError):
 ResultCallback = Callable[[SolveResult], None]
 
 
-def default_unit(device: torch.device, batch_size: int, num_subsets: Optional[int] = None,
-                 widest: Optional[int] = None) -> int:
+def default_unit(device: torch.device, batch_size: int, num_subsets: int | None = None,
+                 widest: int | None = None) -> int:
     """Rows per block: on the CPU 16 (as fast per subset-iteration as 32 or 64 on 2 cores), or
     fewer when a nested solve can never have more than ``widest`` subsets ready at once (the
     largest level of the lattice, C(n, ⌊n/2⌋): 6 at n = 4, where 16-row blocks were two-thirds
     padding); on a GPU the whole batch, but no more than the explanation's ``num_subsets``
     (2^n − 1) so 511 subsets never run in 1024 slots.  Depends only on the device, the batch
-    size, n and the mode — never on what is pending — so results stay batch-independent."""
+    size, n and the mode — never on what is pending — so results stay batch-independent.
+    """
     if device.type == "cuda":
         return min(batch_size, num_subsets) if num_subsets else batch_size
     return max(1, min(batch_size, 16, widest or 16))
 
 
 def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequence[int], device: torch.device,
-                        memory_budget: Optional[int] = None, max_batch: int = 1024) -> int:
+                        memory_budget: int | None = None, max_batch: int = 1024) -> int:
     """How many subsets to optimise at once within a memory budget (bytes): the per-subset cost is
     measured by running the tail once and counting what autograd keeps; the default budget is
-    2 GiB on the CPU and half of the free memory on a GPU."""
+    2 GiB on the CPU and half of the free memory on a GPU.
+    """
     if memory_budget is None:
         if device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(device)
@@ -104,8 +108,7 @@ def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.d
 
 
 def _check_inputs(feature: Tensor, baseline: Tensor, image: Tensor, precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_precision(precision)
     if not torch.isfinite(feature).all() or not torch.isfinite(baseline).all():
         raise ValueError("the feature or the baseline contains NaN or inf; check the generator's output at the "
                          "split layer (a NaN feature cannot be explained)")
@@ -121,18 +124,18 @@ def solve_minimal_features(
     patch_masks: Tensor,
     subsets: Sequence[int],
     config: SolverConfig = PRESETS["fast"],
-    epsilon: Optional[float] = None,
-    batch_size: Optional[int] = None,
-    feature_shape: Optional[Sequence[int]] = None,
-    progress: Union[bool, Callable[[int, int], None]] = True,
-    on_result: Optional[ResultCallback] = None,
-    should_stop: Optional[Callable[[], bool]] = None,
-    known: Optional[Mapping[int, Tensor]] = None,
-    unit: Optional[int] = None,
+    epsilon: float | None = None,
+    batch_size: int | None = None,
+    feature_shape: Sequence[int] | None = None,
+    progress: bool | Callable[[int, int], None] = True,
+    on_result: ResultCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    known: Mapping[int, Tensor] | None = None,
+    unit: int | None = None,
     precision: str = "fp32",
     compile: bool = False,
     channels_last: bool = False,
-    on_step: Optional[Callable[[dict[int, int]], None]] = None,
+    on_step: Callable[[dict[int, int]], None] | None = None,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
 
@@ -183,8 +186,10 @@ def solve_minimal_features(
     unit = default_unit(device, batch_size, (1 << n) - 1, widest) if unit is None else max(1, int(unit))
     objective = Objective(run_tail, baseline, delta, image, pmask, config, eps, unit)
 
-    out = SolveResult(label_t, torch.empty(k, d, dtype=dtype, device=device), torch.zeros(k, dtype=dtype, device=device),
-                      torch.full((k, n), math.nan, dtype=dtype, device=device), torch.zeros(k, dtype=dtype, device=device),
+    out = SolveResult(label_t, torch.empty(k, d, dtype=dtype, device=device),
+                      torch.zeros(k, dtype=dtype, device=device),
+                      torch.full((k, n), math.nan, dtype=dtype, device=device),
+                      torch.zeros(k, dtype=dtype, device=device),
                       torch.zeros(k, dtype=torch.bool, device=device), torch.zeros(k, dtype=torch.long, device=device),
                       torch.zeros(k, dtype=dtype, device=device))
     bar = tqdm(total=k, desc="minimal features", unit="subset", leave=False) if progress is True else None
@@ -268,7 +273,7 @@ def solve_minimal_features(
             if on_step is not None:
                 busy = torch.nonzero(pool.busy()).flatten()
                 spent = (pool.step - pool.t0)[busy.to(device)].long().tolist()
-                on_step({labels[int(pool.row[i])]: s for i, s in zip(busy.tolist(), spent)})
+                on_step({labels[int(pool.row[i])]: s for i, s in zip(busy.tolist(), spent, strict=True)})
     finally:
         if bar is not None:
             bar.close()

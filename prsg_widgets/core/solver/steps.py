@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -36,7 +35,7 @@ class Decision:
     """What a step decided: rows that stop now, rows that restart from ``m = 1``, and the step count."""
 
     finished: Tensor
-    rescue: Optional[Tensor]
+    rescue: Tensor | None
     step: Tensor
 
 
@@ -44,7 +43,8 @@ def record(rows: Rows, ev: Evaluation, live: Tensor, config: SolverConfig) -> De
     """Update the best feasible iterate and the stall counters of ``rows`` after evaluation ``ev``
     of their current ``m``, and decide who stops (returned; ``rows`` is updated in place).
     A subset that stops after climbing enters the polish (``rows.phase`` > 0) instead, when
-    ``config.polish`` > 0; a polishing subset stops after ``config.polish`` line-search steps."""
+    ``config.polish`` > 0; a polishing subset stops after ``config.polish`` line-search steps.
+    """
     polishing = rows.phase > 0
     better = ev.feasible & (ev.obj < rows.best_obj * (1 - config.rel_tol))
     # a barely better one still replaces the best; while polishing, the latest feasible iterate
@@ -95,7 +95,8 @@ def record(rows: Rows, ev: Evaluation, live: Tensor, config: SolverConfig) -> De
 def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig) -> None:
     """Projected Adam on ``rows.m``: the step, then the box ``[lower, 1]`` (``lower`` = 0 when not
     nested); polishing rows take a sign step instead (:func:`_rprop`); rescued rows restart from
-    ``m = 1`` with fresh moments and budget."""
+    ``m = 1`` with fresh moments and budget.
+    """
     b1, b2 = config.betas
     rows.m1 = rows.m1.mul(b1).add_(grad, alpha=1 - b1)
     rows.m2 = rows.m2.mul(b2).addcmul_(grad, grad, value=1 - b2)
@@ -127,7 +128,8 @@ def _bias_correction(beta: float, t: Tensor) -> Tensor:
     """``1 − beta^t`` for each row, read from a table made with Python floats.  (``beta ** t`` on a
     tensor rounds differently in a vector lane and in the loop's scalar tail, so a row's value
     would depend on how many rows are solved with it — and a resumed solve would differ in the
-    last bit.)"""
+    last bit.)
+    """
     top = int(t.max()) + 1 if t.numel() else 1
     size = 512
     while size < top:
@@ -145,7 +147,8 @@ def _rprop(rows: Rows, grad: Tensor, config: SolverConfig) -> Tensor:
     sign and halves when it flips, skipping that step.  Each element's oscillation across the
     boundary of the patch it serves shrinks geometrically, so it settles there — where Adam, whose
     second moment remembers the penalty's spikes, crawls.  At its first phase the row goes back
-    to its best feasible iterate with a step of ``lr / 2``."""
+    to its best feasible iterate with a step of ``lr / 2``.
+    """
     first = (rows.phase == 1).unsqueeze(1)
     sign = torch.sign(grad)
     flip = sign * rows.gsign
