@@ -242,7 +242,7 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
     for size in sorted({_order(s) for s in sizes}):
         if size not in out:
             below = [o for o in out if 1 < o < size and out[o].known]
-            out[size] = out[max(below)] if below else Cohort([], [], settle, budget)
+            out[size] = out[max(below)] if below else Cohort([], [], settle if size > 1 else None, budget)
     return out
 
 
@@ -261,8 +261,8 @@ def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int,
     left: dict[int, float] = {}
     for s, k in running.items():
         if int(s) in todo and int(k) >= 2:  # (a subset at its first step is drawn like a waiting one)
-            cohort = cohorts[key(int(s))]
-            if not cohort.known:
+            cohort = cohorts.get(key(int(s)))
+            if cohort is None or not cohort.known:
                 return None
             left[int(s)] = cohort.excess(int(k))
     waiting = sorted(todo - set(left), key=lambda s: ((1 if nested else -1) * _order(s), s))
@@ -273,7 +273,7 @@ def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int,
     climbing = {s for s, v in left.items()} | {s for s in range(num) if s not in todo and s in cohorts_climbed}
     for size in sorted(groups, reverse=not nested):
         members = groups[size]
-        if not cohorts[size].known:
+        if size not in cohorts or not cohorts[size].known:
             return None
         if nested:  # the long draws go to the subsets with the most climbing parents: a subset
             # whose bound came from climbs is the one likely to need its own

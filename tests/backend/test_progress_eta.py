@@ -144,3 +144,17 @@ def test_draws_put_the_expected_climbs_first():
     assert 1 + frac * (39 - 1) <= draws[2] <= 1 + frac * (44 - 1)
     free = Cohort([1] * 30, running=[])
     assert free.draws(5) == [1.0] * 5  # 0.08 expected climbs: the level is free
+
+
+def test_unknown_until_a_subset_of_the_needed_size_finishes():
+    """Before anything finished (or with only first steps run) the ETA is unknown, not an error."""
+    now = [0.0]
+    meter = RateMeter(clock=lambda: now[0])
+    for _ in range(30):
+        now[0] += 0.02
+        meter.add(4)
+    e = _Fake(2)
+    for running in ({}, {1: 1, 2: 1, 3: 1}, {1: 5, 2: 5, 3: 5}):
+        flight = InFlight("k", running, 300, 0)
+        assert remaining_seconds([e], flight, meter, nested=False, unit=16) is None
+        assert remaining_seconds([e], flight, meter, nested=True, settle=40.0, unit=16) is None
