@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the real-browser test suite (tests/browser) needs.
+# Install what the real-browser test suite (tests/widgets/browser) needs.
 # Idempotent: the apt step runs only when `chromium` is not on PATH, and pip
 # leaves already-installed requirements alone.
 # Never run `playwright install` here: it downloads its own browser, which fails

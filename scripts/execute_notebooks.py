@@ -16,7 +16,7 @@ folder as working directory, a 1200 s timeout per cell, and ``PRSG_BIGGAN_WEIGHT
 ``12_your_generator`` (its documented random-weights run). ``$PRSG_SOLVE_CACHE``, when set, is
 passed through: notebooks sharing a model, image, patches and solver then reuse each other's
 solves. ``00_quickstart`` is executed like the others and committed with its outputs (its
-``d.wait()`` blocks under nbclient, so its report shows the health). ``tests/test_notebooks_paired.py``
+``d.wait()`` blocks under nbclient, so its report shows the health). ``tests/docs/test_notebooks_paired.py``
 fails when a pair disagrees.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@
 
 Runs the README's command 1 (``prsg explain --model dcgan-faces --seed 0 --n 4``, default layer)
 with ``interactive`` (what the command uses) and with ``fast``, and writes a small markdown table
-of the health each prints; ``tests/test_readme_numbers.py`` checks the README holds that file.
+of the health each prints; ``tests/docs/test_readme_numbers.py`` checks the README holds that file.
 """
 from __future__ import annotations
 

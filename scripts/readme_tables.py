@@ -4,7 +4,7 @@
     python scripts/readme_tables.py --check  # exit 1 when the README and a generated file differ
 
 The tables are written by ``scripts/main_job_table.py`` and ``scripts/solver_table.py``;
-``tests/test_readme_numbers.py`` runs the check, so a README figure cannot drift from its run.
+``tests/docs/test_readme_numbers.py`` runs the check, so a README figure cannot drift from its run.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ reused for every image (as ``scripts/reproduce.py`` does).  Solves every image w
 (53–113 k subset-iterations an image) is read from ``health_by_image.json``, written for the
 same setting in 0.2.0 (its L1 there has another normalisation, so it is left out).  Writes
 ``solver_v3.json`` (every figure per image) and ``solver_table.md`` (the table;
-``tests/test_readme_numbers.py`` checks the README holds it).
+``tests/docs/test_readme_numbers.py`` checks the README holds it).
 """
 from __future__ import annotations
 

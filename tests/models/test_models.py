@@ -11,7 +11,7 @@ import torch
 from prsg_widgets import Explainer, load_generator
 from prsg_widgets.models import MODELS, WeightsPackageMissing, weights_file
 
-from test_cli import check_npz
+from npz_check import check_npz
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ def solved(tmp_path_factory):
     """A solved explanation of the tiny generator with a cache (parts on disk), and its file."""
     import sys
 
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).parents[1]))
     from prsg_widgets import Explainer, split_generator
     from tiny_model import make_tiny_module
 

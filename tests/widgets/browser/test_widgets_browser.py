@@ -2,7 +2,7 @@
 
 Each test shows a widget in a notebook, performs a real interaction (click, drag, hover, key
 press, typing) and asserts its effect on the Python side, then saves a screenshot under
-``tests/browser/artifacts/``.  The model is ``toy-scenes`` on its cheap layer with the
+``tests/widgets/browser/artifacts/``.  The model is ``toy-scenes`` on its cheap layer with the
 ``tiny`` solver preset and few patches, so every solve takes seconds.
 """
 from __future__ import annotations

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[1]
+REPO_ROOT = HERE.parents[2]
 # Screenshots and failure logs; PRSG_BROWSER_ARTIFACTS overrides (e.g. a CI upload folder).
 ARTIFACTS_DIR = Path(os.environ.get("PRSG_BROWSER_ARTIFACTS") or HERE / "artifacts")
 
@@ -878,7 +878,7 @@ class Lab:
     # -- artifacts -------------------------------------------------------------------------
 
     def screenshot(self, page, name: str, *, full_page: bool = False, locator=None) -> Path:
-        """Save a PNG under ``tests/browser/artifacts/<test module>/<test>/<name>.png``; return it."""
+        """Save a PNG under ``tests/widgets/browser/artifacts/<test module>/<test>/<name>.png``; return it."""
         target = self._artifact_dir() / f"{_safe_name(name)}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         if locator is not None:

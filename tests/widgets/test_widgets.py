@@ -1,7 +1,7 @@
 """Python-side tests of the widgets: trait sync, observers, image serialisation, limits, errors.
 
 They run on the tiny untrained generator of ``conftest.py`` (8×8 images, d = 128) so the solves
-take about a second; the real-browser tests are in ``tests/browser/test_widgets_browser.py``.
+take about a second; the real-browser tests are in ``tests/widgets/browser/test_widgets_browser.py``.
 """
 from __future__ import annotations
 

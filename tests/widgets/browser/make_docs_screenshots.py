@@ -1,7 +1,7 @@
 """Screenshots of every view and of the teaching notebook for the docs: JupyterLab light and dark,
 and Notebook 7.
 
-    python tests/browser/make_docs_screenshots.py [--out docs] [--skip-teaching]
+    python tests/widgets/browser/make_docs_screenshots.py [--out docs] [--skip-teaching]
 
 Starts a private JupyterLab (``harness.LabServer``) and Debian's Chromium (``harness``; see
 ``shared/BROWSER_TESTING.md``), runs a notebook with the ``explore()`` dashboard and each view on
@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402

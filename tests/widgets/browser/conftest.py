@@ -13,7 +13,9 @@ chromium/playwright/jupyterlab are missing, unless PRSG_REQUIRE_BROWSER=1 (then 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -76,14 +78,18 @@ def _check_requirements() -> None:
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory):
+def lab_server():
     _check_requirements()
-    server = harness.LabServer(tmp_path_factory.mktemp("jupyterlab"))
+    # a short folder, not pytest's: kernels' Unix sockets live in its runtime/ and a socket path
+    # may not exceed 107 bytes (under pytest-xdist, /tmp/pytest-of-root/pytest-N/popen-gw0/... does)
+    base = Path(tempfile.mkdtemp(prefix="prsg-lab-"))
+    server = harness.LabServer(base)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
