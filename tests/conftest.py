@@ -4,15 +4,17 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
+from tiny_model import make_tiny_module
 
 from prsg_widgets import Explainer, split_generator
-from tiny_model import make_tiny_module
 
 
 def pytest_configure(config):
     """Under pytest-xdist, give each worker its share of the cores: torch's threads here, and
     ``OMP_NUM_THREADS`` for what it starts (notebook kernels, ``prsg`` subprocesses), so that two
-    workers on two cores do not run four busy threads. An ``OMP_NUM_THREADS`` you set is kept."""
+    workers on two cores do not run four busy threads. An ``OMP_NUM_THREADS`` you set is kept.
+    """
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if not workers or "OMP_NUM_THREADS" in os.environ:
         return

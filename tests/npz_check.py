@@ -1,5 +1,6 @@
 """Checks of an ``explanation.npz`` the CLI writes, shared by the CLI and model tests (imported by name:
-``tests`` is on ``pythonpath``)."""
+``tests`` is on ``pythonpath``).
+"""
 import numpy as np
 
 from prsg_widgets.core import harsanyi

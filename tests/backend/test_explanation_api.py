@@ -1,5 +1,6 @@
 """The explanation's public reading API: metadata as a read-only mapping, subsets given as
-``ranking()`` entries or components, and the messages for a ``keep`` that is none of them."""
+``ranking()`` entries or components, and the messages for a ``keep`` that is none of them.
+"""
 import copy
 import dataclasses
 import json

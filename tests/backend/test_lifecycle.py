@@ -98,7 +98,8 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
 @pytest.mark.parametrize("preset", ["fast", "interactive"])
 def test_resume_is_bit_identical_at_the_default_batch_size(tmp_path, preset):
     """Half the subsets solved and saved by one explainer, the rest by another on the same cache,
-    equals one uninterrupted solve bit for bit (default batch size: 16-row blocks on the CPU)."""
+    equals one uninterrupted solve bit for bit (default batch size: 16-row blocks on the CPU).
+    """
     from prsg_widgets import Explainer
 
     def explainer(cache):

@@ -1,7 +1,8 @@
 """The ETA model of :mod:`prsg_widgets.backend.progress` (issue 15.3): a step is priced by the
 blocks of rows the solver evaluates, the iterations still to come are estimated from the subsets
 that finished and the ones still running (Kaplan–Meier, bound stops apart), and the rest of the
-solve is replayed in the solver's order — checked on recorded solves with a fake clock."""
+solve is replayed in the solver's order — checked on recorded solves with a fake clock.
+"""
 from __future__ import annotations
 
 import math
@@ -45,7 +46,8 @@ class _Fake:
 
 def _replay(its, n, nested, unit, batch, per_block=0.02, overhead=0.001):
     """Run a solver schedule on a fake clock (a step costs its blocks of ``unit`` rows) and return
-    ``(total seconds, [(time, minimal features solved, ETA)])``."""
+    ``(total seconds, [(time, minimal features solved, ETA)])``.
+    """
     now = [0.0]
     meter = RateMeter(clock=lambda: now[0])
     e = _Fake(n)
@@ -85,7 +87,8 @@ def test_eta_on_recorded_solves(name, its, n, nested, unit, batch):
     0.5–2× of the time left until the last second, and off by less than two seconds in it
     (measured: the nested faces replay peaks at 2.06× and 1.65 s — a level that may or may not
     need a climb is priced by its chance, and this image's last levels were all free).  Before
-    anything lands the line says the time is not known yet."""
+    anything lands the line says the time is not known yet.
+    """
     total, samples = _replay(its, n, nested, unit, batch)
     first = next(t for t, done, _ in samples if done > 0)
     assert all(eta is None for t, _, eta in samples if t < first - 1e-9)

@@ -1,10 +1,12 @@
 """The one settings object: every field checked once (a SettingsError naming it), and the
-explainer, the worker spec, the sweep and the command line built from it agree."""
+explainer, the worker spec, the sweep and the command line built from it agree.
+"""
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
+from tiny_model import make_tiny_module
 
 import prsg_widgets as pw
 from prsg_widgets import Explainer, PatchError, Settings, SettingsError, SolverConfig, split_generator
@@ -14,7 +16,6 @@ from prsg_widgets.cli import build_parser
 from prsg_widgets.core.grid import TooManyPatchesError
 from prsg_widgets.core.solver import SOLVER_VERSION
 from prsg_widgets.models import UnknownModelError
-from tiny_model import make_tiny_module
 
 
 def _tiny():

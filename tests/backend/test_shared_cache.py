@@ -1,6 +1,7 @@
 """Two OS users on one cache folder (issue 18, point 2): parts are written with the umask and the
 folder's group, each user reads the other's parts and loses nothing; a part one user may not read
-is skipped and left in place, never moved aside as damaged.  Needs root (to switch uids)."""
+is skipped and left in place, never moved aside as damaged.  Needs root (to switch uids).
+"""
 from __future__ import annotations
 
 import encodings.cp437  # noqa: F401 - zipfile needs it; a child under another uid cannot import from /root
@@ -36,7 +37,8 @@ def _result(rows: list[int]) -> SolveResult:
 
 def _as_user(uid: int, umask: int, rows: list[int], directory: str) -> tuple[int, list[int]]:
     """In a child process running as ``uid`` (group :data:`SHARED_GID`): read the cache, add
-    ``rows``, merge.  Returns the child's exit code and the rows it saw before writing."""
+    ``rows``, merge.  Returns the child's exit code and the rows it saw before writing.
+    """
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest

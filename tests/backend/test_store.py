@@ -1,6 +1,7 @@
 """The store's files: checksummed write-once parts, merging that never loses rows, damaged parts
 set aside one at a time, values checked on load, concurrent writers, and saved explanations that
-check their metadata."""
+check their metadata.
+"""
 from __future__ import annotations
 
 import multiprocessing as mp

@@ -1,7 +1,8 @@
 """Files you can trust (issue 18, points 1 and 5): every field of a saved explanation and of a
 cache part is checked on load (with the checksum recomputed, as an editor would), a bad part is set
 aside and never stops later runs, a FIFO never hangs, a truncated file leaves no open file, a full
-disk names the file, and the CLI writes its results together or not at all."""
+disk names the file, and the CLI writes its results together or not at all.
+"""
 from __future__ import annotations
 
 import errno
@@ -26,8 +27,9 @@ def solved(tmp_path_factory):
     import sys
 
     sys.path.insert(0, str(Path(__file__).parents[1]))
-    from prsg_widgets import Explainer, split_generator
     from tiny_model import make_tiny_module
+
+    from prsg_widgets import Explainer, split_generator
 
     cache = tmp_path_factory.mktemp("cache")
     gen = split_generator(make_tiny_module(), "2", sample_codes=(4,), name="tiny")

@@ -2,10 +2,9 @@ import json
 
 import numpy as np
 import pytest
+from npz_check import check_npz
 
 from prsg_widgets.cli import main
-
-from npz_check import check_npz
 
 
 def test_explain_writes_npz_and_overview(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """``prsg`` behaves like its peers: --version, defaults in --help, a --help that loads no torch,
-no silent overwrite of --out, and one way of counting subsets in every line."""
+no silent overwrite of --out, and one way of counting subsets in every line.
+"""
 from __future__ import annotations
 
 import os
@@ -123,6 +124,7 @@ def test_every_line_of_a_sweep_counts_the_non_empty_subsets(tmp_path, capsys):
 
 
 def test_the_bokeh_hint_is_quoted_for_shells():
-    for path in [*REPO.joinpath("prsg_widgets").rglob("*.py"), REPO / "README.md", *REPO.joinpath("docs").rglob("*.md")]:
+    paths = [*REPO.joinpath("prsg_widgets").rglob("*.py"), REPO / "README.md", *REPO.joinpath("docs").rglob("*.md")]
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"pip install bokeh>=", text), path

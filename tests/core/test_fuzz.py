@@ -66,7 +66,8 @@ def api_case(group: str, fn, valid: bool, check=None):
     """Run ``fn()`` and classify it; returns ``(outcome, result_or_exception)``.
 
     ``valid``: whether the input is valid by the documented rules (the oracle). ``check(result)``
-    says whether a success is correct."""
+    says whether a success is correct.
+    """
     try:
         result = fn()
     except DOCUMENTED as exc:
@@ -256,7 +257,8 @@ def test_get_solver_config(lr, iterations, lam, epsilon):
                  st.fixed_dictionaries({"lam": st.floats(min_value=MAX_LAM * 1.01, max_value=1e308)})))
 def test_get_solver_config_upper_bounds(kw):
     """core/solver.py accepts lr=1e300, iterations=10**20, epsilon ≥ 4 (every subset trivially
-    feasible), λ=1e300: it should call validate.check_solver_settings."""
+    feasible), λ=1e300: it should call validate.check_solver_settings.
+    """
     from prsg_widgets.core.solver import get_solver_config
 
     outcome, _ = api_case("get_solver_config upper bounds", lambda: get_solver_config("tiny", **kw), False)
@@ -275,8 +277,9 @@ def test_get_solver_config_type_errors(kw):
 # ================================================================================== API: backend
 @pytest.fixture(scope="module")
 def tiny_ex():
-    from prsg_widgets import Explainer, split_generator
     from tiny_model import make_tiny_module
+
+    from prsg_widgets import Explainer, split_generator
 
     ex = Explainer(split_generator(make_tiny_module(), "2", sample_codes=(4,), name="tiny"), grid=4,
                    solver="tiny", progress=False, baseline_samples=16, device="cpu")
@@ -292,8 +295,9 @@ def tiny_expl(tiny_ex):
 
 
 def _fresh_explainer(**kw):
-    from prsg_widgets import Explainer, split_generator
     from tiny_model import make_tiny_module
+
+    from prsg_widgets import Explainer, split_generator
 
     return Explainer(split_generator(make_tiny_module(), "2", sample_codes=(4,), name="tiny"), progress=False,
                      baseline_samples=8, **{"grid": 4, "solver": "tiny", "device": "cpu", **kw})
@@ -436,7 +440,8 @@ SAVED = settings(FAST, max_examples=80)  # loads only: ~15 ms each
 
 def _same_as(expl, original) -> bool:
     """Every value a loaded explanation gives equals the original's up to float32 rounding (a
-    float64 → float32 edit changes no meaning), so a success is correct."""
+    float64 → float32 edit changes no meaning), so a success is correct.
+    """
     def close(a, b) -> bool:
         a, b = np.asarray(a), np.asarray(b)
         return a.shape == b.shape and np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=1e-6, atol=0,
@@ -515,7 +520,8 @@ def cached(tmp_path_factory):
 @given(field=st.sampled_from(PART_FIELDS), mutation=st.sampled_from(sorted(MUTATIONS)))
 def test_fuzz_cache_part_fields(cached, field, mutation):
     """A part with one field edited (checksum recomputed): set aside with a one-line warning naming
-    it and its rows solved again, or read as it was — never a traceback or a wrong row."""
+    it and its rows solved again, or read as it was — never a traceback or a wrong row.
+    """
     import warnings as w
 
     from prsg_widgets.backend.files import write_npz

@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from prsg_widgets.core.grid import (PatchGrid, TooManyPatchesError, patches_to_subset, select_patches,
-                                    subset_to_patches)
+from prsg_widgets.core.grid import PatchGrid, TooManyPatchesError, patches_to_subset, select_patches, subset_to_patches
 
 
 def test_uneven_grid_edges_and_full_cover():

@@ -90,8 +90,9 @@ def test_dimension_checks():
 
 @pytest.mark.parametrize("n", [2, 4, 6])
 def test_agrees_with_shapiq_co_moebius(n):
-    """shapiq's Co-Möbius transform m*(S) = Σ_{L⊆S} (−1)^{|L|} v(N∖L) relates to Eq. 6 by the sign
-    (−1)^{|S|+1}; both keep v(∅) at the empty set."""
+    """Shapiq's Co-Möbius transform m*(S) = Σ_{L⊆S} (−1)^{|L|} v(N∖L) relates to Eq. 6 by the sign
+    (−1)^{|S|+1}; both keep v(∅) at the empty set.
+    """
     shapiq = pytest.importorskip("shapiq")
     u = random_u(n, d=3, seed=n, empty_zero=False)
     ours = H.or_interactions(u).numpy()

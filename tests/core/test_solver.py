@@ -6,8 +6,14 @@ import torch
 from prsg_widgets.core import harsanyi
 from prsg_widgets.core.grid import PatchGrid
 from prsg_widgets.core.health import explanation_health
-from prsg_widgets.core.solver import (PRESETS, SolveInterrupted, SolverConfig, get_solver_config, mask_of,
-                                      solve_minimal_features)
+from prsg_widgets.core.solver import (
+    PRESETS,
+    SolveInterrupted,
+    SolverConfig,
+    get_solver_config,
+    mask_of,
+    solve_minimal_features,
+)
 
 PATCHES = [0, 5, 10, 15]  # the four diagonal 2×2 patches of a 4×4 grid over 8×8
 

@@ -14,8 +14,15 @@ import pytest
 import torch
 
 from prsg_widgets.core import validate as V
-from prsg_widgets.core.grid import (PatchGrid, TooManyPatchesError, check_num_patches, check_patch_ids,
-                                    patches_to_subset, select_patches, subset_to_patches)
+from prsg_widgets.core.grid import (
+    PatchGrid,
+    TooManyPatchesError,
+    check_num_patches,
+    check_patch_ids,
+    patches_to_subset,
+    select_patches,
+    subset_to_patches,
+)
 
 G = PatchGrid(12, 12, 3)  # ids 0..8
 
@@ -323,8 +330,9 @@ def test_load_generator_names_and_layers():
 
 
 def test_split_generator_layer_rules():
-    from prsg_widgets import split_generator
     from tiny_model import make_tiny_module
+
+    from prsg_widgets import split_generator
 
     with pytest.raises(ValueError, match="empty"):
         split_generator(make_tiny_module(), "", sample_codes=(4,))

@@ -1,5 +1,6 @@
 """The theory lives in the repository: nothing points outside it, and every equation number the
-package cites is defined in docs/theory.md with that number."""
+package cites is defined in docs/theory.md with that number.
+"""
 from __future__ import annotations
 
 import json

@@ -59,7 +59,8 @@ def test_notebook_matches_its_source(ipynb):
 
 def test_quickstart_is_committed_with_outputs():
     """Issue 16: the README says notebooks carry their outputs; the quickstart's report shows the
-    health without a manual re-run."""
+    health without a manual re-run.
+    """
     nb = nbformat.read(NB_DIR / "00_quickstart.ipynb", as_version=4)
     text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
                    for c in nb.cells if c.cell_type == "code" for o in c.outputs)

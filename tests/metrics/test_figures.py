@@ -8,14 +8,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from test_metrics import _local_explainer, _local_explanation  # noqa: E402
 from torch import nn  # noqa: E402
 
 from prsg_widgets import Explainer, Explanation, split_generator  # noqa: E402
-
 from prsg_widgets import figures as F  # noqa: E402
 from prsg_widgets import metrics as M  # noqa: E402
-
-from test_metrics import _local_explainer, _local_explanation  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +37,8 @@ def test_regional_patterns_figure(local):
 
 def test_loaded_explanation_drawn_in_its_generators_range(tmp_path):
     """A generator whose images lie in (0, 1): an explanation read from a file (no explainer)
-    is drawn with that range, from its metadata, not with the default (-1, 1)."""
+    is drawn with that range, from its metadata, not with the default (-1, 1).
+    """
     gen = split_generator(nn.Sequential(nn.Identity(), nn.Sigmoid()), "0", (1, 8, 8), value_range=(0.0, 1.0),
                           name="local-sigmoid")
     ex = Explainer(gen, grid=2, solver="tiny", device="cpu", progress=False, baseline_samples=64)

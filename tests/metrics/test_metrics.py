@@ -107,7 +107,8 @@ def test_rho_is_one_for_local_generator(local):
 
 def test_rho_of_a_spilling_component(local):
     """A hand-built component that changes its own patch and, with a quarter of the L1 mass, a
-    pixel elsewhere: ρ = 3/4 up to the tanh curvature (kept small)."""
+    pixel elsewhere: ρ = 3/4 up to the tanh curvature (kept small).
+    """
     ex, e0 = local
     patches = e0.patches
     b = ex.baseline.detach().cpu().clone()
@@ -159,7 +160,8 @@ def test_transferability_needs_same_positions(local):
 
 def test_transferability_needs_same_grid_when_loaded(tmp_path):
     """Patch 0 of a 2×2 grid is not patch 0 of a 4×4 grid; explanations read from files (bound
-    to no explainer) are compared by the grid in their metadata."""
+    to no explainer) are compared by the grid in their metadata.
+    """
     coarse = _local_explanation(_local_explainer(grid=2), patches=(0, 1))
     fine = _local_explanation(_local_explainer(grid=4), patches=(0, 1))
     a = Explanation.load(coarse.save(tmp_path / "coarse.npz"))

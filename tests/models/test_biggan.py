@@ -8,7 +8,12 @@ pytest.importorskip("pytorch_pretrained_biggan", reason="the [biggan] extra is n
 from prsg_widgets import Explainer, load_generator  # noqa: E402
 from prsg_widgets.models import MODELS  # noqa: E402
 from prsg_widgets.models.biggan import (  # noqa: E402
-    BigGANWeightsMissing, biggan_config, biggan_sampler, build_biggan, load_biggan, load_biggan_module,
+    BigGANWeightsMissing,
+    biggan_config,
+    biggan_sampler,
+    build_biggan,
+    load_biggan,
+    load_biggan_module,
 )
 
 TINY_LAYER = "generator.layers.2"  # 32×16×16 in the tiny config

@@ -4,14 +4,12 @@ import subprocess
 import sys
 
 import numpy as np
-
 import pytest
 import torch
+from npz_check import check_npz
 
 from prsg_widgets import Explainer, load_generator
 from prsg_widgets.models import MODELS, WeightsPackageMissing, weights_file
-
-from npz_check import check_npz
 
 pytestmark = pytest.mark.integration
 

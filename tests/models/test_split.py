@@ -1,11 +1,10 @@
 import pytest
 import torch
+from tiny_model import make_tiny_module
 from torch import nn
 
 from prsg_widgets import split_generator
 from prsg_widgets.models import LayerNotFoundError
-
-from tiny_model import make_tiny_module
 
 
 def test_head_then_tail_equals_full_forward(tiny_generator):

@@ -24,7 +24,8 @@ class Counting(nn.Module):
 class SkipGen(nn.Module):
     """Head → mid (split inside it) with a skip around it, a shared activation used in head and
     tail, a tuple-returning block, a conditioning vector from the code used after the layer, and
-    an in-place update of a head value after the layer."""
+    an in-place update of a head value after the layer.
+    """
 
     def __init__(self):
         super().__init__()

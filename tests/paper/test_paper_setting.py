@@ -2,7 +2,8 @@
 overrides), checked, and turned into an explainer, explanations and the line they print.
 
 Fast: no built-in model is loaded (the explainer is the tiny generator of ``conftest.py`` or a
-stand-in)."""
+stand-in).
+"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """Sweeps on a Dask LocalCluster (issue 10): equal to the single-process solve, robust to a lost
 worker, resumable, clear errors.  toy-scenes' cheap layer, n = 3, the ``tiny`` preset: the whole
-file runs in about a minute on two cores (one 2-process cluster shared by the tests)."""
+file runs in about a minute on two cores (one 2-process cluster shared by the tests).
+"""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Tests of the teaching material's lattice diagram (:class:`prsg_widgets.teaching.LatticeView`):
 the layout and colour functions without a widget stack, then the widget without a browser (its
-``draw_count`` / ``drawn_values`` record each drawing)."""
+``draw_count`` / ``drawn_values`` record each drawing).
+"""
 from __future__ import annotations
 
 import itertools
@@ -186,7 +187,8 @@ def test_game_explorer_without_lattice_unchanged():
 # ---------------------------------------------------------------------- the generator half
 def test_removal_panel_deletes_components_and_answer_table(tiny_explainer):
     """The notebook's delete-a-component panel: a ticked component is removed from f_N (Eq. 7)
-    and the picture shows g of what is left; the answer table compares with a known answer."""
+    and the picture shows g of what is left; the answer table compares with a known answer.
+    """
     pytest.importorskip("anywidget")
     e = tiny_explainer.explain(0, patches=[1, 6, 11]).solve_all()
     top = e.components(top=3)

@@ -18,19 +18,23 @@ pytest.importorskip("ipywidgets")
 
 import traitlets  # noqa: E402
 from ipywidgets.widgets.widget import _remove_buffers  # noqa: E402
+from tiny_model import make_tiny_module  # noqa: E402
 
 from prsg_widgets import Explainer, metrics, split_generator  # noqa: E402
 from prsg_widgets.core.grid import PatchGrid, select_patches  # noqa: E402
 from prsg_widgets.core.solver import SolveInterrupted  # noqa: E402
-from prsg_widgets.widgets import (ComponentBrowser, Dashboard, PatchGridSelector, SparsityCurve,  # noqa: E402
-                                  TransferabilityPairer, explore)
+from prsg_widgets.widgets import (  # noqa: E402
+    ComponentBrowser,
+    Dashboard,
+    PatchGridSelector,
+    SparsityCurve,
+    TransferabilityPairer,
+    explore,
+)
 from prsg_widgets.widgets._common import MainThreadCaller  # noqa: E402
-from prsg_widgets.widgets._images import (decode_rgba, float32_bytes, rgba_bytes,  # noqa: E402
-                                          signed_rgba_bytes)
+from prsg_widgets.widgets._images import decode_rgba, float32_bytes, rgba_bytes, signed_rgba_bytes  # noqa: E402
 from prsg_widgets.widgets.sparsity_curve import display_points  # noqa: E402
 from prsg_widgets.widgets.transferability import default_ks  # noqa: E402
-
-from tiny_model import make_tiny_module  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -447,8 +451,7 @@ def test_solve_failures_and_refresh_errors_are_shown(explainer, solved, monkeypa
 def test_views_share_common_js_without_redeclaring_it():
     import re
 
-    from prsg_widgets.widgets import (ComponentGallery, PairView, ReconstructionView,
-                                      SparsityPlot)
+    from prsg_widgets.widgets import ComponentGallery, PairView, ReconstructionView, SparsityPlot
     from prsg_widgets.widgets._common import STATIC
 
     common = (STATIC / "common.js").read_text(encoding="utf-8")
@@ -536,7 +539,8 @@ def test_dashboard_cancel_stops_every_view_and_resume_resumes_each(explainer):
 
 def test_browser_shows_minimal_features_as_they_land_then_components(explainer):
     """Issue 15.3: before any component is computable the gallery shows the solved minimal
-    features as images g(f_T); they go once every component is there."""
+    features as images g(f_T); they go once every component is there.
+    """
     e = explainer.explain(11, patches=[0, 5, 10])
     b = ComponentBrowser(e, solve=False)
     assert b.gallery.drafts == []  # only f_∅ = b: nothing to show yet
@@ -651,7 +655,8 @@ def test_cancel_and_resume_from_a_view(explainer):
 def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
     """The status line's ETA is the progress model's (:func:`~prsg_widgets.backend.progress.eta_for`:
     the rest of the solve replayed with the iterations the solved subsets took, priced at the
-    measured seconds per block) and its speed the measured subset-iterations per second."""
+    measured seconds per block) and its speed the measured subset-iterations per second.
+    """
     from prsg_widgets.backend.progress import eta_for
 
     e = explainer.explain(6, patches=[0, 5])
@@ -735,7 +740,8 @@ def test_ticker_updates_only_the_status_line(explainer):
 def test_progress_bar_moves_inside_a_batch_and_never_goes_back(explainer, monkeypatch):
     """Issue 9, point 3: the bar counts finished subsets plus the in-flight subsets' share of
     their iteration budget (what ``Explainer.in_flight()`` reports), so it moves during a batch;
-    it never goes back, and stays below finished + in flight until the solve is done."""
+    it never goes back, and stays below finished + in flight until the solve is done.
+    """
     from prsg_widgets.backend.scheduler import InFlight
 
     e = explainer.explain(9, patches=[0, 5])  # 4 minimal features; f_∅ = b is solved

@@ -28,9 +28,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
@@ -85,7 +86,8 @@ def strip_ansi(text: str) -> str:
 
 def set_theme(page, light: bool, settle_ms: int = 1000) -> None:
     """Switch JupyterLab to its light or dark theme and wait until it applies (Lab keeps the
-    theme in its settings: leave it light at the end)."""
+    theme in its settings: leave it light at the end).
+    """
     name = "JupyterLab Light" if light else "JupyterLab Dark"
     page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
     page.wait_for_function("(want) => document.body.dataset.jpThemeLight === want",
@@ -222,7 +224,7 @@ class LabServer:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values, indent=1))
 
-    def start(self) -> "LabServer":
+    def start(self) -> LabServer:
         self._write_config()
         self.port = _free_port()
         env = dict(os.environ)
@@ -953,7 +955,8 @@ class Lab:
 
     def clear_errors(self, page=None) -> None:
         """Forget errors recorded so far (page errors, console errors, callback tracebacks,
-        server log). Cell error outputs stay in the notebook: they are not "recorded"."""
+        server log). Cell error outputs stay in the notebook: they are not "recorded".
+        """
         pages = [page] if page is not None else list(self.records)
         for p in pages:
             rec = self._record(p)
@@ -984,7 +987,8 @@ class Lab:
     def kernel_log_errors(self) -> list[str]:
         """Tracebacks in the server log (server and kernel processes' own stderr) since the
         test started, e.g. a failing server handler or a crashing kernel. (Exceptions in widget
-        callbacks go over iopub instead: see :meth:`callback_output`.)"""
+        callbacks go over iopub instead: see :meth:`callback_output`.)
+        """
         log = self._server_log()
         chunks = []
         for m in re.finditer(r"Traceback \(most recent call last\):", log):
@@ -995,7 +999,8 @@ class Lab:
     def check_errors(self, page=None) -> None:
         """Raise :class:`BrowserTestError` if any page threw, any cell shows an error output or a
         traceback on stderr, a widget shows "Error displaying widget", a widget callback raised
-        in the kernel, or the server/kernel log got a traceback since the test started."""
+        in the kernel, or the server/kernel log got a traceback since the test started.
+        """
         pages = [page] if page is not None else list(self.records)
         for p in pages:
             self._raise_page_errors(p)

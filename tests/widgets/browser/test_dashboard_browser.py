@@ -146,7 +146,8 @@ def test_time_from_explain_to_the_first_picture_on_the_quickstart_dashboard(lab)
     """Issue 15.3: the quickstart's dashboard (dcgan-faces, cheap layer, n = 4, the nested
     interactive solver, two torch threads); another image, Explain, and the time until the
     component browser shows something solved of it (a minimal feature's image g(f_T) or a
-    component).  Printed, not asserted: wall time on a shared machine is no test."""
+    component).  Printed, not asserted: wall time on a shared machine is no test.
+    """
     code = ("import torch\ntorch.set_num_threads(2)\nfrom prsg_widgets import explore\n"
             "d = explore('dcgan-faces', n=4, seed=0)\nd")
     page = lab.open_notebook([code], name="first-picture.ipynb")

@@ -32,7 +32,8 @@ SOLVE_TIMEOUT = float(os.environ.get("PRSG_BROWSER_SOLVE_TIMEOUT", "120"))
 def toy_model_cached():
     """Train (and cache) the toy-scenes weights in this process before any kernel needs them: on
     a cold machine the training would otherwise run inside a notebook cell, past its timeout.
-    The kernels inherit this environment, so they read the same cache file."""
+    The kernels inherit this environment, so they read the same cache file.
+    """
     from prsg_widgets.models import load_generator
 
     load_generator("toy-scenes", cheap=True)
@@ -48,7 +49,8 @@ def _wait_attr(page, selector: str, attr: str, expected: str, timeout: float = 1
 
 def _show(lab, code: str, name: str, selector: str):
     """Open a notebook that runs ``SETUP`` then ``code`` (displaying a widget) and wait until the
-    view ``selector`` is visible in the output of ``code``: ``(page, output, view)``."""
+    view ``selector`` is visible in the output of ``code``: ``(page, output, view)``.
+    """
     page = lab.open_notebook([SETUP, code], name=name)
     out = lab.cell_output(page, 1)
     view = out.locator(selector)
@@ -303,7 +305,8 @@ def test_explore_dashboard_renders(lab):
 
 def test_progress_eta_cancel_and_resume(lab):
     """Issue 9, point 3: per-subset progress with speed and ETA, and a Cancel button that stops
-    the solve from the view (then Resume)."""
+    the solve from the view (then Resume).
+    """
     # a learning rate too small to ever reach ε: every subset runs its whole (long) budget
     code = ("slow = Explainer('toy-scenes', grid=4, cheap=True, solver='tiny', iterations=20000, lr=1e-7,"
             " restart=False, progress=False)\n"
@@ -346,7 +349,8 @@ def _text_luminance(page, selector: str) -> float:
 
 def test_theme_switch_hidpi_and_export(lab):
     """Issue 9, points 5 and 6: plots follow the theme live (read a pixel of the axis text),
-    canvases render at devicePixelRatio 2, a view exports a PNG and the explanation saves."""
+    canvases render at devicePixelRatio 2, a view exports a PNG and the explanation saves.
+    """
     page = lab.open_notebook([SETUP, "e = ex.explain(0, n=3)\nc = SparsityCurve(e)\nc",
                               "b = ComponentBrowser(e, target=e.patches[:1])\nb"],
                              name="theme.ipynb", device_scale_factor=2)
@@ -414,7 +418,8 @@ d"""
 
 def test_readme_explore_cell_does_not_block_and_shows_the_dashboard(lab):
     """Issue 9, point 1: the README's explore() block pasted as one cell shows the dashboard
-    and leaves the kernel free (``d.wait()`` does not block under JupyterLab)."""
+    and leaves the kernel free (``d.wait()`` does not block under JupyterLab).
+    """
     t0 = time.monotonic()
     page = lab.open_notebook([SETUP, README_EXPLORE], name="readme.ipynb")
     elapsed = time.monotonic() - t0
@@ -432,7 +437,8 @@ def test_readme_explore_cell_does_not_block_and_shows_the_dashboard(lab):
 
 def test_dashboard_in_notebook7(lab):
     """Issue 9: the dashboard in Notebook 7 (``/notebooks/`` URL): it renders, a click reaches
-    Python and the solves complete."""
+    Python and the solves complete.
+    """
     page = lab.open_notebook([SETUP, 'd = explore("toy-scenes", grid=4, cheap=True, n=3, seed=0, confirm_above=2)\nd'],
                              name="nb7.ipynb", ui="notebook")
     assert "/notebooks/" in page.url
@@ -485,7 +491,8 @@ _SIZES_JS = """() => {
 def test_views_size_from_their_container(lab):
     """Issue 9, point 5: the selector's image and the component browser's filter image,
     thumbnails and detail image size from the container — a narrow and a wide notebook column —
-    with a backing store of CSS size × devicePixelRatio; the thumbnails reflow in a CSS grid."""
+    with a backing store of CSS size × devicePixelRatio; the thumbnails reflow in a CSS grid.
+    """
     code = ("from IPython.display import display\n"
             "e = ex.explain(0, n=3)\ne.solve_all()\n"
             "sel = PatchGridSelector(ex, 0, display_size=520)\n"
@@ -521,7 +528,8 @@ def test_views_size_from_their_container(lab):
 def test_progress_bar_moves_inside_a_batch(lab):
     """Issue 9, point 3: during one long batch (no subset finishes) the bar moves with the
     solver's iterations while ``explanation.progress`` stays put, and never claims more than
-    finished + the in-flight subsets' share of their iteration budget."""
+    finished + the in-flight subsets' share of their iteration budget.
+    """
     iters = 6000
     code = (f"slow = Explainer('toy-scenes', grid=4, cheap=True, solver='tiny', iterations={iters},"
             " early_stop=False, restart=False, batch_size=64, progress=False)\n"
