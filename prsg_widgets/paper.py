@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .core.validate import LayerNotFoundError, check_layer_name, check_positive_int, check_seed, short_repr
+from .core.validate import LayerNotFoundError, check_grid, check_layer_name, check_positive_int, check_seed, short_repr
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -64,7 +64,7 @@ def centre_patches(grid: int) -> list[int]:
     """Ids of the central block of a ``grid × grid`` patch grid (every patch but the outer ring;
     id = row * grid + col).
     """
-    grid = check_positive_int(grid, "grid", max=4096)
+    grid = check_grid(grid)
     return [r * grid + c for r in range(1, grid - 1) for c in range(1, grid - 1)]
 
 

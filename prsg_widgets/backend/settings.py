@@ -105,6 +105,7 @@ class Settings:
         from ..core.grid import DEFAULT_MAX_PATCHES, check_num_patches
         from ..core.solver import SolverConfig, get_solver_config
         from ..core.validate import (
+            check_grid,
             check_layer_name,
             check_n_matches_patches,
             check_patch_ids,
@@ -125,7 +126,7 @@ class Settings:
         if self.layer is not None:
             check_layer_name(self.layer, None)
         put("cheap", bool(self.cheap))
-        put("grid", check_positive_int(self.grid, "grid", max=4096))
+        put("grid", check_grid(self.grid))
         max_patches = (DEFAULT_MAX_PATCHES if self.max_patches is None
                        else check_positive_int(self.max_patches, "max_patches", max=30))
         put("max_patches", max_patches)

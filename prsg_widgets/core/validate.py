@@ -34,7 +34,7 @@ __all__ = [
     "is_integer", "short_repr", "check_int", "check_positive_int", "check_seed", "check_positive_float",
     "check_finite", "check_mask", "check_layer_name", "check_device", "check_writable_dir",
     "check_patch_ids", "check_subset_ids", "check_subset_bitmask", "check_n_matches_patches",
-    "check_solver_settings", "check_precision",
+    "check_solver_settings", "check_precision", "check_grid",
 ]
 
 MAX_COUNT = 2**31 - 1
@@ -378,6 +378,11 @@ def check_n_matches_patches(n: Any, patches: Any, name: str = "n") -> None:
 
 
 # ---------------------------------------------------------------------------------------- solver
+def check_grid(value: Any, name: str = "grid") -> int:
+    """``value`` when it is a patch-grid side P (a true integer in 1..4096: a P×P grid)."""
+    return check_positive_int(value, name, max=4096)
+
+
 def check_precision(value: Any, name: str = "precision") -> str:
     """``value`` when it is one of :data:`PRECISIONS` (``"fp32"``, ``"bf16"``)."""
     if not isinstance(value, str) or value not in PRECISIONS:
