@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,8 +19,10 @@ from .files import DamagedFile, read_npz, write_npz
 from .sample import Sample
 from .store import FORMAT, SolveRecord
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .explanation import Explanation
+# The functions take and make an ``Explanation``; they are typed loosely (``Any``, a ``type``)
+# because explanation.py, above this module, calls them: importing it here, even for types only,
+# would tie the two in a circle.
+Explanation = Any
 
 __all__ = ["explanation_arrays", "save_explanation", "load_explanation"]
 
@@ -65,9 +67,9 @@ def save_explanation(expl: Explanation, path: str | Path, extra: dict[str, Any] 
     return write_npz(path, arrays, compressed=True)
 
 
-def load_explanation(cls, path: str | Path, explainer=None) -> Explanation:
+def load_explanation(cls: type, path: str | Path, explainer=None) -> Explanation:
     """``cls`` (an Explanation class) read from ``path`` after checking every field."""
-    from .explanation import ExplanationMeta
+    from .explanation_meta import ExplanationMeta
 
     path = Path(path)
     again = "re-create it with Explanation.save or prsg explain"
