@@ -22,9 +22,9 @@ ARGS = ["explain", "--model", "dcgan-faces", "--cheap", "--n", "5", "--preset", 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
-def _start(tmp_path: Path, cache: Path, out: str) -> subprocess.Popen:
+def _start(tmp_path: Path, cache: Path, out: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "prsg_widgets.cli", *ARGS, "--cache-dir", str(cache),
+    return subprocess.Popen([sys.executable, "-m", "prsg_widgets.cli", *ARGS, *extra, "--cache-dir", str(cache),
                              "--out", str(tmp_path / out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, cwd=tmp_path)
 
@@ -49,9 +49,15 @@ def _wait_for_parts(proc: subprocess.Popen, cache: Path, timeout: float = 240) -
     pytest.fail("no part file appeared")
 
 
+# batches of 4: the subsets finish in waves, so the first part lands with most of the solve still
+# to run (in one batch of 31 they all finish within a second or two, and the interrupt could
+# arrive after the solve)
+WAVES = ("--batch-size", "4")
+
+
 def test_ctrl_c_exits_130_saves_and_the_rerun_solves_only_what_is_missing(tmp_path):
     cache = tmp_path / "cache"
-    proc = _start(tmp_path, cache, "out1")
+    proc = _start(tmp_path, cache, "out1", WAVES)
     _wait_for_parts(proc, cache)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.2)
@@ -66,7 +72,7 @@ def test_ctrl_c_exits_130_saves_and_the_rerun_solves_only_what_is_missing(tmp_pa
     assert int(m.group(2)) == len(on_disk) >= 1  # the message tells the truth about the disk
     assert 0 < len(on_disk) < 32
 
-    rerun = _start(tmp_path, cache, "out2")
+    rerun = _start(tmp_path, cache, "out2", WAVES)
     out, err = rerun.communicate(timeout=400)
     assert rerun.returncode == 0, err
     assert f"resuming: {len(on_disk - {0})} already solved" in out  # the non-empty subsets
