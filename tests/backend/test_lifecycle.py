@@ -22,11 +22,19 @@ ARGS = ["explain", "--model", "dcgan-faces", "--cheap", "--n", "5", "--preset", 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
+def _terminal_ctrl_c() -> None:
+    """In the child before exec: Ctrl-C as in a terminal.  A shell starts background jobs with
+    SIGINT ignored, a child inherits that, and Python then installs no KeyboardInterrupt handler:
+    under a CI runner launched that way the interrupt would never arrive.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path: Path, cache: Path, out: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "prsg_widgets.cli", *ARGS, *extra, "--cache-dir", str(cache),
                              "--out", str(tmp_path / out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=tmp_path)
+                            text=True, env=env, cwd=tmp_path, preexec_fn=_terminal_ctrl_c)
 
 
 def _subsets_on_disk(cache: Path) -> set[int]:
@@ -50,8 +58,7 @@ def _wait_for_parts(proc: subprocess.Popen, cache: Path, timeout: float = 240) -
 
 
 # batches of 4: the subsets finish in waves, so the first part lands with most of the solve still
-# to run (in one batch of 31 they all finish within a second or two, and the interrupt could
-# arrive after the solve)
+# to run (in one batch of 31 they all finish within a second or two of the first part)
 WAVES = ("--batch-size", "4")
 
 
