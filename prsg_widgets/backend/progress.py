@@ -5,14 +5,13 @@ batched step measured on this explainer.  Both parts are measured, not guessed f
 
 * :class:`RateMeter` counts the solver's subset-iterations (one per subset in the batch per
   batched iteration: the scheduler feeds it from the solver's ``on_step``) over the time the
-  worker was actually stepping, so idle time between solves does not dilute it, and fits the
-  seconds of one batched step against the number of subsets in it (:meth:`RateMeter.step_cost`):
-  a step costs whole blocks of rows, so a nested level of 6 climbing subsets costs as much per
-  step as one of 20, and subset-iterations per second alone mispriced nested solves 0.2–1.5×.
-* :func:`expected_iterations` predicts how many iterations an unsolved subset will take from the
-  iterations the solved ones took (per subset size where that size has been seen: under nested
-  solving the first, single-patch subsets climb from 0 and the larger ones start from their
-  bound and often stop at once).
+  worker was actually stepping, so idle time between solves does not dilute it, and prices a
+  batched step by the blocks of rows the solver evaluates (:meth:`RateMeter.step_cost`): six
+  climbing subsets in a 16-row block cost as much per step as fifteen, and subset-iterations per
+  second alone put nested ETAs at 0.06–0.3× of the truth in real runs.
+* :func:`expected_iterations` — the dashboard's estimate before a solve — is the mean iterations
+  of the solved subsets of a size (under nested solving the single patches climb from 0 and the
+  larger subsets start from their bound and often stop at once).
 * :class:`Cohort` estimates how many iterations the subsets of one size (nested) or of the whole
   solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
   the short ones finish first, so the finished ones alone would make a long one look nearly
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..core.solver import default_unit
+from ..core.solver import SolverConfig, default_unit
 
 FRACTION_FROM = 0.5
 """Below half an expected climb a level is taken as free (its chance of a climb is not added in)."""
@@ -378,15 +377,7 @@ def eta_for(explainer: Any, explanations: Sequence[Any]) -> float | None:
                              settle_iterations(config), unit, history=done)
 
 
-def settle_iterations(config: Any) -> float:
+def settle_iterations(config: SolverConfig) -> float:
     """Iterations a nested subset that starts on its bound but must move takes: a few steps up,
-    then ``patience`` without improvement, then the ``polish`` (``config``: a ``SolverConfig``).
-    """
-    return 5.0 + float(getattr(config, "patience", 15)) + float(getattr(config, "polish", 0))
-
-
-def eta_seconds(remaining: float | None, rate: float | None) -> float | None:
-    """Seconds left at the measured ``rate`` (``None`` when either is not known yet)."""
-    if remaining is None or rate is None or not rate > 0:
-        return None
-    return float(remaining) / float(rate)
+    then ``patience`` without improvement, then the ``polish``."""
+    return 5.0 + config.patience + config.polish
