@@ -379,5 +379,6 @@ def eta_for(explainer: Any, explanations: Sequence[Any]) -> float | None:
 
 def settle_iterations(config: SolverConfig) -> float:
     """Iterations a nested subset that starts on its bound but must move takes: a few steps up,
-    then ``patience`` without improvement, then the ``polish``."""
+    then ``patience`` without improvement, then the ``polish``.
+    """
     return 5.0 + config.patience + config.polish
