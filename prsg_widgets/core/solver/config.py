@@ -58,11 +58,6 @@ class SolverConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     bound_stop: bool = True
     polish: int = 0
-    penalty: str = "hinge"
-    stiffness: float = 20.0
-    dual_rate: float = 0.05
-    schedule: str = "constant"
-    optimizer: str = "adam"
 
     def __post_init__(self) -> None:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
