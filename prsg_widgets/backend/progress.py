@@ -9,9 +9,6 @@ batched step measured on this explainer.  Both parts are measured, not guessed f
   batched step by the blocks of rows the solver evaluates (:meth:`RateMeter.step_cost`): six
   climbing subsets in a 16-row block cost as much per step as fifteen, and subset-iterations per
   second alone put nested ETAs at 0.06–0.3× of the truth in real runs.
-* :func:`expected_iterations` — the dashboard's estimate before a solve — is the mean iterations
-  of the solved subsets of a size (under nested solving the single patches climb from 0 and the
-  larger subsets start from their bound and often stop at once).
 * :class:`Cohort` estimates how many iterations the subsets of one size (nested) or of the whole
   solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
   the short ones finish first, so the finished ones alone would make a long one look nearly
@@ -20,7 +17,8 @@ batched step measured on this explainer.  Both parts are measured, not guessed f
   and batch capacity as the solver — with iterations from those cohorts (drawn at spread
   quantiles, so a level's longest subset is represented, not only its mean) and sums the fitted
   step cost: under nesting the time is set by each level's slowest subset, which a sum of
-  iterations cannot see.
+  iterations cannot see.  :func:`solve_estimate` — the dashboard's estimate before a solve —
+  replays a whole lattice the same way.
 
 Everything takes an explicit clock so the tests replay recorded solves on a fake one.
 """
@@ -100,24 +98,6 @@ class RateMeter:
 
 def _order(s: int) -> int:
     return bin(int(s)).count("1")
-
-
-def expected_iterations(solved: Iterable[tuple[int, int]], order: int, prior: float) -> float:
-    """Iterations an unsolved subset of size ``order`` is expected to take, from ``solved``
-    ``(subset, iterations)`` pairs (``∅`` excluded: it is never optimised): the mean over the
-    solved subsets of the same size; for a size not seen yet, the mean of the largest size seen
-    (nested solves get cheaper with size; an independent solve does not depend on it); with
-    nothing solved, ``prior``.
-    """
-    by_order: dict[int, list[int]] = {}
-    for s, it in solved:
-        if s:
-            by_order.setdefault(_order(s), []).append(int(it))
-    if order in by_order:
-        return float(np.mean(by_order[order]))
-    if by_order:
-        return float(np.mean(by_order[max(by_order)]))
-    return float(prior)
 
 
 def solved_pairs(explanation: Any) -> list[tuple[int, int]]:
@@ -355,6 +335,18 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
     return total
 
 
+def _solver_shape(explainer: Any, n: int, widest_seen: int) -> tuple[int | None, int]:
+    """``(capacity, unit)`` of the explainer's solver at ``n`` patches: the batch — as set, or as
+    the first steps of an independent solve showed it (``widest_seen``; a nested solve is limited
+    by readiness, not by the CPU's memory-sized batch) — and the rows per block.
+    """
+    config, batch = explainer.config, explainer.batch_size
+    capacity = batch or (None if config.nested else (widest_seen or None))
+    widest = math.comb(n, n // 2) if config.nested else None
+    unit = default_unit(torch.device(explainer.device), batch or (1 << 20), (1 << n) - 1, widest)
+    return capacity, unit
+
+
 def eta_for(explainer: Any, explanations: Sequence[Any]) -> float | None:
     """Seconds left before the unsolved ones of ``explanations`` (of ``explainer``) are all
     solved by the explainer's worker (:func:`remaining_seconds` with the explainer's solver
@@ -367,14 +359,44 @@ def eta_for(explainer: Any, explanations: Sequence[Any]) -> float | None:
         return 0.0
     done = [e for e in explanations if e.is_complete]
     n = max(e.n for e in todo)
-    batch = explainer.batch_size
-    # the batch: as set, or as the first steps of an independent solve showed it (a nested solve
-    # is limited by readiness, not by the CPU's memory-sized batch)
-    capacity = batch or (None if config.nested else (meter.widest or None))
-    widest = math.comb(n, n // 2) if config.nested else None
-    unit = default_unit(torch.device(explainer.device), batch or (1 << 20), (1 << n) - 1, widest)
+    capacity, unit = _solver_shape(explainer, n, meter.widest)
     return remaining_seconds(todo, explainer.in_flight(), meter, config.nested, capacity,
                              settle_iterations(config), unit, history=done)
+
+
+def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (),
+                   meter: RateMeter | None = None) -> tuple[float, float | None]:
+    """What a fresh solve of ``n`` patches would cost with ``explainer``: ``(subset-iterations,
+    seconds)`` — the estimate shown before a solve starts.  The same model as the live ETA
+    (:func:`remaining_seconds`): iterations per subset from :class:`Cohort` estimates of the
+    ``solved`` ``(subset, iterations)`` pairs (per size when nested; with none, half the budget
+    per subset, or :func:`settle_iterations` for a nested subset above one patch), the whole
+    lattice replayed in the solver's order and batch, each step priced at ``meter``'s (default:
+    the explainer's) fitted step cost.  Seconds are ``None`` before any step was timed.
+    """
+    config = explainer.config
+    own = explainer.scheduler.meter
+    meter = meter or own
+    nested = config.nested
+    subsets = list(range(1, 1 << n))
+    settle = settle_iterations(config) if nested else None
+    budget = float(config.iterations)
+    pairs = [(int(s), int(it)) for s, it in solved if s and it > 0]
+    cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets)
+    counts: dict[int, int] = {}
+    for s in subsets:
+        key = _order(s) if nested else 0
+        counts[key] = counts.get(key, 0) + 1
+    prior = max(1.0, budget / 2)
+    for key in counts:
+        if key not in cohorts or not cohorts[key].known:
+            cohorts[key] = Cohort([], [], settle if nested and key > 1 else prior, budget)
+    iterations = float(sum(sum(cohorts[key].draws(count)) for key, count in counts.items()))
+    # the widest batch seen says how many subsets the memory allows only on the explainer's own meter
+    capacity, unit = _solver_shape(explainer, n, own.widest)
+    cost = meter.step_cost(unit)
+    seconds = None if cost is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, cost)
+    return iterations, seconds
 
 
 def settle_iterations(config: SolverConfig) -> float:

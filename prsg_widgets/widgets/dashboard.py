@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..backend.progress import expected_iterations, solved_pairs
+from ..backend.progress import solve_estimate, solved_pairs
 from ._common import _kernel_loop, caption, info_html, short_text
 from ._progress_line import ProgressLine, duration
 from .component_browser import ComponentBrowser
@@ -254,24 +254,31 @@ class Dashboard(widgets.VBox):
         (default: the current one; ``nested=False`` / ``True``: the dashboard's independent / nested
         solver, made or not): ``minimal_features`` per image, ``total`` over the views (image a,
         image b, the dense control when it is solved), ``iterations`` expected (from the iterations
-        its solved subsets took, :mod:`prsg_widgets.backend.progress`; half the iteration budget
-        per subset before any) and ``seconds`` at the subset-iterations per second measured here
-        (``None`` before any solve).
+        its solved subsets took; half the iteration budget per subset before any) and ``seconds``:
+        the whole solve replayed in the solver's order and batch at the step cost measured here
+        (:func:`prsg_widgets.backend.progress.solve_estimate`, the live ETA's model; ``None``
+        before any solve).
         """
         if explainer is None:
             explainer = self._solvers.get(self.explainer.config.nested if nested is None else bool(nested))
         is_nested = explainer.config.nested if explainer is not None else bool(nested)
-        config = (explainer or self.explainer).config
         n = len(self.selector.selected) if n is None else int(n)
         images = 2 + int(self.curve.dense_control and not is_nested)
         mine = self.explanation.explainer is explainer and explainer is not None
         pairs = solved_pairs(self.explanation) if mine else []
-        prior = max(1, config.iterations) / 2
-        its = images * sum(math.comb(n, k) * expected_iterations(pairs, k, prior) for k in range(1, n + 1))
-        measured = ([explainer] if explainer else []) + [self.explainer]
-        rates = [r for r in (ex.scheduler.meter.rate() for ex in measured) if r]
-        return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": its,
-                "seconds": its / rates[0] if rates else None}
+        # the step cost as measured on this explainer, else on the dashboard's other one
+        meters = [ex.scheduler.meter for ex in (explainer, self.explainer) if ex is not None]
+        meter = next((m for m in meters if m.step_cost() is not None), meters[-1])
+        target = explainer
+        if target is None:  # not made yet: the settings it will be made with (see _solver)
+            from ..core.solver import get_solver_config
+
+            old = self.explainer
+            target = SimpleNamespace(config=get_solver_config(old.config, nested=is_nested), batch_size=old.batch_size,
+                                     device=old.device, scheduler=old.scheduler)
+        its, seconds = solve_estimate(target, n, pairs, meter) if n else (0.0, 0.0)
+        return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": images * its,
+                "seconds": None if seconds is None else images * seconds}
 
     def _update_estimate(self) -> None:
         if self.explainer.config.nested:
