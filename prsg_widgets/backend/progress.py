@@ -351,17 +351,17 @@ def eta_for(explainer: Any, explanations: Sequence[Any]) -> float | None:
     """Seconds left before the unsolved ones of ``explanations`` (of ``explainer``) are all
     solved by the explainer's worker (:func:`remaining_seconds` with the explainer's solver
     settings, batch size and block width; the solved ones are its history), or ``None`` while
-    that is not known yet.
+    that is not known yet.  Every explanation's finished subsets inform the others', so the second
+    image of a pair is estimated from the first while the first is still being solved.
     """
     meter, config = explainer.scheduler.meter, explainer.config
     todo = [e for e in explanations if not e.is_complete]
     if not todo:
         return 0.0
-    done = [e for e in explanations if e.is_complete]
     n = max(e.n for e in todo)
     capacity, unit = _solver_shape(explainer, n, meter.widest)
     return remaining_seconds(todo, explainer.in_flight(), meter, config.nested, capacity,
-                             settle_iterations(config), unit, history=done)
+                             settle_iterations(config), unit, history=list(explanations))
 
 
 def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (),

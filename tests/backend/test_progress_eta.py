@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from prsg_widgets.backend.progress import Cohort, RateMeter, remaining_seconds, solve_estimate
+from prsg_widgets.backend.progress import Cohort, RateMeter, eta_for, remaining_seconds, solve_estimate
 from prsg_widgets.backend.scheduler import InFlight
 from prsg_widgets.core.solver import PRESETS
 
@@ -198,3 +198,25 @@ def test_estimate_before_a_solve(name, known, nxt, timed_on, preset):
     unknown = SimpleNamespace(config=config, batch_size=None, device="cpu",
                               scheduler=SimpleNamespace(meter=RateMeter()))
     assert solve_estimate(unknown, n, pairs)[1] is None  # nothing timed yet: no seconds
+
+
+def test_the_second_image_is_estimated_from_the_first_while_it_solves():
+    """A dashboard solves two images (the pairer's): once the first image's single patches have
+    finished, the time left is known, though the second image has not finished a subset yet (it
+    read "estimated once the first minimal features land" with 41 of 128 solved before).
+    """
+    now = [0.0]
+    meter = RateMeter(clock=lambda: now[0])
+    for _ in range(10):
+        now[0] += 0.05
+        meter.add(6)
+    first, second = _Fake(6), _Fake(6)
+    first.is_complete = second.is_complete = False
+    for s in range(1, 1 << 6):
+        if bin(s).count("1") <= 2:
+            first.solved[s], first.iterations[s] = True, FACE6_INTERACTIVE[s]
+    explainer = SimpleNamespace(config=PRESETS["interactive"], batch_size=None, device="cpu",
+                                scheduler=SimpleNamespace(meter=meter), in_flight=lambda: None)
+    assert remaining_seconds([first, second], None, meter, True, settle=40.0, unit=16) is None  # alone
+    left = eta_for(explainer, [first, second])
+    assert left is not None and left > 0
