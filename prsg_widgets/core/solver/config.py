@@ -58,14 +58,6 @@ class SolverConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     bound_stop: bool = True
     polish: int = 0
-    penalty: str = "hinge"
-    stiffness: float = 20.0
-    dual_rate: float = 0.05
-    schedule: str = "constant"
-    optimizer: str = "adam"
-    tiebreak: float = 0.0
-    polish_decay: float = 0.0
-    settle_decay: float = 0.0
 
     def __post_init__(self) -> None:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -33,7 +33,6 @@ class Evaluation:
     violation: Tensor    # (k,)
     feasible: Tensor     # (k,) bool: every patch of T within ε (or the mean, for "mean")
     grad: Tensor         # (k, d)
-    slack: Tensor        # (k, n) (mse_i − aim) / ε of each patch
 
 
 def subset_membership(subsets, n: int, dtype=torch.float32, device=None) -> Tensor:
@@ -63,19 +62,16 @@ class Objective:
         self.aim = epsilon * (1.0 - config.margin)  # aim inside ε so iterates settle within it
         self.unit = unit
 
-    def evaluate(self, m: Tensor, member: Tensor, live: Tensor, mu: Tensor | None = None) -> Evaluation:
+    def evaluate(self, m: Tensor, member: Tensor, live: Tensor) -> Evaluation:
         """Evaluate rows ``m`` ``(k, d)``, ``k`` a multiple of ``unit``, with their patch
         ``member``-ship ``(k, n)``; ``live`` marks rows holding a subset (the rest are padding).
         """
-        if mu is None:
-            mu = torch.ones_like(member)
-        parts = [self._block(m[i:i + self.unit], member[i:i + self.unit], mu[i:i + self.unit])
-                 for i in range(0, m.shape[0], self.unit)]
+        parts = [self._block(m[i:i + self.unit], member[i:i + self.unit]) for i in range(0, m.shape[0], self.unit)]
         ev = Evaluation(*(torch.cat(p) for p in zip(*parts, strict=True)))
         ev.feasible &= live
         return ev
 
-    def _block(self, m: Tensor, member: Tensor, mu: Tensor) -> tuple[Tensor, ...]:
+    def _block(self, m: Tensor, member: Tensor) -> tuple[Tensor, ...]:
         cfg = self.config
         with torch.enable_grad():
             ma = m.detach().clone().requires_grad_(True)
@@ -89,22 +85,11 @@ class Objective:
             else:
                 violation = torch.relu(mse - self.aim)
             sparsity = (ma * self.delta).abs().mean(1)
-            slack = (pmse - self.aim) / self.epsilon
-            kappa = cfg.stiffness
-            if cfg.penalty == "quadratic" and cfg.constraint == "patch":
-                pen = (self.epsilon * kappa / 2 * torch.relu(slack).pow(2) * member).sum(1)
-            elif cfg.penalty == "augmented" and cfg.constraint == "patch":
-                pen = (self.epsilon / (2 * kappa) * (torch.relu(mu + kappa * slack).pow(2) - mu.pow(2)) * member).sum(1)
-            else:
-                pen = violation
-            obj = sparsity + cfg.lam * pen
-            if cfg.tiebreak > 0:
-                obj = obj + cfg.tiebreak * (ma.pow(2) * self.delta.abs()).mean(1)
+            obj = sparsity + cfg.lam * violation
             (grad,) = torch.autograd.grad(obj.sum(), ma)
         pmse = pmse.detach()
         if cfg.constraint == "patch":
             feasible = ((pmse <= self.epsilon) | (member == 0)).all(1)
         else:
             feasible = mse.detach() <= self.epsilon
-        return (obj.detach(), sparsity.detach(), pmse, mse.detach(), violation.detach(), feasible, grad,
-                slack.detach())
+        return (obj.detach(), sparsity.detach(), pmse, mse.detach(), violation.detach(), feasible, grad)

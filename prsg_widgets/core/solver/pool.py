@@ -25,7 +25,6 @@ _FIELDS: dict[str, tuple[str | tuple[()], str, float]] = {
     "gsign": ("d", "float", 0.0),      # polish: the sign of each element's last gradient
     "member": ("n", "float", 0.0),     # which patches of N the subset holds
     "best_pmse": ("n", "float", 0.0),
-    "mu": ("n", "float", 1.0),         # augmented penalty: each patch's multiplier, in units of λ
     "step": ((), "float", 0.0),        # steps since the subset took the slot
     "t0": ((), "float", 0.0),          # the step of its last (re)start: Adam's clock and budget
     "best_obj": ((), "float", math.inf),
@@ -35,7 +34,6 @@ _FIELDS: dict[str, tuple[str | tuple[()], str, float]] = {
     "stall": ((), "long", 0),          # steps without a relative improvement of the objective
     "vstall": ((), "long", 0),         # … of the violation, while never feasible
     "restarted": ((), "bool", False),
-    "t_feas": ((), "float", -1.0),     # the step of the first feasible iterate (-1: none yet)
     "phase": ((), "long", 0),          # 0: Adam; k ≥ 1: the k-th step of the polish
 }
 

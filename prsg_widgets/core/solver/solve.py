@@ -136,7 +136,6 @@ def solve_minimal_features(
     compile: bool = False,
     channels_last: bool = False,
     on_step: Callable[[dict[int, int]], None] | None = None,
-    start: Mapping[int, Tensor] | None = None,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
 
@@ -232,21 +231,15 @@ def solve_minimal_features(
             row = queue.take()
             if row is None:
                 return
-            start = {"member": member[row]}  # noqa
+            start = {"member": member[row]}
             if config.nested:  # start on the union bound of the maximal proper subsets, never below it
                 lower = queue.bound(row)
                 start["lower"] = lower
                 start["m"] = lower.clamp(min=config.init) if config.init > 0 else lower
-            elif warm is not None:
-                start["m"] = warm[labels[row]]
             else:
                 start["m"] = torch.full((d,), config.init, dtype=dtype, device=device)
             pool.reset(slot, row, **start)
 
-    warm = None
-    if start is not None:
-        from .schedule import mask_of
-        warm = {int(t): mask_of(f_t.reshape(-1).to(delta), baseline, delta) for t, f_t in start.items()}
     fill(pool.free())
     blocks_of = torch.arange(cap).view(-1, unit)
     try:
@@ -261,7 +254,7 @@ def solve_minimal_features(
             live = pool.busy()[act].to(device)
             act = act.to(device)
             rows = pool.gather(act)
-            ev = objective.evaluate(rows.m, rows.member, live, rows.mu)
+            ev = objective.evaluate(rows.m, rows.member, live)
             with torch.no_grad():
                 decision = record(rows, ev, live, config)
                 fin = decision.finished

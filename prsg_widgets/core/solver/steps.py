@@ -59,7 +59,6 @@ def record(rows: Rows, ev: Evaluation, live: Tensor, config: SolverConfig) -> De
         rows.best_pmse = torch.where(col, ev.pmse, rows.best_pmse)
         rows.best_sp = torch.where(replace, ev.sparsity, rows.best_sp)
     step = rows.step + 1
-    rows.t_feas = torch.where(ev.feasible & (rows.t_feas < 0), step, rows.t_feas)
     rows.stall = torch.where(better, torch.zeros_like(rows.stall), rows.stall + 1)
     vbetter = ev.violation < rows.best_viol * (1 - config.rel_tol)
     rows.vstall = torch.where(vbetter, torch.zeros_like(rows.vstall), rows.vstall + 1)
@@ -89,8 +88,6 @@ def record(rows: Rows, ev: Evaluation, live: Tensor, config: SolverConfig) -> De
         rows.phase = torch.where(start, torch.ones_like(rows.phase), rows.phase)
     else:
         finished = done | bound
-    if config.penalty == "augmented":
-        rows.mu = torch.relu(rows.mu + config.dual_rate * ev.slack)
     rows.step = step
     return Decision(finished, rescue, step)
 
@@ -107,28 +104,7 @@ def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig
     c1 = _bias_correction(b1, t).unsqueeze(1)
     c2 = _bias_correction(b2, t).unsqueeze(1)
     denom = (rows.m2 / c2).sqrt_().add_(1e-8)
-    if config.schedule == "linear":
-        lr = (config.lr * (1 - (t.to(rows.m.dtype) - 1) / config.iterations).clamp_min(0)).unsqueeze(1)
-    elif config.schedule == "cosine":
-        frac = ((t.to(rows.m.dtype) - 1) / config.iterations).clamp(0, 1)
-        lr = (config.lr * 0.5 * (1 + torch.cos(math.pi * frac))).unsqueeze(1)
-    else:
-        lr = config.lr
-    if config.settle_decay > 0:
-        since = (decision.step - rows.t_feas).clamp_min(0)
-        since = torch.where(rows.t_feas < 0, torch.zeros_like(since), since)
-        lr = (lr * torch.as_tensor(config.settle_decay, dtype=rows.m.dtype) ** since).unsqueeze(1) if not torch.is_tensor(lr) else lr * (config.settle_decay ** since).unsqueeze(1)
-    if config.optimizer == "gd":  # steepest descent, each row's step scaled so its largest move is lr
-        scale = grad.abs().amax(1, keepdim=True).clamp_min(1e-30)
-        m = rows.m - lr * grad / scale
-    elif config.optimizer == "sign":  # every element one step of lr in the sign of its gradient
-        m = rows.m - lr * torch.sign(grad)
-    elif config.optimizer == "signm":  # sign of Adam's first moment (momentum, no scale)
-        m = rows.m - lr * torch.sign(rows.m1)
-    elif config.optimizer == "gdm":  # momentum on the normalised gradient
-        m = rows.m - lr * (rows.m1 / c1) / rows.m1.abs().amax(1, keepdim=True).clamp_min(1e-30)
-    else:
-        m = rows.m - lr * (rows.m1 / c1) / denom
+    m = rows.m - config.lr * (rows.m1 / c1) / denom
     m = m.clamp_(0, 1)
     if config.nested:
         m = torch.maximum(m, rows.lower)
@@ -179,10 +155,6 @@ def _rprop(rows: Rows, grad: Tensor, config: SolverConfig) -> Tensor:
     eta = torch.where(flip > 0, rows.eta * 1.2, torch.where(flip < 0, rows.eta * 0.5, rows.eta))
     eta = eta.clamp(1e-7, config.lr)
     sign = torch.where(flip < 0, torch.zeros_like(sign), sign)
-    if config.polish_decay > 0:  # one step for every element, shrinking on a fixed schedule
-        k = (rows.phase - 1).clamp_min(0).to(grad.dtype).unsqueeze(1)
-        eta = torch.full_like(grad, config.lr / 2) * config.polish_decay ** k
-        sign = torch.sign(grad)
     m = (rows.m - eta * sign).clamp_(0, 1)
     if config.nested:
         m = torch.maximum(m, rows.lower)
