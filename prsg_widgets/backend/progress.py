@@ -383,10 +383,7 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     budget = float(config.iterations)
     pairs = [(int(s), int(it)) for s, it in solved if s and it > 0]
     cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets)
-    counts: dict[int, int] = {}
-    for s in subsets:
-        key = _order(s) if nested else 0
-        counts[key] = counts.get(key, 0) + 1
+    counts = {k: math.comb(n, k) for k in range(1, n + 1)} if nested else {0: len(subsets)}
     prior = max(1.0, budget / 2)
     for key in counts:
         if key not in cohorts or not cohorts[key].known:

@@ -9,7 +9,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..backend.progress import solve_estimate, solved_pairs
+from ..backend.progress import RateMeter, solve_estimate, solved_pairs
 from ._common import _kernel_loop, caption, info_html, short_text
 from ._progress_line import ProgressLine, duration
 from .component_browser import ComponentBrowser
@@ -144,15 +144,20 @@ class Dashboard(widgets.VBox):
         """
         if nested not in self._solvers:
             from ..backend import Explainer
-            from ..core.solver import get_solver_config
 
             old = self.explainer
             self._solvers[nested] = Explainer(
                 old.generator, grid=old.grid.size, device=old.device,
-                solver=get_solver_config(old.config, nested=nested), batch_size=old.batch_size,
+                solver=self._solver_config(nested), batch_size=old.batch_size,
                 max_patches=old.max_patches, baseline_samples=old.baseline_samples,
                 baseline_seed=old.baseline_seed, progress=old.progress, cache_dir=old.cache_dir)
         return self._solvers[nested]
+
+    def _solver_config(self, nested: bool) -> Any:
+        """The solver settings of the dashboard's nested or independent explainer."""
+        from ..core.solver import get_solver_config
+
+        return get_solver_config(self.explainer.config, nested=nested)
 
     def resolve_independently(self, confirm: bool = False) -> Any:
         """Solve the current image and patches independently (the reference solve; the nested
@@ -270,12 +275,10 @@ class Dashboard(widgets.VBox):
         meters = [ex.scheduler.meter for ex in (explainer, self.explainer) if ex is not None]
         meter = next((m for m in meters if m.step_cost() is not None), meters[-1])
         target = explainer
-        if target is None:  # not made yet: the settings it will be made with (see _solver)
-            from ..core.solver import get_solver_config
-
+        if target is None:  # not made yet: its settings, and a meter of its own that has seen no batch
             old = self.explainer
-            target = SimpleNamespace(config=get_solver_config(old.config, nested=is_nested), batch_size=old.batch_size,
-                                     device=old.device, scheduler=old.scheduler)
+            target = SimpleNamespace(config=self._solver_config(is_nested), batch_size=old.batch_size,
+                                     device=old.device, scheduler=SimpleNamespace(meter=RateMeter()))
         its, seconds = solve_estimate(target, n, pairs, meter) if n else (0.0, 0.0)
         return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": images * its,
                 "seconds": None if seconds is None else images * seconds}
