@@ -31,7 +31,7 @@ MODEL = "dcgan-faces"   # built-in model: "dcgan-faces", "eyes-128" or "toy-scen
 CHEAP = True            # the model's cheaper layer (a shorter tail to re-run)
 GRID = 6                # P × P patches
 N = 4                   # patches to explain: 2^N minimal features
-SOLVER = None           # None: "interactive" (nested, fast) on a CPU, "fast" on a GPU; or a preset name
+SOLVER = None           # None: "interactive" (nested, faithful); "fast" = the paper's independent baseline
 SEED = 0                # the image
 SEED_B = 1              # the second image of the transferability view
 

@@ -32,8 +32,9 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if ("default" in text or not action.option_strings or action.default in (None, False, argparse.SUPPRESS)
-                or isinstance(action, argparse._VersionAction)):
+        # `is`, not `in`: 0 == False, and a default of 0 (--seed) is a real default to show
+        unset = any(action.default is v for v in (None, False, argparse.SUPPRESS))
+        if "default" in text or not action.option_strings or unset or isinstance(action, argparse._VersionAction):
             return text
         return text + " (default: %(default)s)"
 
@@ -152,7 +153,8 @@ def _explain(args: argparse.Namespace) -> int:
         fig = regional_patterns_figure(expl, top, expl.regional_patterns(top), ncols=min(len(top) + 1, 9))
         fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
         feasible = expl.feasible[1:]  # the non-empty subsets, as counted above
-        print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}): "
+        print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}), "
+              f"{int(expl.iterations.sum()):,} subset-iterations: "
               f"{feasible.sum()}/{feasible.size} non-empty subsets feasible (every patch mse ≤ ε = {expl.epsilon:g}); "
               f"wrote {out / 'explanation.npz'} (Explanation.load reads it), {out / 'health.json'} and "
               f"{out / 'overview.png'}")

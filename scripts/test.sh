@@ -10,6 +10,17 @@ if python -c 'import importlib.metadata as m; m.version("gan-face-generate")' 2>
 fi
 # torch==2.13.0 first: a CPU build (an unpinned torch would pull a multi-GB CUDA build)
 python -m pip install -q "torch==2.13.0"
+# which CPU ran the tests: torch's kernels (and so the last bits of every float) differ between
+# CPUs, so a failure seen on one machine names the machine it ran on
+python - <<'PY'
+import platform, torch
+flags = open("/proc/cpuinfo").read().split() if platform.system() == "Linux" else []
+model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+             platform.processor()) if flags else platform.processor()
+engines = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+print(f"CPU: {model}; {torch.get_num_threads()} torch threads; torch {torch.__version__} kernels: "
+      f"{torch.backends.cpu.get_cpu_capability()}; flags: {' '.join(engines) or 'none of avx2/avx512/amx'}")
+PY
 python -m pip install -q -e ".[dev]"
 # Debian's Chromium for the browser tests (skipped with a reason when it cannot be installed)
 bash .ci/install_browser.sh || echo "Chromium not installed: the browser tests will be skipped"

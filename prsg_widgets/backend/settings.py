@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..defaults import DEFAULT_MAX_PATCHES, DEFAULT_PRESET
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.solver import SolverConfig
 
@@ -77,8 +79,9 @@ class Settings:
         type=int))
     patches: tuple | None = field(default=None, metadata=_cli(
         "--patches", "explicit patch ids, e.g. 3,8,14,20 (id = row*P + col)", type=parse_patch_list))
-    solver: Any = field(default="fast", metadata=_cli(
-        "--preset", "solver preset (an unknown name lists them)", metavar="PRESET"))
+    solver: Any = field(default=DEFAULT_PRESET, metadata=_cli(
+        "--preset", "solver preset: interactive (nested; components that do not cancel) or fast (independent "
+        "subsets; the paper's baseline for sparsity claims); an unknown name lists them all", metavar="PRESET"))
     overrides: tuple = ()
     precision: str = field(default="fp32", metadata=_cli(
         "--precision", "autocast of the generator tail (bf16 is part of the cache key)", metavar="{fp32,bf16}"))
@@ -93,7 +96,10 @@ class Settings:
         "across devices)", type=int))
     cache_dir: Any = field(default=None, metadata=_cli(
         "--cache-dir", "keep solves in this directory; a rerun solves only what is missing"))
-    max_patches: int | None = None
+    max_patches: int | None = field(default=None, metadata=_cli(
+        "--max-patches", "the most patches an explanation may have "
+        f"(2^n minimal features each; default: {DEFAULT_MAX_PATCHES})",
+        type=int))
     baseline_samples: int = 1000
     baseline_seed: int = 0
     threads: int | None = None
@@ -102,7 +108,7 @@ class Settings:
     def __post_init__(self) -> None:
         # the checks load torch; imported here so that importing this module stays light
         from ..core.errors import SettingsError
-        from ..core.grid import DEFAULT_MAX_PATCHES, check_num_patches
+        from ..core.grid import check_num_patches
         from ..core.solver import SolverConfig, get_solver_config
         from ..core.validate import (
             check_grid,
@@ -139,7 +145,7 @@ class Settings:
             put("patches", tuple(ids))
         if self.n is not None:
             put("n", check_num_patches(self.n, max_patches))
-        solver = "fast" if self.solver is None else self.solver
+        solver = DEFAULT_PRESET if self.solver is None else self.solver
         if not isinstance(solver, (str, SolverConfig)):
             raise SettingsError(f"solver must be a preset name or a SolverConfig, got {type(solver).__name__}")
         put("solver", solver)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..defaults import DEFAULT_MAX_PATCHES
 from .errors import PatchError
 from .validate import (
     check_finite,
@@ -28,8 +29,6 @@ from .validate import (
     is_integer,
     short_repr,
 )
-
-DEFAULT_MAX_PATCHES = 12
 
 
 class TooManyPatchesError(PatchError):
@@ -156,7 +155,7 @@ def check_num_patches(n: int, max_patches: int = DEFAULT_MAX_PATCHES) -> int:
         raise TooManyPatchesError(
             f"{short_repr(n)} patches need {need} minimal features; the limit is {max_patches} "
             f"(2^{max_patches} = {2 ** max_patches:,}). Choose fewer patches, or raise max_patches "
-            "if you have the memory and time."
+            "(--max-patches on the command line) if you have the memory and time."
         )
     return n
 

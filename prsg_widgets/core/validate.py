@@ -246,7 +246,7 @@ def check_device(device: str | torch.device | None) -> torch.device:
         raise SettingsError(f"device {str(dev)!r} is not supported; use 'cpu', 'cuda' or 'mps'")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise SettingsError("no CUDA device here; use device='cpu'")
+            raise SettingsError("no CUDA device here; use device='cpu' (--device cpu on the command line)")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
             raise SettingsError(f"no CUDA device {dev.index} here ({count} CUDA device{'s' if count != 1 else ''}: "
@@ -254,9 +254,9 @@ def check_device(device: str | torch.device | None) -> torch.device:
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise SettingsError("no MPS (Apple GPU) device here; use device='cpu'")
+            raise SettingsError("no MPS (Apple GPU) device here; use device='cpu' (--device cpu on the command line)")
     if dev.type == "cpu" and dev.index not in (None, 0):
-        raise SettingsError(f"device {str(dev)!r} does not exist; use device='cpu'")
+        raise SettingsError(f"device {str(dev)!r} does not exist; use device='cpu' (--device cpu on the command line)")
     return dev
 
 

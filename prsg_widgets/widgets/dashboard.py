@@ -417,19 +417,14 @@ def explore(model: Any = "dcgan-faces", *, seed: int = 0, n: int = 4, grid: int 
     :class:`~prsg_widgets.SplitGenerator`; ``grid``, ``solver`` preset, ``cheap`` layer and any
     other ``Explainer`` keyword), picks the ``n`` foreground patches of ``sample(seed)`` (or
     ``patches``) and returns the :class:`Dashboard`, whose solves run in the background.
-    Pass ``explainer=`` to reuse one.  ``solver=None`` picks ``"interactive"`` (nested) on a CPU
-    and ``"fast"`` (independent) on a GPU; the dashboard labels the mode and offers a one-click
-    independent re-solve.  Above ``confirm_above`` minimal features per image the Explain
-    button shows the estimate and asks before solving.
+    Pass ``explainer=`` to reuse one.  ``solver=None`` is the default preset, ``"interactive"``
+    (nested: components that do not cancel), on any device; the dashboard labels the mode and
+    offers a one-click independent re-solve (``"fast"``, the paper's baseline for sparsity).
+    Above ``confirm_above`` minimal features per image the Explain button shows the estimate and
+    asks before solving.
     """
     if explainer is None:
-        import torch
-
         from ..backend import Explainer
-
-        if solver is None:
-            on_gpu = torch.cuda.is_available() and explainer_kwargs.get("device") in (None, "cuda")
-            solver = "fast" if on_gpu else "interactive"
 
         explainer_kwargs.setdefault("progress", False)  # the widgets show progress
         explainer = Explainer(model, grid=grid, solver=solver, cheap=cheap, **explainer_kwargs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from prsg_widgets import SettingsError, __version__
-from prsg_widgets.cli import _refuse_to_overwrite, main
+from prsg_widgets.cli import _refuse_to_overwrite, build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,9 +30,10 @@ def test_version_prints_the_version_and_exits_0():
 
 
 @pytest.mark.parametrize("command, defaults", [
-    ("explain", ["--n N", "(default: 4)", "(default: 6)", "(default: fast)", "(default: prsg_out)",
-                 "(default: dcgan-faces)", "(default: fp32)", "(default: 8)"]),
-    ("sweep", ["(default: 4)", "(default: 6)", "(default: fast)", "(default: prsg_sweep)", "(default: 0:8)",
+    ("explain", ["--n N", "(default: 4)", "(default: 6)", "(default: interactive)", "(default: prsg_out)",
+                 "(default: dcgan-faces)", "(default: fp32)", "(default: 8)",
+                 "seed of the generated sample (default: 0)", "default: 12)"]),
+    ("sweep", ["(default: 4)", "(default: 6)", "(default: interactive)", "(default: prsg_sweep)", "(default: 0:8)",
                "(default: 3)"]),
 ])
 def test_help_shows_the_defaults(command, defaults, capsys):
@@ -75,6 +76,39 @@ def test_every_line_of_explain_counts_the_non_empty_subsets(first_run):
     assert re.search(rf"every patch within ε: \d+/{total} non-empty subsets", text), text
     fractions = re.findall(r"(\d+)/(\d+) (?:non-empty )?subsets", text)
     assert fractions and {int(b) for _, b in fractions} == {total}, fractions
+
+
+def test_the_done_line_prints_the_subset_iterations_the_file_holds(first_run):
+    import numpy as np
+
+    out, text = first_run
+    found = re.search(r"done in [\d.]+ s \(.*\), ([\d,]+) subset-iterations: ", text)
+    assert found, text
+    with np.load(out / "explanation.npz") as data:
+        assert int(found.group(1).replace(",", "")) == int(data["iterations"].sum())
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--n", "20"], ["20 patches need 2^20", "--max-patches"]),
+    (["--device", "cuda:7"], ["--device cpu"]),
+])
+def test_errors_name_the_flag_that_fixes_them(args, words, tmp_path, capsys):
+    import torch
+
+    if args[0] == "--device" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    rc = main(["explain", "--model", "toy-scenes", "--cheap", *args, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    for word in words:
+        assert word in err, err
+
+
+def test_max_patches_raises_the_limit_from_the_command_line():
+    from prsg_widgets.backend.settings import Settings
+
+    args = build_parser().parse_args(["explain", "--n", "13", "--max-patches", "13"])
+    assert Settings.from_args(args).n == 13
 
 
 def test_rerunning_into_a_non_empty_out_is_refused_unless_forced(first_run, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from ...defaults import DEFAULT_PRESET
 from ..errors import SettingsError
 from ..validate import check_solver_settings
 
@@ -114,10 +115,12 @@ RELEASE_0_2: dict[str, SolverConfig] = {
 bound stop), kept so ``benchmarks/bench_solver.py`` can put them beside today's in one run."""
 
 
-def get_solver_config(solver: str | SolverConfig | None = "fast", **overrides) -> SolverConfig:
-    """A :class:`SolverConfig` from a preset name or a config, with keyword overrides (checked)."""
+def get_solver_config(solver: str | SolverConfig | None = None, **overrides) -> SolverConfig:
+    """A :class:`SolverConfig` from a preset name (``None``: ``prsg_widgets.defaults.DEFAULT_PRESET``) or a config,
+    with keyword overrides (checked).
+    """
     if solver is None:
-        solver = "fast"
+        solver = DEFAULT_PRESET
     if isinstance(solver, str):
         if solver not in PRESETS:
             raise SettingsError(f"unknown solver preset {solver!r}; presets: {', '.join(PRESETS)}")
