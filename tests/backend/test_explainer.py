@@ -63,17 +63,20 @@ def test_explain_accepts_seed_and_foreground(tiny_explainer):
 
 
 def test_disk_cache_resumes(tmp_path, tiny_generator):
-    ex = Explainer(tiny_generator, grid=4, solver="fast", iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    ex = Explainer(tiny_generator, grid=4, solver="fast", iterations=60, progress=False, baseline_samples=64,
+                    cache_dir=tmp_path)
     e = ex.explain(6, patches=[0, 5, 10])  # independent: {0, 5} alone needs no nested parts
     e.minimal_feature([0, 5])
     folders = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert len(folders) == 1 and len(list(folders[0].glob("part-*.npz"))) == 1  # one key, one part
-    ex2 = Explainer(tiny_generator, grid=4, solver="fast", iterations=60, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    ex2 = Explainer(tiny_generator, grid=4, solver="fast", iterations=60, progress=False, baseline_samples=64,
+                    cache_dir=tmp_path)
     e2 = ex2.explain(6, patches=[0, 5, 10])
     assert e2.progress[0] == 2  # ∅ and {0, 5} come from disk
     torch.testing.assert_close(e2.minimal_feature([0, 5]), e.minimal_feature([0, 5]))
     # a different solver setting is a different key
-    ex3 = Explainer(tiny_generator, grid=4, solver="fast", iterations=61, progress=False, baseline_samples=64, cache_dir=tmp_path)
+    ex3 = Explainer(tiny_generator, grid=4, solver="fast", iterations=61, progress=False, baseline_samples=64,
+                    cache_dir=tmp_path)
     assert ex3.explain(6, patches=[0, 5, 10]).progress[0] == 1
 
 
