@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.solver.config import max_steps_of
 from ..core.validate import MAX_ITERATIONS
 from .files import DamagedFile
 
@@ -70,14 +71,18 @@ class PartContext:
     def of(cls, feature: Any, baseline: Any, epsilon: float, value_range: tuple, solver: Mapping | None = None
            ) -> PartContext:
         """The context of an explanation with feature ``f``, baseline ``b``, ε, its image's value
-        range and solver settings (``iterations``; a restart may spend the budget twice).
+        range and solver settings (the iteration budget is ``SolverConfig.max_steps``: a restart
+        may spend ``iterations`` twice, then the polish runs).
         """
         f = np.asarray(feature, dtype=np.float64).reshape(-1)
         b = np.asarray(baseline, dtype=np.float64).reshape(-1)
         slack = BOX_RTOL * (np.abs(f) + np.abs(b))
         lo, hi = float(value_range[0]), float(value_range[1])
-        its = (solver or {}).get("iterations")
-        budget = 2 * int(its) + 2 if isinstance(its, int) and its > 0 else 2 * MAX_ITERATIONS
+        solver = solver or {}
+        its, polish = solver.get("iterations"), solver.get("polish", 0)
+        budget = (max_steps_of(its, bool(solver.get("restart", True)), polish)
+                  if isinstance(its, int) and its > 0 and isinstance(polish, int) and polish >= 0
+                  else 2 * MAX_ITERATIONS)
         return cls(np.minimum(f, b) - slack, np.maximum(f, b) + slack, np.asarray(baseline, np.float32).reshape(-1),
                    float(epsilon), (hi - lo) ** 2 * (1 + _MSE_SLACK), budget)
 

@@ -19,6 +19,12 @@ every cache key): 3 = the bound stop, a shorter patience, the polish, per-block 
 CONSTRAINTS = ("patch", "mean")
 
 
+def max_steps_of(iterations: int, restart: bool = True, polish: int = 0) -> int:
+    """:attr:`SolverConfig.max_steps` from the three settings it depends on (saved solver
+    settings are plain dicts, possibly of an older version)."""
+    return (2 if restart else 1) * int(iterations) + int(polish) + 2
+
+
 @dataclass(frozen=True)
 class SolverConfig:
     """Settings of the minimal-feature optimisation (Eq. 10).
@@ -70,6 +76,14 @@ class SolverConfig:
         """ε in the units of an image whose values span ``value_range`` (ε is set on [-1, 1])."""
         half = (value_range[1] - value_range[0]) / 2.0
         return self.epsilon * half * half
+
+    @property
+    def max_steps(self) -> int:
+        """The most steps one subset can report: ``iterations`` (twice with ``restart``: a rescued
+        subset gets a fresh budget), then ``polish`` steps and the step that ends the polish, plus
+        one for the step that stops a climb.  File checks read this bound; it must never be below
+        what the solver can legitimately record."""
+        return max_steps_of(self.iterations, self.restart, self.polish)
 
     def as_dict(self) -> dict:
         """The settings as plain values (for metadata and cache keys)."""

@@ -1,0 +1,38 @@
+"""The file check's iteration bound is the solver's own (``SolverConfig.max_steps``): a row the
+solver can legitimately record is never set aside as damaged (and re-solved)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prsg_widgets.backend.filecheck import PartContext, check_rows
+from prsg_widgets.backend.files import DamagedFile
+from prsg_widgets.core.solver import PRESETS
+
+
+def _row(iterations: int, d: int = 3) -> dict:
+    """One solved, feasible row of subset {0} (n = 1) with ``iterations`` steps."""
+    return {"features": np.full((1, d), 0.5, np.float32), "mse": np.array([1e-4], np.float32),
+            "patch_mse": np.array([[1e-4]], np.float32), "feasible": np.array([True]),
+            "iterations": np.array([iterations], np.int64)}
+
+
+def _context(solver: dict) -> PartContext:
+    return PartContext.of(np.ones(3), np.zeros(3), 1e-3, (-1.0, 1.0), solver)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_a_rescued_then_polished_row_passes_the_file_check(preset):
+    config = PRESETS[preset]
+    # a subset rescued at the end of its first budget, then given a fresh one, then polished
+    longest = (2 if config.restart else 1) * config.iterations + config.polish + 1
+    ctx = _context(config.as_dict())
+    assert ctx.max_iterations == config.max_steps >= longest
+    check_rows(_row(longest), np.array([1]), 1, 3, ctx)
+    with pytest.raises(DamagedFile, match="iterations"):
+        check_rows(_row(config.max_steps + 1), np.array([1]), 1, 3, ctx)
+
+
+def test_interactive_rows_of_621_steps_are_good():
+    # the case that was set aside: 2 * 300 + 20 + 1 > 2 * 300 + 2
+    check_rows(_row(621), np.array([1]), 1, 3, _context(PRESETS["interactive"].as_dict()))
