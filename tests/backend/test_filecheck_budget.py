@@ -1,5 +1,6 @@
 """The file check's iteration bound is the solver's own (``SolverConfig.max_steps``): a row the
-solver can legitimately record is never set aside as damaged (and re-solved)."""
+solver can legitimately record is never set aside as damaged (and re-solved).
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -21,7 +21,8 @@ CONSTRAINTS = ("patch", "mean")
 
 def max_steps_of(iterations: int, restart: bool = True, polish: int = 0) -> int:
     """:attr:`SolverConfig.max_steps` from the three settings it depends on (saved solver
-    settings are plain dicts, possibly of an older version)."""
+    settings are plain dicts, possibly of an older version).
+    """
     return (2 if restart else 1) * int(iterations) + int(polish) + 2
 
 
@@ -82,7 +83,8 @@ class SolverConfig:
         """The most steps one subset can report: ``iterations`` (twice with ``restart``: a rescued
         subset gets a fresh budget), then ``polish`` steps and the step that ends the polish, plus
         one for the step that stops a climb.  File checks read this bound; it must never be below
-        what the solver can legitimately record."""
+        what the solver can legitimately record.
+        """
         return max_steps_of(self.iterations, self.restart, self.polish)
 
     def as_dict(self) -> dict:
