@@ -151,6 +151,10 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
                 arrays = {name: data[name] for name in data.files}
         except _DAMAGE as exc:  # what a bad file's bytes can cause: truncation, bad zip, bad header, pickle
             detail = " ".join(str(exc).split())[:200]
+            if "pickle" in detail.lower():
+                # numpy's own text advises allow_pickle=True: advice never to follow on an untrusted file
+                detail = ("not an archive of plain arrays: reading it would take unpickling Python objects, "
+                          "which a prsg file never needs")
             raise DamagedFile(f"{path} is damaged or not a prsg file ({type(exc).__name__}: {detail})") from None
         except Exception as exc:  # noqa: BLE001 - the environment failed (an I/O error, a missing codec)
             raise OSError(errno.EIO, f"cannot read {path} ({type(exc).__name__}: {exc})", str(path)) from None

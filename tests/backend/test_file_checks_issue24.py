@@ -1,5 +1,6 @@
-"""The file check's iteration bound is the solver's own (``SolverConfig.max_steps``): a row the
-solver can legitimately record is never set aside as damaged (and re-solved).
+"""File checks on hostile input: the iteration bound is the solver's own (``SolverConfig.max_steps``),
+so a row the solver can legitimately record is never set aside as damaged; a bad file's error never
+repeats numpy's advice to pass ``allow_pickle=True``.
 """
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ def test_a_rescued_then_polished_row_passes_the_file_check(preset):
 def test_interactive_rows_of_621_steps_are_good():
     # the case that was set aside: 2 * 300 + 20 + 1 > 2 * 300 + 2
     check_rows(_row(621), np.array([1]), 1, 3, _context(PRESETS["interactive"].as_dict()))
+
+
+@pytest.mark.parametrize("content", ["random", "pickled"])
+def test_a_bad_file_error_never_advises_allow_pickle(tmp_path, content):
+    import os
+
+    from prsg_widgets.backend.explanation import Explanation
+
+    path = tmp_path / "bad.npz"
+    if content == "random":
+        path.write_bytes(os.urandom(4096))
+    else:
+        np.savez(path, a=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="damaged or not a prsg file") as err:
+        Explanation.load(path)
+    assert "allow_pickle" not in str(err.value) and "unpickling" in str(err.value)
