@@ -24,10 +24,14 @@ from pathlib import Path
 
 from ..backend.explainer import Explainer
 from ..backend.settings import Settings
-from .study import Study
+from .study import Study, scaled_k
 from .tasks import ExplainerSpec, MetricOptions, image_metrics, plan_image, solve_chunk
 
-__all__ = ["sweep", "parse_seeds", "build_spec"]
+__all__ = ["sweep", "parse_seeds", "build_spec", "MAX_IMAGES"]
+
+MAX_IMAGES = 100_000
+"""The most images one sweep takes: every image is a Dask task and a row of study.json, and the
+client holds them all (10^5 images ≈ a day of GPU time at the paper's settings)."""
 
 
 def parse_seeds(seeds: str | int | Iterable[int]) -> list[int]:
@@ -43,13 +47,22 @@ def parse_seeds(seeds: str | int | Iterable[int]) -> list[int]:
                 parts = [int(p) for p in text.split(":")]
                 if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] <= 0):
                     raise ValueError
+                many = len(range(*parts))  # counted before any list is built (0:10**9 would take GBs)
+                if many > MAX_IMAGES:
+                    raise OverflowError(many)
                 out = list(range(*parts))
             else:
                 out = [int(p) for p in text.split(",") if p.strip()]
+        except OverflowError as many:
+            raise ValueError(f"seeds {seeds!r} select {many.args[0]:,} images; a sweep takes at most "
+                             f"{MAX_IMAGES:,} (split the study into several sweeps)") from None
         except ValueError:
             raise ValueError(f"seeds {seeds!r}: use START:STOP (e.g. 0:64, STOP excluded), "
                              "START:STOP:STEP or a list like 3,5,9") from None
     elif is_integer(seeds):
+        if int(seeds) > MAX_IMAGES:  # type: ignore[arg-type]
+            raise ValueError(f"seeds = {seeds} images; a sweep takes at most {MAX_IMAGES:,} "
+                             "(split the study into several sweeps)")
         out = list(range(int(seeds)))  # type: ignore[arg-type]  # is_integer() checked that int() takes it
     else:
         try:
@@ -60,6 +73,9 @@ def parse_seeds(seeds: str | int | Iterable[int]) -> list[int]:
     out = [check_seed(s, "seed") for s in out]
     if not out:
         raise ValueError(f"seeds {seeds!r} select no image; e.g. 0:8")
+    if len(out) > MAX_IMAGES:
+        raise ValueError(f"seeds select {len(out):,} images; a sweep takes at most {MAX_IMAGES:,} "
+                         "(split the study into several sweeps)")
     if len(set(out)) != len(out):
         raise ValueError(f"seeds {seeds!r} repeat a seed")
     return out
@@ -161,6 +177,7 @@ def sweep(
         options["patches"] = None
     settings = Settings.of(settings, **options)
     n, patches = settings.num_patches, (None if settings.patches is None else sorted(settings.patches))
+    k_a, k_b = scaled_k(n, k_a, k_b)
     if out is not None:
         out = check_writable_dir(out, "out")
     cache_dir = settings.cache_dir
@@ -192,9 +209,6 @@ def sweep(
     settings = spec.settings
     preflight(settings)
     config = settings.config
-    from .study import scaled_k
-
-    k_a, k_b = scaled_k(n, k_a, k_b)
     metrics = MetricOptions(**{**metrics.__dict__, "top": max(metrics.top, k_a, k_b)})
     on_gpu = gpus or str(settings.device or "").startswith("cuda")
     if chunk is None:

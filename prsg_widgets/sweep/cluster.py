@@ -17,7 +17,8 @@ from collections.abc import Iterator
 
 __all__ = ["make_client", "cluster_client", "worker_config", "dashboard_link", "cpu_count", "describe_client"]
 
-_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[^\s/:]+(:\d{1,5})?/?$")
+# a host name, an IPv4 address or a bracketed IPv6 address ([::1]), then an optional port
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://([^\s/:\[\]]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?/?$")
 
 
 def cpu_count() -> int:

@@ -29,9 +29,21 @@ PAPER = {
 
 def scaled_k(n: int, k_a: int | None = None, k_b: int | None = None) -> tuple[int, int]:
     """The paper's ``k_a = 20``, ``k_b = 100`` of ``511`` components scaled to ``2^n − 1``
-    (rounded up, at least 1; ``k_b ≥ k_a``), unless given.
+    (rounded up, at least 1; ``k_b ≥ k_a``), unless given.  A given ``k_a``/``k_b`` must be a
+    whole number ≥ 1 with ``k_a ≤ k_b`` (the share ``|A_a ∩ A_b| / k_a`` compares image a's top
+    ``k_a`` with a wider top ``k_b`` of image b); above ``2^n − 1`` it is capped.  One-line
+    ``ValueError`` otherwise.
     """
+    from ..core.validate import is_integer
+
     total = (1 << n) - 1
+    for name, k in (("k_a", k_a), ("k_b", k_b)):
+        if k is not None and (not is_integer(k) or int(k) < 1):
+            raise ValueError(f"{name} must be a whole number of components ≥ 1 (at most 2^n − 1 = {total} "
+                             f"count), got {k!r}")
+    if k_a is not None and k_b is not None and int(k_a) > int(k_b):
+        raise ValueError(f"k_a = {k_a} is above k_b = {k_b}: transferability compares image a's top k_a with "
+                         "image b's wider top k_b; give k_b ≥ k_a (the paper: 20 and 100)")
     ka = max(1, math.ceil(20 * total / 511)) if k_a is None else int(k_a)
     kb = max(ka, math.ceil(100 * total / 511)) if k_b is None else int(k_b)
     return min(ka, total), min(kb, total)

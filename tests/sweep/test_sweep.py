@@ -96,6 +96,13 @@ def test_lost_worker_is_retried(client, tmp_path, first_sweep):
         assert all(ex.explain(s, patches=study.images[0]["patches"]).is_complete for s in SEEDS[:2])
 
 
+@pytest.mark.parametrize("address", ["tcp://[::1]:8786", "tcp://[fe80::1]:1", "tcp://10.0.0.5:8786", "tls://host:1"])
+def test_scheduler_addresses_dask_accepts_pass_the_check(address):
+    from prsg_widgets.sweep.cluster import check_scheduler_address
+
+    assert check_scheduler_address(address) == address
+
+
 def test_bad_scheduler_address_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not a Dask address"):
         pw.sweep("toy-scenes", seeds="0:2", n=3, out=tmp_path, scheduler="localhost8786", progress=False)
@@ -136,6 +143,12 @@ def test_cli_sweep_writes_the_study(tmp_path, capsys):
     (["--n", "0"], "n"),
     (["--scheduler", "nowhere"], "Dask address"),
     (["--workers", "0"], "workers"),
+    (["--k-a", "-1"], "k_a must be a whole number"),
+    (["--k-a", "0"], "k_a must be a whole number"),
+    (["--k-b", "0"], "k_b must be a whole number"),
+    (["--k-a", "4", "--k-b", "2"], "k_a = 4 is above k_b = 2"),
+    (["--seeds", "0:1000000000"], "select 1,000,000,000 images; a sweep takes at most 100,000"),
+    (["--seeds", "0:1000000"], "a sweep takes at most 100,000"),
 ])
 def test_cli_sweep_checks_arguments_before_a_cluster_starts(tmp_path, capsys, args, message):
     rc = main(["sweep", "--model", "toy-scenes", "--cheap", "--out", str(tmp_path)] + args)
