@@ -68,7 +68,10 @@ class Explainer:
     ) -> None:
         # every setting is checked (once, by Settings) before the model is loaded or anything is solved
         if isinstance(generator, Settings):
-            generator, settings = None, generator if settings is None else settings
+            if settings is not None:  # two settings: which one wins would be a silent guess
+                raise SettingsError("give the Settings once: Explainer(settings) or Explainer(settings=settings), "
+                                    "not both (use settings.replace-style keywords, e.g. Explainer(s, grid=2))")
+            generator, settings = None, generator
         if settings is not None and not isinstance(settings, Settings):
             raise SettingsError(f"settings must be a Settings (give other settings as keywords, e.g. grid=6), "
                                 f"got {type(settings).__name__}")

@@ -52,7 +52,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
+import sys
+import uuid
 import warnings
 from pathlib import Path
 
@@ -272,6 +273,11 @@ def cache_path() -> Path:
         import platformdirs
 
         root = platformdirs.user_cache_dir("prsg_widgets")
+    elif Path(root).exists() and not Path(root).is_dir():
+        from ..core.errors import SettingsError
+
+        raise SettingsError(f"PRSG_CACHE_DIR={root} is a file, not a folder: point it at a folder, or unset it "
+                            "to use the user cache folder")
     return Path(root) / f"toy-scenes-{CACHE_VERSION}.pt"
 
 
@@ -284,7 +290,10 @@ def _recipe(steps: int) -> dict:
 def _save_atomic(obj: dict, path: Path) -> None:
     """``torch.save`` to a temporary file in the target folder, then ``os.replace`` it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # 0o666 and the umask, as the solve cache: mkstemp's 0600 kept other users of a shared cache
+    # folder from reading the weights, so they retrained and then could not replace the file
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)
@@ -331,6 +340,9 @@ def _trained_model(retrain: bool = False, progress: bool = True) -> ToyGenerator
             if path.exists() and not retrain:
                 model = _load_cached(path, steps)
             if model is None:
+                if progress:  # the bar is hidden off a terminal: say what the wait is, once
+                    print(f"toy-scenes: training its generator once ({steps} steps, about 35 s on 2 idle cores, "
+                          f"longer on busy ones); the weights are cached in {path}", file=sys.stderr, flush=True)
                 model = train_toy_generator(steps=steps, progress=progress)
                 _save_atomic({"recipe": _recipe(steps), "state_dict": model.state_dict()}, path)
     return model
@@ -345,7 +357,12 @@ def _training_lock(path: Path):
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as fh:
+    lock = path.with_suffix(".lock")
+    try:
+        fh = open(lock, "a")
+    except PermissionError:  # another user's lock file in a shared folder: a read-only fd locks too
+        fh = open(lock)
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

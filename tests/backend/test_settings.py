@@ -239,3 +239,8 @@ def test_a_second_positional_argument_must_be_a_settings():
         Explainer(_tiny(), 6)
     with pytest.raises(SettingsError, match="grid must be between 1 and 4096"):
         Explainer(_tiny(), grid=0)  # checked before anything is computed
+
+
+def test_two_settings_are_refused_not_one_silently_ignored():
+    with pytest.raises(SettingsError, match="give the Settings once"):
+        Explainer(Settings(model=_tiny(), grid=4), settings=Settings(model=_tiny(), grid=2))

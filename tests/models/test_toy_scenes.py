@@ -201,3 +201,27 @@ def test_foreground_patches_lie_on_the_true_objects(toy):
         on_object = int((cover >= 0.5).sum())
         assert sum(float(cover[p]) >= 0.5 for p in ids) == min(4, on_object), (seed, ids, cover[ids])
         assert all(cover[p] > 0.25 for p in ids), (seed, ids, cover[ids])  # the rest: most covered
+
+
+def test_cached_weights_follow_the_umask_and_training_says_so(tmp_cache, capsys):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        ts.load_toy_scenes()
+    finally:
+        os.umask(old)
+    # readable by the other users of a shared cache folder (mkstemp's 0600 made them retrain)
+    assert stat.S_IMODE(ts.cache_path().stat().st_mode) == 0o644
+    err = capsys.readouterr().err
+    assert "toy-scenes: training its generator once" in err and str(ts.cache_path()) in err
+
+
+def test_a_file_as_prsg_cache_dir_is_one_clear_error(tmp_path, monkeypatch):
+    from prsg_widgets import SettingsError
+
+    (tmp_path / "f").write_text("x")
+    monkeypatch.setenv("PRSG_CACHE_DIR", str(tmp_path / "f"))
+    with pytest.raises(SettingsError, match="PRSG_CACHE_DIR=.* is a file, not a folder"):
+        ts.cache_path()
