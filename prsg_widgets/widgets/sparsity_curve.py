@@ -38,7 +38,9 @@ class SparsityPlot(anywidget.AnyWidget):
     plot_width = traitlets.Int(520).tag(sync=True)
     plot_height = traitlets.Int(300).tag(sync=True)
     caption = traitlets.Unicode("").tag(sync=True)
-    """Which explanations are plotted (``model · seed · N``), also the PNG export's file name."""
+    """Which explanations are plotted (``model · seed · N``), written under the PNG export."""
+    export_stem = traitlets.Unicode("").tag(sync=True)
+    """The PNG export's file name without ``.png`` (``_export.export_stem``)."""
 
 
 def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +75,7 @@ class SparsityCurve(LiveView, widgets.VBox):
     """
 
     export_name = "sparsity"
+    export_views = {"plot": "sparsity"}
 
     def _complete_text(self) -> str:
         return "every curve complete"
@@ -88,6 +91,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         traitlets.link((self.log_x_box, "value"), (self.plot, "log_x"))
         self.note = widgets.HTML("", layout=widgets.Layout(flex="1 1 300px"))
         self.note.add_class("prsg-sparsity-note")
+        self.note.add_class("prsg-export-with")  # the caveat belongs to the curve: in its PNG too
         note = self.note
         super().__init__([header, self.plot, widgets.HBox([self.log_x_box, note],
                                                           layout=widgets.Layout(align_items="center"))])
