@@ -8,6 +8,7 @@ backend and do not pile up in pyplot's global state; Jupyter shows a returned fi
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -189,13 +190,16 @@ def overview_figure(explanation: Explanation, top: int = 8, health: Health | Non
 
 
 # ---------------------------------------------------------------------------------- Figs. 3 / 16
-def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False) -> Figure:
+def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False, note: str = "") -> Figure:
     """Fig. 3 (and Fig. 16 with a dense control among ``curves``): ``|value|`` of every element of
     every component, sorted descending, log y-axis; x as the share of elements so curves of
-    different lengths compare.  ``relative`` divides each curve by its maximum.
+    different lengths compare.  ``relative`` divides each curve by its maximum.  The colours are
+    the sparsity view's (:mod:`prsg_widgets.palette`: the curve labelled ``"dense control"`` grey
+    and dashed); ``note`` is written under the plot (the view's caption).
     """
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    fig = Figure(figsize=(5, 3.2 + 0.14 * len(textwrap.wrap(note, 90))), layout="constrained")
     ax = fig.subplots()
+    i = 0
     for label, c in curves.items():
         c = np.asarray(c, dtype=np.float64)
         if relative and c.size and c[0] > 0:
@@ -207,13 +211,19 @@ def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False) ->
         idx = np.unique(np.concatenate([np.arange(min(1000, c.size)),
                                         np.linspace(0, max(0, c.size - 1), 4000).astype(int)]))
         idx = idx[pos[idx]] if c.size else idx
-        ax.plot(x[idx], c[idx], label=f"{label} ({zeros:.0%} exact zeros)" if zeros else label, lw=1.4)
+        control = label == palette.CONTROL_LABEL
+        color = palette.CONTROL if control else palette.SERIES[i % len(palette.SERIES)]
+        i += 0 if control else 1
+        ax.plot(x[idx], c[idx], label=f"{label} ({zeros:.0%} exact zeros)" if zeros else label, lw=1.4,
+                color=color, ls="--" if control else "-")
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of all elements of all components (sorted)")
     ax.set_ylabel("|I(S)_j|" + (" / max" if relative else ""))
     ax.set_title("Sparsity of feature components", fontsize=10)
     ax.legend(fontsize=8)
+    if note:
+        fig.supxlabel("\n".join(textwrap.wrap(note, 90)), fontsize=7, ha="left", x=0.01, multialignment="left")
     return fig
 
 

@@ -18,6 +18,12 @@ TARGET = "#e8590c"
 """Orange: the target patches ``T`` of a reconstruction."""
 MATCHED = "#2f9e44"
 """Green: an action field found in both images (transferability)."""
+SERIES = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599")
+"""The colours of the curves of a plot, in order (the sparsity curves)."""
+CONTROL = "#868e96"
+"""Grey, dashed: the dense control's curve."""
+CONTROL_LABEL = "dense control"
+"""The label that marks a curve as the dense control."""
 
 NEGLIGIBLE = 1e-4
 """A component whose ``‖I(S)‖₂`` is at most this share of the largest norm is numerically zero:
