@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from torch import Tensor
 
@@ -33,7 +34,8 @@ from .metrics import (
 
 __all__ = [
     "image_to_rgb", "pattern_to_rgb", "outline_patches",
-    "regional_patterns_figure", "regional_patterns_legend", "overview_figure", "sparsity_figure", "matching_error_figure", "boundary_breach_figure",
+    "regional_patterns_figure", "regional_patterns_legend", "overview_figure",
+    "sparsity_figure", "matching_error_figure", "boundary_breach_figure",
     "real_action_field_figure", "consistency_figure", "transferability_figure",
     "controllable_reconstruction_figure", "sequential_reconstruction_figure", "properties_figure",
     "convergence_figure", "markdown_table",
@@ -124,7 +126,7 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
     count = len(subsets) + 1
     ncols = min(ncols, count)
     rows = max(1, -(-count // ncols))
-    lines = (3 if legend else 0) + len(notes)
+    lines = (5 if legend else 0) + len(notes)
     fig = Figure(figsize=(max(1.7 * ncols, 7.5 if lines else 0), 1.9 * rows + 0.17 * lines), layout="constrained")
     axes = _grid_axes(fig, count, ncols)
     grid = explanation.grid
@@ -152,13 +154,15 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
     fig.suptitle("Regional patterns Δx_S = g(f_N) − g(f_N − I(S)) (grey = no change)", fontsize=9)
     text = list(regional_patterns_legend(explanation, len(subsets)) if legend else []) + list(notes)
     if text:
-        if legend:
-            fig.legend(handles=[Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.SELECTED, linewidth=1.5,
-                                          label="patches N (ids written in them)"),
-                                Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.ACTION_FIELD, linewidth=1.5,
-                                          label="action field A(S) of the component")],
-                       loc="outside lower center", ncol=2, fontsize=7, frameon=False)
-        fig.supxlabel("\n".join(text), fontsize=7, ha="left", x=0.01, multialignment="left")
+        # one legend under the tiles (constrained layout makes room for it): the two kinds of box,
+        # then every line of words with no marker
+        boxes = [Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.SELECTED, linewidth=1.5,
+                           label="patches N (ids written in them)"),
+                 Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.ACTION_FIELD, linewidth=1.5,
+                           label="action field A(S) of the component")] if legend else []
+        words = [Line2D([], [], linestyle="none", label=line) for line in text]
+        fig.legend(handles=boxes + words, loc="outside lower left", fontsize=7, frameon=False,
+                   handlelength=1.4, handletextpad=0.5, labelspacing=0.25, borderaxespad=0.2)
     return fig
 
 

@@ -5,6 +5,7 @@ and the solver preset.  The figure object is checked, not pixels.
 from __future__ import annotations
 
 import pytest
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from prsg_widgets import figures, palette
@@ -34,7 +35,7 @@ def test_overview_has_a_legend_the_health_and_the_preset(overview):
     words = "\n".join(t.get_text() for t in fig.findobj(Text))
     # the boxes: what blue and magenta mean, in the colours drawn
     (legend,) = fig.legends
-    keys = {h.get_label(): h.get_edgecolor() for h in legend.legend_handles}
+    keys = {h.get_label(): h.get_edgecolor() for h in legend.legend_handles if isinstance(h, Rectangle)}
     assert set(keys) == {"patches N (ids written in them)", "action field A(S) of the component"}
     assert [tuple(round(v, 3) for v in c) for c in keys.values()] == [
         tuple(round(int(h[i:i + 2], 16) / 255, 3) for i in (1, 3, 5)) + (1.0,)
