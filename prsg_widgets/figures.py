@@ -160,7 +160,9 @@ def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], p
                            label="patches N (ids written in them)"),
                  Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.ACTION_FIELD, linewidth=1.5,
                            label="action field A(S) of the component")] if legend else []
-        words = [Line2D([], [], linestyle="none", label=line) for line in text]
+        wide = max(60, int(16 * fig.get_figwidth()))  # characters of 7-pt text across the figure
+        words = [Line2D([], [], linestyle="none", label="\n".join(textwrap.wrap(line, wide, subsequent_indent="    ")))
+                 for line in text]
         fig.legend(handles=boxes + words, loc="outside lower left", fontsize=7, frameon=False,
                    handlelength=1.4, handletextpad=0.5, labelspacing=0.25, borderaxespad=0.2)
     return fig

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("anywidget")
 
 from harness import set_theme  # noqa: E402
+from test_dashboard_browser import _download  # noqa: E402
 from test_widgets_browser import _show  # noqa: E402
 
 
@@ -19,16 +20,6 @@ def toy_model_cached():
     from prsg_widgets.models import load_generator
 
     load_generator("toy-scenes", cheap=True)
-
-
-def _download(lab, page, button):
-    with page.expect_download() as info:
-        button.click()
-    d = info.value
-    target = lab._artifact_dir() / d.suggested_filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    d.save_as(str(target))
-    return target
 
 
 def _exported(view) -> dict:
