@@ -121,7 +121,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .backend import Explainer
     from .backend.settings import Settings
     from .core.validate import check_positive_int, check_writable_dir
-    from .figures import regional_patterns_figure
+    from .figures import overview_figure
 
     # everything that can be checked is checked before the model loads or anything is solved
     settings = Settings.from_args(args)
@@ -149,8 +149,9 @@ def _explain(args: argparse.Namespace) -> int:
         health = expl.health(k=args.top_k)
         extra = {f"health_{key}": (float("nan") if value is None else value) for key, value in health.as_dict().items()}
         _write_pair(out, expl, extra, health.to_json() + "\n")
-        top = [c.subset for c in expl.components(top=args.top)]
-        fig = regional_patterns_figure(expl, top, expl.regional_patterns(top), ncols=min(len(top) + 1, 9))
+        preset = f"'{settings.preset_name}'" if settings.preset_name else "(custom)"
+        fig = overview_figure(expl, top=args.top, health=health,
+                              solver=f"{preset}: {explainer.config.describe()}")
         fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
         feasible = expl.feasible[1:]  # the non-empty subsets, as counted above
         print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}), "

@@ -8,16 +8,20 @@ backend and do not pile up in pyplot's global state; Jupyter shows a returned fi
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from torch import Tensor
 
+from . import palette
 from .backend import Explanation
 from .core.grid import PatchGrid
+from .core.health import Health
 from .metrics import (
     BreachResult,
     ConsistencyResult,
@@ -30,7 +34,8 @@ from .metrics import (
 
 __all__ = [
     "image_to_rgb", "pattern_to_rgb", "outline_patches",
-    "regional_patterns_figure", "sparsity_figure", "matching_error_figure", "boundary_breach_figure",
+    "regional_patterns_figure", "regional_patterns_legend", "overview_figure",
+    "sparsity_figure", "matching_error_figure", "boundary_breach_figure",
     "real_action_field_figure", "consistency_figure", "transferability_figure",
     "controllable_reconstruction_figure", "sequential_reconstruction_figure", "properties_figure",
     "convergence_figure", "markdown_table",
@@ -101,43 +106,106 @@ def _grid_axes(fig: Figure, count: int, ncols: int):
 
 
 # ---------------------------------------------------------------------------------- Fig. 2
+def _norm_text(v: float) -> str:
+    """A norm as the component gallery writes it (``fmt`` of ``component_gallery.js``)."""
+    if v != 0 and (abs(v) >= 1e4 or abs(v) < 1e-3):
+        return f"{v:.2e}"
+    return f"{v:.3f}"
+
+
 def regional_patterns_figure(explanation: Explanation, subsets: Sequence[int], patterns: Tensor,
-                             ncols: int = 6, shared_scale: bool = False) -> Figure:
+                             ncols: int = 6, shared_scale: bool = False, legend: bool = True,
+                             notes: Sequence[str] = ()) -> Figure:
     """Fig. 2: the image with ``N`` outlined, then each regional pattern ``Δx_S``
-    (``patterns = explanation.regional_patterns(subsets)``) with its action field outlined.
+    (``patterns = explanation.regional_patterns(subsets)``) with its action field outlined — in
+    the colours, words and "≈ 0" rule of the component gallery (:mod:`prsg_widgets.palette`):
+    a tile titled ``#rank {S}`` and ``‖I‖₂``, a numerically zero component drawn flat.
+    ``legend`` explains the boxes and numbers under the tiles; each of ``notes`` (a health
+    summary, the solver) is one more line there.
     """
     count = len(subsets) + 1
     ncols = min(ncols, count)
-    fig = Figure(figsize=(1.7 * ncols, 1.9 * max(1, -(-count // ncols))), layout="constrained")
+    rows = max(1, -(-count // ncols))
+    lines = (5 if legend else 0) + len(notes)
+    fig = Figure(figsize=(max(1.7 * ncols, 7.5 if lines else 0), 1.9 * rows + 0.17 * lines), layout="constrained")
     axes = _grid_axes(fig, count, ncols)
     grid = explanation.grid
-    axes[0].imshow(image_to_rgb(explanation.image, _value_range(explanation)))
+    axes[0].imshow(image_to_rgb(explanation.image, _value_range(explanation)), interpolation="none")
     draw_grid(axes[0], grid, explanation.patches)
-    outline_patches(axes[0], grid, explanation.patches, "cyan", 1.0)
-    axes[0].set_title("image, N (patch ids)", fontsize=8)
+    outline_patches(axes[0], grid, explanation.patches, palette.SELECTED, 1.2)
+    axes[0].set_title("image x, patches N", fontsize=8)
     scale = float(patterns.abs().max()) if shared_scale and len(patterns) else None
-    norms = explanation.norms() if explanation.has_components else None
+    ranked = [(int(t), float(v)) for t, v in explanation.ranking() if v is not None]
+    rank = {t: i + 1 for i, (t, _) in enumerate(ranked)}
+    norms = dict(ranked)
+    largest = max(norms.values(), default=0.0)
     for ax, s, p in zip(axes[1:], subsets, patterns, strict=True):
-        ax.imshow(pattern_to_rgb(p, scale))
-        outline_patches(ax, grid, explanation.subset_patches(s))
-        title = f"S={explanation.subset_patches(s)}"
-        if norms is not None:
-            title += f"\n‖I‖={float(norms[explanation.subset(s)]):.2g}"
+        flat = palette.is_negligible(norms.get(int(s)), largest)
+        # as on screen: a numerically zero component scaled to its own max would show rounding noise
+        ax.imshow(pattern_to_rgb(p.new_zeros(p.shape) if flat else p, scale), interpolation="none")
+        outline_patches(ax, grid, explanation.subset_patches(s), palette.ACTION_FIELD)
+        field = "{" + ",".join(map(str, explanation.subset_patches(s))) + "}"
+        title = f"#{rank[int(s)]} {field}" if int(s) in rank else field
+        if int(s) in norms:
+            title += f"\n‖I‖₂ = {_norm_text(norms[int(s)])}" + (" ≈ 0" if flat else "")
         ax.set_title(title, fontsize=7)
     for ax in axes:
         _bare(ax)
     fig.suptitle("Regional patterns Δx_S = g(f_N) − g(f_N − I(S)) (grey = no change)", fontsize=9)
+    text = list(regional_patterns_legend(explanation, len(subsets)) if legend else []) + list(notes)
+    if text:
+        # one legend under the tiles (constrained layout makes room for it): the two kinds of box,
+        # then every line of words with no marker
+        boxes = [Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.SELECTED, linewidth=1.5,
+                           label="patches N (ids written in them)"),
+                 Rectangle((0, 0), 1, 1, fill=False, edgecolor=palette.ACTION_FIELD, linewidth=1.5,
+                           label="action field A(S) of the component")] if legend else []
+        wide = max(60, int(16 * fig.get_figwidth()))  # characters of 7-pt text across the figure
+        words = [Line2D([], [], linestyle="none", label="\n".join(textwrap.wrap(line, wide, subsequent_indent="    ")))
+                 for line in text]
+        fig.legend(handles=boxes + words, loc="outside lower left", fontsize=7, frameon=False,
+                   handlelength=1.4, handletextpad=0.5, labelspacing=0.25, borderaxespad=0.2)
     return fig
 
 
+def regional_patterns_legend(explanation: Explanation, shown: int) -> list[str]:
+    """What the tiles of :func:`regional_patterns_figure` say, in words (the legend's lines)."""
+    total = explanation.num_subsets - 1
+    return [f"#r {{S}}: the component I(S) of the patch set S, ranked by its L2 norm ‖I‖₂ = ‖I(S)‖₂; "
+            f"shown: {shown} of the {total} components (2^{explanation.n} − 1) by norm",
+            "each tile Δx_S, every colour channel scaled to the tile's own max |Δx|: grey = 0, lighter = the "
+            "component adds, darker = it takes away",
+            f"≈ 0: {palette.negligible_words()}"]
+
+
+def overview_figure(explanation: Explanation, top: int = 8, health: Health | None = None,
+                    solver: str = "", ncols: int = 9) -> Figure:
+    """``prsg explain``'s overview.png: :func:`regional_patterns_figure` of the ``top`` components
+    by norm, with its legend, the explanation's health (the lines of ``health.summary()``,
+    computed by :meth:`Explanation.health` when not given) and ``solver`` (the preset and its
+    settings) under the tiles.
+    """
+    subsets = [c.subset for c in explanation.components(top=top)]
+    health = explanation.health() if health is None else health
+    seed = getattr(explanation.sample, "seed", None)
+    notes = [f"{explanation.meta.model} · {'seed ' + str(seed) if seed is not None else 'image'} · "
+             f"N = {{{', '.join(map(str, explanation.patches))}}}" + (f" · solver {solver}" if solver else "")]
+    notes += ["health: " + line for line in health.summary().splitlines()]
+    return regional_patterns_figure(explanation, subsets, explanation.regional_patterns(subsets),
+                                    ncols=min(len(subsets) + 1, ncols), notes=notes)
+
+
 # ---------------------------------------------------------------------------------- Figs. 3 / 16
-def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False) -> Figure:
+def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False, note: str = "") -> Figure:
     """Fig. 3 (and Fig. 16 with a dense control among ``curves``): ``|value|`` of every element of
     every component, sorted descending, log y-axis; x as the share of elements so curves of
-    different lengths compare.  ``relative`` divides each curve by its maximum.
+    different lengths compare.  ``relative`` divides each curve by its maximum.  The colours are
+    the sparsity view's (:mod:`prsg_widgets.palette`: the curve labelled ``"dense control"`` grey
+    and dashed); ``note`` is written under the plot (the view's caption).
     """
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    fig = Figure(figsize=(5, 3.2 + 0.14 * len(textwrap.wrap(note, 90))), layout="constrained")
     ax = fig.subplots()
+    i = 0
     for label, c in curves.items():
         c = np.asarray(c, dtype=np.float64)
         if relative and c.size and c[0] > 0:
@@ -149,13 +217,19 @@ def sparsity_figure(curves: Mapping[str, np.ndarray], relative: bool = False) ->
         idx = np.unique(np.concatenate([np.arange(min(1000, c.size)),
                                         np.linspace(0, max(0, c.size - 1), 4000).astype(int)]))
         idx = idx[pos[idx]] if c.size else idx
-        ax.plot(x[idx], c[idx], label=f"{label} ({zeros:.0%} exact zeros)" if zeros else label, lw=1.4)
+        control = label == palette.CONTROL_LABEL
+        color = palette.CONTROL if control else palette.SERIES[i % len(palette.SERIES)]
+        i += 0 if control else 1
+        ax.plot(x[idx], c[idx], label=f"{label} ({zeros:.0%} exact zeros)" if zeros else label, lw=1.4,
+                color=color, ls="--" if control else "-")
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of all elements of all components (sorted)")
     ax.set_ylabel("|I(S)_j|" + (" / max" if relative else ""))
     ax.set_title("Sparsity of feature components", fontsize=10)
     ax.legend(fontsize=8)
+    if note:
+        fig.supxlabel("\n".join(textwrap.wrap(note, 90)), fontsize=7, ha="left", x=0.01, multialignment="left")
     return fig
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..palette import js_constants
 from ._images import ArrayLike, decode_rgba, float32_bytes, rgba_bytes, signed_rgba_bytes  # noqa: F401
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -158,7 +159,7 @@ def esm(name: str) -> str:
     """
     common = (STATIC / "common.js").read_text(encoding="utf-8")
     glossary = "const GLOSSARY = " + json.dumps(GLOSSARY, ensure_ascii=False) + ";\n"
-    return common + "\n" + glossary + (STATIC / name).read_text(encoding="utf-8")
+    return common + "\n" + glossary + js_constants() + (STATIC / name).read_text(encoding="utf-8")
 
 
 class GridView(anywidget.AnyWidget):
@@ -173,6 +174,8 @@ class GridView(anywidget.AnyWidget):
     grid_size = traitlets.Int(6).tag(sync=True)
     row_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     col_edges = traitlets.List(traitlets.Int()).tag(sync=True)
+    export_stem = traitlets.Unicode("").tag(sync=True)
+    """The name of the view's PNG export, without ``.png`` (``_export.export_stem``)."""
 
     def set_grid(self, grid, width: int, height: int) -> None:
         """Show images of ``width × height`` pixels cut by ``grid`` (a :class:`PatchGrid`); call

@@ -3,13 +3,15 @@
 The PNG of a view is drawn in the browser from what is on screen (``common.js``
 ``exportButton``); the SVG is the paper-style matplotlib figure of the same results
 (:mod:`prsg_widgets.figures`), made in the kernel and handed to the browser as a download — never
-written next to the notebook — under a short name (``components_dcgan-faces_seed0_N8-13.svg``).
+written next to the notebook — under the name :func:`export_stem` gives every export, PNG or SVG
+(``components_dcgan-faces_seed0_N8-13.svg``).
 """
 from __future__ import annotations
 
 import base64
 import io
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import anywidget
@@ -53,13 +55,35 @@ class Downloader(anywidget.AnyWidget):
                         "n": self.count}
 
 
-def file_stem(view: str, explanation: Any) -> str:
-    """``view_model_seedS_N1-2-3``: what a file shows, short and safe on every file system."""
-    ex = getattr(explanation, "explainer", None)
-    model = getattr(getattr(ex, "generator", None), "name", None) or getattr(explanation.meta, "model", "loaded")
-    seed = getattr(explanation.sample, "seed", None)
-    stem = f"{view}_{model}_seed{seed if seed is not None else 'x'}_N{'-'.join(map(str, explanation.patches))}"
+def export_stem(view: str, model: str | None, parts: Sequence[tuple[int | None, Sequence[int]]]) -> str:
+    """The one name of every export (PNG and SVG) but its extension:
+    ``<view>_<model>_seed<seed>_N<p1>-<p2>-…``, one ``seed…_N…`` part per image shown, joined by
+    ``_vs_`` (``transferability_dcgan-faces_seed0_N8-13_vs_seed3_N8-13``); ``seedx`` when the
+    image has no seed.  Only ``A-Z a-z 0-9 _ . -`` (safe on every file system), at most 120 characters.
+    """
+    if not parts:
+        parts = [(None, ())]
+    shown = "_vs_".join(f"seed{'x' if seed is None else int(seed)}_N{'-'.join(str(int(p)) for p in patches)}"
+                        for seed, patches in parts)
+    stem = f"{view}_{model or 'image'}_{shown}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem)[:120]
+
+
+def model_name(explanation: Any) -> str:
+    """The model an explanation comes from (a loaded one without explainer: its metadata's)."""
+    ex = getattr(explanation, "explainer", None)
+    name = getattr(getattr(ex, "generator", None), "name", None)
+    if name:
+        return str(name)
+    return str(getattr(getattr(explanation, "meta", None), "model", None) or "loaded")
+
+
+def file_stem(view: str, explanations: Any) -> str:
+    """:func:`export_stem` of the explanation(s) a view shows."""
+    many = list(explanations) if isinstance(explanations, (list, tuple)) else [explanations]
+    models = list(dict.fromkeys(model_name(e) for e in many))
+    return export_stem(view, "-".join(models) if models else None,
+                       [(getattr(e.sample, "seed", None), e.patches) for e in many])
 
 
 def svg_bytes(figure: Any) -> bytes:

@@ -21,13 +21,16 @@ from ._progress_line import ProgressLine
 class LiveView:
     """Subclasses call :meth:`_init_live` before building their layout, :meth:`_watch` whenever
     they show other explanations, and implement ``_refresh()``, ``_complete_text()`` and
-    ``_figure()`` (and set ``export_name``: the first word of exported file names).
+    ``_figure()`` (and set ``export_name``: the first word of the SVG's file name, and
+    ``export_views``: the attribute of each anywidget view with a PNG button → the first word of
+    its PNG's name).  Every name comes from :func:`~._export.file_stem`.
     """
 
     solve: bool
     add_class: Callable[[str], Any]  # (from the ipywidgets.DOMWidget it is mixed into)
     remove_class: Callable[[str], Any]
     export_name = "view"
+    export_views: dict[str, str] = {}
 
     def _init_live(self, title: str, progress_width: str, term: str | None = None) -> widgets.VBox:
         """Set up the live state and return the header: ``title`` (with the glossary ⓘ of
@@ -76,16 +79,27 @@ class LiveView:
     def _figure(self):  # pragma: no cover - every subclass implements it
         raise NotImplementedError
 
-    def _export_source(self) -> Any:
-        return self._shown()[0] if self._shown() else None
+    def export_stem(self, view: str | None = None) -> str:
+        """The file name (without extension) of the view's exports: :func:`~._export.file_stem`
+        of the explanations it shows; ``view`` defaults to ``export_name`` (the SVG's).
+        """
+        shown = self._shown()
+        return file_stem(view or self.export_name, shown) if shown else (view or self.export_name)
+
+    def _name_exports(self) -> None:
+        """Give each anywidget view the name of its PNG export (the browser names the download);
+        ``prsg-live`` marks the composite whose ``prsg-export-with`` captions the PNGs include.
+        """
+        self.add_class("prsg-live")
+        for attr, view in self.export_views.items():
+            getattr(self, attr).export_stem = self.export_stem(view)
 
     def save_svg(self, path: str | None = None) -> str:
         """The view's paper figure (matplotlib) as an SVG: downloaded by the browser, or written to
         ``path`` when given.  Returns the file name.
         """
         data = svg_bytes(self._figure())
-        src = self._export_source()
-        name = (file_stem(self.export_name, src) if src is not None else self.export_name) + ".svg"
+        name = self.export_stem() + ".svg"
         if path is not None:
             with open(path, "wb") as fh:
                 fh.write(data)
@@ -152,6 +166,7 @@ class LiveView:
         self.progress.value = 0
         self.status.value = ""
         self._show_identity()
+        self._name_exports()
         for e in watched:
             e.on_update(listener)
             if self.solve and not e.is_complete:

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import torch
 import traitlets
 
-from .. import metrics
+from .. import metrics, palette
 from ._common import caption, info_html, model_value_range, popcount, show_errors
 from ._images import rgba_bytes, signed_rgba_bytes
 from ._live import LiveView
@@ -36,6 +36,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
     """
 
     export_name = "components"
+    export_views = {"gallery": "components", "recon_view": "reconstruction"}
     filter_order = traitlets.Int(0)
     filter_patch = traitlets.Int(-1)
     selected_subset = traitlets.Int(-1)
@@ -63,6 +64,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.k_slider, self.recon_view])
         self.health_box = widgets.HTML("")
         self.health_box.add_class("prsg-health")
+        self.health_box.add_class("prsg-export-with")  # the PNG exports show it too
         self.save_button = widgets.Button(description="Save explanation", icon="save",
                                           tooltip="Explanation.save(): an .npz in the notebook's folder "
                                                   "(load it with Explanation.load)",
@@ -245,8 +247,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
 
     def _negligible(self, s: int) -> bool:
         """``‖I(S)‖₂`` below ``NEGLIGIBLE`` of the largest norm (numerically zero)."""
-        top = max(self._norms.values(), default=0.0)
-        return self._norms.get(s) is not None and self._norms[s] <= NEGLIGIBLE * top
+        return palette.is_negligible(self._norms.get(s), max(self._norms.values(), default=0.0))
 
     def _update_detail(self) -> None:
         e, s = self.explanation, int(self.selected_subset)
@@ -406,8 +407,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.rmse = float(res.rmse[k])
 
 
-NEGLIGIBLE = 1e-4
-"""A component whose norm is at most this share of the largest is shown as ≈ 0, drawn flat."""
+NEGLIGIBLE = palette.NEGLIGIBLE  # the "≈ 0" rule lives in palette.py, shared with the exported figures
 
 
 def _solver_line(explanation: Any) -> str:

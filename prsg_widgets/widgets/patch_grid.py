@@ -8,6 +8,7 @@ import traitlets
 
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
 from ._common import GridView, esm, model_value_range
+from ._export import export_stem
 from ._images import ArrayLike, rgba_bytes
 
 
@@ -129,6 +130,15 @@ class PatchGridSelector(GridView):
             self.image = data
         # drop ids the new grid does not have
         self.selected = [p for p in self.selected if p < grid.num_patches]
+        self._name_export()
+
+    @traitlets.observe("selected")
+    def _name_export(self, _change: Any = None) -> None:
+        """The PNG export's name: the model, the seed shown and the selected patches."""
+        gen = getattr(getattr(self, "explainer", None), "generator", None)
+        sample = getattr(self, "sample", None)
+        self.export_stem = export_stem("patches", getattr(gen, "name", None),
+                                       [(getattr(sample, "seed", None), self.selected)])
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal) -> list[int]:

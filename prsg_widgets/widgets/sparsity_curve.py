@@ -11,13 +11,13 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from .. import metrics
+from .. import metrics, palette
 from ._common import CSS, esm, info_html
 from ._images import float32_bytes
 from ._live import LiveView
 
-COLORS = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599"]
-CONTROL_COLOR = "#868e96"
+COLORS = list(palette.SERIES)  # one palette with the exported figure (palette.py)
+CONTROL_COLOR = palette.CONTROL
 
 
 class SparsityPlot(anywidget.AnyWidget):
@@ -38,7 +38,9 @@ class SparsityPlot(anywidget.AnyWidget):
     plot_width = traitlets.Int(520).tag(sync=True)
     plot_height = traitlets.Int(300).tag(sync=True)
     caption = traitlets.Unicode("").tag(sync=True)
-    """Which explanations are plotted (``model · seed · N``), also the PNG export's file name."""
+    """Which explanations are plotted (``model · seed · N``), written under the PNG export."""
+    export_stem = traitlets.Unicode("").tag(sync=True)
+    """The PNG export's file name without ``.png`` (``_export.export_stem``)."""
 
 
 def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,10 +71,12 @@ class SparsityCurve(LiveView, widgets.VBox):
     solved its curve is drawn from the components already available (marked "partial") and
     updates as results land.  Hovering reads the rank and value under the pointer (``hover``).
 
-    ``curves`` maps each label to its full curve once complete.
+    ``curves`` maps each label to its full curve once complete; ``caveat`` is the caption under
+    the curve in plain words (the exported figure writes it too).
     """
 
     export_name = "sparsity"
+    export_views = {"plot": "sparsity"}
 
     def _complete_text(self) -> str:
         return "every curve complete"
@@ -88,6 +92,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         traitlets.link((self.log_x_box, "value"), (self.plot, "log_x"))
         self.note = widgets.HTML("", layout=widgets.Layout(flex="1 1 300px"))
         self.note.add_class("prsg-sparsity-note")
+        self.note.add_class("prsg-export-with")  # the caveat belongs to the curve: in its PNG too
         note = self.note
         super().__init__([header, self.plot, widgets.HBox([self.log_x_box, note],
                                                           layout=widgets.Layout(align_items="center"))])
@@ -100,6 +105,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.labels: list[str] = []
         self.control: Any = None  # the dense control's Explanation, when there is one
         self.curves: dict[str, np.ndarray] = {}
+        self.caveat = ""  # the caption under the curve in plain words (also under the exported figure)
         if line is not None:
             self.use_line(line)
         if explanations is not None:
@@ -132,13 +138,21 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.control_void = bool(self.dense_control and ex.config.nested)
         if self.dense_control and not self.control_void:
             self.control = metrics.dense_control(ex, first, seed=self.control_seed)
+        if self.control_void:
+            head, info, body = ("No dense control with the nested solve", "dense control",
+                                ": nested solving bounds each subset by its smaller ones, which makes even a random "
+                                "feature look sparse, so a comparison would say nothing. Re-solve independently to "
+                                "compare with the dense control.")
+        elif self.control is not None:
+            head, info, body = ("dashed grey: the dense control", "dense control", " — a random feature through the "
+                                "same (independent) solve; if the components are sparse, their curves fall faster.")
+        else:
+            head, info, body = "", "", ""
+        tail = " Exact zeros cannot be drawn on a log axis: they are counted in the legend."
+        self.caveat = (head + body + tail).strip()
         self.note.value = "<span class='prsg-muted' style='font-size:12px'>" + (
-            "<b>No dense control with the nested solve</b> " + info_html("dense control") + ": nested solving bounds "
-            "each subset by its smaller ones, which makes even a random feature look sparse, so a comparison would "
-            "say nothing. Re-solve independently to compare with the dense control." if self.control_void else
-            "dashed grey: the dense control " + info_html("dense control") + " — a random feature through the same "
-            "(independent) solve; if the components are sparse, their curves fall faster." if self.control is not None
-            else "") + " Exact zeros cannot be drawn on a log axis: they are counted in the legend.</span>"
+            (f"<b>{head}</b>" if self.control_void else head) + (" " + info_html(info) if info else "") + body
+            + tail) + "</span>"
         self._watch(self._all())
         self.plot.caption = " | ".join(self.shows)
         self.refresh()
@@ -147,7 +161,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         return self.explanations + ([self.control] if self.control is not None else [])
 
     def _all_labels(self) -> list[str]:
-        return self.labels + (["dense control"] if self.control is not None else [])
+        return self.labels + ([palette.CONTROL_LABEL] if self.control is not None else [])
 
     def _refresh(self) -> None:
         series, chunks, offset = [], [], 0
@@ -188,7 +202,7 @@ class SparsityCurve(LiveView, widgets.VBox):
 
         if not self.curves:
             raise ValueError("no complete curve yet: wait for the solve")
-        return sparsity_figure(self.curves)
+        return sparsity_figure(self.curves, note=self.caveat)
 
 
 def _default_labels(explanations: Sequence[Any]) -> list[str]:

@@ -71,6 +71,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
     """
 
     export_name = "transferability"
+    export_views = {"view": "transferability"}
     seed_b = traitlets.Int(1)
     k_a = traitlets.Int(20)
     k_b = traitlets.Int(100)

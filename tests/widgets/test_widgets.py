@@ -713,7 +713,8 @@ def test_views_download_their_paper_figure_as_svg(solved, tmp_path, monkeypatch)
     p.refresh()
     for view, stem in ((b, "components"), (c, "sparsity"), (p, "transferability")):
         view.svg_button.click()
-        assert view.svg_path == f"{stem}_tiny_seed0_N1-6-11.svg", view.svg_note.value
+        both = "_vs_seed1_N1-6-11" if view is p else ""  # the pairer shows two images: both named
+        assert view.svg_path == f"{stem}_tiny_seed0_N1-6-11{both}.svg", view.svg_note.value
         payload = view.downloader.payload  # handed to the browser, which downloads it
         assert payload["name"] == view.svg_path and payload["mime"] == "image/svg+xml"
         assert base64.b64decode(payload["data"]).lstrip().startswith(b"<?xml")

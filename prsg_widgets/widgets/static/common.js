@@ -177,7 +177,10 @@ function clipOf(el, root) {
   return null;
 }
 
+// Paint `root`'s content at its place relative to `r0` (a rectangle's left/top); returns the
+// words written, in order (the PNG export mirrors them in data-exported-text for tests).
 function paintView(ctx, root, r0) {
+  const written = [];
   const inside = (r, clip) => !clip || (r.bottom > clip.top + 1 && r.top < clip.bottom - 1);
   for (const el of root.querySelectorAll("*")) {
     if (el.closest(EXPORT_SKIP) || !el.getClientRects().length) continue;
@@ -217,6 +220,7 @@ function paintView(ctx, root, r0) {
             range.setEnd(node, off + w.length);
             for (const wr of range.getClientRects()) {
               ctx.fillText(w, wr.left - r0.left, wr.top - r0.top + wr.height * 0.78);
+              written.push(w);
               break;
             }
           }
@@ -226,38 +230,82 @@ function paintView(ctx, root, r0) {
     }
     ctx.restore();
   }
+  return written;
 }
 
-// "⤓ PNG" button: the view as it is on screen (at devicePixelRatio, on the theme background,
-// see paintView) with the `caption()` (model · seed · N) written under it; downloaded.
-function exportButton(root, name) {
+// Let every scroll box inside `root` show all of its content (the export must not cut a row of
+// thumbnails off where the screen scrolls); returns the function that puts the boxes back.
+function unclip(root) {
+  const saved = [];
+  for (const el of root.querySelectorAll("*")) {
+    const o = getComputedStyle(el).overflowY;
+    if ((o === "auto" || o === "scroll" || o === "hidden") && el.scrollHeight > el.clientHeight + 1) {
+      saved.push([el, el.style.maxHeight, el.style.height, el.style.overflowY]);
+      el.style.maxHeight = "none";
+      el.style.height = "auto";
+      el.style.overflowY = "visible";
+    }
+  }
+  return () => { for (const [el, mh, h, o] of saved) { el.style.maxHeight = mh; el.style.height = h; el.style.overflowY = o; } };
+}
+
+// What a view shows outside its own root (a caption or a health line that Python puts beside
+// it): the elements marked `.prsg-export-with` in the composite view (`.prsg-live`) it belongs to.
+function companions(root) {
+  const live = root.closest(".prsg-live");
+  return live ? Array.from(live.querySelectorAll(".prsg-export-with")).filter((c) => !c.contains(root) &&
+    c.getClientRects().length && c.closest(".prsg-live") === live) : [];
+}
+
+// "⤓ PNG" button: the view as it is on screen (at devicePixelRatio, on the theme background, see
+// paintView), scroll boxes unrolled, the captions Python shows beside it (`companions`) under it,
+// then the `caption` (model · seed · N); downloaded as `export_stem`.png — the name Python gives
+// every export (`_export.export_stem`; `view` when the model has none).
+function exportButton(root, model, view) {
   const btn = dom("button", "prsg-btn prsg-export", "⤓ PNG");
   btn.title = "download this view as a PNG, as it is on screen (with the caption)";
   btn.setAttribute("aria-label", "download this view as a PNG");
   btn.addEventListener("click", () => {
-    const r0 = root.getBoundingClientRect();
-    const dpr = window.devicePixelRatio || 1;
-    const cap = typeof name === "function" ? name() : String(name);
-    const W = Math.ceil(Math.max(r0.width, root.scrollWidth)), H = Math.ceil(r0.height) + 20;
-    const out = document.createElement("canvas");
-    out.width = Math.round(W * dpr);
-    out.height = Math.round(H * dpr);
-    const ctx = out.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = themeColor(root, "--jp-layout-color0", "#fff");
-    ctx.fillRect(0, 0, W, H);
-    ctx.imageSmoothingEnabled = false;
-    paintView(ctx, root, r0);
-    ctx.fillStyle = themeColor(root, "--jp-ui-font-color1", "#222");
-    ctx.font = "11px sans-serif";
-    ctx.fillText(cap, 4, H - 6);
-    const a = document.createElement("a");
-    a.download = (cap || "view").replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 120) + ".png";
-    a.href = out.toDataURL("image/png");
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    root.dataset.exported = a.download;
+    const restore = unclip(root);
+    try {
+      const r0 = root.getBoundingClientRect();
+      const extra = companions(root).map((c) => ({ el: c, r: c.getBoundingClientRect() }));
+      const dpr = window.devicePixelRatio || 1;
+      const cap = (model.get("caption") || "").trim();
+      const W = Math.ceil(Math.max(r0.width, root.scrollWidth, ...extra.map((c) => c.r.width)));
+      const H = Math.ceil(r0.height + extra.reduce((h, c) => h + c.r.height + 4, 0)) + (cap ? 20 : 4);
+      const out = document.createElement("canvas");
+      out.width = Math.round(W * dpr);
+      out.height = Math.round(H * dpr);
+      const ctx = out.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.fillStyle = themeColor(root, "--jp-layout-color0", "#fff");
+      ctx.fillRect(0, 0, W, H);
+      ctx.imageSmoothingEnabled = false;
+      const written = paintView(ctx, root, r0);
+      let y = r0.height + 4;
+      for (const c of extra) {  // each under the view, at its own left edge
+        written.push(...paintView(ctx, c.el, { left: c.r.left, top: c.r.top - y }));
+        y += c.r.height + 4;
+      }
+      if (cap) {
+        ctx.fillStyle = themeColor(root, "--jp-ui-font-color1", "#222");
+        ctx.font = "11px sans-serif";
+        ctx.fillText(cap, 4, H - 6);
+        written.push(cap);
+      }
+      const a = document.createElement("a");
+      a.download = (model.get("export_stem") || view || "view") + ".png";
+      a.href = out.toDataURL("image/png");
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      root.dataset.exported = a.download;
+      root.dataset.exportedText = written.join(" ");
+      root.dataset.exportedSize = `${W}x${H}`;
+    } finally {
+      restore();
+    }
   });
   return btn;
 }

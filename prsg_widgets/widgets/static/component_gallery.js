@@ -20,7 +20,7 @@ function fmt(v, digits = 3) {
   return v.toFixed(digits);
 }
 
-const ACTION_FIELD = "#d6336c"; // magenta: the action field A(S), everywhere
+const ACTION_FIELD = PALETTE.actionField; // magenta: the action field A(S), everywhere (palette.py)
 
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-cb");
@@ -39,7 +39,7 @@ function render({ model, el }) {
   const fieldKey = dom("span", "prsg-nowrap");
   fieldKey.append(dom("span", "prsg-swatch prsg-swatch-field", ""), dom("span", "", " action field A(S)"));
   legend.append(dom("span", "", "regional patterns Δx_S "), infoIcon("regional pattern"), colorBar(null), fieldKey,
-    exportButton(root, () => "components " + model.get("caption")));
+    exportButton(root, model, "components"));
   head.append(headText);
   const drafts = dom("div", "prsg-drafts");
   const gallery = dom("div", "prsg-gallery");
@@ -129,7 +129,7 @@ function render({ model, el }) {
         cv.dataset.thumb = String(it.thumb);
         cv.dataset.patches = it.patches.join(",");
         const tie = it.tie ? ` <span class="prsg-tie" title="same norm as #${it.tie} to 3 significant digits">= #${it.tie}</span>` : "";
-        const zero = it.negligible ? ` <span class="prsg-tie" title="below 1/10,000 of the largest norm: numerically zero, drawn flat">≈ 0</span>` : "";
+        const zero = it.negligible ? ` <span class="prsg-tie" title="${PALETTE.negligibleWords}">≈ 0</span>` : "";
         cap.innerHTML = `<b>#${it.rank}</b> ${set}<br>‖I‖₂ = ${fmt(it.norm, 3)}${tie}${zero}`;
         tile.title = `S = ${set}, |S| = ${it.patches.length}, ‖I(S)‖₂ = ${fmt(it.norm, 4)}` +
           (it.scale ? `, colour range ±${fmt(it.scale, 3)}` : "") + " (click or Enter for details)";
@@ -275,7 +275,7 @@ function render({ model, el }) {
       tile.dataset.subset = String(it.subset);
       const cv = dom("canvas", "prsg-pix");
       if (all.length >= (i + 1) * stride) {
-        drawOutlined(cv, all.slice(i * stride, (i + 1) * stride), w, h, 72, model, it.patches, "#1c7ed6", { style: true });
+        drawOutlined(cv, all.slice(i * stride, (i + 1) * stride), w, h, 72, model, it.patches, PALETTE.selected, { style: true });
         cv.dataset.ready = "1";
       }
       describeCanvas(cv, `g(f_T) for T = {${it.patches.join(", ")}}`);

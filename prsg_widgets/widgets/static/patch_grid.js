@@ -15,8 +15,7 @@ function render({ model, el }) {
   const auto = dom("button", "prsg-btn prsg-auto", "auto");
   auto.title = "select the foreground patches";
   const clear = dom("button", "prsg-btn prsg-clear", "clear");
-  bar.append(count, auto, clear, exportButton(root, () => "patches " + (model.get("title") || "") +
-    " N=" + model.get("selected").join("-")));
+  bar.append(count, auto, clear, exportButton(root, model, "patches"));
   const msg = dom("div", "prsg-msg");
   root.append(title, stage, bar, msg);
   el.appendChild(root);

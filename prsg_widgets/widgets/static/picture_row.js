@@ -6,7 +6,7 @@ function render({ model, el }) {
   const row = dom("div", "prsg-picture-row");
   const note = dom("div", "prsg-muted prsg-picture-note");
   const tools = dom("div", "prsg-tools");
-  tools.append(exportButton(root, () => "pictures " + model.get("caption")));
+  tools.append(exportButton(root, model, "pictures"));
   root.append(row, note, tools);
   el.appendChild(root);
 
@@ -22,7 +22,7 @@ function render({ model, el }) {
       const data = all.length >= (i + 1) * stride ? all.slice(i * stride, (i + 1) * stride) : new Uint8ClampedArray(0);
       const ctx = drawScaled(cv, data, w, h, size, { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
       if (grid && it.outline && it.outline.length) {
-        strokePatches(ctx, grid, it.outline, size / Math.max(1, w), size / Math.max(1, w), it.color || "#d6336c", 2, 1);
+        strokePatches(ctx, grid, it.outline, size / Math.max(1, w), size / Math.max(1, w), it.color || PALETTE.actionField, 2, 1);
       }
       describeCanvas(cv, it.alt || it.caption);
       const cap = dom("div", "prsg-cap prsg-picture-cap", it.caption);

@@ -21,7 +21,7 @@ function render({ model, el }) {
 
   const colC = dom("div", "prsg-rec-col");
   const tC = dom("div", "", "RMSE on T per step k ");
-  tC.appendChild(exportButton(root, () => "reconstruction " + model.get("caption")));
+  tC.appendChild(exportButton(root, model, "reconstruction"));
   const plot = dom("canvas", "prsg-rec-plot");
   const text = dom("div", "prsg-rec-text");
   colC.append(tC, plot, text);
@@ -62,7 +62,7 @@ function render({ model, el }) {
     const w = model.get("width"), h = model.get("height");
     const ctx = drawScaled(cB, bytesOf(model.get("recon")), w, h, SIZE, { background: themeColor(root, "--jp-layout-color3", "#bbb"), style: true });
     const grid = gridOf(model), s = SIZE / Math.max(1, w);
-    if (grid) strokePatches(ctx, grid, model.get("target"), s, s, "#e8590c", 2, 1);
+    if (grid) strokePatches(ctx, grid, model.get("target"), s, s, PALETTE.target, 2, 1);
     const step = model.get("step"), steps = model.get("steps");
     tBText.textContent = steps ? `x̂ with the top ${step} of ${steps} components` : "reconstruction x̂";
     describeCanvas(cB, tBText.textContent);
@@ -129,15 +129,15 @@ function render({ model, el }) {
       ctx.stroke();
     };
     if (other.length) line(other, "#adb5bd");
-    line(rmse, "#e8590c");
+    line(rmse, PALETTE.target);
     if (cur !== null) {
-      ctx.fillStyle = "#1c7ed6";
+      ctx.fillStyle = PALETTE.selected;
       ctx.beginPath();
       ctx.arc(xs(step), ys(cur), 4, 0, 2 * Math.PI);
       ctx.fill();
     }
     const o = other.length > step && other[step] >= 0 ? other[step].toFixed(4) : "–";
-    text.innerHTML = `<span style="color:#e8590c">━</span> RMSE on T: <b>${cur.toFixed(4)}</b> · ` +
+    text.innerHTML = `<span style="color:${PALETTE.target}">━</span> RMSE on T: <b>${cur.toFixed(4)}</b> · ` +
       `<span style="color:#adb5bd">━</span> elsewhere: ${o}<br>` +
       `<span style="color:#2f9e44">- - √ε = ${tol.toFixed(4)}</span> (solver tolerance) `;
     text.appendChild(infoIcon("sqrt epsilon"));

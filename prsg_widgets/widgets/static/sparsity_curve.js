@@ -11,7 +11,7 @@ function render({ model, el }) {
   const legend = dom("div", "prsg-legend");
   const readout = dom("div", "prsg-readout");
   const tools = dom("div", "prsg-tools");
-  tools.append(exportButton(root, () => "sparsity " + model.get("caption")));
+  tools.append(exportButton(root, model, "sparsity"));
   root.append(canvas, readout, legend, tools);
   el.appendChild(root);
   let fitWidth = 0; // the container's width (0: not measured yet)

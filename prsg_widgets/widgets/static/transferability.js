@@ -15,10 +15,10 @@ function render({ model, el }) {
   key2.append(dom("span", "prsg-swatch prsg-swatch-match", ""), dom("span", "", " found in both images"));
   const chipKey = dom("div", "prsg-chip-key");
   const sw = (bg) => { const i = dom("i"); i.style.background = bg; return i; };
-  chipKey.append(document.createTextNode("chips: the rows and columns spanned by N —"), sw("#d6336c"),
-    document.createTextNode("action field"), sw("#2f9e44"), document.createTextNode("matched"), sw("#868e96"),
+  chipKey.append(document.createTextNode("chips: the rows and columns spanned by N —"), sw(PALETTE.actionField),
+    document.createTextNode("action field"), sw(PALETTE.matched), document.createTextNode("matched"), sw("#868e96"),
     document.createTextNode("other patches of N"), sw("#e9ecef"), document.createTextNode("not in N"));
-  tools.append(key1, key2, exportButton(root, () => "transferability " + model.get("caption")));
+  tools.append(key1, key2, exportButton(root, model, "transferability"));
   root.append(ratio, ratioNote, pair, chipKey, tools);
   el.appendChild(root);
 
@@ -49,7 +49,7 @@ function render({ model, el }) {
     if (highlight) {
       const matched = new Set(model.get("matched").map(key)).has(key(highlight));
       const inThis = new Set(model.get("top_" + side.which).map(key)).has(key(highlight));
-      if (inThis) strokePatches(ctx, grid, highlight, s, s, matched ? "#2f9e44" : "#d6336c", 3, 1.5);
+      if (inThis) strokePatches(ctx, grid, highlight, s, s, matched ? PALETTE.matched : PALETTE.actionField, 3, 1.5);
     }
   }
 
