@@ -64,12 +64,14 @@ _JS_KIND = """() => {
     ['[role=slider]', 'slider'], ['.widget-readout', 'slider value'], ['input', 'input'],
     ['button', 'button'],
   ];
-  for (const [sel, kind] of kinds) if (a.matches(sel)) return {kind, key: a.dataset.patch || a.dataset.subset || a.dataset.field || a.textContent.slice(0, 30)};
+  const key = a.dataset.patch || a.dataset.subset || a.dataset.field || a.textContent.slice(0, 30);
+  for (const [sel, kind] of kinds) if (a.matches(sel)) return {kind, key};
   return {kind: 'other: ' + a.tagName + '.' + a.className};
 }"""
 
 _JS_ACTIVE_CELL = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
-_JS_FOCUS = "() => { const a = document.activeElement; return a === document.body ? 'BODY' : a.outerHTML.slice(0, 160); }"
+_JS_FOCUS = ("() => { const a = document.activeElement;"
+             " return a === document.body ? 'BODY' : a.outerHTML.slice(0, 160); }")
 
 # Every element of the dashboard a keyboard can reach (Tab stops and the roving items that the
 # arrow keys reach), visible: each is tagged with data-ax so CDP can look it up.
