@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import html
+import itertools
 import json
 import logging
 import pathlib
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -130,11 +132,21 @@ GLOSSARY: dict[str, str] = {
 """Plain-language help for the terms on screen (the ⓘ popovers of every view)."""
 
 
+_INFO_IDS = itertools.count(1)
+_INFO_PREFIX = f"prsg-gloss-{secrets.token_hex(3)}"  # ids stay unique across kernels on one page
+
+
 def info_html(term: str) -> str:
-    """An (i) icon that shows the glossary entry ``term`` on hover or focus (``.prsg-info``)."""
+    """An ⓘ that shows the glossary entry ``term`` on hover or focus (``.prsg-info``): a button
+    named "about <term>" for screen readers, described by its popover; the views' ``a11yScope``
+    (``common.js``) gives it its keys (Enter/Space show or hide the popover, Escape hides it).
+    """
     text = html.escape(GLOSSARY[term])
-    return (f"<span class='prsg-info' tabindex='0' data-term='{html.escape(term)}' title='{text}'>i"
-            f"<span class='prsg-pop'>{text}</span></span>")
+    pop = f"{_INFO_PREFIX}-{next(_INFO_IDS)}"
+    name = html.escape(f"about {term}")
+    return (f"<span class='prsg-info' tabindex='0' role='button' aria-label='{name}' aria-describedby='{pop}' "
+            f"data-term='{html.escape(term)}' title='{text}'>i"
+            f"<span class='prsg-pop' role='tooltip' id='{pop}'>{text}</span></span>")
 
 
 def caption(explanation: Any) -> str:

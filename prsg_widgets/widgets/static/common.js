@@ -132,14 +132,22 @@ function onThemeChange(fn) {
   return () => { obs.disconnect(); if (mq && mq.removeEventListener) mq.removeEventListener("change", later); };
 }
 
-// An ⓘ with the glossary entry `term` in a popover on hover or keyboard focus.
+// An ⓘ with the glossary entry `term` in a popover on hover or keyboard focus: a button named
+// "about <term>", described by its popover (see a11yScope for its keys).
+let infoCount = 0;
 function infoIcon(term) {
   const text = GLOSSARY[term] || term;
   const node = dom("span", "prsg-info", "i");
   node.tabIndex = 0;
   node.dataset.term = term;
-  node.setAttribute("aria-label", text);
-  node.appendChild(dom("span", "prsg-pop", text));
+  node.dataset.key = "info:" + term; // keepFocus finds it again after a rebuild
+  node.setAttribute("role", "button");
+  node.setAttribute("aria-label", "about " + term);
+  const pop = dom("span", "prsg-pop", text);
+  pop.setAttribute("role", "tooltip");
+  pop.id = `prsg-gloss-js-${Date.now().toString(36)}-${(infoCount += 1)}`;
+  node.setAttribute("aria-describedby", pop.id);
+  node.appendChild(pop);
   return node;
 }
 
@@ -340,16 +348,23 @@ function strokePatches(ctx, grid, patches, sx, sy, color, lineWidth, inset) {
   }
 }
 
-// Fill a `.prsg-cells` overlay with one clickable cell per patch id (`data-patch`), placed at
-// scale `s`; `title(p)` is its tooltip, `label` adds the id badge, `setup(cell, p)` wires it.
-// Returns the cells, or null (overlay left empty) while the grid is not synced.
-// Cells are keyboard controls: Tab reaches them, Enter or Space calls `activate(cell, p)` (given,
-// or a click), the arrow keys move to the neighbouring cell.
-function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, label = false, setup, activate, role = "button" }) {
+// Fill a `.prsg-cells` overlay with one cell per patch id (`data-patch`), placed at scale `s`;
+// `title(p)` is its tooltip and accessible name, `label` adds the id badge, `setup(cell, p)`
+// wires it.  Returns the cells, or null (overlay left empty) while the grid is not synced.
+// The overlay is a WAI-ARIA grid (rows of gridcells; the views set aria-selected) with one
+// roving Tab stop: the arrow keys move between cells, Enter or Space calls `activate(cell, p)`
+// (given, or a click); focus survives the rebuild (see `roving`).
+function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, label = false, setup, activate, name, multi = false }) {
+  const restore = keepFocus(overlay, "data-patch");
   overlay.textContent = "";
   const grid = gridOf(model);
   if (!grid) return null;
-  return ids.map((p) => {
+  overlay.setAttribute("role", "grid");
+  overlay.setAttribute("aria-label", name || "patches");
+  if (multi) overlay.setAttribute("aria-multiselectable", "true");
+  else overlay.removeAttribute("aria-multiselectable");
+  const rows = new Map(); // grid row -> role=row wrapper (unstyled: the cells stay placed in the overlay)
+  const cells = ids.map((p) => {
     const cell = dom("div", className);
     cell.dataset.patch = String(p);
     cell.title = title(p, grid);
@@ -359,22 +374,283 @@ function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, l
     cell.style.width = b.w + "px";
     cell.style.height = b.h + "px";
     if (label) cell.appendChild(dom("span", "prsg-cell-id", String(p)));
-    cell.tabIndex = 0;
-    cell.setAttribute("role", role);
+    cell.setAttribute("role", "gridcell");
+    cell.setAttribute("aria-selected", "false");
     cell.setAttribute("aria-label", cell.title);
-    cell.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter" || ev.key === " ") {
-        ev.preventDefault();
-        if (activate) activate(cell, p); else cell.click();
-        return;
-      }
-      const move = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -grid.P, ArrowDown: grid.P }[ev.key];
-      if (move === undefined) return;
-      const next = overlay.querySelector(`[data-patch='${p + move}']`);
-      if (next) { ev.preventDefault(); next.focus(); }
-    });
     if (setup) setup(cell, p);
-    overlay.appendChild(cell);
+    const r = Math.floor(p / grid.P);
+    if (!rows.has(r)) {
+      const row = dom("div", "prsg-cell-row");
+      row.setAttribute("role", "row");
+      rows.set(r, row);
+    }
+    rows.get(r).appendChild(cell);
     return cell;
   });
+  for (const r of Array.from(rows.keys()).sort((a, b) => a - b)) overlay.appendChild(rows.get(r));
+  roving(overlay, ".prsg-cell", "data-patch", activate ? (cell) => activate(cell, Number(cell.dataset.patch)) : null);
+  restore();
+  return cells;
+}
+
+// The patch cells of an overlay filled by fillOverlay.
+function cellsOf(overlay) {
+  return overlay.querySelectorAll(".prsg-cell");
+}
+
+// ------------------------------------------------------------------- keyboard, screen readers
+
+// Keys a view handles itself: the default action and Lab's shortcuts (arrows move the notebook's
+// cells, Space scrolls) must not run too.  Keys a view does not handle are left alone.
+function consume(ev) {
+  ev.preventDefault();
+  ev.stopPropagation();
+}
+
+const MOVE_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"];
+
+// Whether a view handles `ev` itself (see roving and scopeKeys): Enter, Space and the moves in a
+// roving group; an ⓘ's Enter, Space, and while its popover is open Escape and the arrows.
+function handledKey(ev) {
+  const t = ev.target;
+  if (ev.altKey || ev.ctrlKey || ev.metaKey || !t || !t.closest) return false;
+  const info = t.closest(".prsg-info");
+  if (info) {
+    const open = !info.classList.contains("prsg-pop-off");
+    return ev.key === "Enter" || ev.key === " " || (open && (ev.key === "Escape" || ev.key.startsWith("Arrow")));
+  }
+  if (t.matches("button") && t.closest(".prsg-radiogroup")) return MOVE_KEYS.includes(ev.key);
+  const box = t.closest(".prsg-roving");
+  const cfg = box && box.__prsgRoving;
+  return !!cfg && t.matches(cfg.selector) && (ev.key === "Enter" || ev.key === " " || MOVE_KEYS.includes(ev.key));
+}
+
+// JupyterLab handles its shortcuts at the document after the event has bubbled, Notebook 7 while
+// it goes down (capture): stopping the event in the view is not enough there.  So a key a view
+// handles marks its target with Lumino's data-lm-suppress-shortcuts for the time of this one
+// event (set before the document sees it, from the window's capture phase); other keys (Tab,
+// Shift+Enter, Ctrl+S...) keep every shortcut.
+if (!window.__prsgKeyClaim) {
+  window.__prsgKeyClaim = true;
+  window.addEventListener("keydown", (ev) => {
+    const t = ev.target;
+    if (!handledKey(ev) || t.hasAttribute("data-lm-suppress-shortcuts")) return;
+    t.setAttribute("data-lm-suppress-shortcuts", "true");
+    setTimeout(() => t.removeAttribute("data-lm-suppress-shortcuts"), 0);
+  }, true);
+}
+
+// Call before emptying `container`: returns a function that, after the rebuild, puts the focus
+// back on the new element with the same `attr` value (or on the container's roving Tab stop)
+// when the focus was inside -- a rebuild must not drop a keyboard user to document.body.
+function keepFocus(container, attr) {
+  const had = document.activeElement;
+  if (!had || !container.contains(had)) return () => {};
+  const value = had.getAttribute(attr);
+  return () => {
+    if (container.contains(document.activeElement)) return;
+    const items = Array.from(container.querySelectorAll(`[${attr}]`));
+    const next = items.find((n) => n.getAttribute(attr) === value) || items.find((n) => n.tabIndex === 0) || items[0];
+    if (next) next.focus({ preventScroll: true });
+  };
+}
+
+// The item an arrow key (or Home / End) leads to from `item`: Left / Right the previous / next in
+// order; Up / Down the nearest item in the nearest row above / below as laid out on screen (a
+// grid of patches, a wrapped list of thumbnails), else the previous / next.
+function rovingTarget(items, item, key) {
+  const i = items.indexOf(item);
+  if (key === "Home") return items[0];
+  if (key === "End") return items[items.length - 1];
+  if (key === "ArrowLeft") return items[i - 1] || null;
+  if (key === "ArrowRight") return items[i + 1] || null;
+  const down = key === "ArrowDown";
+  const a = item.getBoundingClientRect();
+  const ax = a.left + a.width / 2, ay = a.top + a.height / 2;
+  let best = null, bestRow = Infinity, bestDx = Infinity;
+  for (const n of items) {
+    if (n === item) continue;
+    const b = n.getBoundingClientRect();
+    const dy = (b.top + b.height / 2 - ay) * (down ? 1 : -1);
+    if (dy < Math.max(2, a.height / 2)) continue; // same row, or the other way
+    const dx = Math.abs(b.left + b.width / 2 - ax);
+    const row = Math.round(dy);
+    if (row < bestRow - 2 || (Math.abs(row - bestRow) <= 2 && dx < bestDx)) { best = n; bestRow = row; bestDx = dx; }
+  }
+  if (best || a.width > 0) return best;
+  return items[i + (down ? 1 : -1)] || null; // not laid out (hidden): in order
+}
+
+// One roving Tab stop for the items `selector` of `container` (WAI-ARIA grid / listbox pattern):
+// the last focused item (else the selected one, else the first) has tabindex 0, the others -1;
+// the arrow keys, Home and End move the focus, Enter and Space call `activate(item)` (default: a
+// click).  Call again after each rebuild of the items; the listeners are installed once.
+function roving(container, selector, attr, activate = null) {
+  let cfg = container.__prsgRoving;
+  if (!cfg) {
+    cfg = container.__prsgRoving = { current: null };
+    container.classList.add("prsg-roving");
+    const itemOf = (ev) => {
+      const it = ev.target.closest && ev.target.closest(cfg.selector);
+      return it && container.contains(it) ? it : null;
+    };
+    container.addEventListener("focusin", (ev) => {
+      const it = itemOf(ev);
+      if (!it) return;
+      cfg.current = it.getAttribute(cfg.attr);
+      for (const n of container.querySelectorAll(cfg.selector)) n.tabIndex = n === it ? 0 : -1;
+    });
+    container.addEventListener("keydown", (ev) => {
+      const it = itemOf(ev);
+      if (!it || !handledKey(ev)) return;
+      if (ev.key === "Enter" || ev.key === " ") {
+        consume(ev);
+        if (cfg.activate) cfg.activate(it); else it.click();
+        return;
+      }
+      consume(ev); // also at an edge: the key belongs to the grid, not to Lab's notebook
+      const next = rovingTarget(Array.from(container.querySelectorAll(cfg.selector)), it, ev.key);
+      if (next) next.focus();
+    });
+  }
+  Object.assign(cfg, { selector, attr, activate });
+  const items = Array.from(container.querySelectorAll(selector));
+  const stop = items.find((n) => n.getAttribute(attr) === cfg.current)
+    || items.find((n) => n.getAttribute("aria-selected") === "true") || items[0];
+  for (const n of items) n.tabIndex = n === stop ? 0 : -1;
+}
+
+// Keyboard and screen-reader help for the whole widget a view sits in (the dashboard, a
+// composite view, or the view alone), installed once per widget by whichever view renders
+// first: the ⓘ keys, names for the ipywidgets controls (slider handles, symbol-only buttons,
+// toggle-button groups, text boxes), one Tab stop per toggle-button group and a polite live
+// region on each progress line.
+function a11yScope(el) {
+  let tries = 0;
+  const start = () => {
+    if (!el.isConnected) { if ((tries += 1) < 600) setTimeout(start, 50); return; }
+    const scope = el.closest(".prsg-dashboard")
+      || el.closest(".prsg-component-browser, .prsg-sparsity-curve, .prsg-transferability") || el;
+    const done = window.__prsgA11yScopes || (window.__prsgA11yScopes = new WeakSet());
+    if (done.has(scope)) return;
+    done.add(scope);
+    scope.addEventListener("keydown", scopeKeys);
+    scope.addEventListener("focusout", (ev) => {
+      const info = ev.target.closest && ev.target.closest(".prsg-info");
+      if (info) info.classList.remove("prsg-pop-off");
+    });
+    let queued = false;
+    const pass = () => { queued = false; labelControls(scope); };
+    new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(pass); } })
+      .observe(scope, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+    pass();
+  };
+  start();
+}
+
+// The keys of the ⓘ buttons and of the ipywidgets toggle-button groups (delegated to the scope).
+function scopeKeys(ev) {
+  if (!handledKey(ev)) return;
+  const t = ev.target;
+  const info = t.closest(".prsg-info");
+  if (info) {
+    // Enter / Space show or hide the popover, Escape hides it; while it is open the arrow keys
+    // stay here (they would move Lab's active cell away from the text being read)
+    if (ev.key === "Enter" || ev.key === " ") { consume(ev); info.classList.toggle("prsg-pop-off"); }
+    else if (ev.key === "Escape") { consume(ev); info.classList.add("prsg-pop-off"); }
+    else ev.stopPropagation();
+    return;
+  }
+  const group = t.closest(".prsg-radiogroup");
+  if (group) {
+    consume(ev); // a radio group: the arrows move and choose (selection follows focus)
+    const buttons = Array.from(group.querySelectorAll("button"));
+    const key = { ArrowUp: "ArrowLeft", ArrowDown: "ArrowRight" }[ev.key] || ev.key;
+    const next = rovingTarget(buttons, t, key);
+    if (next) { next.focus(); next.click(); }
+  }
+}
+
+const NAMELESS = /^[^\p{L}\p{N}]*$/u; // text without a letter or digit (◀, ▶, ⤓) names nothing
+
+function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+// Names and roles for the ipywidgets controls inside `scope` (re-run when they re-render).
+function labelControls(scope) {
+  const labelOf = (w) => ((w.querySelector(":scope > .widget-label") || {}).textContent || "").trim();
+  for (const w of scope.querySelectorAll(".widget-slider")) {
+    const name = labelOf(w);
+    if (!name) continue;
+    for (const h of w.querySelectorAll("[role=slider]")) setAttr(h, "aria-label", name);
+    for (const r of w.querySelectorAll(".widget-readout[contenteditable=true]")) {
+      setAttr(r, "role", "textbox"); // the value can be typed in
+      setAttr(r, "aria-label", name + " value");
+    }
+  }
+  // Font Awesome glyphs are private-use characters: not part of a button's name
+  for (const i of scope.querySelectorAll("button > i.fa")) setAttr(i, "aria-hidden", "true");
+  for (const w of scope.querySelectorAll(".widget-text, .widget-inline-hbox")) {
+    const name = labelOf(w), input = w.querySelector(":scope > input, :scope > * > input");
+    if (name && input && input.type !== "checkbox" && !(input.labels && input.labels.length)) setAttr(input, "aria-label", name);
+  }
+  for (const b of scope.querySelectorAll("button")) {
+    const text = b.textContent.trim();
+    if (NAMELESS.test(text) && b.title && !b.hasAttribute("aria-label")) b.setAttribute("aria-label", b.title);
+  }
+  for (const w of scope.querySelectorAll(".widget-toggle-buttons")) {
+    const name = labelOf(w) || "options";
+    const box = w.querySelector("button") && w.querySelector("button").parentElement;
+    if (!box) continue;
+    box.classList.add("prsg-radiogroup");
+    setAttr(box, "role", "radiogroup");
+    setAttr(box, "aria-label", name);
+    const buttons = Array.from(box.querySelectorAll("button"));
+    const on = buttons.find((b) => b.classList.contains("mod-active")) || buttons[0];
+    for (const b of buttons) {
+      setAttr(b, "role", "radio");
+      setAttr(b, "aria-checked", String(b === on));
+      setAttr(b, "aria-label", `${name} ${b.textContent.trim()}`);
+      const tab = b === on ? "0" : "-1";
+      if (b.getAttribute("tabindex") !== tab) b.tabIndex = Number(tab);
+    }
+  }
+  for (const line of scope.querySelectorAll(".prsg-progress-line")) liveProgress(line);
+}
+
+// A polite live region on a progress line (role=status): it speaks when a solve starts, at each
+// quarter of it, and when it stops, fails or finishes -- not at each tick of the visible line
+// (speed and ETA change every second).
+function liveProgress(line) {
+  if (line.querySelector(":scope > .prsg-live")) return;
+  const live = dom("div", "prsg-live prsg-sr-only");
+  live.setAttribute("role", "status");
+  live.setAttribute("aria-live", "polite");
+  live.setAttribute("aria-atomic", "true");
+  live.dataset.updates = "0";
+  line.appendChild(live);
+  let last = null;
+  const update = () => {
+    const status = line.querySelector(".prsg-status");
+    const text = status ? status.textContent.replace(/\s+/g, " ").trim() : "";
+    const btn = line.querySelector(".prsg-cancel");
+    const shown = btn && btn.style.display !== "none";
+    const solving = shown && /cancel/i.test(btn.textContent);
+    let say = text, key = text;
+    if (solving) {
+      const m = /(\d+)\s*\/\s*(\d+)/.exec(text);
+      const quarter = m && Number(m[2]) > 0 ? Math.floor((4 * Number(m[1])) / Number(m[2])) : 0;
+      say = "solving: " + text.split(" · ")[0].replace(/\s*\([^)]*\)/g, "");
+      key = "solving " + quarter;
+    }
+    if (!text || key === last) return;
+    last = key;
+    live.textContent = say;
+    live.dataset.updates = String(Number(live.dataset.updates) + 1);
+  };
+  new MutationObserver(update).observe(line, {
+    subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["style"],
+  });
+  update();
 }

@@ -46,6 +46,7 @@ function render({ model, el }) {
   main.append(legend, drafts, head, gallery, detail);
   root.append(side, main);
   el.appendChild(root);
+  a11yScope(el);
 
   let SIDE = 200; // CSS px of the side column (filter image): follows the container (150–240)
   const detailSize = () => Math.round(SIDE * 0.6);
@@ -58,6 +59,7 @@ function render({ model, el }) {
     setCssSize([stage], SIDE, Number(canvas.dataset.cssHeight));
     const cells = fillOverlay(overlay, model, model.get("patches"), SIDE / Math.max(1, w), {
       className: "prsg-cell selected",
+      name: "filter by patch: arrow keys move, Space or Enter filters",
       title: (p) => `patch ${p}: show the components whose action field covers it`,
       label: true,
       setup: (cell, p) => {
@@ -91,14 +93,15 @@ function render({ model, el }) {
   // linked hover: a component outlines its action field on the filter image
   function linkField(patches) {
     const on = new Set(patches || []);
-    for (const cell of overlay.children) cell.classList.toggle("linked", on.has(Number(cell.dataset.patch)));
+    for (const cell of cellsOf(overlay)) cell.classList.toggle("linked", on.has(Number(cell.dataset.patch)));
     root.dataset.hoverField = patches ? patches.join(",") : "";
   }
 
   function updateFilter() {
     const fp = model.get("filter_patch");
-    for (const cell of overlay.children) {
+    for (const cell of cellsOf(overlay)) {
       cell.classList.toggle("filter", Number(cell.dataset.patch) === fp);
+      cell.setAttribute("aria-selected", String(Number(cell.dataset.patch) === fp));
     }
     fNote.textContent = fp >= 0 ? `showing components whose action field covers patch ${fp} (click again to clear)`
       : "click a patch to list the components that cover it";
@@ -112,6 +115,7 @@ function render({ model, el }) {
     const all = bytesOf(model.get("thumbs"));
     const stride = w * h * 4;
     const sel = model.get("selected_subset");
+    const restore = keepFocus(gallery, "data-subset");
     gallery.textContent = "";
     let pending = 0;
     for (const it of items) {
@@ -119,8 +123,8 @@ function render({ model, el }) {
       tile.dataset.subset = String(it.subset);
       tile.dataset.status = it.status;
       tile.dataset.patches = it.patches.join(",");
-      tile.tabIndex = 0;
-      tile.setAttribute("role", "button");
+      tile.setAttribute("role", "option");
+      tile.setAttribute("aria-selected", String(it.subset === sel));
       const cv = dom("canvas", "prsg-pix");
       cv.style.aspectRatio = `${Math.max(1, w)} / ${Math.max(1, h)}`;
       const cap = dom("div", "prsg-cap");
@@ -147,12 +151,14 @@ function render({ model, el }) {
       const choose = () => {
         model.set("selected_subset", it.subset);
         model.save_changes();
-        for (const t of gallery.children) t.classList.toggle("active", t === tile);
+        // (by subset: the model change may already have rebuilt the tiles)
+        for (const t of gallery.children) {
+          const on = t.dataset.subset === String(it.subset);
+          t.classList.toggle("active", on);
+          t.setAttribute("aria-selected", String(on));
+        }
       };
-      tile.addEventListener("click", choose);
-      tile.addEventListener("keydown", (ev) => {
-        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(); }
-      });
+      tile.addEventListener("click", choose); // Enter / Space: a click (roving, below)
       tile.addEventListener("pointerenter", () => linkField(it.patches));
       tile.addEventListener("focus", () => linkField(it.patches));
       tile.addEventListener("pointerleave", () => linkField(null));
@@ -160,6 +166,11 @@ function render({ model, el }) {
       tile.append(cv, cap);
       gallery.appendChild(tile);
     }
+    // a listbox with one Tab stop; the focus stays on the chosen component across this rebuild
+    gallery.setAttribute("role", "listbox");
+    gallery.setAttribute("aria-label", "feature components, sorted by norm: arrow keys move, Enter shows the details");
+    roving(gallery, ".prsg-thumb", "data-subset");
+    restore();
     paintThumbs();
     const hidden = model.get("hidden");
     const fo = model.get("filter_order"), fp = model.get("filter_patch");
@@ -200,6 +211,7 @@ function render({ model, el }) {
 
   function drawDetail() {
     const d = model.get("detail") || {};
+    const restore = keepFocus(detail, "data-key");
     detail.textContent = "";
     root.dataset.detail = d.subset !== undefined ? String(d.subset) : "";
     if (d.subset === undefined) {
@@ -220,6 +232,7 @@ function render({ model, el }) {
     colP.append(dom("div", "", "regional pattern Δx_S"), cv, colorBar(d.scale));
     const xv = dom("canvas", "prsg-pix prsg-detail-x");
     const toggle = dom("button", "prsg-btn prsg-remove");
+    toggle.dataset.key = "remove";
     const label = dom("div", "prsg-muted");
     const paintX = () => {
       const img = removed ? model.get("detail_without") : model.get("detail_with");
@@ -252,6 +265,7 @@ function render({ model, el }) {
       "the largest |value|; 90% mass: fewest elements holding 90% of the L1 mass.";
     row.append(colP, colX, kv);
     detail.appendChild(row);
+    restore();
   }
 
   // Before any component can be computed (the nested solve needs the largest subsets first), the

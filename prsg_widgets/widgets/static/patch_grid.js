@@ -19,6 +19,7 @@ function render({ model, el }) {
   const msg = dom("div", "prsg-msg");
   root.append(title, stage, bar, msg);
   el.appendChild(root);
+  a11yScope(el);
 
   let cells = [];
   let fitWidth = 0; // CSS px available in the container (0: not measured yet)
@@ -48,7 +49,8 @@ function render({ model, el }) {
     const made = fillOverlay(overlay, model, ids, sx, {
       title: (id) => `patch ${id} (row ${Math.floor(id / P)}, col ${id % P})`,
       label: true,
-      role: "checkbox",
+      name: "patches N: arrow keys move, Space or Enter selects",
+      multi: true,
       activate: (_cell, id) => { dragMode = !selectedSet().has(id); apply(id); },
       setup: (cell, id) => {
         cell.addEventListener("pointerdown", (ev) => {
@@ -124,7 +126,9 @@ function render({ model, el }) {
     for (const cell of cells) {
       const id = Number(cell.dataset.patch);
       cell.classList.toggle("selected", sel.has(id));
-      cell.setAttribute("aria-checked", String(sel.has(id)));
+      cell.setAttribute("aria-selected", String(sel.has(id)));
+      if (allowed && !allowed.has(id)) cell.setAttribute("aria-disabled", "true");
+      else cell.removeAttribute("aria-disabled");
       cell.classList.toggle("disabled", !!allowed && !allowed.has(id));
     }
     const max = model.get("max_patches");

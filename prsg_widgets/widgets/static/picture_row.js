@@ -9,6 +9,7 @@ function render({ model, el }) {
   tools.append(exportButton(root, model, "pictures"));
   root.append(row, note, tools);
   el.appendChild(root);
+  a11yScope(el);
 
   function draw() {
     const w = model.get("width"), h = model.get("height"), size = model.get("size");

@@ -28,6 +28,7 @@ function render({ model, el }) {
 
   root.append(colA, colB, colC);
   el.appendChild(root);
+  a11yScope(el);
 
   function drawOriginal() {
     const w = model.get("width"), h = model.get("height");
@@ -36,7 +37,8 @@ function render({ model, el }) {
     stage.style.height = cA.style.height;
     describeCanvas(cA, "the image x with the patches N; the target patches T are outlined in orange");
     const cells = fillOverlay(overlay, model, model.get("patches"), SIZE / Math.max(1, w), {
-      role: "checkbox",
+      name: "target patches T: arrow keys move, Space or Enter toggles",
+      multi: true,
       title: (p) => `patch ${p}: toggle it in the target set T`,
       setup: (cell, p) => cell.addEventListener("click", () => {
         const t = new Set(model.get("target"));
@@ -51,9 +53,9 @@ function render({ model, el }) {
 
   function updateTarget() {
     const t = new Set(model.get("target"));
-    for (const cell of overlay.children) {
+    for (const cell of cellsOf(overlay)) {
       cell.classList.toggle("target", t.has(Number(cell.dataset.patch)));
-      cell.setAttribute("aria-checked", String(t.has(Number(cell.dataset.patch))));
+      cell.setAttribute("aria-selected", String(t.has(Number(cell.dataset.patch))));
     }
     root.dataset.target = Array.from(t).sort((a, b) => a - b).join(",");
   }

@@ -14,6 +14,7 @@ function render({ model, el }) {
   tools.append(exportButton(root, model, "sparsity"));
   root.append(canvas, readout, legend, tools);
   el.appendChild(root);
+  a11yScope(el);
   let fitWidth = 0; // the container's width (0: not measured yet)
 
   const M = { l: 62, r: 12, t: 10, b: 34 };

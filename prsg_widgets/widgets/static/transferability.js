@@ -21,6 +21,7 @@ function render({ model, el }) {
   tools.append(key1, key2, exportButton(root, model, "transferability"));
   root.append(ratio, ratioNote, pair, chipKey, tools);
   el.appendChild(root);
+  a11yScope(el);
 
   const sides = ["a", "b"].map((which) => {
     const col = dom("div", "prsg-pair-col");
@@ -75,7 +76,6 @@ function render({ model, el }) {
         chip.appendChild(i);
       }
     }
-    chip.tabIndex = 0;
     chip.setAttribute("role", "img");
     chip.setAttribute("aria-label", `action field {${field.join(", ")}}` + (matched ? ", found in both images" : ""));
     const on = () => { highlight = field; root.dataset.highlight = key(field); sides.forEach(drawImage); };
@@ -96,8 +96,14 @@ function render({ model, el }) {
       side.title.textContent = model.get("label_" + side.which) || `image ${side.which}`;
       const k = model.get("k_" + side.which);
       side.sub.textContent = top.length ? `top ${k} action field${k === 1 ? "" : "s"}` + (side.which === "a" ? ` · ${matched.size} found in b` : "") : status;
+      const restore = keepFocus(side.chips, "data-field");
       side.chips.textContent = "";
       for (const f of top) side.chips.appendChild(chipFor(f, matched.has(key(f))));
+      // one Tab stop per list of chips; the arrow keys outline one action field after another
+      side.chips.setAttribute("role", "group");
+      side.chips.setAttribute("aria-label", `top action fields of image ${side.which}: arrow keys outline each on the images`);
+      roving(side.chips, ".prsg-chip", "data-field");
+      restore();
       drawImage(side);
     }
     if (r >= 0) {

@@ -51,7 +51,7 @@ def test_keyboard_linked_hover_text_alternatives_and_remove(lab):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Space")  # patch 10 off again
     lab.wait_for_python(page, "sel.selected", [5, 6])
-    assert grid.locator(".prsg-cell[data-patch='5']").get_attribute("aria-checked") == "true"
+    assert grid.locator(".prsg-cell[data-patch='5']").get_attribute("aria-selected") == "true"
     assert "selected patches: 5, 6" in grid.locator("canvas").get_attribute("aria-label")
     # thumbnails: reachable by keyboard, Enter opens the detail
     cb = out.locator(".prsg-cb")
