@@ -11,6 +11,7 @@ default and loads nothing heavy (the commands import torch when they run).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -103,7 +104,8 @@ def _refuse_to_overwrite(out: Path, force: bool, cache_dir) -> None:
         return
     cache = Path(cache_dir).expanduser().resolve() if cache_dir is not None else None
     found = sorted(p.name for p in out.iterdir()
-                   if not p.name.startswith(".prsg-probe-") and (cache is None or p.resolve() != cache))
+                   if not p.name.startswith(".prsg-probe-") and p.name != LOCK_NAME
+                   and (cache is None or p.resolve() != cache))
     if found:
         shown = ", ".join(found[:4]) + (", …" if len(found) > 4 else "")
         raise SettingsError(f"--out {out} is not empty (it holds {shown}); give --force to write into it "
@@ -118,19 +120,25 @@ def _subsets(n: int) -> str:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from .backend import Explainer
     from .backend.settings import Settings
     from .core.validate import check_positive_int, check_writable_dir
-    from .figures import overview_figure
-
     # everything that can be checked is checked before the model loads or anything is solved
     settings = Settings.from_args(args)
     if args.top_k is not None:
         check_positive_int(args.top_k, "--top-k", max=1 << 20)
     check_positive_int(args.top, "--top", max=1 << 20)
     out = check_writable_dir(args.out, "--out")
-    _refuse_to_overwrite(out, args.force, settings.cache_dir)
     out = _usable_out(out)
+    with _own_out(out, EXPLAIN_FILES):  # before the emptiness check: two runs cannot both pass it
+        _refuse_to_overwrite(out, args.force, settings.cache_dir)
+        return _explain_into(out, args, settings)
+
+
+def _explain_into(out: Path, args: argparse.Namespace, settings) -> int:
+    from .backend import Explainer
+    from .backend.files import figure_bytes, write_bytes
+    from .figures import overview_figure
+
     start = time.perf_counter()
     with Explainer(settings=settings) as explainer:
         sample = explainer.sample(args.seed)
@@ -152,7 +160,7 @@ def _explain(args: argparse.Namespace) -> int:
         preset = f"'{settings.preset_name}'" if settings.preset_name else "(custom)"
         fig = overview_figure(expl, top=args.top, health=health,
                               solver=f"{preset}: {explainer.config.describe()}")
-        fig.savefig(out / "overview.png", dpi=120, bbox_inches="tight")
+        write_bytes(out / "overview.png", figure_bytes(fig, format="png", dpi=120, bbox_inches="tight"))
         feasible = expl.feasible[1:]  # the non-empty subsets, as counted above
         print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}), "
               f"{int(expl.iterations.sum()):,} subset-iterations: "
@@ -161,6 +169,51 @@ def _explain(args: argparse.Namespace) -> int:
               f"{out / 'overview.png'}")
         print("health:\n  " + health.summary().replace("\n", "\n  "))
     return 0
+
+
+EXPLAIN_FILES = ("explanation.npz", "health.json", "overview.png")
+SWEEP_FILES = ("study.json", "study.md", "study.png")
+LOCK_NAME = ".prsg-lock"
+
+
+@contextlib.contextmanager
+def _own_out(out: Path, files: Sequence[str]):
+    """Hold ``out`` for this process: an exclusive lock on ``out/.prsg-lock`` (it names the holder),
+    so a second ``prsg`` on the same ``--out`` is refused at once instead of both writing and one
+    result silently replacing the other.  Also refuses, before any work, an output name that is
+    a folder (it could never be replaced by the result).
+    """
+    for name in files:
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            raise ValueError(f"--out {out} holds a folder named {name}, where this command writes a file; "
+                             "move it away or choose another --out")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock (docs/cli.md says so)
+        yield
+        return
+    lock = out / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot open its lock file {LOCK_NAME} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "r+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = fh.read().strip() or "another process"
+            raise ValueError(f"--out {out} is in use by {holder}; wait until it ends, or choose another --out "
+                             "(two runs writing into one folder would replace each other's results)") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"prsg (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: "
+                 f"{' '.join(sys.argv[1:3])})\n")
+        fh.flush()
+        try:
+            yield
+        finally:  # the file stays (unlinking it would let a waiting opener lock a stale inode)
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _usable_out(out: Path) -> Path:
@@ -200,20 +253,28 @@ def _write_pair(out: Path, expl, extra: dict, health_json: str) -> None:
 def _sweep(args: argparse.Namespace) -> int:
     from .backend.settings import Settings
     from .core.validate import check_positive_int, check_writable_dir
-    from .sweep.api import parse_seeds, sweep
+    from .sweep.api import parse_seeds
     from .sweep.cluster import check_scheduler_address
 
     # everything is checked before a cluster starts (sweep() checks the settings the same way)
     settings = Settings.from_args(args)
     seeds = parse_seeds(args.seeds)
     out = check_writable_dir(args.out, "--out")
-    _refuse_to_overwrite(out, args.force, settings.cache_dir if settings.cache_dir is not None else out / "cache")
     if args.workers is not None:
         check_positive_int(args.workers, "--workers", max=4096)
     if args.scheduler is not None:
         check_scheduler_address(args.scheduler)
     if args.scheduler is not None and args.gpus:
         raise ValueError("--gpus starts a local GPU cluster; with --scheduler the cluster's own workers are used")
+    out = _usable_out(out)
+    with _own_out(out, SWEEP_FILES):
+        _refuse_to_overwrite(out, args.force, settings.cache_dir if settings.cache_dir is not None else out / "cache")
+        return _sweep_into(out, args, settings, seeds)
+
+
+def _sweep_into(out: Path, args: argparse.Namespace, settings, seeds: list[int]) -> int:
+    from .sweep.api import sweep
+
     study = sweep(settings=settings, seeds=seeds, same_patches=args.same_patches, out=out,
                   workers=args.workers, scheduler=args.scheduler, gpus=args.gpus, chunk=args.chunk,
                   retries=args.retries, k_a=args.k_a, k_b=args.k_b, metrics=not args.no_metrics,

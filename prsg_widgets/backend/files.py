@@ -125,6 +125,20 @@ def write_text(path: Path, text: str) -> Path:
     return _atomic_write(Path(path), lambda fh: fh.write(text.encode()))
 
 
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` atomically to ``path`` (a link at ``path`` is replaced, never written through)."""
+    return _atomic_write(Path(path), lambda fh: fh.write(data))
+
+
+def figure_bytes(fig, **savefig) -> bytes:
+    """A matplotlib figure rendered to bytes (then written with :func:`write_bytes`)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, **savefig)
+    return buf.getvalue()
+
+
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """All arrays of a file written by :func:`write_npz`, after checking its checksum.
 

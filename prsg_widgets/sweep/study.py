@@ -153,13 +153,16 @@ class Study:
     # ------------------------------------------------------------------ files
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``study.json``, ``study.md`` and ``study.png`` into ``out``; returns their paths."""
+        from ..backend.files import figure_bytes, write_bytes, write_text
+
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"json": out / "study.json", "md": out / "study.md", "png": out / "study.png"}
-        paths["json"].write_text(json.dumps(_clean(self.as_dict()), indent=1) + "\n")
-        paths["md"].write_text(self.markdown())
+        # atomic writes: a link in out is replaced, never written through (--force)
+        write_text(paths["json"], json.dumps(_clean(self.as_dict()), indent=1) + "\n")
+        write_text(paths["md"], self.markdown())
         fig = self.figure()
-        fig.savefig(paths["png"], dpi=110, bbox_inches="tight")
+        write_bytes(paths["png"], figure_bytes(fig, format="png", dpi=110, bbox_inches="tight"))
         import matplotlib.pyplot as plt
 
         plt.close(fig)

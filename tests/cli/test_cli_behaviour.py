@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from prsg_widgets import SettingsError, __version__
-from prsg_widgets.cli import _refuse_to_overwrite, build_parser, main
+from prsg_widgets.cli import LOCK_NAME, _refuse_to_overwrite, build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
 def _prsg(*args: str, code: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = _env()
     cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "prsg_widgets.cli", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -48,7 +52,7 @@ def test_help_shows_the_defaults(command, defaults, capsys):
 
 @pytest.mark.parametrize("args", [["--help"], ["explain", "--help"], ["sweep", "--help"], ["--version"]])
 def test_help_does_not_import_torch(args):
-    code = ("import sys\nfrom prsg_widgets.cli import main\n"
+    code = ("import sys\nfrom prsg_widgets.cli import LOCK_NAME, main\n"
             f"try:\n    main({args!r})\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
             "print('TORCH', 'torch' in sys.modules)")
     done = _prsg(code=code)
@@ -113,14 +117,14 @@ def test_max_patches_raises_the_limit_from_the_command_line():
 
 def test_rerunning_into_a_non_empty_out_is_refused_unless_forced(first_run, tmp_path):
     out, _ = first_run
-    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != LOCK_NAME}
     again = _prsg(*EXPLAIN, "--out", str(out))
     assert again.returncode == 2
     assert re.fullmatch(rf"prsg: error: --out {re.escape(str(out))} is not empty \(it holds explanation.npz, "
                         r"health.json, overview.png\); give --force to write into it \(files of the same name are "
                         r"replaced\) or choose another --out\n", again.stderr), again.stderr
     assert "solving" not in again.stdout  # refused before the model loads
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != LOCK_NAME} == before
     forced = _prsg(*EXPLAIN, "--out", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     assert all((out / name).stat().st_mtime_ns > t for name, t in before.items())
@@ -162,3 +166,60 @@ def test_the_bokeh_hint_is_quoted_for_shells():
     for path in paths:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"pip install bokeh>=", text), path
+
+
+# ---------------------------------------------------------------- one writer per --out (issue 24)
+def test_a_second_run_on_a_busy_out_is_refused_naming_the_holder(tmp_path):
+    """Two `prsg explain` on one new --out: the second is refused at once, naming the first
+    (before, both passed the emptiness check and one result silently replaced the other).
+    """
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / LOCK_NAME, "w") as fh:  # what a running prsg holds
+        fh.write("prsg (pid 4242, started 2026-12-05 10:00:00: explain --model)\n")
+        fh.flush()
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        second = _prsg(*EXPLAIN, "--seed", "2", "--out", str(out))
+    assert second.returncode == 2
+    assert "is in use by prsg (pid 4242" in second.stderr and "choose another --out" in second.stderr, second.stderr
+    assert "solving" not in second.stdout
+    assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
+
+
+def test_two_concurrent_runs_on_one_out_never_lose_a_result_silently(tmp_path):
+    out = tmp_path / "out"
+    runs = [subprocess.Popen([sys.executable, "-m", "prsg_widgets.cli", *EXPLAIN[:-1], str(seed), "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+            for seed in (1, 2)]
+    results = [(r.returncode, *r.communicate(timeout=600)) for r in runs]
+    results = [(r.returncode, o, e) for r, (_, o, e) in zip(runs, results, strict=True)]
+    ok = [res for res in results if res[0] == 0]
+    assert len(ok) == 1, results  # one writes; the other is refused (busy, or not empty once the first ended)
+    refused = next(res for res in results if res[0] != 0)
+    assert refused[0] == 2 and ("is in use by prsg" in refused[2] or "is not empty" in refused[2]), refused
+    from prsg_widgets.backend.explanation import Explanation
+
+    saved = Explanation.load(out / "explanation.npz")  # the file is the one the successful run reported
+    assert f"seed {saved.meta['seed']}," in ok[0][1]
+
+
+def test_force_replaces_links_and_never_writes_through_them(first_run, tmp_path):
+    out, _ = first_run
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / "overview.png").unlink()
+    (out / "overview.png").symlink_to(victim)
+    forced = _prsg(*EXPLAIN, "--out", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert victim.read_text() == "keep me"
+    assert not (out / "overview.png").is_symlink() and (out / "overview.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_folder_where_a_result_goes_is_refused_before_solving(tmp_path):
+    out = tmp_path / "out"
+    (out / "explanation.npz").mkdir(parents=True)
+    done = _prsg(*EXPLAIN, "--out", str(out), "--force")
+    assert done.returncode == 2
+    assert "holds a folder named explanation.npz" in done.stderr and "solving" not in done.stdout, done.stderr
