@@ -240,7 +240,7 @@ vector_checks = vector_axioms(expl_p)
 print(tg.format_checks(vector_checks))
 
 # %% [markdown]
-# ## 5. Delete a component and watch what disappears
+# ## 5. Delete a component and watch what changes
 #
 # Linear additivity (Eq. 7) says $f_N$ is the sum of the components, so we can delete any of them and
 # render what is left. Tick a box: the middle picture is $g(f_N-I(S))$, the right one what the deletion

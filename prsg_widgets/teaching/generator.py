@@ -218,8 +218,9 @@ def deletion_summary(effects: Sequence[DeletionEffect]) -> str:
     stronger = [e.name for e in effects if e.stronger]
     weaker = [e.name for e in effects if not e.stronger]
     least = min(e.on_object for e in effects)
-    into = (f"takes its colour in the baseline image g(b) ({base} of {k}, within {max(e.to_baseline for e in effects):.3f})"
-            if base == k else f"takes its baseline colour in {base} of {k} cases")
+    within = max(e.to_baseline for e in effects)
+    into = (f"takes its colour in the baseline image g(b) ({base} of {k}, within {within:.3f})" if base == k
+            else f"takes its baseline colour in {base} of {k} cases")
     return (f"Deleting a planted component changes its object, which {into}; {bg} of {k} objects end at the "
             f"background colour. Stronger afterwards: {', '.join(stronger) or 'none'}; weaker: "
             f"{', '.join(weaker) or 'none'}. "
@@ -234,7 +235,7 @@ def health_note(health) -> str:
     warnings = health.warnings()
     if not warnings:
         return ""
-    return "⚠ health check: " + " ".join(warnings) + " Read the numbers below with that in mind."
+    return "⚠ health check: " + " ".join(warnings) + " Read its ρ and its components with that in mind."
 
 
 def regional_pattern_row(explanation, rows: Sequence[KnownComponent], size: int = 150):
