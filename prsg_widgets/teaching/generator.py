@@ -76,7 +76,7 @@ def without(explanation, removed: Sequence[int]) -> Tensor:
     return explanation.render(explanation.reconstruct(keep)[explanation.full].unsqueeze(0))[0]
 
 
-SIGN_LEGEND = ("signed pictures show Δx = g(f_N) − g(f_N − I(S)), what the component adds (= what deleting it "
+SIGN_LEGEND = ("Signed pictures show Δx = g(f_N) − g(f_N − I(S)), what the component adds (= what deleting it "
                "takes away): grey = 0; a tint of a colour = the component adds that colour there; the opposite "
                "tint (magenta on a green object) = it takes that colour away, so deleting it makes the object greener")
 """The legend of every signed picture in the teaching material (regional patterns and the removal
