@@ -49,12 +49,14 @@ TOP = 5               # components compared with the true objects
 import time
 import torch
 from IPython.display import Markdown, display
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from prsg_widgets import Explainer
 from prsg_widgets.core import harsanyi
 from prsg_widgets import teaching as tg
 
 torch.set_num_threads(2)
+set_matplotlib_formats("retina")  # figures at 2x pixels: sharp on HiDPI screens (they are theme-neutral too)
 SOLVER = "fast" if FULL else "tiny"
 CHEAP = not FULL
 
@@ -200,18 +202,21 @@ print(f"cancellation Σ‖I(S)‖₁/‖u(N)‖₁ = {health_p.cancellation:.3f}
 
 # %% [markdown]
 # The scene with the patches $N$ (blue), then each planted component's **regional pattern**
-# $\Delta x_S=g(f_N)-g(f_N-I(S))$: what the image loses when that one component is taken out of
-# $f_N$ (grey = unchanged, darker/lighter = a colour channel goes down/up), with its action field
-# $A(S)$ outlined. Each pattern is exactly one object fading back to the background colour. *(Live
+# $\Delta x_S=g(f_N)-g(f_N-I(S))$: what the component adds to the picture, i.e. what the image loses
+# when that one component is taken out of $f_N$, with its action field $A(S)$ outlined.
+#
+# **How to read a signed picture** (the same convention here and in the removal panel of §5; the legend
+# under the pictures repeats it): mid-grey is 0; each pixel is grey plus $\Delta x$, so a tint of a
+# colour means the component *adds* that colour there, and the opposite tint means it *takes it away*.
+# A green object drawn in magenta is one the component makes *less* green than the baseline would: the
+# feature $f_N$ draws it dimmer than $g(b)$ does.
+#
+# Each pattern lies on one object, and it is not "the object": it is the difference between the object
+# as $g(f_N)$ draws it and as the baseline $g(b)$ draws it (the next section measures this). *(Live
 # output: the pictures are drawn at the screen's resolution and follow the theme.)*
 
 # %% tags=["nbval-ignore-output"]
-top_p = [r.subset for r in rows]
-pictures = PictureRow(expl_p.grid, size=150)
-pictures.show([expl_p.image] + list(expl_p.regional_patterns(top_p)),
-              ["the scene x, patches N"] + [f"Δx for I({{{', '.join(map(str, r.patches))}}}) — {r.name}" for r in rows],
-              [expl_p.patches] + [r.patches for r in rows], ["#1c7ed6"] + ["#d6336c"] * len(rows),
-              signed=[False] + [True] * len(rows))
+pictures = tg.regional_pattern_row(expl_p, rows, size=150)
 pictures
 
 # %% [markdown]
@@ -235,28 +240,37 @@ vector_checks = vector_axioms(expl_p)
 print(tg.format_checks(vector_checks))
 
 # %% [markdown]
-# ## 5. Delete a component and watch what disappears
+# ## 5. Delete a component and watch what changes
 #
 # Linear additivity (Eq. 7) says $f_N$ is the sum of the components, so we can delete any of them and
-# render what is left. Tick a box: the middle picture is $g(f_N-I(S))$, the right one what changed.
-# Deleting a planted component makes exactly its object fade to the background colour, and nothing
-# else moves: that is what "a component per object" means. Deleting two deletes both objects,
-# independently. *(Live output.)*
+# render what is left. Tick a box: the middle picture is $g(f_N-I(S))$, the right one what the deletion
+# took away, $g(f_N)-g(f_N-I(S))=\Delta x_S$, signed as in §4 (a green object tinted magenta there is
+# tinted magenta here too).
+#
+# What should a deleted object turn into? Not the background: $f_N-I(S_k)$ is the feature with object
+# $k$'s channels put back to the *baseline* $b$, so object $k$ is drawn the way the baseline image $g(b)$
+# draws it, which is the average intensity of that object over many scenes. An object that is dim in
+# this scene therefore gets *stronger* when its component is deleted, and a bright one weaker. Nothing
+# else moves: that is what "a component per object" means, and deleting two components changes both
+# objects independently. The cell after the panel measures each object's colour and prints what it
+# turns into. *(Live output.)*
 
 # %% tags=["nbval-ignore-output"]
 tg.removal_panel(expl_p, top=6, labels=names_p)
 
 # %% [markdown]
-# The same without widgets: for each planted component, how much of the change its deletion makes
-# falls on its object's pixels.
+# The same without widgets, measured on the pictures: each object's mean colour (RGB in $[-1,1]$) in
+# $g(f_N)$, after its component is deleted, and in the baseline image $g(b)$, against the background
+# colour; and how much of the change falls on the object's pixels. The sentences are computed from
+# these numbers (`tg.deletion_effects`), not written by hand.
 
 # %%
 object_pixels = {OBJECTS[k].name: expl_p.grid.mask(OBJECTS[k].patch_ids()) for k in range(len(OBJECTS))}
-full_img = expl_p.render(expl_p.minimal_feature(expl_p.full).unsqueeze(0))[0]
-for r in rows:
-    change = (tg.without(expl_p, [r.subset]) - full_img).abs().sum(0)
-    on_object = float(change[object_pixels[r.name]].sum() / change.sum())
-    print(f"delete I({r.patches}) ({r.name}): {on_object:.1%} of the change is on the {r.name}")
+effects = tg.deletion_effects(expl_p, {r.subset: r.name for r in rows}, object_pixels)
+for eff in effects:
+    print(eff.sentence())
+print()
+print(tg.deletion_summary(effects))
 
 # %% [markdown]
 # ## 6. Why components are sparse — and what the dense control is for
@@ -304,9 +318,11 @@ SparsityCurve([expl_i], labels=["planted scene"], width=560, height=280)
 # evenly over the image would get the area share of $A(S)$. On the planted model the pattern of
 # $I(S_k)$ is the whole object, and an object usually covers more patches than the ones of $N$ it
 # holds, so even an exact component has $\rho<1$: ρ measures "inside the chosen patches", not "on the
-# object". The last column measures the latter.
+# object". The last column measures the latter. A ρ is only as trustworthy as the explanation it is
+# read from, so its health warnings (if any) are printed with it.
 
 # %%
+print(tg.health_note(health_p) or f"health: no warning (cancellation {health_p.cancellation:.2f})")
 print(f"{'component':<24} {'ρ(S)':>6} {'chance (area of A(S))':>22} {'on its object':>14}")
 for r in rows:
     rho = metrics.real_action_field_ratio(expl_p, r.subset)
@@ -337,6 +353,8 @@ print(f"layer {ex.generator.layer} (d = {ex.generator.d}), solver {SOLVER!r}, pa
 print(f"{expl.num_subsets} minimal features in {solve_s:.1f} s; feasible (mse ≤ ε = {expl.epsilon:g}): "
       f"{int(expl.feasible.sum())}/{expl.num_subsets}; cancellation {expl.health().cancellation:.2f} "
       "(1 = none; the planted model's was 1.00)")
+trust = tg.health_note(expl.health())  # printed wherever this explanation's ρ or components are read
+print(trust or "health: no warning")
 print(tg.format_checks(vector_axioms(expl)))
 tg.show_scene(expl, masks);
 
@@ -344,8 +362,11 @@ tg.show_scene(expl, masks);
 # **Action fields against the true objects.** For the `TOP` components by $\lVert I(S)\rVert_2$: the
 # players (patches) in $S$, the true objects their action field touches, $\rho(S)$ beside its chance
 # level (the area of $A(S)$), and the share of $|\Delta x_S|$ on object pixels beside the objects' area.
+# The health warning of the cell above, if any, applies to every number here.
 
 # %%
+if trust:
+    print(trust, end="\n\n")
 overlaps = tg.object_overlaps(expl, masks, top=TOP)
 share = tg.overlap_share(overlaps)
 names = ["square", "disc", "triangle"]
@@ -404,6 +425,7 @@ rhos = [o.rho for o in overlaps]
 worst = max(r.rel_error for r in rows)
 ranks = ", ".join(f"{r} of {len(all_comps)}" for r in bg_rank.values()) or "n/a"
 others = max((c.norm for c in expl_p.components() if c.subset not in truth), default=0.0)
+trust = tg.health_note(expl.health())  # again: the dense control is solved by now, and health reads it too
 display(Markdown(
     f"* On {len(games)} three-player games, the AND and OR decompositions passed **{n_ok}/{len(axiom_rows)}** axiom "
     f"checks (efficiency, linearity, dummy, symmetry); the largest residual was {max(c.residual for c in axiom_rows):.1e}. "
@@ -411,7 +433,7 @@ display(Markdown(
     f"* **Where the answer is known, the solver finds it.** On the planted scene (n = {expl_p.n}, nested solver, "
     f"{planted_s:.1f} s) the {len(rows)} planted components are the top {len(rows)} by norm with a relative error of at "
     f"most {worst:.1e}; every other component has norm ≤ {others:.1e} (truly 0); cancellation "
-    f"{health_p.cancellation:.3f}. Deleting a planted component removes its object and nothing else.\n"
+    f"{health_p.cancellation:.3f}. {tg.deletion_summary(effects)}\n"
     f"* **Sparsity needs its control.** With the independent solver, 90% of the planted components' mass sits in "
     f"{mass['planted, independent']:.2%} of the elements — and {mass['dense control, independent']:.2%} for the "
     f"dense control: on this generator any feature gives sparse components, so the sparsity is the generator's. On "
@@ -421,7 +443,8 @@ display(Markdown(
     f"({mass['dense control, nested']:.2%} on the planted model), which is why the dashboard shows no control "
     f"under the nested solve.\n"
     f"* On the trained toy scene (seed {SCENE_SEED}, n = {expl.n}, {SOLVER!r} solver, {solve_s:.1f} s), completeness "
-    f"and Eq. 7 held to float precision. {share:.0%} of the top {len(overlaps)} action fields overlap a true object — "
+    f"and Eq. 7 held to float precision. "
+    f"{('**' + trust + '**') if trust else 'Its health check raised no warning.'} {share:.0%} of the top {len(overlaps)} action fields overlap a true object — "
     f"but {chance:.0%} of all {len(all_comps)} components do, so that share says little here. "
     f"{sum(r > 2 * a for r, a in zip(rhos, field_area))} of the top {len(overlaps)} keep ρ(S) above twice its chance "
     f"level (ρ = {', '.join(f'{r:.2f}' for r in rhos)} against areas {', '.join(f'{a:.2f}' for a in field_area)}); "

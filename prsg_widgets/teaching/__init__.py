@@ -30,10 +30,14 @@ Where each thing lives (every name is also importable from ``prsg_widgets.teachi
   ``lattice_edges``, ``lattice_node_at``, ``diverging_color``, ``value_colors``, ``LATTICE_MODES``,
   ``MAX_LATTICE_PLAYERS``;
 * :mod:`.scene` — toy-scenes ground truth: ``patches_on_objects``, ``ObjectOverlap``,
-  ``object_overlaps``, ``overlap_share``, ``show_scene``, ``show_components``;
+  ``object_overlaps``, ``overlap_share``, ``show_scene``, ``show_components``, and the
+  theme-neutral figure style ``theme_neutral`` / ``FIGURE_TEXT``;
 * :mod:`.lattice_view` — the ipycanvas ``LatticeView``;
 * :mod:`.generator` — components against a known answer (``compare_with_answer``,
-  ``answer_table``) and the delete-a-component panel (``removal_panel``, ``without``);
+  ``answer_table``), the delete-a-component panel (``removal_panel``, ``without``,
+  ``deletion_change``) and the regional-pattern row (``regional_pattern_row``), both signed the
+  way ``SIGN_LEGEND`` says; what a deletion turns an object into, measured (``deletion_effects``,
+  ``DeletionEffect``, ``deletion_summary``, ``colour_name``); ``health_note`` for ρ's caveats;
 * :mod:`.panels` — the ipywidgets panels ``game_explorer``, ``axiom_panel``,
   ``component_browser`` and the text ``game_report`` they show.
 """
@@ -60,7 +64,21 @@ from .games import (
                      swap_players,
                      symmetrize,
 )
-from .generator import KnownComponent, answer_table, compare_with_answer, removal_panel, without
+from .generator import (
+                     SIGN_LEGEND,
+                     DeletionEffect,
+                     KnownComponent,
+                     answer_table,
+                     colour_name,
+                     compare_with_answer,
+                     deletion_change,
+                     deletion_effects,
+                     deletion_summary,
+                     health_note,
+                     regional_pattern_row,
+                     removal_panel,
+                     without,
+)
 from .interactions import Transform, and_interactions, interaction_table, or_interactions
 from .lattice import (
                      LATTICE_MODES,
@@ -74,7 +92,16 @@ from .lattice import (
 )
 from .lattice_view import LatticeView
 from .panels import axiom_panel, component_browser, game_explorer, game_report
-from .scene import ObjectOverlap, object_overlaps, overlap_share, patches_on_objects, show_components, show_scene
+from .scene import (
+                     FIGURE_TEXT,
+                     ObjectOverlap,
+                     object_overlaps,
+                     overlap_share,
+                     patches_on_objects,
+                     show_components,
+                     show_scene,
+                     theme_neutral,
+)
 
 __all__ = [
     "AxiomCheck", "PRESET_GAMES", "ObjectOverlap",
@@ -86,5 +113,6 @@ __all__ = [
     "LATTICE_MODES", "MAX_LATTICE_PLAYERS", "lattice_values", "lattice_positions", "lattice_edges",
     "lattice_node_at", "diverging_color", "value_colors", "LatticeView",
     "KnownComponent", "compare_with_answer", "answer_table", "without", "removal_panel",
-    "TOL", "Transform",
+    "TOL", "Transform", "SIGN_LEGEND", "DeletionEffect", "colour_name", "deletion_change", "deletion_effects",
+    "deletion_summary", "health_note", "regional_pattern_row", "FIGURE_TEXT", "theme_neutral",
 ]

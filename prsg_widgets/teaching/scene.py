@@ -2,6 +2,10 @@
 objects (:func:`patches_on_objects`), measuring which objects the top components' action fields
 touch and where their regional patterns put their energy (:func:`object_overlaps`), and drawing
 the scene and the components with the object outlines (matplotlib, imported on use).
+
+The figures suit either JupyterLab theme: a transparent background (no white box in the dark
+theme) and mid-grey text, readable on white and on near-black (:func:`theme_neutral`).  Show them
+at 2× (``set_matplotlib_formats("retina")``, as the notebook does) to keep them sharp on HiDPI.
 """
 from __future__ import annotations
 
@@ -88,6 +92,27 @@ def overlap_share(overlaps: Sequence[ObjectOverlap]) -> float:
     return sum(o.overlaps_object for o in overlaps) / len(overlaps) if overlaps else float("nan")
 
 
+FIGURE_TEXT = "#8a8a8a"
+"""Text and frame colour of the teaching figures: contrast ≥ 3:1 on white and on JupyterLab's dark
+background alike."""
+
+
+def theme_neutral(fig):
+    """Make ``fig`` theme-neutral in place: transparent figure and axes backgrounds (the notebook's
+    background shows through) and :data:`FIGURE_TEXT` for titles, labels and frames.  Returns it.
+    """
+    fig.patch.set_alpha(0.0)
+    for ax in fig.axes:
+        ax.patch.set_alpha(0.0)
+        ax.title.set_color(FIGURE_TEXT)
+        ax.xaxis.label.set_color(FIGURE_TEXT)
+        ax.yaxis.label.set_color(FIGURE_TEXT)
+        ax.tick_params(colors=FIGURE_TEXT)
+        for spine in ax.spines.values():
+            spine.set_edgecolor(FIGURE_TEXT)
+    return fig
+
+
 def _to_rgb(image: Tensor):
     """``(C, H, W)`` in [-1, 1] → ``(H, W, 3)`` numpy in [0, 1] for ``imshow``."""
     img = ((image.detach().cpu().float() + 1) / 2).clamp(0, 1)
@@ -122,6 +147,7 @@ def show_scene(explanation, object_masks: Tensor, ax=None):
         ax.text(left + 1, top + 3, str(i + 1), color="yellow", fontsize=9, weight="bold")
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title("scene, objects (white), patches N (yellow)", fontsize=8)
+    theme_neutral(ax.figure)
     return ax
 
 
@@ -147,4 +173,4 @@ def show_components(explanation, overlaps: Sequence[ObjectOverlap], object_masks
         ax.set_title(f"S={{{','.join(map(str, players))}}}  ρ={o.rho:.2f}\n{hit}", fontsize=8)
         ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
-    return fig
+    return theme_neutral(fig)
