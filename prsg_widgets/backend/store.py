@@ -14,6 +14,7 @@ and its subsets are solved again.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -38,6 +39,40 @@ FORMAT = 3
 """Version of the part format (part of every cache key).  3: every part names its key."""
 
 _FIELDS = PART_FIELDS
+
+
+def record_bytes(n: int, d: int) -> int:
+    """Memory an explanation of ``n`` patches and a feature of ``d`` elements holds once solved: the
+    ``2^n`` minimal features and the ``2^n`` components (float32), plus the per-subset facts.
+    """
+    return (1 << n) * (2 * 4 * d + 8 * n + 32)
+
+
+def available_memory() -> int | None:
+    """Bytes the system can still give this process (Linux's ``MemAvailable``), ``None`` elsewhere."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(n: int, d: int) -> None:
+    """A :class:`~prsg_widgets.core.grid.TooManyPatchesError` naming ``n`` and the figure when an
+    explanation would not fit in the memory available now (n = 20 on a 16,384-element feature
+    needs 137 GB: refused here, where torch would fail with "can't allocate 34359738368 bytes").
+    """
+    from ..core.grid import TooManyPatchesError
+
+    need, have = record_bytes(n, d), available_memory()
+    if have is not None and need > have:
+        raise TooManyPatchesError(
+            f"n = {n} patches need 2^{n} = {1 << n:,} minimal features and as many components of "
+            f"d = {d:,} elements: {need / 1e9:,.1f} GB, and {have / 1e9:,.1f} GB of memory is available. "
+            "Choose fewer patches, or a smaller (cheaper) layer")
 
 
 @dataclass
@@ -65,6 +100,7 @@ class SolveRecord:
     origins: dict = field(init=False, default_factory=dict)  # part path → rows read before a context was known
 
     def __post_init__(self) -> None:
+        check_memory(self.n, self.d)  # refuse with the figure, before a raw allocator error
         size = 1 << self.n
         self.features = torch.full((size, self.d), float("nan"))
         self.solved = np.zeros(size, dtype=bool)
@@ -140,6 +176,8 @@ class Store:
                     self._load_parts(key, rec)
                     if describe is not None:
                         self._describe(key, describe)
+                    if not rec.solved[1:].all():  # row 0 (f_∅ = b) is never solved nor saved
+                        self._check_writable(key)
                 self._records[key] = rec
             self._recent.pop(key, None)
             self._recent[key] = rec
@@ -325,6 +363,23 @@ class Store:
                 rec.origins[str(part)] = rows
             loaded += len(rows)
         return loaded
+
+    def _check_writable(self, key: str) -> None:
+        """Refuse, before any solve, a key folder this process cannot write to (another user's, a
+        read-only mount): otherwise the solve runs until its first save and stops there.  A complete
+        explanation needs no write, so a read-only cache still serves what it holds.
+        """
+        folder = self.directory / key
+        probe = folder / f".prsg-probe-{uuid.uuid4().hex}"
+        try:
+            write_text(probe, "probe")
+            probe.unlink()
+        except OSError as exc:
+            raise PermissionError(
+                errno.EACCES, f"the solve cache folder {folder} cannot be written ({exc.strerror or exc}); "
+                "what is missing could be solved but not saved there: give another cache_dir (--cache-dir), or "
+                "ask the folder's owner to make it group-writable (chmod -R g+w, see the README's Files)",
+                str(folder)) from None
 
     def _describe(self, key: str, describe: dict) -> None:
         """A human-readable ``meta.json`` beside the parts (what the key stands for)."""
