@@ -56,7 +56,7 @@ def record(explainer: Explainer, seed: int, n: int) -> dict:
                 on_step(batch)
 
         def result(res) -> None:
-            labels = [int(v) for v in res.subsets.tolist()] 
+            labels = [int(v) for v in res.subsets.tolist()]
             results.append([round(time.monotonic() - t0[0], 4), len(steps), labels])
             if on_result is not None:
                 on_result(res)
