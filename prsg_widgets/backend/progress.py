@@ -42,6 +42,11 @@ FRACTION_FROM = 0.5
 IDLE_GAP_S = 2.0
 """A pause between two steps longer than this is idle time (no solve running), not work."""
 
+HALF_LIFE_S = 20.0
+"""Busy seconds after which a timed step counts half in the step cost: the speed of a shared CPU
+changes within one solve (recorded: 0.05 → 0.3 s per 16-row block as other work started), so the
+price of the next steps is the recent one, not the mean since the session began."""
+
 
 class RateMeter:
     """Subset-iterations per second while the worker steps (thread-safe; ``clock`` injectable)."""
@@ -57,6 +62,12 @@ class RateMeter:
         self._steps: dict[int, list[float]] = {}  # timed steps by subsets in them: [count, seconds]
         self.widest = 0
         """The most subsets seen in one batched iteration."""
+        self._recent: dict[int, list[float]] = {}  # as _steps, each step weighted by its recency
+
+    def since_last(self) -> float:
+        """Seconds since the last timed step (0 before any): the part of the current step done."""
+        with self._lock:
+            return 0.0 if self._last is None else max(0.0, self._clock() - self._last)
 
     def add(self, subset_iterations: int) -> None:
         """One batched iteration over ``subset_iterations`` subsets has just finished."""
@@ -69,6 +80,13 @@ class RateMeter:
                 slot = self._steps.setdefault(live, [0, 0.0])
                 slot[0] += 1
                 slot[1] += dt
+                fade = 0.5 ** (dt / HALF_LIFE_S)
+                for item in self._recent.values():
+                    item[0] *= fade
+                    item[1] *= fade
+                recent = self._recent.setdefault(live, [0.0, 0.0])
+                recent[0] += 1.0
+                recent[1] += dt
             self._last = now
             self.subset_iterations += live
             self.widest = max(self.widest, live)
@@ -83,16 +101,16 @@ class RateMeter:
     def step_cost(self, unit: int = 1, min_busy: float = 0.3) -> Callable[[int], float] | None:
         """Seconds of one batched iteration over ``k`` subsets: the solver evaluates whole blocks of
         ``unit`` rows (:func:`prsg_widgets.core.solver.default_unit`), so a step costs
-        ``ceil(k / unit)`` blocks at the seconds per block measured so far; ``None`` before
-        ``min_busy`` seconds of work.
+        ``ceil(k / unit)`` blocks at the seconds per block measured recently (each step weighted
+        by ``HALF_LIFE_S``); ``None`` before ``min_busy`` seconds of work.
         """
         unit = max(1, int(unit))
         with self._lock:
-            if self._busy < min_busy or not self._steps:
+            if self._busy < min_busy or not self._recent:
                 return None
-            blocks = sum(count * -(-live // unit) for live, (count, _) in self._steps.items())
-            seconds = sum(secs for _, secs in self._steps.values())
-        per_block = seconds / max(blocks, 1)
+            blocks = sum(count * -(-live // unit) for live, (count, _) in self._recent.items())
+            seconds = sum(secs for _, secs in self._recent.values())
+        per_block = seconds / max(blocks, 1e-12)
         return lambda k: per_block * max(1, -(-int(k) // unit))
 
 
@@ -332,6 +350,8 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
         if left is None:
             return None
         total += left
+    if steps and total > 0:  # the step under way has been running since the last one: the clock moves
+        total = max(0.0, total - min(meter.since_last(), cost(len(steps))))
     return total
 
 

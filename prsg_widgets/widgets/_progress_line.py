@@ -3,8 +3,8 @@ of live views: each view on its own has one, the ``explore()`` dashboard one for
 
 Cancel stops the explainers' queues (every view sharing them stops) and remembers which views it
 stopped; Resume queues the unsolved minimal features of each of them again.  The ETA is
-:mod:`prsg_widgets.backend.progress`'s: the expected subset-iterations of what remains over the
-subset-iterations per second measured on the explainer.  No exception's class name reaches the
+:mod:`prsg_widgets.backend.progress`'s: the rest of the solve replayed at the step cost measured
+recently, counting down with the clock between steps (:func:`countdown`).  No exception's class name reaches the
 screen: a stop by Cancel reads as one, any other failure by its message.
 """
 from __future__ import annotations
@@ -33,6 +33,21 @@ def duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def countdown(seconds: float) -> str:
+    """The live line's time left, fine enough to move with the clock: ``45 s``, ``3 min 05 s``
+    (5-second steps below 20 minutes), ``25 min``, ``1.5 h`` (``?`` when not finite).  A
+    whole-minute text stood still for minutes while the solve went on (issue 23).
+    """
+    if not math.isfinite(seconds):
+        return "?"
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 1200:
+        whole = int(5 * round(seconds / 5))
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return duration(seconds)
 
 
 def _is_cancel(exc: BaseException) -> bool:
@@ -69,6 +84,7 @@ class ProgressLine(widgets.HBox):
         self.eta: float | None = None
         self._bar = 0.0
         self._flight_count = 0
+        self._flight_step = 0
         self._ticker: Any = None  # a tornado PeriodicCallback while a solve runs
         self.on_update: Callable[[], None] | None = None
         """Called after each update (the dashboard's report listens)."""
@@ -169,10 +185,10 @@ class ProgressLine(widgets.HBox):
         self.button.layout.display = None if solving or stopped else "none"
 
     def progress_text(self, done: int, total: int) -> str:
-        """``done/total minimal features (k in the batch) · speed · ≈ ETA``."""
+        """``done/total minimal features (k in the batch, up to iteration i) · speed · ≈ time left``."""
         parts = [f"{done}/{total} minimal features"]
-        if self._flight_count:
-            parts[0] += f" ({self._flight_count} in the batch)"
+        if self._flight_count:  # the iteration moves while a wide level climbs and nothing lands
+            parts[0] += f" ({self._flight_count} in the batch, up to iteration {self._flight_step})"
         self.eta = None
         secs, rates = 0.0, []
         for ex in self.explainers():
@@ -185,7 +201,7 @@ class ProgressLine(widgets.HBox):
             parts.append(f"{sum(rates) / len(rates):.0f} subset-it/s")
         if rates and math.isfinite(secs):
             self.eta = secs
-            parts.append(f"≈ {duration(secs)} left")
+            parts.append(f"≈ {countdown(secs)} left")
         else:
             parts.append("time left: estimated once the first minimal features land")
         return " · ".join(parts)
@@ -213,6 +229,7 @@ class ProgressLine(widgets.HBox):
             if flight is not None and flight.key in keys:
                 budget = max(1, int(flight.budget))
                 self._flight_count = len(flight.steps)
+                self._flight_step = max(flight.steps.values(), default=0)
                 return sum(min(FLIGHT_CAP, it / budget) for it in flight.steps.values()), len(flight.steps)
         self._flight_count = 0
         return 0.0, 0

@@ -270,7 +270,13 @@ class Dashboard(widgets.VBox):
         n = len(self.selector.selected) if n is None else int(n)
         images = 2 + int(self.curve.dense_control and not is_nested)
         mine = self.explanation.explainer is explainer and explainer is not None
-        pairs = solved_pairs(self.explanation) if mine else []
+        shown = [e for e in self.line.explanations() if getattr(e, "explainer", None) is explainer] if mine else []
+        if mine and not self.stale and n == len(self.explanation.patches) and shown \
+                and all(e.is_complete for e in shown):  # what the views show is solved: nothing to estimate
+            return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * len(shown), "iterations": 0.0,
+                    "seconds": 0.0, "kept": True}
+        # the iterations of every image solved with it (images differ ≈ 2.5× at n = 12: one is a poor guide)
+        pairs = [p for e in shown for p in solved_pairs(e)]
         # the step cost as measured on this explainer, else on the dashboard's other one
         meters = [ex.scheduler.meter for ex in (explainer, self.explainer) if ex is not None]
         meter = next((m for m in meters if m.step_cost() is not None), meters[-1])
@@ -281,31 +287,46 @@ class Dashboard(widgets.VBox):
                                      device=old.device, scheduler=SimpleNamespace(meter=RateMeter()))
         its, seconds = solve_estimate(target, n, pairs, meter) if n else (0.0, 0.0)
         return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * images, "iterations": images * its,
-                "seconds": None if seconds is None else images * seconds}
+                "seconds": None if seconds is None else images * seconds, "kept": False}
+
+    @staticmethod
+    def _when(est: dict) -> str:
+        """The one text of an estimate's time, for the note under the grid and the confirm prompt
+        alike (they showed ≈ 2 min and ≈ 4 min for one action).
+        """
+        if est.get("kept"):
+            return "solved — kept in memory, nothing to solve"
+        if est["seconds"] is None:
+            return "time: measured after the first solve"
+        return f"≈ {duration(est['seconds'])} at the speed measured here"
 
     def _update_estimate(self) -> None:
         if self.explainer.config.nested:
             est = self.estimate(n=len(self.explanation.patches), nested=False)
-            when = (f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"]
-                    else "time: not measured yet")
+            when = self._when(est)
             self.independent_note.value = (f"<div class='prsg-estimate-line'>independent re-solve: {est['total']:,} "
                                            f"minimal features (with the dense control) · {when}; asks first above "
                                            f"{self.confirm_above:,} per image or two minutes</div>")
-        est = self.estimate()
+        self._show_estimate(self.estimate())
+
+    def _show_estimate(self, est: dict) -> None:
         if est["n"] == 0:
             self.estimate_note.value = "<div class='prsg-estimate-line'>select at least one patch</div>"
             return
-        when = (f"≈ {duration(est['seconds'])} at the speed measured here" if est["seconds"] is not None
-                else "time: measured after the first solve")
+        when = self._when(est)
         self.estimate_note.value = (f"<div class='prsg-estimate-line'>{est['n']} patch{'es' if est['n'] > 1 else ''} → "
                                     f"2^{est['n']} = {est['minimal_features']:,} minimal features per image, "
                                     f"{est['total']:,} over the views · {when}</div>")
 
     def _needs_confirm(self, est: dict) -> bool:
+        if est.get("kept"):  # nothing to solve
+            return False
         return est["minimal_features"] > self.confirm_above or (est["seconds"] or 0) > 120
 
     def _ask(self, est: dict, what: str, action: Callable[[], Any]) -> None:
-        when = f" (≈ {duration(est['seconds'])} at the speed measured here)" if est["seconds"] is not None else ""
+        when = f" ({self._when(est)})" if est["seconds"] is not None else ""
+        if what == "explain":  # the note under the grid shows this same estimate, not an older one
+            self._show_estimate(est)
         self.confirm_text.value = (f"<div class='prsg-confirm-text'>⚠ {what}: {est['total']:,} minimal features to "
                                    f"solve{when}. On a CPU this can take long; Cancel on the progress line stops "
                                    "it and keeps what is finished.</div>")
