@@ -171,8 +171,12 @@ class Explainer:
         return self.sample_from_code(code, seed=seed)
 
     def sample_from_code(self, code: Tensor, seed: int | None = None) -> Sample:
-        """A sample from an explicit code ``(1, ...)``."""
+        """A sample from an explicit code ``(1, ...)``, of the shape the model's ``sample_codes`` makes."""
         code = check_finite(torch.as_tensor(code), "the code").to(self.device)
+        expected = tuple(self.generator.sample_codes(1, torch.Generator().manual_seed(0)).shape)
+        if tuple(code.shape) != expected:
+            raise ValueError(f"code has shape {tuple(code.shape)}; {self.generator.name} takes codes of shape "
+                             f"{expected} (one code, with the batch dimension of 1)")
         with torch.no_grad():
             feature = self.generator.head(code).reshape(-1)
             image = self.generator.tail(feature.unsqueeze(0), code)[0]

@@ -111,9 +111,15 @@ class SplitGenerator:
         for p in self.module.parameters():
             p.requires_grad_(False)  # the solver optimises masks only; no weight gradients
         code = self.sample_codes(1, torch.Generator().manual_seed(0)).to(self.device)
-        with torch.no_grad():
-            feat = self.head(code)
-            image = self.module(code)
+        try:
+            with torch.no_grad():
+                feat = self.head(code)
+                image = self.module(code)
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:  # a code the module cannot take
+            raise ValueError(
+                f"the generator cannot run on a code of shape {tuple(code.shape)} made by sample_codes "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); give sample_codes the shape of one "
+                "code without the batch dimension, e.g. sample_codes=(latent_dim,) or (latent_dim, 1, 1)") from None
         self.feature_shape = tuple(feat.shape[1:])
         self.image_shape = tuple(image.shape[1:])
         candidate = _sequential_tail(self.module, self.layer)

@@ -99,3 +99,16 @@ def test_a_key_folder_that_cannot_be_written_is_refused_before_any_solve(tiny_ge
     monkeypatch.setattr(store, "write_text", read_only)  # complete: a read-only cache still serves it
     with Explainer(tiny_generator, grid=4, progress=False, baseline_samples=16, cache_dir=tmp_path) as ex:
         assert ex.explain(0, patches=[0, 5]).is_complete and done.is_complete
+
+
+def test_a_code_shape_the_model_cannot_take_names_the_argument(tiny_generator):
+    import torch
+    from tiny_model import make_tiny_module
+
+    from prsg_widgets import Explainer, split_generator
+
+    with pytest.raises(ValueError, match=r"code of shape \(1, 5\) made by sample_codes"):
+        split_generator(make_tiny_module(), "2", sample_codes=(5,))
+    with Explainer(tiny_generator, grid=4, progress=False, baseline_samples=16) as ex:
+        with pytest.raises(ValueError, match=r"code has shape \(1, 3\); .* takes codes of shape \(1, 4\)"):
+            ex.sample_from_code(torch.zeros(1, 3))
