@@ -97,14 +97,18 @@ function render({ model, el }) {
       side.title.textContent = model.get("label_" + side.which) || `image ${side.which}`;
       const k = model.get("k_" + side.which);
       side.sub.textContent = top.length ? `top ${k} action field${k === 1 ? "" : "s"}` + (side.which === "a" ? ` · ${matched.size} found in b` : "")
-        : refusal && side.which === "b" ? "the same image as a: not compared" : status;
+        : refusal ? (side.which === "b" ? "the same image as a: not compared" : "") : status;
       side.chips.textContent = "";
       for (const f of top) side.chips.appendChild(chipFor(f, matched.has(key(f))));
       drawImage(side);
     }
     if (refusal) {  // image b is image a: no ratio, and why
       ratio.innerHTML = "";
-      ratio.appendChild(dom("span", "prsg-status error prsg-pair-refused", "⚠ " + refusal));
+      const note = dom("div", "prsg-status error prsg-pair-refused", "⚠ " + refusal);
+      note.style.whiteSpace = "normal";  // a sentence, not a figure: wrap it within the view
+      note.style.fontSize = "13px";
+      note.style.maxWidth = "440px";
+      ratio.appendChild(note);
       ratioNote.textContent = "";
     } else if (r >= 0) {
       const pct = (100 * r).toFixed(1);
