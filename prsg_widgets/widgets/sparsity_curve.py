@@ -249,7 +249,8 @@ def reading_text(curves: dict[str, np.ndarray], labels: Sequence[str], control: 
         verdict = ("sparser than the random feature" if share < sc else
                    "NOT sparser than the random feature")
         text += f" By this measure {label}'s components are {verdict} ({share:.2f}% vs {sc:.2f}%)."
-        m = min(c.size, cc.size)
+        # over the ranks where either curve is drawn (past both ends, 0 vs 0 is neither above nor below)
+        m = min(max(nz, nzc), c.size, cc.size)
         above = float(np.mean(c[:m] > cc[:m])) if m else 0.0
         where = ("lies above" if above >= 0.9 else "lies below" if above <= 0.1 else "crosses")
         text += (f" On this absolute axis its curve {where} the control's: height is the scale of the values "

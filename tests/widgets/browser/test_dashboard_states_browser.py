@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("anywidget")
 
-from test_widgets_browser import SETUP, SOLVE_TIMEOUT, _shot, _show, _wait_attr  # noqa: E402
+from test_widgets_browser import SOLVE_TIMEOUT, _shot, _show, _wait_attr  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -92,7 +92,7 @@ def test_after_cancel_the_views_say_stopped_with_the_python_count(lab):
     assert status in rec.locator(".prsg-rec-text").inner_text()
     # the sparsity plot (nested: no component computable yet): stopped, with its explanations' count
     sp = out.locator(".prsg-sparsity")
-    want = lab.eval_python(page, "[sum(e.progress[0] for e in d.curve._all()), sum(e.progress[1] for e in d.curve._all())]")
+    want = lab.eval_python(page, "[sum(e.progress[i] for e in d.curve._all()) for i in (0, 1)]")
     page.wait_for_function("() => /stopped/.test(document.querySelector('.prsg-sparsity').dataset.message || '')",
                            timeout=15_000)
     msg = sp.get_attribute("data-message")
