@@ -57,7 +57,7 @@ def test_next_image_moves_image_b_too_and_never_pairs_an_image_with_itself(expla
     assert a.sample.seed == 1 and b.sample.seed == 2 and d.pairer.view.label_b == "seed 2"
     ref = metrics.transferability(a, b, k_a=d.pairer.k_a, k_b=d.pairer.k_b)
     assert d.pairer.ratio == pytest.approx(ref.ratio)
-    # the line counts each image once: a, b (and no dense control in nested mode... here: independent)
+    # the line counts each image once (a, b and the dense control of this independent solve)
     assert d.progress[1] == sum(e.num_subsets for e in d.line.explanations())
     # a seed b the user picked is kept while it is not image a
     d.pairer.seed_box.value = 5
