@@ -282,8 +282,10 @@ class Explanation(SolveStatus):
         control = None
         if self.control is not None and self.control.is_complete:
             control = mass_share(self.control.component_array()[1:])
+        nested = self.meta.solver.get("nested")  # the advice depends on the mode that ran
         return explanation_health(self._record.features, self._baseline, self.feature, self._record.patch_mse,
-                                  self._epsilon, comps, k=k, control_mass_share=control)
+                                  self._epsilon, comps, k=k, control_mass_share=control,
+                                  nested=None if nested is None else bool(nested))
 
     # ------------------------------------------------------------------ files
     def to_arrays(self) -> dict[str, np.ndarray]:

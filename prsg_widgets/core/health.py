@@ -56,14 +56,21 @@ def matching_errors(u: Tensor, components: Tensor, k: int) -> tuple[list[int], T
     return kept, (u.double() - u_hat).pow(2).sum(1)
 
 
-def mass_share_sorted(curve: np.ndarray, mass: float = 0.9) -> float:
-    """:func:`mass_share` of magnitudes already sorted descending (a Fig. 3 curve)."""
+def mass_rank_sorted(curve: np.ndarray, mass: float = 0.9) -> int:
+    """The fewest of the largest elements of a curve sorted descending (a Fig. 3 curve) that hold
+    ``mass`` of its L1 mass: the rank where the curve reaches it (0 for an empty or all-zero curve).
+    """
     curve = np.asarray(curve, dtype=np.float64)
     if curve.size == 0 or curve[0] == 0:
-        return 0.0
+        return 0
     cum = np.cumsum(curve)
-    needed = int(np.searchsorted(cum, mass * cum[-1])) + 1
-    return min(needed, curve.size) / curve.size
+    return min(int(np.searchsorted(cum, mass * cum[-1])) + 1, curve.size)
+
+
+def mass_share_sorted(curve: np.ndarray, mass: float = 0.9) -> float:
+    """:func:`mass_share` of magnitudes already sorted descending (a Fig. 3 curve)."""
+    size = np.asarray(curve).size
+    return mass_rank_sorted(curve, mass) / size if size else 0.0
 
 
 def mass_share(values: Tensor, mass: float = 0.9) -> float:
@@ -91,6 +98,9 @@ class Health:
     matching_error_vs_feature: float
     mass_share: float
     control_mass_share: float | None = None
+    nested: bool | None = None
+    """Whether the solve that made the components was nested (``None``: not known, e.g. a file
+    without its solver settings); the advice of :meth:`warnings` depends on it."""
 
     @property
     def infeasible(self) -> int:
@@ -107,14 +117,27 @@ class Health:
         if self.cancellation > CANCELLATION_WARN:
             out.append(f"components cancel each other: their total size is {self.cancellation:.1f}× the "
                        "change they add up to (1 = no cancellation). Large high-order components offset each "
-                       "other, so single components are not trustworthy. Solve with more iterations, with nested "
-                       "solving (preset 'interactive'), or, if you chose them, without init=1 and the 'mean' "
-                       "constraint.")
+                       "other, so single components are not trustworthy. " + self._cancellation_advice())
         if self.control_mass_share is not None and self.control_mass_share <= self.mass_share:
+            why = {True: " (nested solving, used here, makes any feature look sparse)",
+                   None: " (nested solving, if it was used, makes any feature look sparse)"}.get(self.nested, "")
             out.append(f"the dense control is as sparse as the explanation ({self.control_mass_share:.3g} vs "
                        f"{self.mass_share:.3g} of elements hold 90% of the mass): sparsity here says little "
-                       "about the generator (nested solving makes any feature look sparse).")
+                       f"about the generator{why}.")
         return out
+
+    def _cancellation_advice(self) -> str:
+        """What to try against cancellation, for the mode that ran: nested solving is advised only
+        to a solve that did not use it.
+        """
+        if self.nested:
+            return ("Nested solving is already in use: solve with more iterations, choose fewer patches, or "
+                    "compare with an independent solve (the dashboard's \"Re-solve independently\", solver='fast').")
+        if self.nested is False:
+            return ("Solve with more iterations, with nested solving (preset 'interactive'), or, if you chose "
+                    "them, without init=1 and the 'mean' constraint.")
+        return ("Solve with more iterations, nested solving (preset 'interactive') if it was not used, or, if you "
+                "chose them, without init=1 and the 'mean' constraint.")
 
     @property
     def ok(self) -> bool:
@@ -162,10 +185,12 @@ def explanation_health(
     components: Tensor,
     k: int | None = None,
     control_mass_share: float | None = None,
+    nested: bool | None = None,
 ) -> Health:
     """The :class:`Health` of a solved explanation: ``features`` ``f_T`` ``(2^n, d)``, ``baseline``
     ``b`` and ``feature`` ``f`` ``(d,)``, ``patch_mse`` ``(2^n, n)`` (``nan`` outside ``T``),
-    ``components`` ``I(S)`` ``(2^n, d)`` (Eq. 6).
+    ``components`` ``I(S)`` ``(2^n, d)`` (Eq. 6); ``nested``: whether a nested solve made them
+    (the advice of :meth:`Health.warnings` depends on it).
     """
     size, _ = features.shape
     n = size.bit_length() - 1
@@ -192,4 +217,5 @@ def explanation_health(
         matching_error_vs_feature=err / float(features.double().pow(2).sum()),
         mass_share=mass_share(components[1:]),
         control_mass_share=control_mass_share,
+        nested=None if nested is None else bool(nested),
     )

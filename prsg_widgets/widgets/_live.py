@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ._common import MainThreadCaller, caption, info_html, log, short_text, status_html
 from ._export import Downloader, file_stem, svg_bytes
-from ._progress_line import ProgressLine
+from ._progress_line import ProgressLine, _is_cancel
 
 
 class LiveView:
@@ -204,6 +204,32 @@ class LiveView:
         failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
         self.error = failed[0] if failed else None
         return ok and not failed
+
+    def _solve_state(self) -> str:
+        """Where the solve of what this view shows stands: ``"complete"``, ``"solving"`` (a solve
+        of a view on its progress line runs), ``"stopped"`` (by Cancel), ``"failed"``, or
+        ``"idle"`` (nothing queued, e.g. ``solve=False``).
+        """
+        if self._watched and all(e.is_complete for e in self._watched):
+            return "complete"
+        if self.line.solving():
+            return "solving"
+        failed = [f.exception() for f in self.futures if f.done() and f.exception() is not None]
+        if failed:
+            return "stopped" if all(_is_cancel(x) for x in failed) else "failed"
+        return "idle"
+
+    def _state_text(self, done: int, total: int, of: str = "") -> str:
+        """What a part of the view waiting for ``done``/``total`` minimal features says, true to
+        :meth:`_solve_state` (never "waiting" when nothing runs); ``of`` names whose they are.
+        """
+        count = f"{done:,} of {total:,} minimal features{' of ' + of if of else ''} solved"
+        return {
+            "solving": f"waiting for the solve ({count})",
+            "stopped": f"solve stopped by Cancel — {count} (kept); Resume continues",
+            "failed": f"solve failed — {count} (kept); Resume retries",
+            "idle": f"not being solved — {count}",
+        }.get(self._solve_state(), "")
 
     def _complete_text(self) -> str:
         return "solved"

@@ -172,7 +172,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if e.is_complete and self.reconstruction is None and self.target:
             self._compute_reconstruction()
         elif not e.is_complete:
-            self.recon_view.status = f"waiting for the solve ({done}/{total} minimal features)"
+            self.recon_view.status = self._state_text(done, total)
 
     def _show_drafts(self, most: int = 24) -> None:
         """While no component is computable yet, the solved minimal features as images ``g(f_T)``
@@ -184,6 +184,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
                 with self.gallery.hold_sync():
                     self.gallery.drafts, self.gallery.draft_thumbs = [], b""
             return
+        done, total = e.progress  # the strip's count: every solved one, not only those drawn
+        self.gallery.drafts_state = {"solved": done, "total": total, "state": self._solve_state()}
         solved = [t for t in e.solved_subsets() if t]
         new = [t for t in solved if t not in self._drafts]
         if new:

@@ -102,6 +102,11 @@ class Dashboard(widgets.VBox):
         self.curve = SparsityCurve(self.explanation, solve=solve, width=480, height=260, line=self.line)
         self.pairer = TransferabilityPairer(self.explanation, seed_b=int(seed_b if seed_b is not None else seed + 1),
                                             solve=solve, line=self.line)
+        # image b follows image a (the next seed) unless the user picked it; a pick is kept while
+        # it is not image a itself
+        self._seed_b_pinned = seed_b is not None
+        self._moving_seed_b = False
+        self.pairer.observe(self._on_seed_b, names=["seed_b"])
         self._show_mode()
         heading = widgets.HTML(
             f"<h3 style='margin:4px 0'>{title or 'Primitive representation structures'}</h3>"
@@ -217,10 +222,12 @@ class Dashboard(widgets.VBox):
         if not self._report:
             return
         e = self.explanation
-        if e.is_complete and self.pairer.ratio is not None:
+        refused = self.pairer.refusal
+        if e.is_complete and (self.pairer.ratio is not None or refused):
+            pair = (f"transferability: not computed ({refused})" if refused else
+                    f"transferability |A_a ∩ A_b| / k_a = {self.pairer.ratio:.3f}")
             text = "\n".join([f"patches N: {e.patches} · solved: {e.progress[0]}/{e.progress[1]}",
-                              e.health().summary(), f"strongest components: {e.components(top=3)}",
-                              f"transferability |A_a ∩ A_b| / k_a = {self.pairer.ratio:.3f}"])
+                              e.health().summary(), f"strongest components: {e.components(top=3)}", pair])
         else:
             done, total = self.progress
             text = f"solving ({done}/{total} minimal features): the health appears here when every view is solved"
@@ -364,6 +371,23 @@ class Dashboard(widgets.VBox):
         if explanation is self.explanation and any(rows) and "first_result" not in self.timings:
             self.timings["first_result"] = time.monotonic()
 
+    def _on_seed_b(self, _change) -> None:
+        if not self._moving_seed_b:
+            self._seed_b_pinned = True
+
+    def _seed_b_for(self, explanation: Any) -> int:
+        """Image b's seed beside ``explanation`` as image a: the next seed, or the user's pick of
+        seed b while it differs from image a's (never image a itself).
+        """
+        seed_a = getattr(explanation.sample, "seed", None)
+        b = int(self.pairer.seed_b)
+        if seed_a is None:
+            return b
+        if not self._seed_b_pinned or b == int(seed_a):
+            self._seed_b_pinned = False
+            b = int(seed_a) + 1
+        return b
+
     def browse(self, step: int) -> None:
         """Show the image ``step`` seeds away, with its foreground patches, and explain it."""
         self.seed_box.value = max(0, int(self.seed_box.value) + int(step))
@@ -387,7 +411,11 @@ class Dashboard(widgets.VBox):
         self.explanation.on_update(self._first_result)
         self.browser.set_explanation(self.explanation)
         self.curve.set_explanations([self.explanation])
-        self.pairer.set_explanation_a(self.explanation)
+        self._moving_seed_b = True
+        try:
+            self.pairer.set_explanation_a(self.explanation, seed_b=self._seed_b_for(self.explanation))
+        finally:
+            self._moving_seed_b = False
         self._update_stale()
         self._update_report()
         return self.explanation

@@ -38,6 +38,9 @@ class ComponentGallery(GridView):
     """Solved minimal features shown while no component is computable: ``{subset, patches}``."""
     draft_thumbs = traitlets.Bytes(b"").tag(sync=True)
     """``g(f_T)`` of each draft, RGBA, back to back."""
+    drafts_state = traitlets.Dict().tag(sync=True)
+    """``{solved, total, state}``: minimal features solved of the explanation (all of them, not
+    only the drafts drawn) and its solve state (``LiveView._solve_state``)."""
     caption = traitlets.Unicode("").tag(sync=True)
     """Which explanation is shown (``model · seed · N``), also the PNG export's file name."""
 

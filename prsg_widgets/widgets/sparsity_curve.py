@@ -3,6 +3,7 @@ dense control of App. I / Fig. 16 as an overlay.
 """
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,12 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+<<<<<<< HEAD
 from .. import metrics, palette
+=======
+from .. import metrics
+from ..core.health import mass_rank_sorted
+>>>>>>> i23-dash
 from ._common import CSS, esm, info_html
 from ._images import float32_bytes
 from ._live import LiveView
@@ -38,9 +44,15 @@ class SparsityPlot(anywidget.AnyWidget):
     plot_width = traitlets.Int(520).tag(sync=True)
     plot_height = traitlets.Int(300).tag(sync=True)
     caption = traitlets.Unicode("").tag(sync=True)
+<<<<<<< HEAD
     """Which explanations are plotted (``model · seed · N``), written under the PNG export."""
     export_stem = traitlets.Unicode("").tag(sync=True)
     """The PNG export's file name without ``.png`` (``_export.export_stem``)."""
+=======
+    """Which explanations are plotted (``model · seed · N``), also the PNG export's file name."""
+    message = traitlets.Unicode("").tag(sync=True)
+    """What the plot says while it has no curve to draw (the solve's state, in words)."""
+>>>>>>> i23-dash
 
 
 def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +82,8 @@ class SparsityCurve(LiveView, widgets.VBox):
     through the same pipeline, App. I) for the first explanation.  While an explanation is being
     solved its curve is drawn from the components already available (marked "partial") and
     updates as results land.  Hovering reads the rank and value under the pointer (``hover``).
+    Once every curve is complete, a dot marks on each the rank holding 90% of its L1 mass and the
+    note under the plot says what the curves show for these explanations (:func:`reading`).
 
     ``curves`` maps each label to its full curve once complete; ``caveat`` is the caption under
     the curve in plain words (the exported figure writes it too).
@@ -138,6 +152,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.control_void = bool(self.dense_control and ex.config.nested)
         if self.dense_control and not self.control_void:
             self.control = metrics.dense_control(ex, first, seed=self.control_seed)
+<<<<<<< HEAD
         if self.control_void:
             head, info, body = ("No dense control with the nested solve", "dense control",
                                 ": nested solving bounds each subset by its smaller ones, which makes even a random "
@@ -156,6 +171,29 @@ class SparsityCurve(LiveView, widgets.VBox):
         self._watch(self._all())
         self.plot.caption = " | ".join(self.shows)
         self.refresh()
+=======
+        self._reading = ""
+        self._show_note()
+        self._watch(self._all())
+        self.plot.caption = " | ".join(self.shows)
+        self.refresh()
+
+    def _show_note(self, state: str = "") -> None:
+        """The note under the plot: what the dashed curve is (or why there is none), then the
+        reading of the complete curves (or when it comes), then the solve's state when stopped.
+        """
+        intro = (
+            "<b>No dense control with the nested solve</b> " + info_html("dense control") + ": nested solving bounds "
+            "each subset by its smaller ones, which makes even a random feature look sparse, so a comparison would "
+            "say nothing. Re-solve independently to compare with the dense control." if self.control_void else
+            "dashed grey: the dense control " + info_html("dense control") + " — a random feature through the same "
+            "(independent) solve." if self.control is not None else "")
+        after = self._reading or ("What the curves show (where each holds 90% of its mass) is read here once every "
+                                  "curve is complete.")
+        self.note.value = (f"<span class='prsg-muted' style='font-size:12px'>{intro} {html.escape(after)}"
+                           + (f" <b>{html.escape(state)}</b>" if state else "")
+                           + " Exact zeros cannot be drawn on a log axis: they are counted in the legend.</span>")
+>>>>>>> i23-dash
 
     def _all(self) -> list[Any]:
         return self.explanations + ([self.control] if self.control is not None else [])
@@ -166,6 +204,7 @@ class SparsityCurve(LiveView, widgets.VBox):
     def _refresh(self) -> None:
         series, chunks, offset = [], [], 0
         done_all = total_all = 0
+        state = self._solve_state()
         for i, (e, label) in enumerate(zip(self._all(), self._all_labels(), strict=True)):
             done, total = e.progress
             done_all, total_all = done_all + done, total_all + total
@@ -182,6 +221,8 @@ class SparsityCurve(LiveView, widgets.VBox):
                 curve = metrics.sorted_magnitudes([c.vector for c in comps])
                 status = "partial"
             zeros = int(np.count_nonzero(curve == 0))
+            # 90% of the mass: the health's figure (core.health), on the curve drawn
+            mass_rank = mass_rank_sorted(curve) if status == "complete" else 0
             ranks, values = display_points(curve[: curve.size - zeros], self.max_points)
             count = int(ranks.size)
             chunks += [float32_bytes(ranks), float32_bytes(values)]
@@ -189,11 +230,25 @@ class SparsityCurve(LiveView, widgets.VBox):
                 "label": label, "color": CONTROL_COLOR if is_control else COLORS[i % len(COLORS)],
                 "dashed": is_control, "offset": offset, "count": count, "elements": int(curve.size), "zeros": zeros,
                 "status": status, "components": ready, "total_components": e.num_subsets - 1,
+                "state": state, "mass_rank": mass_rank,
+                "mass_value": float(curve[mass_rank - 1]) if mass_rank else 0.0,
             })
             offset += 2 * count
+        complete = all(s["status"] == "complete" for s in series)
+        if complete and not self._reading:
+            self._reading = reading_text(self.curves, self._all_labels(), self.control is not None)
+        words = "" if complete else self._state_text(done_all, total_all)
+        if not words:
+            message = ""
+        elif state == "solving":
+            message = f"waiting for the first components… ({done_all:,} of {total_all:,} minimal features solved)"
+        else:
+            message = f"no component yet: {words}"
         with self.plot.hold_sync():
             self.plot.data = b"".join(chunks)
             self.plot.series = series
+            self.plot.message = message
+        self._show_note(words if state in ("stopped", "failed") else "")
         self._show_progress()
 
     def _figure(self):
@@ -203,6 +258,43 @@ class SparsityCurve(LiveView, widgets.VBox):
         if not self.curves:
             raise ValueError("no complete curve yet: wait for the solve")
         return sparsity_figure(self.curves, note=self.caveat)
+
+
+def reading_text(curves: dict[str, np.ndarray], labels: Sequence[str], control: bool) -> str:
+    """What complete sparsity curves show, in words, from the numbers drawn (the 90%-mass rank is
+    the health's ``mass_share`` × the element count): which curve holds 90% of its L1 mass in
+    fewer of its largest elements, and, with a dense control (the last label), why height and
+    length are not sparsity on this absolute axis.
+    """
+    parts, stats = [], {}
+    for label in labels:
+        curve = curves[label]
+        rank = mass_rank_sorted(curve)
+        stats[label] = (rank, 100 * rank / max(1, curve.size), int(np.count_nonzero(curve)), curve)
+    for label in labels:
+        rank, share, _, _ = stats[label]
+        parts.append(f"{label}: 90% of its L1 mass lies in its largest {share:.2f}% of elements (rank {rank:,}, ●)")
+    text = "; ".join(parts) + "."
+    if not control or len(labels) < 2:
+        return text + " Fewer elements holding 90% = sparser."
+    ctrl = labels[-1]
+    rc, sc, nzc, cc = stats[ctrl]
+    for label in labels[:-1]:
+        r, share, nz, c = stats[label]
+        verdict = ("sparser than the random feature" if share < sc else
+                   "NOT sparser than the random feature")
+        text += f" By this measure {label}'s components are {verdict} ({share:.2f}% vs {sc:.2f}%)."
+        # over the ranks where either curve is drawn (past both ends, 0 vs 0 is neither above nor below)
+        m = min(max(nz, nzc), c.size, cc.size)
+        above = float(np.mean(c[:m] > cc[:m])) if m else 0.0
+        where = ("lies above" if above >= 0.9 else "lies below" if above <= 0.1 else "crosses")
+        text += (f" On this absolute axis its curve {where} the control's: height is the scale of the values "
+                 f"(largest |value| {c[0]:.2e} vs {cc[0]:.2e}), not sparsity — a feature ×10 moves up a decade "
+                 f"and is no less sparse. A curve ends where its exact zeros begin: {nz:,} vs {nzc:,} non-zero "
+                 f"elements of {c.size:,}")
+        text += ("; a longer curve means more non-zero elements, not more of the mass in them." if nz != nzc
+                 else ".")
+    return text
 
 
 def _default_labels(explanations: Sequence[Any]) -> list[str]:

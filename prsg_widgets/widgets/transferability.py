@@ -50,6 +50,8 @@ class PairView(GridView):
     """``2^n − 1``: how many action fields there are to choose from."""
     status = traitlets.Unicode("").tag(sync=True)
     caption = traitlets.Unicode("").tag(sync=True)
+    refusal = traitlets.Unicode("").tag(sync=True)
+    """Why no pair is compared (image b is image a), shown instead of the ratio; empty otherwise."""
 
 
 class TransferabilityPairer(LiveView, widgets.VBox):
@@ -60,14 +62,16 @@ class TransferabilityPairer(LiveView, widgets.VBox):
     (:func:`prsg_widgets.metrics.transferability`; paper: k_a = 20, k_b = 100 of 511, the default
     from 300 components on; fewer components default to a third and two thirds, see
     :func:`default_ks`).  Sliders set ``k_a`` and ``k_b`` (cut to ``2^n − 1``); a seed box picks
-    the second sample.
+    the second sample.  A second sample that is image a itself (``seed_b`` equal to image a's seed)
+    is refused with a note (``refusal``): an image compared with itself always scores 100%.
 
     ``source`` is an :class:`~prsg_widgets.Explainer` (then image a is ``sample(seed_a)`` over
     ``patches``, default its ``n`` foreground patches) or an existing
     :class:`~prsg_widgets.Explanation` (used as image a; no second solve of it).
 
     Python-side state: ``seed_b``, ``k_a``, ``k_b`` (read, set, observe), ``result``
-    (:class:`~prsg_widgets.metrics.TransferResult` or ``None`` while solving), ``ratio``.
+    (:class:`~prsg_widgets.metrics.TransferResult` or ``None`` while solving), ``ratio``,
+    ``refusal`` (why no pair is compared, ``""`` when one is).
     """
 
     export_name = "transferability"
@@ -154,8 +158,20 @@ class TransferabilityPairer(LiveView, widgets.VBox):
             raise traitlets.TraitError(f"seed_b must be non-negative, got {value}")
         return value
 
-    def set_explanation_a(self, explanation: Any) -> None:
-        """Use another explanation as image a (its patches become ``N`` for image b too)."""
+    @property
+    def refusal(self) -> str:
+        """Why no pair is compared (image b is image a), ``""`` when a pair is."""
+        a = self.explanation_a
+        seed = getattr(a.sample, "seed", None)
+        if seed is None or int(seed) != int(self.seed_b):
+            return ""
+        return (f"seed b = {self.seed_b} is image a itself: an image compared with itself always scores 100% "
+                "and says nothing about transferability — choose another seed b")
+
+    def set_explanation_a(self, explanation: Any, seed_b: int | None = None) -> None:
+        """Use another explanation as image a (its patches become ``N`` for image b too) and, when
+        given, ``seed_b`` as image b (else image b keeps its seed).
+        """
         self._unwatch()
         self.result, self.ratio = None, None
         with self.view.hold_sync():  # never show the old ratio beside the new image
@@ -167,7 +183,10 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         self.explainer = explanation.require_explainer()
         self._set_k_range((self.k_a, self.k_b))
         self._show_a()
-        self._load_b()
+        if seed_b is not None and int(seed_b) != self.seed_b:
+            self.seed_b = int(seed_b)  # its observer loads image b
+        else:
+            self._load_b()
 
     def _show_a(self) -> None:
         e = self.explanation_a
@@ -183,25 +202,33 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         ex = self.explainer
         self._unwatch()
         self.result, self.ratio = None, None
-        self.explanation_b = ex.explain(int(self.seed_b), patches=list(self.explanation_a.patches))
-        data, _, _ = rgba_bytes(self.explanation_b.image, model_value_range(ex))
+        refusal = self.refusal
+        # image a against itself: nothing to compare, so image b is neither solved nor counted
+        self.explanation_b = None if refusal else ex.explain(int(self.seed_b), patches=list(self.explanation_a.patches))
+        data = rgba_bytes(self.explanation_b.image, model_value_range(ex))[0] if self.explanation_b else b""
         with self.view.hold_sync():
             self.view.image_b = data
-            self.view.label_b = self.explanation_b.sample.label or f"seed {self.seed_b}"
+            self.view.label_b = (self.explanation_b.sample.label if self.explanation_b else "") or f"seed {self.seed_b}"
             self.view.top_a, self.view.top_b, self.view.matched = [], [], []
             self.view.ratio = -1.0
-        self._watch([self.explanation_a, self.explanation_b])
-        self.view.caption = " | ".join(caption(e) for e in (self.explanation_a, self.explanation_b))
+            self.view.refusal = refusal
+        shown = [self.explanation_a] + ([self.explanation_b] if self.explanation_b else [])
+        self._watch(shown)
+        self.view.caption = " | ".join(caption(e) for e in shown)
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
     def _refresh(self) -> None:
         """Update progress, and the result once both explanations are solved."""
         a, b = self.explanation_a, self.explanation_b
+        ok = self._show_progress()
+        if b is None:
+            self.view.status = self.refusal
+            return
         done = a.progress[0] + b.progress[0]
         total = a.num_subsets + b.num_subsets
-        if not self._show_progress():
-            self.view.status = "solve stopped"
+        if not ok:
+            self.view.status = self._state_text(done, total, "both images")
             return
         if a.is_complete and b.is_complete:
             if self.result is None:

@@ -277,10 +277,22 @@ function render({ model, el }) {
     root.dataset.caption = model.get("caption");
     if (!items.length) { drafts.style.display = "none"; return; }
     drafts.style.display = "";
+    // the count is every minimal feature solved (from Python), not the tiles drawn (the largest few)
+    const st = model.get("drafts_state") || {};
+    const solved = st.solved ?? items.length, total = st.total ?? 0;
+    const count = `${solved.toLocaleString("en-US")}` + (total ? ` of ${total.toLocaleString("en-US")}` : "") +
+      ` minimal feature${solved === 1 ? "" : "s"}`;
+    const head = st.state === "stopped" ? `Solve stopped by Cancel: ${count} solved (kept; Resume continues). `
+      : st.state === "failed" ? `Solve failed: ${count} solved (kept; Resume retries). `
+      : `Solved so far: ${count}. `;
+    // f_∅ = b counts as solved but is never drawn
+    const shown = items.length < solved - 1 ? `The ${items.length} with the largest T are shown` : "Each is shown";
+    root.dataset.draftsSolved = String(solved);
+    root.dataset.draftsState = st.state || "";
     const note = dom("div", "prsg-muted prsg-drafts-note");
-    note.append(document.createTextNode(`Solved so far: ${items.length} minimal feature${items.length === 1 ? "" : "s"}, ` +
-      "each shown as the image it regenerates, g(f_T), with its patches T outlined. The components I(S) " +
-      "need the largest subsets and appear when those are solved. "), infoIcon("minimal feature"));
+    note.append(document.createTextNode(head + shown + " as the image it regenerates, g(f_T), with its " +
+      "patches T outlined. The components I(S) need the largest subsets and appear when those are solved. "),
+      infoIcon("minimal feature"));
     const strip = dom("div", "prsg-draft-strip");
     const w = model.get("width"), h = model.get("height"), stride = w * h * 4;
     const all = bytesOf(model.get("draft_thumbs"));
@@ -303,7 +315,7 @@ function render({ model, el }) {
   onChanges(model, ["filter_patch", "filter_order"], () => { updateFilter(); drawGallery(); });
   onChanges(model, ["items", "thumbs", "hidden", "selected_subset"], drawGallery);
   onChanges(model, ["detail", "detail_image", "detail_with", "detail_without"], () => { removed = false; drawDetail(); });
-  onChanges(model, ["drafts", "draft_thumbs"], drawDrafts);
+  onChanges(model, ["drafts", "draft_thumbs", "drafts_state"], drawDrafts);
   const unwatch = onThemeChange(drawFilter);
   const unfit = onWidthChange(el, (w) => {
     const s = clamp(Math.floor(w * 0.22), 150, 240);

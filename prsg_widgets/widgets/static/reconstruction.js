@@ -92,7 +92,11 @@ function render({ model, el }) {
     if (!rmse.length) {
       ctx.fillStyle = muted;
       ctx.font = "11px sans-serif";
-      ctx.fillText(status.startsWith("waiting") ? "waiting for the solve…" : "no reconstruction yet", 8, H / 2);
+      // the canvas says in short what the status below says in full (never "waiting" when nothing runs)
+      const short = status.startsWith("waiting") ? "waiting for the solve…"
+        : status.startsWith("solve stopped") ? "solve stopped (Resume continues)"
+        : status.startsWith("solve failed") ? "solve failed" : "no reconstruction yet";
+      ctx.fillText(short, 8, H / 2);
       text.textContent = status;
       return;
     }

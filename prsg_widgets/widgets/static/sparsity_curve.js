@@ -5,6 +5,20 @@ function fmtVal(v) {
   return v === 0 ? "0" : v.toExponential(2);
 }
 
+// Fill `text` in lines at most `width` px wide (a long state message must not run off the canvas).
+function wrapText(ctx, text, x, y, width, lineHeight) {
+  let line = "";
+  for (const word of text.split(" ")) {
+    const next = line ? line + " " + word : word;
+    if (line && ctx.measureText(next).width > width) {
+      ctx.fillText(line, x, y);
+      y += lineHeight;
+      line = word;
+    } else line = next;
+  }
+  if (line) ctx.fillText(line, x, y);
+}
+
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-plot prsg-sparsity");
   const canvas = dom("canvas");
@@ -54,7 +68,10 @@ function render({ model, el }) {
     ctx.font = "11px sans-serif";
     ctx.fillStyle = fg;
     if (!(vmax > 0)) {
-      ctx.fillText(points.length ? "waiting for the first components…" : "no explanation", M.l + 10, H / 2);
+      // the solve's state in words from Python (never "waiting" when nothing runs)
+      const msg = points.length ? (model.get("message") || "waiting for the first components…") : "no explanation";
+      root.dataset.message = msg;
+      wrapText(ctx, msg, M.l + 10, H / 2 - 8, W - M.l - M.r - 20, 14);
       geom = null;
       drawLegend();
       return;
@@ -132,6 +149,20 @@ function render({ model, el }) {
     }
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
+    // where each complete curve holds 90% of its L1 mass (the health's figure): a ringed dot
+    for (const s of points) {
+      if (!(s.mass_rank > 0) || !(s.mass_value > 0)) continue;
+      const x = xOf(s.mass_rank), y = yOf(s.mass_value);
+      ctx.fillStyle = s.color;
+      ctx.strokeStyle = themeColor(root, "--jp-layout-color0", "#fff");
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.arc(x, y, 4.5, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    }
+    root.dataset.massRanks = points.map((s) => String(s.mass_rank || 0)).join("|");
+    root.dataset.message = "";
     if (hoverPt) {
       ctx.fillStyle = hoverPt.color;
       ctx.beginPath();
@@ -152,8 +183,10 @@ function render({ model, el }) {
       if (s.dashed) sw.style.background = `repeating-linear-gradient(90deg, ${s.color} 0 5px, transparent 5px 8px)`;
       const zeros = s.zeros ? ` · ${s.zeros.toLocaleString("en-US")} of ${s.elements.toLocaleString("en-US")} ` +
         "elements exactly 0 (the curve ends where they begin)" : "";
-      item.append(sw, document.createTextNode(
-        `${s.label}` + (s.status === "complete" ? "" : ` (partial: ${s.components}/${s.total_components} components)`) + zeros));
+      const stopped = s.state === "stopped" ? ", solve stopped" : s.state === "failed" ? ", solve failed" : "";
+      const mass = s.mass_rank > 0 ? ` · ● 90% of its mass by rank ${s.mass_rank.toLocaleString("en-US")}` : "";
+      item.append(sw, document.createTextNode(`${s.label}` + (s.status === "complete" ? "" :
+        ` (partial${stopped}: ${s.components}/${s.total_components} components)`) + mass + zeros));
       item.dataset.label = s.label;
       legend.appendChild(item);
     }
@@ -194,7 +227,7 @@ function render({ model, el }) {
   canvas.addEventListener("pointerleave", () => draw(null));
 
   const redraw = () => { decode(); draw(null); };
-  onChanges(model, ["data", "series"], redraw);
+  onChanges(model, ["data", "series", "message"], redraw);
   model.on("change:log_x", () => draw(null));
   model.on("change:plot_width", () => draw(null));
   const unwatch = onThemeChange(() => draw(null));

@@ -91,11 +91,13 @@ function render({ model, el }) {
     const matched = new Set(model.get("matched").map(key));
     const r = model.get("ratio");
     const status = model.get("status");
+    const refusal = model.get("refusal");
     for (const side of sides) {
       const top = model.get("top_" + side.which);
       side.title.textContent = model.get("label_" + side.which) || `image ${side.which}`;
       const k = model.get("k_" + side.which);
-      side.sub.textContent = top.length ? `top ${k} action field${k === 1 ? "" : "s"}` + (side.which === "a" ? ` · ${matched.size} found in b` : "") : status;
+      side.sub.textContent = top.length ? `top ${k} action field${k === 1 ? "" : "s"}` + (side.which === "a" ? ` · ${matched.size} found in b` : "")
+        : refusal ? (side.which === "b" ? "the same image as a: not compared" : "") : status;
       const restore = keepFocus(side.chips, "data-field");
       side.chips.textContent = "";
       for (const f of top) side.chips.appendChild(chipFor(f, matched.has(key(f))));
@@ -106,7 +108,15 @@ function render({ model, el }) {
       restore();
       drawImage(side);
     }
-    if (r >= 0) {
+    if (refusal) {  // image b is image a: no ratio, and why
+      ratio.innerHTML = "";
+      const note = dom("div", "prsg-status error prsg-pair-refused", "⚠ " + refusal);
+      note.style.whiteSpace = "normal";  // a sentence, not a figure: wrap it within the view
+      note.style.fontSize = "13px";
+      note.style.maxWidth = "440px";
+      ratio.appendChild(note);
+      ratioNote.textContent = "";
+    } else if (r >= 0) {
       const pct = (100 * r).toFixed(1);
       ratio.innerHTML = `|A<sub>a</sub> ∩ A<sub>b</sub>| / k<sub>a</sub> = ${matched.size} / ${model.get("k_a")} = ${pct}% ` +
         `<small>(chance ${(100 * model.get("chance")).toFixed(1)}%)</small> `;
@@ -124,11 +134,13 @@ function render({ model, el }) {
     root.dataset.matched = String(matched.size);
     root.dataset.ka = String(model.get("k_a"));
     root.dataset.kb = String(model.get("k_b"));
+    root.dataset.labelA = model.get("label_a");
     root.dataset.labelB = model.get("label_b");
+    root.dataset.refusal = refusal;
     root.dataset.status = status;
   }
 
-  onChanges(model, ["image_a", "image_b", "top_a", "top_b", "matched", "ratio", "status", "label_a", "label_b", "patches", "k_a", "k_b"], update);
+  onChanges(model, ["image_a", "image_b", "top_a", "top_b", "matched", "ratio", "status", "label_a", "label_b", "patches", "k_a", "k_b", "refusal"], update);
   const unwatch = onThemeChange(update);
   const unfit = onWidthChange(el, (w) => {
     const size = clamp(Math.floor((w - 40) / 2), 110, 200);
