@@ -148,14 +148,16 @@ class Dashboard(widgets.VBox):
         its solved explanations stay in memory, so switching back is instant).
         """
         if nested not in self._solvers:
+            import dataclasses
+
             from ..backend import Explainer
 
             old = self.explainer
-            self._solvers[nested] = Explainer(
-                old.generator, grid=old.grid.size, device=old.device,
-                solver=self._solver_config(nested), batch_size=old.batch_size,
-                max_patches=old.max_patches, baseline_samples=old.baseline_samples,
-                baseline_seed=old.baseline_seed, progress=old.progress, cache_dir=old.cache_dir)
+            # the twin is the same Settings with another solver: every other field (precision,
+            # compile, channels_last …) carries over; field by field, three of them were dropped
+            twin = dataclasses.replace(old.settings, model=old.generator, device=old.device,
+                                       solver=self._solver_config(nested), overrides=())
+            self._solvers[nested] = Explainer(settings=twin)
         return self._solvers[nested]
 
     def _solver_config(self, nested: bool) -> Any:

@@ -12,12 +12,8 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-<<<<<<< HEAD
 from .. import metrics, palette
-=======
-from .. import metrics
 from ..core.health import mass_rank_sorted
->>>>>>> i23-dash
 from ._common import CSS, esm, info_html
 from ._images import float32_bytes
 from ._live import LiveView
@@ -44,15 +40,11 @@ class SparsityPlot(anywidget.AnyWidget):
     plot_width = traitlets.Int(520).tag(sync=True)
     plot_height = traitlets.Int(300).tag(sync=True)
     caption = traitlets.Unicode("").tag(sync=True)
-<<<<<<< HEAD
     """Which explanations are plotted (``model · seed · N``), written under the PNG export."""
     export_stem = traitlets.Unicode("").tag(sync=True)
     """The PNG export's file name without ``.png`` (``_export.export_stem``)."""
-=======
-    """Which explanations are plotted (``model · seed · N``), also the PNG export's file name."""
     message = traitlets.Unicode("").tag(sync=True)
     """What the plot says while it has no curve to draw (the solve's state, in words)."""
->>>>>>> i23-dash
 
 
 def display_points(curve: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,26 +144,6 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.control_void = bool(self.dense_control and ex.config.nested)
         if self.dense_control and not self.control_void:
             self.control = metrics.dense_control(ex, first, seed=self.control_seed)
-<<<<<<< HEAD
-        if self.control_void:
-            head, info, body = ("No dense control with the nested solve", "dense control",
-                                ": nested solving bounds each subset by its smaller ones, which makes even a random "
-                                "feature look sparse, so a comparison would say nothing. Re-solve independently to "
-                                "compare with the dense control.")
-        elif self.control is not None:
-            head, info, body = ("dashed grey: the dense control", "dense control", " — a random feature through the "
-                                "same (independent) solve; if the components are sparse, their curves fall faster.")
-        else:
-            head, info, body = "", "", ""
-        tail = " Exact zeros cannot be drawn on a log axis: they are counted in the legend."
-        self.caveat = (head + body + tail).strip()
-        self.note.value = "<span class='prsg-muted' style='font-size:12px'>" + (
-            (f"<b>{head}</b>" if self.control_void else head) + (" " + info_html(info) if info else "") + body
-            + tail) + "</span>"
-        self._watch(self._all())
-        self.plot.caption = " | ".join(self.shows)
-        self.refresh()
-=======
         self._reading = ""
         self._show_note()
         self._watch(self._all())
@@ -182,18 +154,25 @@ class SparsityCurve(LiveView, widgets.VBox):
         """The note under the plot: what the dashed curve is (or why there is none), then the
         reading of the complete curves (or when it comes), then the solve's state when stopped.
         """
-        intro = (
-            "<b>No dense control with the nested solve</b> " + info_html("dense control") + ": nested solving bounds "
-            "each subset by its smaller ones, which makes even a random feature look sparse, so a comparison would "
-            "say nothing. Re-solve independently to compare with the dense control." if self.control_void else
-            "dashed grey: the dense control " + info_html("dense control") + " — a random feature through the same "
-            "(independent) solve." if self.control is not None else "")
+        if self.control_void:
+            head, body = ("No dense control with the nested solve", ": nested solving bounds each subset by its "
+                          "smaller ones, which makes even a random feature look sparse, so a comparison would say "
+                          "nothing. Re-solve independently to compare with the dense control.")
+        elif self.control is not None:
+            head, body = "dashed grey: the dense control", " — a random feature through the same (independent) solve."
+        else:
+            head, body = "", ""
         after = self._reading or ("What the curves show (where each holds 90% of its mass) is read here once every "
                                   "curve is complete.")
-        self.note.value = (f"<span class='prsg-muted' style='font-size:12px'>{intro} {html.escape(after)}"
-                           + (f" <b>{html.escape(state)}</b>" if state else "")
-                           + " Exact zeros cannot be drawn on a log axis: they are counted in the legend.</span>")
->>>>>>> i23-dash
+        tail = " Exact zeros cannot be drawn on a log axis: they are counted in the legend."
+        # the same words in plain text under the exported figure (the PNG carries the note itself)
+        self.caveat = (head + body + " " + after + (" " + state if state else "") + tail).strip()
+        shown = (f"<b>{head}</b>" if self.control_void else head) + (" " + info_html("dense control") if head else "")
+        def esc(text: str) -> str:  # quotes stay quotes: the note is element text, and the caveat its plain copy
+            return html.escape(text, quote=False)
+
+        self.note.value = (f"<span class='prsg-muted' style='font-size:12px'>{shown}{esc(body)} {esc(after)}"
+                           + (f" <b>{esc(state)}</b>" if state else "") + tail + "</span>")
 
     def _all(self) -> list[Any]:
         return self.explanations + ([self.control] if self.control is not None else [])

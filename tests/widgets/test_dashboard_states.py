@@ -188,3 +188,23 @@ def test_health_advice_depends_on_the_mode_that_ran(gen, explainer):
     b.health = {}
     b.refresh()
     assert "with nested solving" in b.health_box.value
+
+
+def test_the_other_solver_keeps_every_setting_but_the_solver(gen):
+    """A bf16 dashboard's independent re-solve ran in fp32: the twin explainer was rebuilt field by
+    field and left out precision, compile and channels_last (issue 25's first bug).
+    """
+    from prsg_widgets.widgets.dashboard import Dashboard
+
+    with Explainer(gen, grid=4, solver="interactive", iterations=40, progress=False, baseline_samples=16,
+                   precision="bf16", channels_last=True, max_patches=5, baseline_seed=3) as ex:
+        d = Dashboard(ex, seed=0, n=2, solve=False)
+        twin = d._solver(False)
+        try:
+            assert twin.config.nested is False and twin.config.iterations == 40
+            assert twin.generator is ex.generator  # not loaded again
+            for name in ("precision", "compile", "channels_last", "max_patches", "baseline_samples",
+                         "baseline_seed", "grid", "cache_dir", "batch_size"):
+                assert getattr(twin.settings, name) == getattr(ex.settings, name), name
+        finally:
+            twin.close()
