@@ -77,6 +77,17 @@ def _check_requirements() -> None:
         pytest.skip(msg)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def toy_model_cached():
+    """Train (and cache) the toy-scenes weights in this process before any kernel needs them: on
+    a cold machine the training would otherwise run inside a notebook cell, past its timeout.
+    The kernels inherit this environment, so they read the same cache file.
+    """
+    from prsg_widgets.models import load_generator
+
+    load_generator("toy-scenes", cheap=True)
+
+
 @pytest.fixture(scope="session")
 def lab_server():
     _check_requirements()

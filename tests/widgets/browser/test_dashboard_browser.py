@@ -18,13 +18,6 @@ pytest.importorskip("anywidget")
 from test_widgets_browser import SETUP, SOLVE_TIMEOUT, _shot, _show, _wait_attr  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_model_cached():
-    from prsg_widgets.models import load_generator
-
-    load_generator("toy-scenes", cheap=True)
-
-
 def test_keyboard_linked_hover_text_alternatives_and_remove(lab):
     code = ("from IPython.display import display\n"
             "e = ex.explain(0, n=3)\ne.solve_all()\n"

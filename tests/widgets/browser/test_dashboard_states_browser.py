@@ -17,13 +17,6 @@ pytest.importorskip("anywidget")
 from test_widgets_browser import SOLVE_TIMEOUT, _shot, _show, _wait_attr  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_model_cached():
-    from prsg_widgets.models import load_generator
-
-    load_generator("toy-scenes", cheap=True)
-
-
 def _ratio_ready(page, label_a: str, label_b: str) -> None:
     page.wait_for_function(
         "([a, b]) => { const r = document.querySelector('.prsg-pairview');"

@@ -12,13 +12,6 @@ from harness import set_theme  # noqa: E402
 from test_widgets_browser import SOLVE_TIMEOUT, _shot, _show  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_model_cached():
-    from prsg_widgets.models import load_generator
-
-    load_generator("toy-scenes", cheap=True)
-
-
 def test_note_after_back_to_nested_and_prompt_match(lab):
     code = ("nx = Explainer('toy-scenes', grid=4, cheap=True, solver='interactive', iterations=150, progress=False)\n"
             "d = explore(explainer=nx, n=3, seed=0, confirm_above=4)\nd")

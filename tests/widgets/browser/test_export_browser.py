@@ -15,13 +15,6 @@ from test_dashboard_browser import _download  # noqa: E402
 from test_widgets_browser import _show  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_model_cached():
-    from prsg_widgets.models import load_generator
-
-    load_generator("toy-scenes", cheap=True)
-
-
 def _exported(view) -> dict:
     return view.evaluate("(r) => ({text: r.dataset.exportedText || '', name: r.dataset.exported || '',"
                          " size: r.dataset.exportedSize || ''})")

@@ -28,16 +28,6 @@ ex = Explainer("toy-scenes", grid=4, cheap=True, solver="tiny", progress=False)
 SOLVE_TIMEOUT = float(os.environ.get("PRSG_BROWSER_SOLVE_TIMEOUT", "120"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toy_model_cached():
-    """Train (and cache) the toy-scenes weights in this process before any kernel needs them: on
-    a cold machine the training would otherwise run inside a notebook cell, past its timeout.
-    The kernels inherit this environment, so they read the same cache file.
-    """
-    from prsg_widgets.models import load_generator
-
-    load_generator("toy-scenes", cheap=True)
-
 
 def _wait_attr(page, selector: str, attr: str, expected: str, timeout: float = 15.0) -> None:
     page.wait_for_function(
