@@ -210,14 +210,18 @@ def _check_page(site: Path, page, name: str, outside: list[str], problems: list[
     return seen
 
 
-@pytest.mark.parametrize("how", ["http-offline", "file-offline", "http-online"])
-def test_docs_pages_draw_widgets_and_maths(site, server, browser, how):
-    base = server if how.startswith("http") else site.as_uri() + "/"
+def test_docs_pages_draw_widgets_and_maths(site, server, browser):
+    # one test, not one per way of opening: under pytest-xdist each worker would build the site
+    for how in ("http-offline", "file-offline", "http-online"):
+        _check_pages(site, server if how.startswith("http") else site.as_uri() + "/", how, browser)
+
+
+def _check_pages(site: Path, base: str, how: str, browser) -> None:
     teaching_math = 0
     for name in PAGES:
         context, page, outside, problems = _open(browser, base + name, block=how.endswith("offline"))
         try:
-            seen = _check_page(site, page, name, outside, problems)
+            seen = _check_page(site, page, f"{how} {name}", outside, problems)
             if "teaching" in name:
                 teaching_math = seen["typeset"]
             if how == "http-offline" and os.environ.get("PRSG_DOCS_SCREENSHOTS"):
@@ -233,4 +237,4 @@ def test_docs_pages_draw_widgets_and_maths(site, server, browser, how):
                 page.screenshot(path=str(SCREENSHOTS / f"docs-offline-{stem}-dark.png"))
         finally:
             context.close()
-    assert teaching_math > 20, f"the teaching page typeset only {teaching_math} formulas"
+    assert teaching_math > 20, f"{how}: the teaching page typeset only {teaching_math} formulas"
