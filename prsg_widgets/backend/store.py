@@ -369,6 +369,8 @@ class Store:
         read-only mount): otherwise the solve runs until its first save and stops there.  A complete
         explanation needs no write, so a read-only cache still serves what it holds.
         """
+        if self.directory is None:
+            return
         folder = self.directory / key
         probe = folder / f".prsg-probe-{uuid.uuid4().hex}"
         try:
