@@ -24,6 +24,22 @@ def pytest_configure(config):
     torch.set_num_threads(share)
 
 
+@pytest.fixture(scope="session")
+def shared_playwright():
+    """One Playwright (sync API) per worker. A second ``sync_playwright()`` started while the first
+    lives fails with "using Playwright Sync API inside the asyncio loop", so every test module that
+    drives Chromium (tests/widgets/browser, tests/docs) takes this one. Callers check their own
+    requirements first and ask for it with ``request.getfixturevalue``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        yield pw
+    finally:
+        pw.stop()
+
+
 @pytest.fixture
 def tiny_generator():
     """An 8×8 RGB generator split after the first ReLU (feature 8×4×4, d = 128)."""

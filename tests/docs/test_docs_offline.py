@@ -87,18 +87,16 @@ def server(site):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(request):
     missing = [m for m in harness.missing_requirements() if "jupyterlab" not in m and "ipykernel" not in m]
     if missing:
         _skip_or_fail("browser missing: " + "; ".join(missing))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = harness.launch_chromium(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    # the worker's one Playwright (tests/conftest.py): a second one beside the browser tests' fails
+    chromium = harness.launch_chromium(request.getfixturevalue("shared_playwright"))
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def _is_local(url: str) -> bool:

@@ -104,15 +104,10 @@ def lab_server():
 
 
 @pytest.fixture(scope="session")
-def playwright_instance():
+def playwright_instance(request):
     _check_requirements()
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        yield pw
-    finally:
-        pw.stop()
+    # the worker's one Playwright (tests/conftest.py): the docs tests share it
+    return request.getfixturevalue("shared_playwright")
 
 
 @pytest.fixture(scope="session")
