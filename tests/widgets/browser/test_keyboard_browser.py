@@ -169,6 +169,16 @@ def test_tab_stops_names_and_live_region_of_the_dashboard(lab):
     assert live.evaluate("(n) => n.getBoundingClientRect().width") <= 1  # for screen readers only
 
 
+# where the focus is: a grid cell's patch, "body" (dropped: its element was redrawn away), or
+# "lab:<class>" (an element of JupyterLab's own, outside the dashboard)
+_JS_FOCUS_OWNER = """() => {
+  const a = document.activeElement;
+  if (a && a.dataset && a.dataset.patch !== undefined) return a.dataset.patch;
+  if (!a || a === document.body) return 'body';
+  return a.closest('.prsg-dashboard') ? 'widget:' + a.className : 'lab:' + a.className;
+}"""
+
+
 def test_keyboard_grid_thumbnails_remove_and_info_keep_focus_and_lab_cells(lab):
     page, out = _open_dashboard(lab)
     grid = out.locator(".prsg-pgs")
@@ -193,7 +203,13 @@ def test_keyboard_grid_thumbnails_remove_and_info_keep_focus_and_lab_cells(lab):
     assert page.evaluate("() => document.activeElement.dataset.patch") == "14"  # after Python's echo
     lab.screenshot(page, "focus-grid-light", locator=out.locator(".prsg-pgs"))
     harness.set_theme(page, light=False)
-    assert page.evaluate("() => document.activeElement.dataset.patch") == "14"  # the redraw keeps it
+    # the redraw keeps it. Lab's theme command may itself move the focus to the notebook (seen on
+    # CI, under load): that is Lab's doing, not a dropped focus, which would leave it on <body>
+    where = page.evaluate(_JS_FOCUS_OWNER)
+    assert where == "14" or where.startswith("lab:"), where
+    if where != "14":
+        cell14.focus()
+    assert grid.locator(".prsg-cell[tabindex='0']").get_attribute("data-patch") == "14"  # the roving stop
     lab.screenshot(page, "focus-grid-dark", locator=out.locator(".prsg-pgs"))
     harness.set_theme(page, light=True)
     page.keyboard.press("Enter")
