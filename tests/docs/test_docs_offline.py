@@ -116,11 +116,10 @@ _PROBE = r"""(sel) => {
     } catch (e) { return true; }  // not a 2d canvas (or tainted): drawn by something
     return false;
   };
-  // The pictures that the saved state holds: the widgets' own canvases.  An ipycanvas Canvas (a
-  // widget element itself, .lm-Widget) keeps its drawing in the kernel (sync_image_data off), so
-  // its saved view is blank with or without a network: not counted.
+  // The pictures that the saved state holds: the widgets' own canvases, and the ipycanvas
+  // lattices, whose saved state holds their picture as image_data (LatticeView.png)
   const pictures = views.map(s => s.previousElementSibling)
-    .map(el => el ? [...el.querySelectorAll('canvas')].filter(c => !c.classList.contains('lm-Widget')) : [])
+    .map(el => el ? [...el.querySelectorAll('canvas')] : [])
     .filter(cs => cs.length)
     .map(cs => cs.some(isPainted));
   return {
@@ -192,8 +191,12 @@ def _check_page(site: Path, page, name: str, outside: list[str], problems: list[
             " document.querySelectorAll('span.math, div.math').length", timeout=60_000)
     except Exception:
         pass  # the asserts below say what is missing
-    page.wait_for_timeout(1500)  # canvases paint after their view is attached
-    seen = page.evaluate(_PROBE, WIDGET_VIEW)
+    # canvases paint after their view is attached; a saved lattice picture decodes asynchronously
+    for _ in range(40):
+        page.wait_for_timeout(500)
+        seen = page.evaluate(_PROBE, WIDGET_VIEW)
+        if seen["painted"] == seen["pictures"]:
+            break
     assert seen["drawn"] == seen["views"], (
         f"{name}: {seen['drawn']} of {seen['views']} widgets drawn; {problems[:5]}")
     assert seen["pictures"] > 0 and seen["painted"] == seen["pictures"], (

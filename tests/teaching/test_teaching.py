@@ -124,6 +124,35 @@ def test_view_builds_and_draws(n):
     assert "application/vnd.jupyter.widget-view+json" in view._repr_mimebundle_()
 
 
+def test_saved_picture_is_the_drawing():
+    """The canvas's image_data (what a page rendered from saved widget state draws: the docs site)
+    is the diagram: each node's ring inside shows the colour the canvas was told to fill it with,
+    and it follows a redraw.
+    """
+    import io
+
+    from PIL import Image
+
+    v = tg.preset_game("AND of players 1 and 2", 3)
+    view = tg.LatticeView(v, mode="AND")
+
+    def node_colours():
+        im = Image.open(io.BytesIO(view.layer.image_data)).convert("RGBA")
+        assert im.size == (view.canvas.width, view.canvas.height)
+        s, r = view.scale, view.radius
+        # left of the labels, inside the ring
+        return [im.getpixel((round(s * (x - 0.7 * r)), round(s * y)))[:3]
+                for _, (x, y) in sorted(view.positions.items())]
+
+    def hexes():
+        return [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in view.drawn_colors]
+
+    assert node_colours() == hexes()
+    assert len(set(hexes())) > 1  # a test that can fail: the AND game has coloured and white nodes
+    view.mode = "value"
+    assert node_colours() == hexes()
+
+
 def test_view_redraws_on_game_mode_client_and_click():
     v = tg.preset_game("AND of players 1 and 2", 3)
     view = tg.LatticeView(v)
@@ -142,11 +171,11 @@ def test_view_redraws_on_game_mode_client_and_click():
     assert torch.equal(view.game, w)
 
     # a front end connecting replays the drawing (drawing during execution can be lost)
-    view.canvas._handle_frontend_event(None, {"event": "client_ready"}, [])
+    view.layer._handle_frontend_event(None, {"event": "client_ready"}, [])
     assert view.draw_count == 5
 
     x, y = view.positions[0b011]
-    view.canvas._handle_frontend_event(None, {"event": "mouse_down", "x": 2 * (x + 2), "y": 2 * y}, [])  # canvas px
+    view.layer._handle_frontend_event(None, {"event": "mouse_down", "x": 2 * (x + 2), "y": 2 * y}, [])  # canvas px
     assert view.selected == 0b011 and view.draw_count == 6
     assert "{1,2}" in view.caption.value and "I_or(T)" in view.caption.value
 
