@@ -46,16 +46,13 @@ class ExplanationLike(Protocol):
     and its components, images and health.
     """
 
-    @property
-    def sample(self) -> Sample: ...
-    @property
-    def meta(self) -> ExplanationMeta: ...
-    @property
-    def explainer(self) -> ExplainerLike | None: ...
-    @property
-    def key(self) -> str | None: ...
-    @property
-    def grid(self) -> PatchGrid: ...
+    sample: Sample
+    meta: ExplanationMeta
+    explainer: ExplainerLike | None
+    """The explainer it is bound to (``None``: loaded without one)."""
+    key: str | None
+    grid: PatchGrid
+
     @property
     def image(self) -> Tensor: ...
     @property
