@@ -1,8 +1,8 @@
 """The display rules the screen and the exports share: colours, and when a component is "≈ 0".
 
-One source for both sides: the widgets' JavaScript receives these values (``js_constants``, put in
-front of every view's module by ``widgets._common.esm``) and the matplotlib figures
-(:mod:`prsg_widgets.figures`, the SVG exports and ``prsg explain``'s overview.png) import them,
+One source for both sides: the widgets' JavaScript receives these values (``js_constants``, in
+the ``constants.js`` module the views import, made by ``widgets._view_modules``) and the matplotlib
+figures (:mod:`prsg_widgets.figures`, the SVG exports and ``prsg explain``'s overview.png) import them,
 so a picture in a file never uses other colours or another "≈ 0" rule than the view it came from.
 A display choice only: no paper quantity depends on it.
 """

@@ -17,26 +17,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ._common import CSS
-
-_DOWNLOAD_JS = """
-function render({ model, el }) {
-  el.style.display = "none";
-  const go = () => {
-    const p = model.get("payload");
-    if (!p || !p.data) return;
-    const a = document.createElement("a");
-    a.download = p.name;
-    a.href = "data:" + p.mime + ";base64," + p.data;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    el.dataset.downloaded = p.name;
-  };
-  model.on("change:payload", go);
-}
-export default { render };
-"""
+from ._captions import model_name
+from ._protocol import Shown, as_list
+from ._view_modules import CSS, ViewModule
 
 
 class Downloader(anywidget.AnyWidget):
@@ -44,7 +27,7 @@ class Downloader(anywidget.AnyWidget):
     is set (a counter in ``payload`` makes repeated downloads of one file distinct).
     """
 
-    _esm = _DOWNLOAD_JS
+    _esm = ViewModule("downloader.js")
     _css = CSS
     payload = traitlets.Dict().tag(sync=True)
     count = 0
@@ -69,21 +52,11 @@ def export_stem(view: str, model: str | None, parts: Sequence[tuple[int | None, 
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem)[:120]
 
 
-def model_name(explanation: Any) -> str:
-    """The model an explanation comes from (a loaded one without explainer: its metadata's)."""
-    ex = getattr(explanation, "explainer", None)
-    name = getattr(getattr(ex, "generator", None), "name", None)
-    if name:
-        return str(name)
-    return str(getattr(getattr(explanation, "meta", None), "model", None) or "loaded")
-
-
-def file_stem(view: str, explanations: Any) -> str:
+def file_stem(view: str, explanations: Shown) -> str:
     """:func:`export_stem` of the explanation(s) a view shows."""
-    many = list(explanations) if isinstance(explanations, (list, tuple)) else [explanations]
+    many = as_list(explanations, view)
     models = list(dict.fromkeys(model_name(e) for e in many))
-    return export_stem(view, "-".join(models) if models else None,
-                       [(getattr(e.sample, "seed", None), e.patches) for e in many])
+    return export_stem(view, "-".join(models), [(e.sample.seed, e.patches) for e in many])
 
 
 def svg_bytes(figure: Any) -> bytes:

@@ -8,19 +8,28 @@ dashboard's), and exports the view's paper figure as a downloaded SVG.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
-from ._common import MainThreadCaller, caption, info_html, log, short_text, status_html
+from .. import palette
+from ._captions import caption
 from ._export import Downloader, file_stem, svg_bytes
+from ._glossary import info_html
+from ._main_thread import MainThreadCaller
+from ._markup import short_text, status_html
 from ._progress_line import ProgressLine, _is_cancel
+from ._protocol import ExplanationLike, Shown
+
+log = logging.getLogger("prsg_widgets")
 
 
 class LiveView:
     """Subclasses call :meth:`_init_live` before building their layout, :meth:`_watch` whenever
-    they show other explanations, and implement ``_refresh()``, ``_complete_text()`` and
+    they show other explanations, and implement ``show()`` (the view protocol,
+    :mod:`~prsg_widgets.widgets._protocol`), ``_refresh()``, ``_complete_text()`` and
     ``_figure()`` (and set ``export_name``: the first word of the SVG's file name, and
     ``export_views``: the attribute of each anywidget view with a PNG button → the first word of
     its PNG's name).  Every name comes from :func:`~._export.file_stem`.
@@ -39,7 +48,7 @@ class LiveView:
         self.error: BaseException | None = None
         self.futures: list[Any] = []
         self._listener: Callable[[Any, list[int]], None] | None = None
-        self._watched: list[Any] = []
+        self._watched: list[ExplanationLike] = []
         self._refresher = MainThreadCaller(self.refresh)
         self.stale = False
         self.own_line = ProgressLine(progress_width)
@@ -74,6 +83,10 @@ class LiveView:
         self.own_line.layout.display = "none"
         self.line = line
         line.attach(self)
+
+    def show(self, explanations: Shown) -> None:  # pragma: no cover - every subclass implements it
+        """Show ``explanations`` instead (the view protocol, :mod:`~prsg_widgets.widgets._protocol`)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ SVG export
     def _figure(self):  # pragma: no cover - every subclass implements it
@@ -117,9 +130,11 @@ class LiveView:
             self.svg_note.value = f"<span class='prsg-status error'>SVG: {html.escape(str(exc))}</span>"
 
     # ------------------------------------------------------------------ identity / stale
-    def _shown(self) -> list[Any]:
-        """The explanations this view shows (for the identity line); override when it differs."""
-        return [e for e in self._watched if getattr(e, "sample", None) is None or e.sample.label != "dense control"]
+    def _shown(self) -> Sequence[ExplanationLike]:
+        """The explanations this view shows (for the identity line): what it watches but the
+        dense control.
+        """
+        return [e for e in self._watched if e.sample.label != palette.CONTROL_LABEL]
 
     @property
     def shows(self) -> list[str]:
@@ -141,11 +156,12 @@ class LiveView:
     # ------------------------------------------------------------------ watching
     def _unwatch(self) -> None:
         """Stop listening to the explanations shown so far (their solves keep running)."""
-        for e in self._watched:
-            e.remove_listener(self._listener)
+        if self._listener is not None:
+            for e in self._watched:
+                e.remove_listener(self._listener)
         self._watched = []
 
-    def _watch(self, explanations: Iterable[Any]) -> None:
+    def _watch(self, explanations: Iterable[ExplanationLike]) -> None:
         """Listen to these explanations instead (refresh as their results land) and queue the
         solves of the unsolved ones (non-blocking) when ``solve`` is set.  Resets progress, error
         and the stale mark: the view now shows these.

@@ -12,12 +12,17 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from ..backend.progress import eta_for
-from ._common import _kernel_loop, status_html
+from ._main_thread import kernel_loop
+from ._markup import status_html
+from ._protocol import ExplanationLike, bound_explainer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.explainer import Explainer
 
 FLIGHT_CAP = 0.95
 """Most of its iteration budget the bar credits to a subset still in flight (so the bar never
@@ -94,18 +99,20 @@ class ProgressLine(widgets.HBox):
         if all(view is not v for v in self.views):
             self.views.append(view)
 
-    def explanations(self) -> list[Any]:
-        out: list[Any] = []
+    def explanations(self) -> list[ExplanationLike]:
+        """Every explanation the attached views watch, once each."""
+        out: list[ExplanationLike] = []
         for v in self.views:
             for e in v._watched:
                 if all(e is not o for o in out):
                     out.append(e)
         return out
 
-    def explainers(self) -> list[Any]:
-        out: list[Any] = []
+    def explainers(self) -> list[Explainer]:
+        """The explainers those explanations are bound to, once each."""
+        out: list[Explainer] = []
         for e in self.explanations():
-            ex = getattr(e, "explainer", None)
+            ex = bound_explainer(e)
             if ex is not None and all(ex is not o for o in out):
                 out.append(ex)
         return out
@@ -223,7 +230,7 @@ class ProgressLine(widgets.HBox):
         return value
 
     def _in_flight(self) -> tuple[float, int]:
-        keys = {getattr(e, "key", None) for e in self.explanations()} - {None}
+        keys = {e.key for e in self.explanations()} - {None}
         for ex in self.explainers():
             flight = ex.in_flight()
             if flight is not None and flight.key in keys:
@@ -245,7 +252,7 @@ class ProgressLine(widgets.HBox):
 
     def _start_ticker(self) -> None:
         """In a kernel, re-read progress once a second while solving."""
-        loop = _kernel_loop()
+        loop = kernel_loop()
         if loop is None or self._ticker is not None:
             return
         from tornado.ioloop import PeriodicCallback

@@ -11,10 +11,14 @@ import torch
 import traitlets
 
 from .. import metrics, palette
-from ._common import caption, info_html, model_value_range, popcount, show_errors
+from ._captions import caption, model_name
+from ._glossary import info_html
 from ._images import rgba_bytes, signed_rgba_bytes
 from ._live import LiveView
-from .gallery_views import ComponentGallery, ReconstructionView
+from ._markup import show_errors
+from ._protocol import ExplanationLike, Shown, as_explanation, as_list
+from .component_gallery import ComponentGallery
+from .reconstruction import ReconstructionView
 
 
 class ComponentBrowser(LiveView, widgets.VBox):
@@ -47,7 +51,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
     health = traitlets.Dict()
     """The explanation's :meth:`~prsg_widgets.Explanation.health` once it is solved (empty before)."""
 
-    def __init__(self, explanation: Any = None, *, target: Sequence[int] | None = None,
+    def __init__(self, explanation: ExplanationLike | None = None, *, target: Sequence[int] | None = None,
                  max_thumbs: int = 40, solve: bool = True, line: Any = None) -> None:
         self.gallery = ComponentGallery()
         self.recon_view = ReconstructionView()
@@ -80,7 +84,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.add_class("prsg-component-browser")
         self.max_thumbs = int(max_thumbs)
         self.solve = bool(solve)
-        self.explanation: Any = None  # an Explanation once set_explanation() ran
+        self.explanation: ExplanationLike | None = None  # set by show()
         self.reconstruction: metrics.ReconstructionResult | None = None
         self._norms: dict[int, float] = {}
         self._thumbs: dict[int, bytes] = {}
@@ -88,6 +92,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self._ranked: list[int] = []
         self._drafts: dict[int, bytes] = {}
         self.detail: dict[str, Any] = {}
+        self._k_full = True  # the slider shows the full reconstruction (kept so when the target changes)
+        self._setting_k = False  # the slider is being set from Python, not by the user
 
         traitlets.link((self.order_buttons, "value"), (self, "filter_order"))
         traitlets.link((self.gallery, "filter_patch"), (self, "filter_patch"))
@@ -102,7 +108,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if line is not None:
             self.use_line(line)
         if explanation is not None:
-            self.set_explanation(explanation, target=target)
+            self.show(explanation, target=target)
 
     @property
     def future(self) -> Any:
@@ -114,8 +120,19 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.futures = [fut] if fut is not None else []
 
     # ------------------------------------------------------------------ binding
-    def set_explanation(self, explanation: Any, target: Sequence[int] | None = None) -> None:
-        """Show another explanation (and queue its solve when ``solve`` is set)."""
+    @property
+    def shown(self) -> ExplanationLike:
+        """The explanation shown (an error before :meth:`show`)."""
+        if self.explanation is None:
+            raise ValueError("the component browser shows no explanation yet: call show(explanation)")
+        return self.explanation
+
+    def show(self, explanations: Shown, *, target: Sequence[int] | None = None) -> None:
+        """Show one explanation (the view protocol, :mod:`~prsg_widgets.widgets._protocol`) and
+        queue its solve when ``solve`` is set; ``target``: the reconstruction's patches (default:
+        the first explained patch).
+        """
+        (explanation,) = as_list(explanations, "ComponentBrowser", most=1)
         self._unwatch()
         self.explanation = explanation
         self._norms, self._thumbs, self._scales, self._ranked, self._drafts = {}, {}, {}, [], {}
@@ -123,8 +140,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.health = {}
         self.saved_path, self.save_note.value = None, ""
         e = explanation
-        vr = model_value_range(e)
-        data, w, h = rgba_bytes(e.image, vr)
+        data, w, h = rgba_bytes(e.image, e.value_range)
         for view in (self.gallery, self.recon_view):
             with view.hold_sync():
                 view.set_grid(e.grid, w, h)
@@ -178,7 +194,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         """While no component is computable yet, the solved minimal features as images ``g(f_T)``
         (the latest ``most``; only new ones are rendered): the views' first picture.
         """
-        e = self.explanation
+        e = self.shown
         if e.is_complete:
             if self.gallery.drafts:
                 with self.gallery.hold_sync():
@@ -190,10 +206,9 @@ class ComponentBrowser(LiveView, widgets.VBox):
         new = [t for t in solved if t not in self._drafts]
         if new:
             images = e.render(torch.stack([e.minimal_feature(t) for t in new]))
-            vr = model_value_range(e)
             for t, img in zip(new, images, strict=True):
-                self._drafts[t] = rgba_bytes(img, vr)[0]
-        shown = sorted(solved, key=lambda t: (popcount(t), t))[-most:]
+                self._drafts[t] = rgba_bytes(img, e.value_range)[0]
+        shown = sorted(solved, key=lambda t: (int(t).bit_count(), t))[-most:]
         if [d["subset"] for d in self.gallery.drafts] != shown:
             with self.gallery.hold_sync():
                 self.gallery.draft_thumbs = b"".join(self._drafts[t] for t in shown)
@@ -240,7 +255,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         """
         missing = [s for s in subsets if s not in self._thumbs]
         if missing:
-            for s, pat in zip(missing, self.explanation.regional_patterns(missing), strict=True):
+            for s, pat in zip(missing, self.shown.regional_patterns(missing), strict=True):
                 # a negligible component is drawn flat: scaled to its own max, rounding noise
                 # would look like a pattern
                 flat = self._negligible(s)
@@ -259,7 +274,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
             return
         if s >= e.num_subsets:
             raise traitlets.TraitError(f"subset {s} out of range for n={e.n}")
-        info: dict[str, Any] = {"subset": s, "patches": e.subset_patches(s), "order": popcount(s),
+        info: dict[str, Any] = {"subset": s, "patches": e.subset_patches(s), "order": int(s).bit_count(),
                                 "ready": s in self._norms}
         if s in self._norms:
             curve = metrics.sorted_magnitudes(e.component(s))  # this component's Fig. 3 curve
@@ -267,8 +282,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
             info.update(
                 norm=self._norms[s],
                 rank=self._ranked.index(s) + 1,
-                rho=_finite(metrics.real_action_field_ratio(e, s)),
-                rho_chance=_finite(float(metrics.action_field_area(e, [s])[0])),
+                rho=_finite(metrics.real_action_field_ratio(as_explanation(e), s)),
+                rho_chance=_finite(float(metrics.action_field_area(as_explanation(e), [s])[0])),
                 salient_fraction=stats["salient_fraction"],
                 mass_fraction=stats["mass_fraction"],
                 d=int(curve.size),
@@ -278,9 +293,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
             info["scale"] = self._scales.get(s)
             keep = torch.ones(e.num_subsets, dtype=torch.bool)
             keep[s] = False  # Eq. 7 with every component but I(S): f_N − I(S)
-            vr = model_value_range(e)
             both = e.render(torch.stack([e.minimal_feature(e.full), e.reconstruct(keep)[e.full]]))
-            with_, without = rgba_bytes(both[0], vr)[0], rgba_bytes(both[1], vr)[0]
+            with_, without = rgba_bytes(both[0], e.value_range)[0], rgba_bytes(both[1], e.value_range)[0]
         else:
             image = with_ = without = b""
         with self.gallery.hold_sync():
@@ -290,7 +304,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         self.detail = info
 
     def _complete_text(self) -> str:
-        e = self.explanation
+        e = self.shown
         return f"{e.num_subsets} minimal features · {e.num_subsets - 1} components"
 
     def _figure(self):
@@ -301,7 +315,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         subsets = [s for s in self.listed if s in self._norms][:12]
         if e is None or not subsets:
             raise ValueError("no component is ready yet: wait for the solve")
-        return regional_patterns_figure(e, subsets, e.regional_patterns(subsets))
+        return regional_patterns_figure(as_explanation(e), subsets, e.regional_patterns(subsets))
 
     def save_explanation(self, path: str | None = None) -> str:
         """``Explanation.save`` of the shown explanation (default: an ``.npz`` named after model,
@@ -311,10 +325,8 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if e is None:
             raise ValueError("no explanation to save")
         if path is None:
-            ex = e.explainer
-            model = getattr(getattr(ex, "generator", None), "name", "explanation")
-            seed = getattr(e.sample, "seed", None)
-            path = f"{model}-seed{seed if seed is not None else 'x'}-N{'-'.join(map(str, e.patches))}.npz"
+            seed = e.sample.seed
+            path = f"{model_name(e)}-seed{seed if seed is not None else 'x'}-N{'-'.join(map(str, e.patches))}.npz"
         out = e.save(path)
         self.saved_path = str(out)
         solved = e.progress
@@ -327,7 +339,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
 
     def _show_health(self) -> None:
         """The explanation's health in the header, with a plain-language warning when unhealthy."""
-        h = self.explanation.health()
+        h = self.shown.health()
         self.health = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                        for k, v in h.as_dict().items()}
         numbers = (f"every patch within ε {info_html('epsilon')}: {h.subsets - h.infeasible}/{h.subsets} · "
@@ -341,7 +353,7 @@ class ComponentBrowser(LiveView, widgets.VBox):
         style = ("border-left:3px solid #e8590c;background:rgba(232,89,12,0.10);padding:3px 6px"
                  if warn else "border-left:3px solid #2f9e44;padding:3px 6px")
         self.health_box.value = (f"<div class='prsg-health-{'warn' if warn else 'ok'}' style='font-size:12px;"
-                                 f"max-width:640px;{style}'>{_solver_line(self.explanation)} · {numbers}{warn}</div>")
+                                 f"max-width:640px;{style}'>{_solver_line(self.shown)} · {numbers}{warn}</div>")
 
     # ------------------------------------------------------------------ reconstruction
     @traitlets.validate("target")
@@ -370,12 +382,11 @@ class ComponentBrowser(LiveView, widgets.VBox):
             self.rmse = math.nan
 
     def _compute_reconstruction(self) -> None:
-        e = self.explanation
-        res = metrics.controllable_reconstruction(e, self.target)
+        res = metrics.controllable_reconstruction(as_explanation(self.shown), self.target)
         self.reconstruction = res
         steps = len(res.subsets)
         # keep the user's k when only the target changed (the full reconstruction stays full)
-        keep_k = not getattr(self, "_k_full", True) and self.k_slider.max > 0
+        keep_k = not self._k_full and self.k_slider.max > 0
         with self.recon_view.hold_sync():
             self.recon_view.steps = steps
             self.recon_view.rmse = [float(v) for v in res.rmse]
@@ -400,9 +411,9 @@ class ComponentBrowser(LiveView, widgets.VBox):
         if res is None:
             return
         k = max(0, min(int(self.k), len(res.subsets)))
-        if not getattr(self, "_setting_k", False):
+        if not self._setting_k:
             self._k_full = k == len(res.subsets)
-        data, _, _ = rgba_bytes(res.images[k], model_value_range(self.explanation))
+        data, _, _ = rgba_bytes(res.images[k], self.shown.value_range)
         with self.recon_view.hold_sync():
             self.recon_view.step = k
             self.recon_view.recon = data
@@ -412,13 +423,12 @@ class ComponentBrowser(LiveView, widgets.VBox):
 NEGLIGIBLE = palette.NEGLIGIBLE  # the "≈ 0" rule lives in palette.py, shared with the exported figures
 
 
-def _solver_line(explanation: Any) -> str:
-    """Which solver made these components, as the header shows it."""
-    ex = explanation.explainer
-    if ex is None:
+def _solver_line(explanation: ExplanationLike) -> str:
+    """Which solver made these components (its settings in the metadata), as the header shows it."""
+    if explanation.explainer is None:
         return "loaded from file"
     mode = ("<b>nested</b> (interactive mode: fast, bounded by smaller subsets) " + info_html("nested")
-            if ex.config.nested else "<b>independent</b> solve")
+            if explanation.meta.solver.get("nested") else "<b>independent</b> solve")
     return f"solver: {mode}"
 
 

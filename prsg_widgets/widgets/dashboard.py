@@ -10,8 +10,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..backend.progress import RateMeter, solve_estimate, solved_pairs
-from ._common import _kernel_loop, caption, info_html, short_text
+from ._captions import caption
+from ._glossary import info_html
+from ._live import LiveView
+from ._main_thread import kernel_loop
+from ._markup import short_text
 from ._progress_line import ProgressLine, duration
+from ._protocol import ExplanationLike
 from .component_browser import ComponentBrowser
 from .patch_grid import PatchGridSelector
 from .sparsity_curve import SparsityCurve
@@ -48,6 +53,33 @@ class Dashboard(widgets.VBox):
             self.selector.auto()
         else:
             self.selector.selected = list(patches)
+        left = self._controls(explainer, seed)
+        self.explanation: ExplanationLike = explainer.explain(self.selector.sample, patches=self.selector.selected)
+        self.line = ProgressLine("260px")
+        self.line.on_update = self._update_report
+        self._report: list[widgets.HTML] = []
+        self.browser = ComponentBrowser(self.explanation, solve=solve, line=self.line)
+        self.curve = SparsityCurve(self.explanation, solve=solve, width=480, height=260, line=self.line)
+        self.pairer = TransferabilityPairer(self.explanation, seed_b=int(seed_b if seed_b is not None else seed + 1),
+                                            solve=solve, line=self.line)
+        # image b follows image a (the next seed) unless the user picked it; a pick is kept while
+        # it is not image a itself
+        self._seed_b_pinned = seed_b is not None
+        self._moving_seed_b = False
+        self.pairer.observe(self._on_seed_b, names=["seed_b"])
+        self._show_mode()
+        top = widgets.HBox([left, self.browser], layout=widgets.Layout(align_items="flex-start"))
+        bottom = widgets.HBox([self.curve, self.pairer],
+                              layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"))
+        super().__init__([_heading(title), self.line, top, bottom], layout=widgets.Layout())
+        self.add_class("prsg-dashboard")
+        self.selector.observe(lambda _c: self._update_stale(), names=["selected"])
+        self._update_stale()
+
+    def _controls(self, explainer: Any, seed: int) -> widgets.VBox:
+        """The left column under the selector: seed and ◀ ▶, Explain with its estimate and
+        confirm step, the model line, the solver mode and its switches.
+        """
         self.seed_box = widgets.BoundedIntText(value=int(seed), min=0, max=2 ** 31 - 1, description="seed",
                                                layout=widgets.Layout(width="150px"))
         self.seed_box.add_class("prsg-seed")
@@ -89,43 +121,13 @@ class Dashboard(widgets.VBox):
         self.nested_button.on_click(lambda _b: self.back_to_nested())
         seed_row = widgets.HBox([self.prev_button, self.seed_box, self.next_button],
                                 layout=widgets.Layout(align_items="center"))
-        left = widgets.VBox([self.selector, seed_row, self.explain_button, self.estimate_note,
+        return widgets.VBox([self.selector, seed_row, self.explain_button, self.estimate_note,
                              self.confirm_box, info, self.mode, self.independent_button, self.independent_note,
                              self.nested_button],
                             layout=widgets.Layout(width="290px", flex="none"))
 
-        self.explanation = explainer.explain(self.selector.sample, patches=self.selector.selected)
-        self.line = ProgressLine("260px")
-        self.line.on_update = self._update_report
-        self._report: list[widgets.HTML] = []
-        self.browser = ComponentBrowser(self.explanation, solve=solve, line=self.line)
-        self.curve = SparsityCurve(self.explanation, solve=solve, width=480, height=260, line=self.line)
-        self.pairer = TransferabilityPairer(self.explanation, seed_b=int(seed_b if seed_b is not None else seed + 1),
-                                            solve=solve, line=self.line)
-        # image b follows image a (the next seed) unless the user picked it; a pick is kept while
-        # it is not image a itself
-        self._seed_b_pinned = seed_b is not None
-        self._moving_seed_b = False
-        self.pairer.observe(self._on_seed_b, names=["seed_b"])
-        self._show_mode()
-        heading = widgets.HTML(
-            f"<h3 style='margin:4px 0'>{title or 'Primitive representation structures'}</h3>"
-            "<div class='prsg-muted' style='font-size:12px'>Feature components I(S) " + info_html("feature component")
-            + " = OR Harsanyi interactions " + info_html("OR interaction") + " of the minimal features f_T "
-            + info_html("minimal feature") + "; solves run in the background and the views fill in. Colours: "
-            + " · ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>■</span> {t}</span>" for c, t in (
-                ("#1c7ed6", "chosen patches N"), ("#d6336c", "action field A(S)"), ("#0c8599", "patch filter"),
-                ("#e8590c", "target T"), ("#2f9e44", "found in both images"))) + "</div>")
-        top = widgets.HBox([left, self.browser], layout=widgets.Layout(align_items="flex-start"))
-        bottom = widgets.HBox([self.curve, self.pairer],
-                              layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"))
-        super().__init__([heading, self.line, top, bottom], layout=widgets.Layout())
-        self.add_class("prsg-dashboard")
-        self.selector.observe(lambda _c: self._update_stale(), names=["selected"])
-        self._update_stale()
-
     @property
-    def views(self) -> tuple:
+    def views(self) -> tuple[LiveView, ...]:
         """The three views: component browser, sparsity curve, transferability pairer."""
         return (self.browser, self.curve, self.pairer)
 
@@ -252,8 +254,9 @@ class Dashboard(widgets.VBox):
     def stale(self) -> bool:
         """Whether the selector's seed or patches differ from the explanation the views show."""
         e = self.explanation
+        shown = self.selector.sample
         return (sorted(self.selector.selected) != sorted(e.patches)
-                or getattr(self.selector.sample, "seed", None) != getattr(e.sample, "seed", None))
+                or (shown.seed if shown is not None else None) != e.sample.seed)
 
     def _update_stale(self) -> None:
         stale = self.stale
@@ -279,7 +282,7 @@ class Dashboard(widgets.VBox):
         n = len(self.selector.selected) if n is None else int(n)
         images = 2 + int(self.curve.dense_control and not is_nested)
         mine = self.explanation.explainer is explainer and explainer is not None
-        shown = [e for e in self.line.explanations() if getattr(e, "explainer", None) is explainer] if mine else []
+        shown = [e for e in self.line.explanations() if e.explainer is explainer] if mine else []
         if mine and not self.stale and n == len(self.explanation.patches) and shown \
                 and all(e.is_complete for e in shown):  # what the views show is solved: nothing to estimate
             return {"n": n, "minimal_features": 2 ** n, "total": 2 ** n * len(shown), "iterations": 0.0,
@@ -369,7 +372,7 @@ class Dashboard(widgets.VBox):
         self.selector.auto()
         self._update_stale()
 
-    def _first_result(self, explanation: Any, rows: list) -> None:
+    def _first_result(self, explanation: ExplanationLike, rows: list) -> None:
         if explanation is self.explanation and any(rows) and "first_result" not in self.timings:
             self.timings["first_result"] = time.monotonic()
 
@@ -377,11 +380,11 @@ class Dashboard(widgets.VBox):
         if not self._moving_seed_b:
             self._seed_b_pinned = True
 
-    def _seed_b_for(self, explanation: Any) -> int:
+    def _seed_b_for(self, explanation: ExplanationLike) -> int:
         """Image b's seed beside ``explanation`` as image a: the next seed, or the user's pick of
         seed b while it differs from image a's (never image a itself).
         """
-        seed_a = getattr(explanation.sample, "seed", None)
+        seed_a = explanation.sample.seed
         b = int(self.pairer.seed_b)
         if seed_a is None:
             return b
@@ -395,9 +398,10 @@ class Dashboard(widgets.VBox):
         self.seed_box.value = max(0, int(self.seed_box.value) + int(step))
         self._on_explain_click()
 
-    def explain(self, patches: Sequence[int] | None = None) -> Any:
-        """Explain the selector's sample over ``patches`` (default: the selected ones) and point
-        all views at the new explanation; returns it.
+    def explain(self, patches: Sequence[int] | None = None) -> ExplanationLike:
+        """Explain the selector's sample over ``patches`` (default: the selected ones) and show
+        the new explanation in every view (their one ``show``, :mod:`~prsg_widgets.widgets._protocol`);
+        returns it.
         """
         ids = list(patches) if patches is not None else list(self.selector.selected)
         if not ids:
@@ -411,11 +415,11 @@ class Dashboard(widgets.VBox):
         """Monotonic times of the last Explain and of its first solved minimal feature (kernel side)."""
         self.explanation = self.explainer.explain(self.selector.sample, patches=ids)
         self.explanation.on_update(self._first_result)
-        self.browser.set_explanation(self.explanation)
-        self.curve.set_explanations([self.explanation])
-        self._moving_seed_b = True
+        self.browser.show(self.explanation)
+        self.curve.show(self.explanation)
+        self._moving_seed_b = True  # image b's seed moves with image a: not the user's pick
         try:
-            self.pairer.set_explanation_a(self.explanation, seed_b=self._seed_b_for(self.explanation))
+            self.pairer.show(self.explanation, seed_b=self._seed_b_for(self.explanation))
         finally:
             self._moving_seed_b = False
         self._update_stale()
@@ -434,6 +438,19 @@ class Report(widgets.HTML):
         return short_text(super()._repr_mimebundle_(**kwargs), self.text)
 
 
+def _heading(title: str) -> widgets.HTML:
+    """The dashboard's title, what it shows in a line of words, and its colours."""
+    colours = " · ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>■</span> {t}</span>" for c, t in (
+        ("#1c7ed6", "chosen patches N"), ("#d6336c", "action field A(S)"), ("#0c8599", "patch filter"),
+        ("#e8590c", "target T"), ("#2f9e44", "found in both images")))
+    return widgets.HTML(
+        f"<h3 style='margin:4px 0'>{title or 'Primitive representation structures'}</h3>"
+        "<div class='prsg-muted' style='font-size:12px'>Feature components I(S) " + info_html("feature component")
+        + " = OR Harsanyi interactions " + info_html("OR interaction") + " of the minimal features f_T "
+        + info_html("minimal feature") + "; solves run in the background and the views fill in. Colours: "
+        + colours + "</div>")
+
+
 def _button(text: str, tip: str, cls: str, width: str, icon: str = "", style: str = "") -> widgets.Button:
     b = widgets.Button(description=text, tooltip=tip, icon=icon, button_style=style, layout=widgets.Layout(width=width))
     b.add_class(cls)
@@ -445,7 +462,7 @@ def _interactive_frontend() -> bool:
     carry ``recordTiming`` / ``deletedCells`` metadata; nbclient, nbval, papermill and Voila
     send neither) — there the views update live and blocking would only freeze them.
     """
-    if _kernel_loop() is None:
+    if kernel_loop() is None:
         return False
     try:
         from IPython import get_ipython

@@ -1,65 +1,8 @@
-"""The anywidget views of :class:`~prsg_widgets.widgets.ComponentBrowser`: the gallery (filter,
-drafts, thumbnails, detail) and the controllable reconstruction; state only, drawn in JS.
+"""The anywidget views of :class:`~prsg_widgets.widgets.ComponentBrowser`, each in its own module
+beside its ES module: :mod:`.component_gallery` and :mod:`.reconstruction` (re-exported here, their
+home before).
 """
-from __future__ import annotations
+from .component_gallery import ComponentGallery
+from .reconstruction import ReconstructionView
 
-import traitlets
-
-from ._common import GridView, esm
-
-
-class ComponentGallery(GridView):
-    """The gallery view of :class:`ComponentBrowser`: regional-pattern thumbnails with their
-    action fields outlined, a patch filter (click a patch of ``N``) and a detail panel.
-
-    Thumbnails travel as one buffer: ``thumbs`` holds ``len(items)`` RGBA images of
-    ``width × height`` back to back; ``items[i]["thumb"]`` indexes into it (``-1``: pending).
-    """
-
-    _esm = esm("component_gallery.js")
-
-    image = traitlets.Bytes(b"").tag(sync=True)
-    patches = traitlets.List(traitlets.Int()).tag(sync=True)
-    items = traitlets.List(traitlets.Dict()).tag(sync=True)
-    thumbs = traitlets.Bytes(b"").tag(sync=True)
-    total = traitlets.Int(0).tag(sync=True)
-    hidden = traitlets.Int(0).tag(sync=True)
-    """Components that match the filters but are beyond ``max_thumbs``."""
-    filter_patch = traitlets.Int(-1).tag(sync=True)
-    filter_order = traitlets.Int(0).tag(sync=True)
-    selected_subset = traitlets.Int(-1).tag(sync=True)
-    detail = traitlets.Dict().tag(sync=True)
-    detail_image = traitlets.Bytes(b"").tag(sync=True)
-    detail_with = traitlets.Bytes(b"").tag(sync=True)
-    """``g(f_N)``: the image the detail panel shows with every component."""
-    detail_without = traitlets.Bytes(b"").tag(sync=True)
-    """``g(f_N − I(S))``: the same image with the selected component removed (Eq. 7)."""
-    drafts = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """Solved minimal features shown while no component is computable: ``{subset, patches}``."""
-    draft_thumbs = traitlets.Bytes(b"").tag(sync=True)
-    """``g(f_T)`` of each draft, RGBA, back to back."""
-    drafts_state = traitlets.Dict().tag(sync=True)
-    """``{solved, total, state}``: minimal features solved of the explanation (all of them, not
-    only the drafts drawn) and its solve state (``LiveView._solve_state``)."""
-    caption = traitlets.Unicode("").tag(sync=True)
-    """Which explanation is shown (``model · seed · N``), also the PNG export's file name."""
-
-
-class ReconstructionView(GridView):
-    """Controllable reconstruction (App. F): the image with the target patches (click patches of
-    ``N`` to change ``target``), the reconstruction after ``step`` components and the RMSE curve.
-    """
-
-    _esm = esm("reconstruction.js")
-
-    image = traitlets.Bytes(b"").tag(sync=True)
-    recon = traitlets.Bytes(b"").tag(sync=True)
-    patches = traitlets.List(traitlets.Int()).tag(sync=True)
-    target = traitlets.List(traitlets.Int()).tag(sync=True)
-    step = traitlets.Int(0).tag(sync=True)
-    steps = traitlets.Int(0).tag(sync=True)
-    rmse = traitlets.List(traitlets.Float()).tag(sync=True)
-    rmse_other = traitlets.List(traitlets.Float()).tag(sync=True)
-    tolerance = traitlets.Float(0.0).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    caption = traitlets.Unicode("").tag(sync=True)
+__all__ = ["ComponentGallery", "ReconstructionView"]

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ._common import GridView, esm, model_value_range
 from ._export import export_stem
+from ._grid_view import GridView
 from ._images import ArrayLike, rgba_bytes
+from ._view_modules import ViewModule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.sample import Sample
 
 
 class PatchGridSelector(GridView):
@@ -25,7 +29,7 @@ class PatchGridSelector(GridView):
     raw ``image`` (``(C, H, W)`` tensor or ``(H, W, C)`` array in ``value_range``) and ``grid``.
     """
 
-    _esm = esm("patch_grid.js")
+    _esm = ViewModule("patch_grid.js")
 
     image = traitlets.Bytes(b"").tag(sync=True)
     """Raw RGBA ``uint8`` bytes of the displayed image (``width * height * 4``)."""
@@ -59,14 +63,16 @@ class PatchGridSelector(GridView):
         display_size: int = 256,
         show_auto: bool = True,
     ) -> None:
-        super().__init__(auto_n=int(auto_n), title=title, display_size=int(display_size), show_auto=show_auto)
         self.explainer = explainer
-        self._value_range = tuple(value_range) if value_range is not None else model_value_range(explainer)
+        self.sample: Sample | None = None  # the sample shown (with an explainer)
+        self._grid: PatchGrid | None = None
+        super().__init__(auto_n=int(auto_n), title=title, display_size=int(display_size), show_auto=show_auto)
+        self._value_range = tuple(value_range) if value_range is not None else _value_range(explainer)
         self._reference = reference
         if explainer is not None:
             self._grid = explainer.grid
             if max_patches is None:
-                max_patches = getattr(explainer, "max_patches", DEFAULT_MAX_PATCHES)
+                max_patches = explainer.max_patches
         elif isinstance(grid, PatchGrid):
             self._grid = grid
         elif image is None:
@@ -74,7 +80,6 @@ class PatchGridSelector(GridView):
         else:
             self._grid = None  # built from the image size below
         self.max_patches = int(max_patches if max_patches is not None else DEFAULT_MAX_PATCHES)
-        self.sample = None
         if image is not None:
             self.set_image(image, grid=grid)
         else:
@@ -88,6 +93,8 @@ class PatchGridSelector(GridView):
     @property
     def grid(self) -> PatchGrid:
         """The :class:`~prsg_widgets.PatchGrid` the ids refer to."""
+        if self._grid is None:  # pragma: no cover - __init__ always sets one
+            raise ValueError("the selector has no grid yet")
         return self._grid
 
     def set_sample(self, sample: Any | int, select: Sequence[int] | None = None) -> None:
@@ -135,15 +142,14 @@ class PatchGridSelector(GridView):
     @traitlets.observe("selected")
     def _name_export(self, _change: Any = None) -> None:
         """The PNG export's name: the model, the seed shown and the selected patches."""
-        gen = getattr(getattr(self, "explainer", None), "generator", None)
-        sample = getattr(self, "sample", None)
-        self.export_stem = export_stem("patches", getattr(gen, "name", None),
-                                       [(getattr(sample, "seed", None), self.selected)])
+        model = self.explainer.generator.name if self.explainer is not None else None
+        seed = self.sample.seed if self.sample is not None else None
+        self.export_stem = export_stem("patches", model, [(seed, self.selected)])
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal) -> list[int]:
         ids = sorted({int(p) for p in proposal["value"]})
-        grid = getattr(self, "_grid", None)
+        grid = self._grid
         if grid is not None:
             bad = [p for p in ids if not 0 <= p < grid.num_patches]
             if bad:
@@ -191,7 +197,7 @@ class PatchGridSelector(GridView):
         ref = self._reference
         img_t = img if isinstance(img, torch.Tensor) else torch.as_tensor(img)
         ref_t = ref if isinstance(ref, torch.Tensor) else torch.as_tensor(ref)
-        ids = select_patches(self._grid, n, "foreground", image=img_t.detach().cpu(),
+        ids = select_patches(self.grid, n, "foreground", image=img_t.detach().cpu(),
                              reference=ref_t.detach().cpu(), max_patches=self.max_patches)
         if self.allowed is not None:
             ids = [p for p in ids if p in set(self.allowed)]
@@ -213,3 +219,13 @@ class PatchGridSelector(GridView):
                 pass  # the message trait already tells the user
         elif kind == "clear":
             self.clear()
+
+
+def _value_range(explainer: Any) -> tuple[float, float]:
+    """The generator's output range (DCGAN: ``(-1, 1)``) for turning images into bytes; ``(-1, 1)``
+    without an explainer.
+    """
+    if explainer is None:
+        return (-1.0, 1.0)
+    lo, hi = explainer.generator.value_range
+    return (float(lo), float(hi))

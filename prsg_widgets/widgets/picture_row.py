@@ -8,8 +8,10 @@ from typing import Any
 
 import traitlets
 
-from ._common import GridView, esm, short_text
-from ._images import rgba_bytes
+from ._grid_view import GridView
+from ._images import rgba_bytes, signed_rgba_bytes
+from ._markup import short_text
+from ._view_modules import ViewModule
 
 
 class PictureRow(GridView):
@@ -17,14 +19,13 @@ class PictureRow(GridView):
     color, alt}``.  Set them with :meth:`show`.
     """
 
-    _esm = esm("picture_row.js")
+    _esm = ViewModule("picture_row.js")
 
     images = traitlets.Bytes(b"").tag(sync=True)
     items = traitlets.List(traitlets.Dict()).tag(sync=True)
     size = traitlets.Int(144).tag(sync=True)
     """CSS pixels per image."""
     note = traitlets.Unicode("").tag(sync=True)
-    caption = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, grid: Any = None, size: int = 144, **kwargs) -> None:
         super().__init__(size=int(size), **kwargs)
@@ -40,8 +41,6 @@ class PictureRow(GridView):
         """Show ``images`` (same size) with their ``captions``, ``outlines`` (patch ids) and colours;
         an image whose ``signed`` entry is true is a difference, drawn grey at 0.
         """
-        from ._images import signed_rgba_bytes
-
         chunks, w, h = [], 0, 0
         for i, img in enumerate(images):
             data, w, h = signed_rgba_bytes(img) if i < len(signed) and signed[i] else rgba_bytes(img, value_range)

@@ -14,9 +14,11 @@ import traitlets
 
 from .. import metrics, palette
 from ..core.health import mass_rank_sorted
-from ._common import CSS, esm, info_html
+from ._glossary import info_html
 from ._images import float32_bytes
 from ._live import LiveView
+from ._protocol import ExplanationLike, Shown, as_explanation, as_list, explainer_of
+from ._view_modules import CSS, ViewModule
 
 COLORS = list(palette.SERIES)  # one palette with the exported figure (palette.py)
 CONTROL_COLOR = palette.CONTROL
@@ -30,7 +32,7 @@ class SparsityPlot(anywidget.AnyWidget):
     ``hover`` is set by the view: ``{"label", "rank", "value"}`` of the point under the pointer.
     """
 
-    _esm = esm("sparsity_curve.js")
+    _esm = ViewModule("sparsity_curve.js")
     _css = CSS
 
     series = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -87,7 +89,7 @@ class SparsityCurve(LiveView, widgets.VBox):
     def _complete_text(self) -> str:
         return "every curve complete"
 
-    def __init__(self, explanations: Any | Sequence[Any] | None = None, *,
+    def __init__(self, explanations: Shown | None = None, *,
                  labels: Sequence[str] | None = None, dense_control: bool = True,
                  control_seed: int = 0, solve: bool = True, max_points: int = 1500,
                  log_x: bool = True, width: int = 520, height: int = 300, line: Any = None) -> None:
@@ -107,28 +109,27 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.control_seed = int(control_seed)
         self.solve = bool(solve)
         self.max_points = int(max_points)
-        self.explanations: list[Any] = []
+        self.explanations: list[ExplanationLike] = []
         self.labels: list[str] = []
-        self.control: Any = None  # the dense control's Explanation, when there is one
+        self.control: ExplanationLike | None = None  # the dense control, when there is one
         self.curves: dict[str, np.ndarray] = {}
         self.caveat = ""  # the caption under the curve in plain words (also under the exported figure)
         if line is not None:
             self.use_line(line)
         if explanations is not None:
-            self.set_explanations(explanations, labels=labels)
+            self.show(explanations, labels=labels)
 
     @property
     def hover(self) -> dict:
         """``{"label", "rank", "value"}`` of the point last under the pointer (``{}`` if none)."""
         return dict(self.plot.hover)
 
-    def set_explanations(self, explanations: Any | Sequence[Any],
-                         labels: Sequence[str] | None = None) -> None:
-        """Plot these explanations (replacing the current ones) and their dense control."""
-        if not isinstance(explanations, (list, tuple)):
-            explanations = [explanations]
-        if not explanations:
-            raise ValueError("give at least one explanation")
+    def show(self, explanations: Shown, *, labels: Sequence[str] | None = None) -> None:
+        """Plot one or more explanations (the view protocol, :mod:`~prsg_widgets.widgets._protocol`)
+        instead of the current ones, and the dense control of the first; ``labels`` names the
+        curves (default: the samples' labels).
+        """
+        explanations = as_list(explanations, "SparsityCurve")
         if labels is not None and len(labels) != len(explanations):
             raise ValueError(f"{len(labels)} labels for {len(explanations)} explanations")
         self._unwatch()
@@ -140,10 +141,10 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.error = None
         self.control = None
         first = self.explanations[0]
-        ex = first.require_explainer()
+        ex = explainer_of(first)
         self.control_void = bool(self.dense_control and ex.config.nested)
         if self.dense_control and not self.control_void:
-            self.control = metrics.dense_control(ex, first, seed=self.control_seed)
+            self.control = metrics.dense_control(ex, as_explanation(first), seed=self.control_seed)
         self._reading = ""
         self._show_note()
         self._watch(self._all())
@@ -174,7 +175,7 @@ class SparsityCurve(LiveView, widgets.VBox):
         self.note.value = (f"<span class='prsg-muted' style='font-size:12px'>{shown}{esc(body)} {esc(after)}"
                            + (f" <b>{esc(state)}</b>" if state else "") + tail + "</span>")
 
-    def _all(self) -> list[Any]:
+    def _all(self) -> list[ExplanationLike]:
         return self.explanations + ([self.control] if self.control is not None else [])
 
     def _all_labels(self) -> list[str]:
@@ -190,7 +191,7 @@ class SparsityCurve(LiveView, widgets.VBox):
             is_control = e is self.control
             if e.is_complete:
                 if label not in self.curves:
-                    self.curves[label] = metrics.sparsity_curve(e)
+                    self.curves[label] = metrics.sparsity_curve(as_explanation(e))
                 curve, status = self.curves[label], "complete"
                 ready = e.num_subsets - 1
             else:
@@ -276,9 +277,9 @@ def reading_text(curves: dict[str, np.ndarray], labels: Sequence[str], control: 
     return text
 
 
-def _default_labels(explanations: Sequence[Any]) -> list[str]:
+def _default_labels(explanations: Sequence[ExplanationLike]) -> list[str]:
     """The samples' labels ("seed 0"), made distinct with the patch ids where they repeat."""
-    labels = [getattr(e.sample, "label", "") or f"explanation {i + 1}" for i, e in enumerate(explanations)]
+    labels = [e.sample.label or f"explanation {i + 1}" for i, e in enumerate(explanations)]
     if len(set(labels)) < len(labels):
         labels = [f"{lab} N={list(e.patches)}" for lab, e in zip(labels, explanations, strict=True)]
     if len(set(labels)) < len(labels):

@@ -4,15 +4,21 @@ in another image of the same model, at the same patch positions?
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import traitlets
 
 from .. import metrics
-from ._common import GridView, caption, esm, model_value_range
+from ._captions import caption
+from ._grid_view import GridView
 from ._images import rgba_bytes
 from ._live import LiveView
+from ._protocol import ExplanationLike, Shown, as_explanation, as_list, explainer_of
+from ._view_modules import ViewModule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.explainer import Explainer
 
 
 def default_ks(components: int) -> tuple[int, int]:
@@ -31,7 +37,7 @@ class PairView(GridView):
     Hovering a chip outlines its action field on the images.
     """
 
-    _esm = esm("transferability.js")
+    _esm = ViewModule("transferability.js")
 
     image_a = traitlets.Bytes(b"").tag(sync=True)
     image_b = traitlets.Bytes(b"").tag(sync=True)
@@ -49,7 +55,6 @@ class PairView(GridView):
     components = traitlets.Int(0).tag(sync=True)
     """``2^n − 1``: how many action fields there are to choose from."""
     status = traitlets.Unicode("").tag(sync=True)
-    caption = traitlets.Unicode("").tag(sync=True)
     refusal = traitlets.Unicode("").tag(sync=True)
     """Why no pair is compared (image b is image a), shown instead of the ratio; empty otherwise."""
 
@@ -81,7 +86,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
     k_b = traitlets.Int(100)
     ratio = traitlets.Float(None, allow_none=True)
 
-    def __init__(self, source: Any, *, seed_a: int = 0, seed_b: int = 1,
+    def __init__(self, source: Explainer | ExplanationLike, *, seed_a: int = 0, seed_b: int = 1,
                  patches: Sequence[int] | None = None, n: int = 4, k_a: int | None = None,
                  k_b: int | None = None, solve: bool = True, line: Any = None) -> None:
         self.view = PairView()
@@ -99,18 +104,21 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         self.add_class("prsg-transferability")
         self.solve = bool(solve)
         self.result: metrics.TransferResult | None = None
-        self.explanation_b: Any = None  # an Explanation once the pair is loaded
+        self.explanation_b: ExplanationLike | None = None  # image b, once the pair is loaded
         if line is not None:
             self.use_line(line)
 
-        if hasattr(source, "explain"):  # an Explainer
+        from ..backend.explainer import Explainer
+
+        self.explanation_a: ExplanationLike
+        if isinstance(source, Explainer):
             self.explainer = source
             self.explanation_a = source.explain(int(seed_a),
                                                 patches=list(patches) if patches is not None else "foreground",
                                                 n=None if patches is not None else int(n))
         else:
             self.explanation_a = source
-            self.explainer = source.require_explainer()
+            self.explainer = explainer_of(source)
             if patches is not None and sorted(patches) != sorted(source.patches):
                 raise ValueError(f"patches {list(patches)} differ from the explanation's {source.patches}")
         default_a, default_b = default_ks(self.explanation_a.num_subsets - 1)
@@ -146,7 +154,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         value = int(proposal["value"])
         if value < 1:
             raise traitlets.TraitError(f"{proposal['trait'].name} must be at least 1, got {value}")
-        e = getattr(self, "explanation_a", None)
+        e: ExplanationLike | None = self.__dict__.get("explanation_a")  # None while __init__ sets the sliders
         if e is not None and value > e.num_subsets - 1:
             value = e.num_subsets - 1  # as metrics.transferability does: cut to 2^n − 1
         return value
@@ -162,16 +170,18 @@ class TransferabilityPairer(LiveView, widgets.VBox):
     def refusal(self) -> str:
         """Why no pair is compared (image b is image a), ``""`` when a pair is."""
         a = self.explanation_a
-        seed = getattr(a.sample, "seed", None)
+        seed = a.sample.seed
         if seed is None or int(seed) != int(self.seed_b):
             return ""
         return (f"seed b = {self.seed_b} is image a itself: an image compared with itself always scores 100% "
                 "and says nothing about transferability — choose another seed b")
 
-    def set_explanation_a(self, explanation: Any, seed_b: int | None = None) -> None:
-        """Use another explanation as image a (its patches become ``N`` for image b too) and, when
-        given, ``seed_b`` as image b (else image b keeps its seed).
+    def show(self, explanations: Shown, *, seed_b: int | None = None) -> None:
+        """Use another explanation as image a (the view protocol,
+        :mod:`~prsg_widgets.widgets._protocol`: exactly one; its patches become ``N`` for image b
+        too) and, when given, ``seed_b`` as image b (else image b keeps its seed).
         """
+        (explanation,) = as_list(explanations, "TransferabilityPairer", most=1)
         self._unwatch()
         self.result, self.ratio = None, None
         with self.view.hold_sync():  # never show the old ratio beside the new image
@@ -180,7 +190,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
             self.view.status = "loading image b…"
         self.status.value = ""
         self.explanation_a = explanation
-        self.explainer = explanation.require_explainer()
+        self.explainer = explainer_of(explanation)
         self._set_k_range((self.k_a, self.k_b))
         self._show_a()
         if seed_b is not None and int(seed_b) != self.seed_b:
@@ -190,7 +200,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
 
     def _show_a(self) -> None:
         e = self.explanation_a
-        data, w, h = rgba_bytes(e.image, model_value_range(e))
+        data, w, h = rgba_bytes(e.image, e.value_range)
         with self.view.hold_sync():
             self.view.set_grid(e.grid, w, h)
             self.view.patches = list(e.patches)
@@ -205,7 +215,7 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         refusal = self.refusal
         # image a against itself: nothing to compare, so image b is neither solved nor counted
         self.explanation_b = None if refusal else ex.explain(int(self.seed_b), patches=list(self.explanation_a.patches))
-        data = rgba_bytes(self.explanation_b.image, model_value_range(ex))[0] if self.explanation_b else b""
+        data = rgba_bytes(self.explanation_b.image, self.explanation_b.value_range)[0] if self.explanation_b else b""
         with self.view.hold_sync():
             self.view.image_b = data
             self.view.label_b = (self.explanation_b.sample.label if self.explanation_b else "") or f"seed {self.seed_b}"
@@ -243,16 +253,17 @@ class TransferabilityPairer(LiveView, widgets.VBox):
         """Fig. 8 for this pair."""
         from ..figures import transferability_figure
 
-        if self.result is None:
+        b = self.explanation_b
+        if self.result is None or b is None:
             raise ValueError("no result yet: wait for both solves")
-        label = f"{self.explanation_a.sample.label or 'a'} → {self.explanation_b.sample.label or 'b'}"
+        label = f"{self.explanation_a.sample.label or 'a'} → {b.sample.label or 'b'}"
         return transferability_figure([self.result], [label])
 
     def _update_result(self) -> None:
         a, b = self.explanation_a, self.explanation_b
         if b is None or not (a.is_complete and b.is_complete):
             return
-        res = metrics.transferability(a, b, k_a=int(self.k_a), k_b=int(self.k_b))
+        res = metrics.transferability(as_explanation(a), as_explanation(b), k_a=int(self.k_a), k_b=int(self.k_b))
         self.result = res
         with self.view.hold_sync():
             self.view.top_a = [sorted(s) for s in res.top_a]

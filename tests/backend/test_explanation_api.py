@@ -13,7 +13,7 @@ import torch
 
 from prsg_widgets import Explanation
 from prsg_widgets.backend.explanation import ExplainerLike, ExplanationMeta, RankingEntry
-from prsg_widgets.widgets._common import caption
+from prsg_widgets.widgets._captions import caption
 
 # The order and names of the metadata fields in a saved explanation (file format 3).
 SAVED_FIELDS = ["model", "layer", "grid", "image_shape", "value_range", "feature_shape", "solver", "fingerprint",

@@ -23,12 +23,13 @@ from tiny_model import make_tiny_module  # noqa: E402
 from prsg_widgets import Explainer, palette, split_generator  # noqa: E402
 from prsg_widgets.widgets import (  # noqa: E402
     ComponentBrowser,
+    ComponentGallery,
     PatchGridSelector,
     SparsityCurve,
     TransferabilityPairer,
 )
-from prsg_widgets.widgets._common import STATIC  # noqa: E402
 from prsg_widgets.widgets._images import decode_rgba  # noqa: E402
+from prsg_widgets.widgets._view_modules import STATIC, module_graph  # noqa: E402
 
 # <view>_<model>_seed<seed>_N<p1>-<p2>-…, one seed/N part per image shown (docs/widgets.md, "Exports")
 PART = r"seed(\d+|x)_N(\d+(-\d+)*)?"
@@ -99,8 +100,9 @@ def test_svg_tiles_are_the_screens_tiles_and_negligible_ones_flat(planted, tmp_p
 
 
 def test_the_negligible_rule_has_one_source():
-    src = str(ComponentBrowser(None).gallery._esm)
-    assert "const PALETTE = " in src and str(palette.NEGLIGIBLE) in src and palette.negligible_words() in src
+    constants = module_graph(ComponentGallery._esm.name)["constants.js"]  # what the gallery imports
+    assert "export const PALETTE = " in constants and str(palette.NEGLIGIBLE) in constants
+    assert palette.negligible_words() in constants
     assert "1/10,000" in palette.negligible_words()  # the words follow the threshold
     css = (STATIC / "prsg.css").read_text()
     for var, value in (("--prsg-field", palette.ACTION_FIELD), ("--prsg-select", palette.SELECTED),
@@ -136,7 +138,7 @@ def test_every_export_is_named_by_one_function(tiny, tmp_path, monkeypatch):
     assert names["transferability PNG"] == "transferability_tiny_seed0_N1-6-11_vs_seed1_N1-6-11"
     sel.set_sample(3)  # another image, the same patches: the name follows
     assert sel.export_stem == "patches_tiny_seed3_N5-10"
-    b.set_explanation(tiny.explain(2, patches=[0, 5]))
+    b.show(tiny.explain(2, patches=[0, 5]))
     assert b.gallery.export_stem == "components_tiny_seed2_N0-5"
     for js in STATIC.glob("*.js"):  # no view makes up its own file name
         for call in re.findall(r"exportButton\(([^)]*)\)", js.read_text()):

@@ -6,6 +6,7 @@ take about a second; the real-browser tests are in ``tests/widgets/browser/test_
 from __future__ import annotations
 
 import math
+import pathlib
 import threading
 import time
 
@@ -31,8 +32,8 @@ from prsg_widgets.widgets import (  # noqa: E402
     TransferabilityPairer,
     explore,
 )
-from prsg_widgets.widgets._common import MainThreadCaller  # noqa: E402
 from prsg_widgets.widgets._images import decode_rgba, float32_bytes, rgba_bytes, signed_rgba_bytes  # noqa: E402
+from prsg_widgets.widgets._main_thread import MainThreadCaller  # noqa: E402
 from prsg_widgets.widgets.sparsity_curve import display_points  # noqa: E402
 from prsg_widgets.widgets.transferability import default_ks  # noqa: E402
 
@@ -250,7 +251,7 @@ def test_browser_shows_pending_then_fills_in(explainer):
     assert all(it["status"] == "pending" for it in b.gallery.items)
     assert b.k_slider.disabled and b.recon_view.status.startswith("not being solved")  # solve=False: nothing runs
     b.solve = True
-    b.set_explanation(e)  # queues the solve; results land through on_update
+    b.show(e)  # queues the solve; results land through on_update
     assert b.future is not None
     b.future.result(timeout=120)
     wait_until(lambda: b.reconstruction is not None and b.progress.value == 8)
@@ -262,7 +263,7 @@ def test_browser_shows_pending_then_fills_in(explainer):
 def test_browser_switches_explanations(solved, explainer):
     b = ComponentBrowser(solved, solve=False)
     other = explainer.explain(0, patches=[1, 6])
-    b.set_explanation(other)
+    b.show(other)
     assert b._listener not in solved._record.listeners and b._listener in other._record.listeners
     assert b.order_buttons.options == (("all", 0), ("1", 1), ("2", 2))
     assert b.target == [1] and b.gallery.patches == [1, 6]
@@ -303,14 +304,14 @@ def test_sparsity_curve_updates_as_results_land_and_errors(explainer, solved):
     wait_until(lambda: c.plot.series[0]["status"] == "complete")
     assert c.plot.series[0]["components"] == 3 and c.progress.value == c.progress.max
     with pytest.raises(ValueError, match="labels"):
-        c.set_explanations([e, solved], labels=["one"])
+        c.show([e, solved], labels=["one"])
     with pytest.raises(ValueError, match="distinct"):
-        c.set_explanations([e, solved], labels=["x", "x"])
+        c.show([e, solved], labels=["x", "x"])
     with pytest.raises(ValueError, match="at least one"):
-        c.set_explanations([])
+        c.show([])
     twin = explainer.explain(0, patches=[1, 6])  # same sample as `solved`: labels made distinct
     c.solve = False
-    c.set_explanations([solved, twin])
+    c.show([solved, twin])
     assert c.labels == ["seed 0 N=[1, 6, 11]", "seed 0 N=[1, 6]"]
 
 
@@ -391,6 +392,60 @@ def test_explore_builds_the_dashboard(explainer):
         d.explain()
 
 
+# ---------------------------------------------------------------------------------- view protocol
+def test_every_view_takes_explanations_through_show(explainer, solved):
+    from prsg_widgets.widgets import ExplanationView
+
+    other = explainer.explain(2, patches=[1, 6, 11])
+    b = ComponentBrowser(solved, solve=False)
+    c = SparsityCurve(solved, solve=False, dense_control=False)
+    p = TransferabilityPairer(solved, seed_b=1, solve=False)
+    views: list[ExplanationView] = [b, c, p]
+    for view in views:
+        view.show(other)  # one explanation, or a sequence of them
+        assert view.shows[0] == "tiny · seed 2 · N = {1, 6, 11}", type(view).__name__
+        view.show([solved])
+        assert view.shows[0] == "tiny · seed 0 · N = {1, 6, 11}", type(view).__name__
+        with pytest.raises(ValueError, match=rf"{type(view).__name__}.show needs at least one explanation"):
+            view.show([])
+    for view in (b, p):  # single-image views say so
+        with pytest.raises(ValueError, match="takes one explanation, got 2"):
+            view.show([solved, other])
+    c.show([solved, other], labels=["a", "b"])
+    assert c.labels == ["a", "b"]
+    b.show(solved, target=[6])
+    assert b.target == [6]
+    p.show(other, seed_b=3)
+    assert p.seed_b == 3 and p.explanation_b.sample.seed == 3
+    for old in ("set_explanation", "set_explanations", "set_explanation_a"):  # one name, not three
+        assert not any(hasattr(v, old) for v in views), old
+
+
+def test_dashboard_explain_feeds_every_view_through_show(explainer, monkeypatch):
+    d = explore(explainer=explainer, seed=1, n=3, solve=False)
+    calls = []
+    for view in d.views:
+        monkeypatch.setattr(view, "show", lambda e, *, _v=view, _show=view.show, **kw: (calls.append(
+            (type(_v).__name__, e, kw)), _show(e, **kw))[1])
+    e = d.explain()
+    assert [(name, shown) for name, shown, _ in calls] == [
+        ("ComponentBrowser", e), ("SparsityCurve", e), ("TransferabilityPairer", e)]
+    assert calls[2][2] == {"seed_b": 2}  # image b follows image a
+
+
+def test_views_compute_only_on_real_explanations(solved):
+    from types import SimpleNamespace
+
+    from prsg_widgets.widgets._protocol import as_explanation, explainer_of
+
+    assert as_explanation(solved) is solved and explainer_of(solved) is solved.explainer
+    fake = SimpleNamespace(require_explainer=lambda: object())
+    with pytest.raises(TypeError, match="Explanation, got SimpleNamespace"):
+        as_explanation(fake)
+    with pytest.raises(TypeError, match="Explainer, got object"):
+        explainer_of(fake)
+
+
 # ---------------------------------------------------------------------------------- threads
 def test_main_thread_caller_coalesces_worker_calls(monkeypatch):
     calls, scheduled = [], []
@@ -399,9 +454,9 @@ def test_main_thread_caller_coalesces_worker_calls(monkeypatch):
         def add_callback(self, fn):
             scheduled.append(fn)
 
-    import prsg_widgets.widgets._common as common
+    import prsg_widgets.widgets._main_thread as main_thread
 
-    monkeypatch.setattr(common, "_kernel_loop", lambda: FakeLoop())
+    monkeypatch.setattr(main_thread, "kernel_loop", lambda: FakeLoop())
     caller = MainThreadCaller(lambda: calls.append(threading.current_thread()))
     workers = [threading.Thread(target=caller) for _ in range(5)]
     for t in workers:
@@ -448,21 +503,112 @@ def test_solve_failures_and_refresh_errors_are_shown(explainer, solved, monkeypa
 
 
 # ---------------------------------------------------------------------------------- ES modules
-def test_views_share_common_js_without_redeclaring_it():
+def _view_classes():
+    from prsg_widgets.widgets import ComponentGallery, PairView, PictureRow, ReconstructionView, SparsityPlot
+    from prsg_widgets.widgets._export import Downloader
+
+    return (PatchGridSelector, ComponentGallery, ReconstructionView, SparsityPlot, PairView, PictureRow, Downloader)
+
+
+def test_each_view_is_one_python_file_beside_one_es_module():
+    import base64
+    import inspect
     import re
 
-    from prsg_widgets.widgets import ComponentGallery, PairView, ReconstructionView, SparsityPlot
-    from prsg_widgets.widgets._common import STATIC
+    from prsg_widgets.widgets._view_modules import STATIC, ViewModule, imports_of, module_graph, resolved
 
     common = (STATIC / "common.js").read_text(encoding="utf-8")
-    shared = set(re.findall(r"^function (\w+)", common, re.M))
-    assert {"bytesOf", "floatsOf", "drawScaled", "fillOverlay", "strokePatches"} <= shared
-    for cls in (PatchGridSelector, ComponentGallery, ReconstructionView, SparsityPlot, PairView):
-        src = str(cls._esm)
-        assert src.startswith(common) and src.count("export default") == 1
-        # a module may not declare a name twice: the view's own file must not repeat a helper
-        names = re.findall(r"^(?:function|const|let|class) (\w+)", src, re.M)
-        assert len(names) == len(set(names)), cls.__name__
+    exported = set(re.findall(r"^export (?:function|const|let) (\w+)", common, re.M))
+    assert {"bytesOf", "floatsOf", "drawScaled", "fillOverlay", "strokePatches", "exportButton"} <= exported
+    # nothing but the module's private counter is declared without being exported
+    assert set(re.findall(r"^(?:function|const|let|class) (\w+)", common, re.M)) == {"infoCount"}
+    for cls in _view_classes():
+        module = cls._esm
+        assert isinstance(module, ViewModule), cls.__name__
+        py = pathlib.Path(inspect.getfile(cls)).stem.lstrip("_")
+        assert module.name in (f"{py}.js", "downloader.js"), (cls.__name__, module.name)
+        own = (STATIC / module.name).read_text(encoding="utf-8")
+        assert own.count("export default") == 1
+        # the view declares none of the helpers it imports, and imports only what exists
+        names = set(re.findall(r"^(?:function|const|let|class) (\w+)", own, re.M))
+        assert not names & exported, (cls.__name__, names & exported)
+        for block in re.findall(r"import \{([^}]*)\} from \"\./common\.js\"", own):
+            assert {n.strip() for n in block.split(",") if n.strip()} <= exported, cls.__name__
+        # what anywidget sends loads from a string: no relative specifier is left, each import
+        # is the data: URL of the file it names (its own imports resolved the same way)
+        sent = str(module)
+        assert not re.search(r'(\bfrom\s*|^import\s*)"\./', sent, re.M) and sent.count("export default") == 1
+        urls = re.findall(r'"data:text/javascript;base64,([A-Za-z0-9+/=]+)"', sent)
+        assert len(urls) == len(imports_of(own)), cls.__name__
+        for name, url in zip(imports_of(own), urls, strict=True):
+            assert base64.b64decode(url).decode("utf-8") == resolved(name), (cls.__name__, name)
+        graph = module_graph(module.name)
+        assert set(graph) == {module.name, *imports_of(own), *(["constants.js"] if "common.js" in graph else [])}
+
+
+def test_the_views_share_one_instance_of_each_helper_module():
+    import re
+
+    from prsg_widgets.widgets import ComponentGallery, SparsityPlot
+
+    urls = [set(re.findall(r'"(data:text/javascript;base64,[^"]+)"', str(cls._esm)))
+            for cls in (PatchGridSelector, ComponentGallery, SparsityPlot)]
+    # common.js is one URL in every view (the browser keeps one module per URL: one key handler,
+    # one a11y scope registry for the page)
+    assert len(urls[0] & urls[1] & urls[2]) == 1
+
+
+def test_every_trait_a_view_reads_is_typed_in_its_model(explainer):
+    import re
+
+    from prsg_widgets.widgets._view_modules import STATIC
+
+    common = (STATIC / "common.js").read_text(encoding="utf-8")
+    shared = set(re.findall(r"@property \{[^}]*\} (\w+)", common))
+    assert shared == {"grid_size", "row_edges", "col_edges", "caption", "export_stem"}
+    for cls in _view_classes():
+        own = (STATIC / cls._esm.name).read_text(encoding="utf-8")
+        assert "@typedef" in own and 'import("anywidget/types").Render<Model>' in own, cls.__name__
+        typed = set(re.findall(r"@property \{[^}]*\} (\w+)", own))
+        if "GridModel" in own or "ExportModel" in own:  # the helpers' traits (common.js typedefs)
+            typed |= shared
+        read = set(re.findall(r'model\.(?:get|set)\("(\w+)"\s*[),]', own))
+        assert read and read <= typed, (cls.__name__, read - typed)
+        mine = set(re.findall(r"@property \{[^}]*\} (\w+)", own))  # every typed trait is one Python syncs
+        assert mine <= set(cls.class_traits(sync=True)), (cls.__name__, mine - set(cls.class_traits(sync=True)))
+
+
+def test_an_edited_helper_reloads_the_views_that_import_it(tmp_path, monkeypatch):
+    """Hot reload (ANYWIDGET_HMR=1 with watchfiles): an edit of an imported file re-sends the
+    view's module, resolved again.
+    """
+    import base64
+    import sys
+    import types
+
+    import prsg_widgets.widgets._view_modules as vm
+
+    (tmp_path / "view.js").write_text('import { x } from "./helper.js";\nexport default { render() { x(); } };\n')
+    (tmp_path / "helper.js").write_text("export function x() { return 1; }\n")
+    monkeypatch.setattr(vm, "STATIC", tmp_path)
+    module = vm.ViewModule("view.js")
+    before = str(module)
+    assert "return 1" in base64.b64decode(before.split("base64,")[1].split('"')[0]).decode()
+    (tmp_path / "helper.js").write_text("export function x() { return 2; }\n")
+    fake = types.ModuleType("watchfiles")
+    fake.watch = lambda path, stop_event=None: iter([{(2, str(path / "helper.js"))}])
+    monkeypatch.setitem(sys.modules, "watchfiles", fake)
+    sent = []
+    module.changed.connect(sent.append)
+    assert len(list(module.watch())) == 1
+    assert sent and sent[0] == str(module) != before
+    assert "return 2" in base64.b64decode(sent[0].split("base64,")[1].split('"')[0]).decode()
+    (tmp_path / "loop.js").write_text('import "./loop.js";\n')
+    with pytest.raises(ValueError, match="circle"):
+        vm.resolved("loop.js")
+    (tmp_path / "lost.js").write_text('import { y } from "./missing.js";\n')
+    with pytest.raises(FileNotFoundError, match="missing.js"):
+        vm.resolved("lost.js")
 
 
 # ---------------------------------------------------------------------------------- health
@@ -476,7 +622,7 @@ def test_browser_header_shows_health_and_warns_when_unhealthy(explainer, solved)
     old = Explainer(explainer.generator, grid=4, solver="fast", iterations=4, epsilon=1e-6, restart=False,
                     progress=False, baseline_samples=64)
     bad = old.explain(0, patches=[1, 6, 11]).solve_all()
-    b.set_explanation(bad)
+    b.show(bad)
     assert b.health["feasible_share"] < 1.0
     assert "⚠" in b.health_box.value and "do not regenerate their patches" in b.health_box.value
     old.close()
@@ -583,7 +729,7 @@ def test_new_explanation_resets_dependent_state_and_every_view_says_what_it_show
     assert b.reconstruction is not None and b.recon_view.rmse and b.detail
     assert b.shows == ["tiny · seed 0 · N = {1, 6, 11}"] and "seed 0" in b.identity.value
     other = explainer.explain(2, patches=[0, 5])  # unsolved: nothing of `solved` may remain
-    b.set_explanation(other)
+    b.show(other)
     assert b.reconstruction is None and b.recon_view.rmse == [] and b.recon_view.steps == 0
     assert b.recon_view.recon == b"" and b.k_slider.disabled and math.isnan(b.rmse)
     assert b.detail == {} and b.gallery.detail == {} and "cancellation" not in b.health_box.value
@@ -592,7 +738,7 @@ def test_new_explanation_resets_dependent_state_and_every_view_says_what_it_show
     assert c.shows == ["tiny · seed 0 · N = {1, 6, 11}"] and c.plot.log_x is True  # log-rank axis by default
     p = TransferabilityPairer(solved, seed_b=1, solve=False)
     assert p.shows == ["tiny · seed 0 · N = {1, 6, 11}", "tiny · seed 1 · N = {1, 6, 11}"]
-    p.set_explanation_a(other)
+    p.show(other)
     assert p.view.ratio == -1.0 and p.view.top_a == [] and p.ratio is None
     assert p.shows[0] == "tiny · seed 2 · N = {0, 5}"
 
@@ -692,14 +838,20 @@ def test_component_repr_is_readable(solved):
 
 def test_glossary_and_exports_reach_every_view():
     from prsg_widgets.widgets import ComponentGallery, PairView, ReconstructionView, SparsityPlot
-    from prsg_widgets.widgets._common import GLOSSARY, info_html
+    from prsg_widgets.widgets._glossary import GLOSSARY, info_html
 
     assert "transferability" in GLOSSARY and "prsg-pop" in info_html("dense control")
+    from prsg_widgets.widgets._view_modules import STATIC, module_graph
+
     for cls in (ComponentGallery, ReconstructionView, SparsityPlot, PairView):
-        src = str(cls._esm)
-        assert "const GLOSSARY = " in src and "exportButton(root" in src and "infoIcon(" in src
+        graph = module_graph(cls._esm.name)
+        own = graph[cls._esm.name]
+        assert "exportButton(root" in own and "export const GLOSSARY = " in graph["constants.js"]
+        assert "GLOSSARY[term]" in graph["common.js"]  # the ⓘ of every view reads the one glossary
+    for cls in (ComponentGallery, ReconstructionView, PairView):
+        assert "infoIcon(" in (STATIC / cls._esm.name).read_text()
     for cls in (ReconstructionView, SparsityPlot, PairView):
-        assert "onThemeChange(" in str(cls._esm)
+        assert "onThemeChange(" in (STATIC / cls._esm.name).read_text()
 
 
 def test_views_download_their_paper_figure_as_svg(solved, tmp_path, monkeypatch):
@@ -724,7 +876,7 @@ def test_views_download_their_paper_figure_as_svg(solved, tmp_path, monkeypatch)
     fresh = ComponentBrowser(solved.explainer.explain(7, patches=[0, 5]), solve=False)
     fresh.svg_button.click()  # nothing ready: a message, no exception
     assert fresh.svg_path is None and "wait for the solve" in fresh.svg_note.value
-    b.set_explanation(solved)  # another explanation: the old note goes
+    b.show(solved)  # another explanation: the old note goes
     assert b.svg_note.value == ""
 
 

@@ -1,29 +1,47 @@
-// Helpers shared by the prsg_widgets views.  anywidget loads each view from one string and a
-// relative import would need a build step, so the Python side (`_common.esm`) puts this file in
-// front of each view's own file: every name here is visible to the view, nothing is exported.
+// Helpers shared by the prsg_widgets views, an ES module: each view imports the ones it uses.
+// anywidget loads a view from one string, so the Python side (`_view_modules.ViewModule`) hands
+// each import of a sibling file to the browser as a data: URL of that file; the constants module
+// is made there from Python (the glossary and the palette).
+
+import { GLOSSARY } from "./constants.js";
+
+/**
+ * The traits of the patch grid every grid view has (`_grid_view.GridView`), read by `gridOf`.
+ * @typedef {object} GridModel
+ * @property {number} grid_size  P: the grid is P × P patches
+ * @property {number[]} row_edges  P + 1 pixel edges of the rows
+ * @property {number[]} col_edges  P + 1 pixel edges of the columns
+ */
+
+/**
+ * The traits `exportButton` reads: the caption written under the PNG and its file name.
+ * @typedef {object} ExportModel
+ * @property {string} caption  which explanation is shown (model · seed · N)
+ * @property {string} export_stem  the PNG's name without ".png" (`_export.export_stem`)
+ */
 
 // The bytes of a synced Bytes trait (DataView, ArrayBuffer or typed array) as a fresh copy, so
 // the view never holds on to the message buffer.
-function bufferOf(v) {
+export function bufferOf(v) {
   if (v && ArrayBuffer.isView(v)) return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
   if (v instanceof ArrayBuffer) return v.slice(0);
   return new ArrayBuffer(0);
 }
 
-function bytesOf(v) {
+export function bytesOf(v) {
   return new Uint8ClampedArray(bufferOf(v));
 }
 
-function floatsOf(v) {
+export function floatsOf(v) {
   const buf = bufferOf(v);
   return new Float32Array(buf, 0, Math.floor(buf.byteLength / 4));
 }
 
-function hasPixels(data, w, h) {
+export function hasPixels(data, w, h) {
   return w > 0 && h > 0 && data.length === w * h * 4;
 }
 
-function dom(tag, className, text) {
+export function dom(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
@@ -31,7 +49,7 @@ function dom(tag, className, text) {
 }
 
 // An image canvas with the clickable patch-cell layer on top (extra nodes go last, e.g. a tip).
-function imageStage(extraClass, ...extra) {
+export function imageStage(extraClass, ...extra) {
   const stage = dom("div", extraClass ? "prsg-stage " + extraClass : "prsg-stage");
   const canvas = dom("canvas", "prsg-img");
   const overlay = dom("div", "prsg-cells");
@@ -39,11 +57,11 @@ function imageStage(extraClass, ...extra) {
   return { stage, canvas, overlay };
 }
 
-function onChanges(model, names, fn) {
+export function onChanges(model, names, fn) {
   for (const name of names) model.on("change:" + name, fn);
 }
 
-function setCssSize(nodes, w, h) {
+export function setCssSize(nodes, w, h) {
   for (const node of nodes) {
     node.style.width = w + "px";
     node.style.height = h + "px";
@@ -53,7 +71,7 @@ function setCssSize(nodes, w, h) {
 // Draw RGBA bytes `w`×`h` scaled to `size` CSS px wide without smoothing (pixels stay exact
 // blocks), at devicePixelRatio (sharp on HiDPI screens); the returned context draws in CSS px.
 // `background` fills first (else transparent), `style` also sets the CSS size.
-function drawScaled(canvas, data, w, h, size, { background = null, style = false } = {}) {
+export function drawScaled(canvas, data, w, h, size, { background = null, style = false } = {}) {
   const dispH = Math.round((h / Math.max(1, w)) * size);
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(size * dpr);
@@ -81,7 +99,7 @@ function drawScaled(canvas, data, w, h, size, { background = null, style = false
 }
 
 // A canvas for a plot of `W`×`H` CSS px at devicePixelRatio; the context draws in CSS px.
-function hiDpiContext(canvas, W, H) {
+export function hiDpiContext(canvas, W, H) {
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(W * dpr);
   canvas.height = Math.round(H * dpr);
@@ -97,7 +115,7 @@ function hiDpiContext(canvas, W, H) {
 // view's own content) whenever that changes by more than 2 px; returns the disconnect function.
 // `{ own: true }` reports `el`'s own width instead, for a node the layout sizes (a CSS grid of
 // thumbnails): its canvases then redraw at their new CSS size.
-function onWidthChange(el, fn, { own = false } = {}) {
+export function onWidthChange(el, fn, { own = false } = {}) {
   if (!window.ResizeObserver) return () => {};
   const box = own ? el : (el.closest && el.closest(".jp-OutputArea-output")) || el.parentElement || el;
   let last = 0;
@@ -112,17 +130,17 @@ function onWidthChange(el, fn, { own = false } = {}) {
   return () => ro.disconnect();
 }
 
-const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+export const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 
 // A JupyterLab theme colour read now (live: call it at draw time), with a fallback.
-function themeColor(node, name, fallback) {
+export function themeColor(node, name, fallback) {
   const v = getComputedStyle(node).getPropertyValue(name).trim();
   return v || fallback;
 }
 
 // Call `fn` whenever JupyterLab switches theme (it rewrites the body's data-jp-theme-* attributes
 // and the CSS variables); returns the disconnect function.
-function onThemeChange(fn) {
+export function onThemeChange(fn) {
   // redraw at the next frame and once more when the new theme's stylesheet has surely applied
   const later = () => { requestAnimationFrame(fn); setTimeout(fn, 400); };
   const obs = new MutationObserver(later);
@@ -135,7 +153,7 @@ function onThemeChange(fn) {
 // An ⓘ with the glossary entry `term` in a popover on hover or keyboard focus: a button named
 // "about <term>", described by its popover (see a11yScope for its keys).
 let infoCount = 0;
-function infoIcon(term) {
+export function infoIcon(term) {
   const text = GLOSSARY[term] || term;
   const node = dom("span", "prsg-info", "i");
   node.tabIndex = 0;
@@ -154,7 +172,7 @@ function infoIcon(term) {
 // The colour bar of a signed regional pattern, read per colour channel (R, G, B each on this
 // ramp): darker (−scale) · grey (0) · lighter (+scale).  A tile is coloured where the channels
 // change by different amounts (e.g. red where mostly the red channel grows).
-function colorBar(scale) {
+export function colorBar(scale) {
   const bar = dom("div", "prsg-colorbar");
   const s = scale === null || scale === undefined ? "max|Δx|" : Number(scale).toPrecision(2);
   bar.append(dom("span", "", "each channel: −" + s), dom("i", "prsg-colorbar-ramp"), dom("span", "", "+" + s));
@@ -167,16 +185,16 @@ function colorBar(scale) {
 // What the PNG export draws of a view: its canvases, and every visible element's background,
 // border and text as laid out on screen (so selected cells, outlines, chips, captions and
 // legends are in the file exactly where they are on the screen); buttons and popovers are left out.
-const EXPORT_SKIP = "button, .prsg-btn, .prsg-pop, .prsg-info, .prsg-export, .prsg-tip";
+export const EXPORT_SKIP = "button, .prsg-btn, .prsg-pop, .prsg-info, .prsg-export, .prsg-tip";
 
-function alphaOf(color) {
+export function alphaOf(color) {
   const m = /rgba?\(([^)]+)\)/.exec(color || "");
   if (!m) return color && color !== "transparent" ? 1 : 0;
   const parts = m[1].split(",");
   return parts.length > 3 ? Number(parts[3]) : 1;
 }
 
-function clipOf(el, root) {
+export function clipOf(el, root) {
   // the rectangle an element is visible in: its nearest scrolling ancestor inside the view
   for (let p = el.parentElement; p && p !== root; p = p.parentElement) {
     const o = getComputedStyle(p).overflowY;
@@ -187,7 +205,7 @@ function clipOf(el, root) {
 
 // Paint `root`'s content at its place relative to `r0` (a rectangle's left/top); returns the
 // words written, in order (the PNG export mirrors them in data-exported-text for tests).
-function paintView(ctx, root, r0) {
+export function paintView(ctx, root, r0) {
   const written = [];
   const inside = (r, clip) => !clip || (r.bottom > clip.top + 1 && r.top < clip.bottom - 1);
   for (const el of root.querySelectorAll("*")) {
@@ -243,7 +261,7 @@ function paintView(ctx, root, r0) {
 
 // Let every scroll box inside `root` show all of its content (the export must not cut a row of
 // thumbnails off where the screen scrolls); returns the function that puts the boxes back.
-function unclip(root) {
+export function unclip(root) {
   const saved = [];
   for (const el of root.querySelectorAll("*")) {
     const o = getComputedStyle(el).overflowY;
@@ -259,7 +277,7 @@ function unclip(root) {
 
 // What a view shows outside its own root (a caption or a health line that Python puts beside
 // it): the elements marked `.prsg-export-with` in the composite view (`.prsg-live`) it belongs to.
-function companions(root) {
+export function companions(root) {
   const live = root.closest(".prsg-live");
   return live ? Array.from(live.querySelectorAll(".prsg-export-with")).filter((c) => !c.contains(root) &&
     c.getClientRects().length && c.closest(".prsg-live") === live) : [];
@@ -269,7 +287,7 @@ function companions(root) {
 // paintView), scroll boxes unrolled, the captions Python shows beside it (`companions`) under it,
 // then the `caption` (model · seed · N); downloaded as `export_stem`.png — the name Python gives
 // every export (`_export.export_stem`; `view` when the model has none).
-function exportButton(root, model, view) {
+export function exportButton(root, model, view) {
   const btn = dom("button", "prsg-btn prsg-export", "⤓ PNG");
   btn.title = "download this view as a PNG, as it is on screen (with the caption)";
   btn.setAttribute("aria-label", "download this view as a PNG");
@@ -319,27 +337,27 @@ function exportButton(root, model, view) {
 }
 
 // Text alternative of a canvas (screen readers; also a tooltip).
-function describeCanvas(canvas, text) {
+export function describeCanvas(canvas, text) {
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", text);
 }
 
 // The patch grid of the model (`grid_size` P, pixel `row_edges`/`col_edges`), or null while the
 // edges do not fit P (not synced yet).
-function gridOf(model) {
+export function gridOf(model) {
   const P = model.get("grid_size"), re = model.get("row_edges"), ce = model.get("col_edges");
   return re.length === P + 1 && ce.length === P + 1 ? { P, re, ce } : null;
 }
 
 // Patch `p` (id = row * P + col) in display pixels: image pixels scaled by `sx`, `sy`.
-function patchBox(grid, p, sx, sy = sx) {
+export function patchBox(grid, p, sx, sy = sx) {
   const r = Math.floor(p / grid.P), c = p % grid.P;
   const { re, ce } = grid;
   return { x: ce[c] * sx, y: re[r] * sy, w: (ce[c + 1] - ce[c]) * sx, h: (re[r + 1] - re[r]) * sy };
 }
 
 // Outline `patches` on `ctx`, each stroke `inset` px inside its patch.
-function strokePatches(ctx, grid, patches, sx, sy, color, lineWidth, inset) {
+export function strokePatches(ctx, grid, patches, sx, sy, color, lineWidth, inset) {
   ctx.strokeStyle = color;
   ctx.lineWidth = lineWidth;
   for (const p of patches) {
@@ -354,7 +372,7 @@ function strokePatches(ctx, grid, patches, sx, sy, color, lineWidth, inset) {
 // The overlay is a WAI-ARIA grid (rows of gridcells; the views set aria-selected) with one
 // roving Tab stop: the arrow keys move between cells, Enter or Space calls `activate(cell, p)`
 // (given, or a click); focus survives the rebuild (see `roving`).
-function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, label = false, setup, activate, name, multi = false }) {
+export function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, label = false, setup, activate, name, multi = false }) {
   const restore = keepFocus(overlay, "data-patch");
   overlay.textContent = "";
   const grid = gridOf(model);
@@ -394,7 +412,7 @@ function fillOverlay(overlay, model, ids, s, { className = "prsg-cell", title, l
 }
 
 // The patch cells of an overlay filled by fillOverlay.
-function cellsOf(overlay) {
+export function cellsOf(overlay) {
   return overlay.querySelectorAll(".prsg-cell");
 }
 
@@ -402,16 +420,16 @@ function cellsOf(overlay) {
 
 // Keys a view handles itself: the default action and Lab's shortcuts (arrows move the notebook's
 // cells, Space scrolls) must not run too.  Keys a view does not handle are left alone.
-function consume(ev) {
+export function consume(ev) {
   ev.preventDefault();
   ev.stopPropagation();
 }
 
-const MOVE_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"];
+export const MOVE_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"];
 
 // Whether a view handles `ev` itself (see roving and scopeKeys): Enter, Space and the moves in a
 // roving group; an ⓘ's Enter, Space, and while its popover is open Escape and the arrows.
-function handledKey(ev) {
+export function handledKey(ev) {
   const t = ev.target;
   if (ev.altKey || ev.ctrlKey || ev.metaKey || !t || !t.closest) return false;
   const info = t.closest(".prsg-info");
@@ -443,7 +461,7 @@ if (!window.__prsgKeyClaim) {
 // Call before emptying `container`: returns a function that, after the rebuild, puts the focus
 // back on the new element with the same `attr` value (or on the container's roving Tab stop)
 // when the focus was inside -- a rebuild must not drop a keyboard user to document.body.
-function keepFocus(container, attr) {
+export function keepFocus(container, attr) {
   const had = document.activeElement;
   if (!had || !container.contains(had)) return () => {};
   const value = had.getAttribute(attr);
@@ -458,7 +476,7 @@ function keepFocus(container, attr) {
 // The item an arrow key (or Home / End) leads to from `item`: Left / Right the previous / next in
 // order; Up / Down the nearest item in the nearest row above / below as laid out on screen (a
 // grid of patches, a wrapped list of thumbnails), else the previous / next.
-function rovingTarget(items, item, key) {
+export function rovingTarget(items, item, key) {
   const i = items.indexOf(item);
   if (key === "Home") return items[0];
   if (key === "End") return items[items.length - 1];
@@ -485,7 +503,7 @@ function rovingTarget(items, item, key) {
 // the last focused item (else the selected one, else the first) has tabindex 0, the others -1;
 // the arrow keys, Home and End move the focus, Enter and Space call `activate(item)` (default: a
 // click).  Call again after each rebuild of the items; the listeners are installed once.
-function roving(container, selector, attr, activate = null) {
+export function roving(container, selector, attr, activate = null) {
   let cfg = container.__prsgRoving;
   if (!cfg) {
     cfg = container.__prsgRoving = { current: null };
@@ -525,7 +543,7 @@ function roving(container, selector, attr, activate = null) {
 // first: the ⓘ keys, names for the ipywidgets controls (slider handles, symbol-only buttons,
 // toggle-button groups, text boxes), one Tab stop per toggle-button group and a polite live
 // region on each progress line.
-function a11yScope(el) {
+export function a11yScope(el) {
   let tries = 0;
   const start = () => {
     if (!el.isConnected) { if ((tries += 1) < 600) setTimeout(start, 50); return; }
@@ -549,7 +567,7 @@ function a11yScope(el) {
 }
 
 // The keys of the ⓘ buttons and of the ipywidgets toggle-button groups (delegated to the scope).
-function scopeKeys(ev) {
+export function scopeKeys(ev) {
   if (!handledKey(ev)) return;
   const t = ev.target;
   const info = t.closest(".prsg-info");
@@ -571,14 +589,14 @@ function scopeKeys(ev) {
   }
 }
 
-const NAMELESS = /^[^\p{L}\p{N}]*$/u; // text without a letter or digit (◀, ▶, ⤓) names nothing
+export const NAMELESS = /^[^\p{L}\p{N}]*$/u; // text without a letter or digit (◀, ▶, ⤓) names nothing
 
-function setAttr(node, name, value) {
+export function setAttr(node, name, value) {
   if (node.getAttribute(name) !== value) node.setAttribute(name, value);
 }
 
 // Names and roles for the ipywidgets controls inside `scope` (re-run when they re-render).
-function labelControls(scope) {
+export function labelControls(scope) {
   const labelOf = (w) => ((w.querySelector(":scope > .widget-label") || {}).textContent || "").trim();
   for (const w of scope.querySelectorAll(".widget-slider")) {
     const name = labelOf(w);
@@ -622,7 +640,7 @@ function labelControls(scope) {
 // A polite live region on a progress line (role=status): it speaks when a solve starts, at each
 // quarter of it, and when it stops, fails or finishes -- not at each tick of the visible line
 // (speed and ETA change every second).
-function liveProgress(line) {
+export function liveProgress(line) {
   if (line.querySelector(":scope > .prsg-live")) return;
   const live = dom("div", "prsg-live prsg-sr-only");
   live.setAttribute("role", "status");

@@ -4,6 +4,40 @@
 // width of the cell output, the thumbnails from the cells of their CSS grid (auto-fill, a
 // minimum width), each canvas drawn at devicePixelRatio for its CSS size.
 
+import {
+  bytesOf, dom, imageStage, onChanges, setCssSize, drawScaled, onWidthChange, clamp,
+  themeColor, onThemeChange, infoIcon, colorBar, exportButton, describeCanvas, gridOf,
+  strokePatches, fillOverlay, cellsOf, keepFocus, roving, a11yScope } from "./common.js";
+import { PALETTE } from "./constants.js";
+
+/**
+ * The traits this view reads, synced from ComponentGallery (component_gallery.py).
+ * @typedef {GridModel & ExportModel & ViewTraits} Model
+ */
+/**
+ * @typedef {object} ViewTraits
+ * @property {DataView} image  RGBA bytes of the explained image
+ * @property {number} width  image width in pixels
+ * @property {number} height  image height in pixels
+ * @property {number[]} patches  the explained patches N
+ * @property {object[]} items  the listed components: {subset, patches, status, norm, rank, thumb, scale, tie, negligible}
+ * @property {DataView} thumbs  the thumbnails' RGBA images back to back (items[i].thumb indexes them)
+ * @property {number} total  components in all (2^n − 1)
+ * @property {number} hidden  components that match the filters beyond the ones listed
+ * @property {number} filter_patch  the patch filter (-1: none; the view sets it)
+ * @property {number} filter_order  the order filter |S| (0: all)
+ * @property {number} selected_subset  the component in the detail panel (-1: none; the view sets it)
+ * @property {object} detail  the detail panel's numbers
+ * @property {DataView} detail_image  the selected component's regional pattern
+ * @property {DataView} detail_with  g(f_N)
+ * @property {DataView} detail_without  g(f_N − I(S))
+ * @property {object[]} drafts  solved minimal features shown before any component: {subset, patches}
+ * @property {DataView} draft_thumbs  g(f_T) of each draft, back to back
+ * @property {object} drafts_state  {solved, total, state} of the solve
+ */
+/** @typedef {import("./common.js").GridModel} GridModel */
+/** @typedef {import("./common.js").ExportModel} ExportModel */
+
 // Draw RGBA bytes scaled up without smoothing into `canvas` (`size` CSS px wide), then outline patches.
 function drawOutlined(canvas, data, w, h, size, model, outline, color, opts = {}) {
   const ctx = drawScaled(canvas, data, w, h, size, opts);
@@ -22,6 +56,7 @@ function fmt(v, digits = 3) {
 
 const ACTION_FIELD = PALETTE.actionField; // magenta: the action field A(S), everywhere (palette.py)
 
+/** @type {import("anywidget/types").Render<Model>} */
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-cb");
   const side = dom("div", "prsg-cb-side");

@@ -4,6 +4,32 @@
 // The image is as wide as the container allows, at most `display_size` CSS px, drawn at
 // devicePixelRatio on the theme's background.
 
+import {
+  bytesOf, dom, imageStage, onChanges, setCssSize, drawScaled, onWidthChange, clamp,
+  themeColor, onThemeChange, exportButton, describeCanvas, fillOverlay, a11yScope } from "./common.js";
+
+/**
+ * The traits this view reads, synced from PatchGridSelector (patch_grid.py).
+ * @typedef {GridModel & ExportModel & ViewTraits} Model
+ */
+/**
+ * @typedef {object} ViewTraits
+ * @property {DataView} image  raw RGBA bytes of the image, width × height × 4
+ * @property {number} width  image width in pixels
+ * @property {number} height  image height in pixels
+ * @property {number[]} selected  the selected patch ids (the view sets it)
+ * @property {number[] | null} allowed  the patch ids that may be toggled (null: all)
+ * @property {number} max_patches  most patches that may be selected
+ * @property {number} auto_n  how many patches the auto button picks
+ * @property {boolean} show_auto  whether the auto button shows
+ * @property {string} message  the last refusal or notice (the view sets it too)
+ * @property {string} title  the title above the image
+ * @property {number} display_size  largest width of the image in CSS px
+ */
+/** @typedef {import("./common.js").GridModel} GridModel */
+/** @typedef {import("./common.js").ExportModel} ExportModel */
+
+/** @type {import("anywidget/types").Render<Model>} */
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-pgs");
   const title = dom("div", "prsg-title");

@@ -1,6 +1,28 @@
 // PictureRow: a few images of one size side by side, each with a caption and patches outlined,
 // drawn at devicePixelRatio on the theme's background (the teaching notebook's pictures).
 
+import {
+  bytesOf, dom, onChanges, drawScaled, themeColor, onThemeChange, exportButton,
+  describeCanvas, gridOf, strokePatches, a11yScope } from "./common.js";
+import { PALETTE } from "./constants.js";
+
+/**
+ * The traits this view reads, synced from PictureRow (picture_row.py).
+ * @typedef {GridModel & ExportModel & ViewTraits} Model
+ */
+/**
+ * @typedef {object} ViewTraits
+ * @property {DataView} images  the images' RGBA bytes back to back
+ * @property {object[]} items  per image: {caption, outline, color, alt}
+ * @property {number} width  image width in pixels
+ * @property {number} height  image height in pixels
+ * @property {number} size  CSS px per image
+ * @property {string} note  the note under the row
+ */
+/** @typedef {import("./common.js").GridModel} GridModel */
+/** @typedef {import("./common.js").ExportModel} ExportModel */
+
+/** @type {import("anywidget/types").Render<Model>} */
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-pictures");
   const row = dom("div", "prsg-picture-row");

@@ -1,6 +1,35 @@
 // ReconstructionView: the image with the target patches (click patches of N to toggle), the
 // reconstruction after `step` components, and the RMSE-per-step curve. State mirrored in data-*.
 
+import {
+  bytesOf, dom, imageStage, onChanges, drawScaled, hiDpiContext, onWidthChange, clamp,
+  themeColor, onThemeChange, infoIcon, exportButton, describeCanvas, gridOf, strokePatches,
+  fillOverlay, cellsOf, a11yScope } from "./common.js";
+import { PALETTE } from "./constants.js";
+
+/**
+ * The traits this view reads, synced from ReconstructionView (reconstruction.py).
+ * @typedef {GridModel & ExportModel & ViewTraits} Model
+ */
+/**
+ * @typedef {object} ViewTraits
+ * @property {DataView} image  RGBA bytes of the explained image
+ * @property {DataView} recon  RGBA bytes of the reconstruction at `step`
+ * @property {number} width  image width in pixels
+ * @property {number} height  image height in pixels
+ * @property {number[]} patches  the explained patches N
+ * @property {number[]} target  the target patches T (the view sets it)
+ * @property {number} step  components added (k)
+ * @property {number} steps  components that can be added
+ * @property {number[]} rmse  RMSE on T per step
+ * @property {number[]} rmse_other  RMSE elsewhere per step (-1: none)
+ * @property {number} tolerance  √ε
+ * @property {string} status  what the view waits for
+ */
+/** @typedef {import("./common.js").GridModel} GridModel */
+/** @typedef {import("./common.js").ExportModel} ExportModel */
+
+/** @type {import("anywidget/types").Render<Model>} */
 function render({ model, el }) {
   let SIZE = 144; // CSS px per image: follows the container (110–200)
   const root = dom("div", "prsg-widget prsg-rec");

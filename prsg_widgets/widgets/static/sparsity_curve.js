@@ -1,6 +1,26 @@
 // SparsityPlot view: |value| sorted descending on a log axis, one line per series (float32
 // buffers), hover readout of rank and value (mirrored to the `hover` trait and data-*).
 
+import {
+  floatsOf, dom, onChanges, hiDpiContext, onWidthChange, themeColor, onThemeChange,
+  exportButton, describeCanvas, a11yScope } from "./common.js";
+
+/**
+ * The traits this view reads, synced from SparsityPlot (sparsity_curve.py).
+ * @typedef {ExportModel & ViewTraits} Model
+ */
+/**
+ * @typedef {object} ViewTraits
+ * @property {object[]} series  per curve: {offset, count, label, color, dashed, status, …}
+ * @property {DataView} data  float32 ranks then values of every series, back to back
+ * @property {boolean} log_x  log rank axis
+ * @property {number} plot_width  CSS px
+ * @property {number} plot_height  CSS px
+ * @property {string} message  what the plot says while it has no curve
+ * @property {object} hover  the point under the pointer (the view sets it)
+ */
+/** @typedef {import("./common.js").ExportModel} ExportModel */
+
 function fmtVal(v) {
   return v === 0 ? "0" : v.toExponential(2);
 }
@@ -19,6 +39,7 @@ function wrapText(ctx, text, x, y, width, lineHeight) {
   if (line) ctx.fillText(line, x, y);
 }
 
+/** @type {import("anywidget/types").Render<Model>} */
 function render({ model, el }) {
   const root = dom("div", "prsg-widget prsg-plot prsg-sparsity");
   const canvas = dom("canvas");

@@ -1,8 +1,41 @@
 // PairView: two images with the patches N, their top-k action fields as chips (matched ones
 // highlighted in both), the ratio |A_a ∩ A_b| / k_a. Hover a chip to outline its action field.
 
+import {
+  bytesOf, dom, onChanges, drawScaled, onWidthChange, clamp, themeColor, onThemeChange,
+  infoIcon, exportButton, describeCanvas, gridOf, strokePatches, keepFocus, roving, a11yScope } from "./common.js";
+import { PALETTE } from "./constants.js";
+
+/**
+ * The traits this view reads, synced from PairView (transferability.py).
+ * @typedef {GridModel & ExportModel & ViewTraits} Model
+ */
+/**
+ * @typedef {object} ViewTraits
+ * @property {DataView} image_a  RGBA bytes of image a
+ * @property {DataView} image_b  RGBA bytes of image b
+ * @property {string} label_a  image a's label
+ * @property {string} label_b  image b's label
+ * @property {number} width  image width in pixels
+ * @property {number} height  image height in pixels
+ * @property {number[]} patches  the patches N of both images
+ * @property {number[][]} top_a  image a's top-k_a action fields
+ * @property {number[][]} top_b  image b's top-k_b action fields
+ * @property {number[][]} matched  the action fields found in both
+ * @property {number} ratio  |A_a ∩ A_b| / k_a (-1: not computed)
+ * @property {number} chance  the ratio expected by chance
+ * @property {number} k_a  k_a
+ * @property {number} k_b  k_b
+ * @property {number} components  2^n − 1
+ * @property {string} status  what the view waits for
+ * @property {string} refusal  why no pair is compared
+ */
+/** @typedef {import("./common.js").GridModel} GridModel */
+/** @typedef {import("./common.js").ExportModel} ExportModel */
+
 const key = (s) => s.join(",");
 
+/** @type {import("anywidget/types").Render<Model>} */
 function render({ model, el }) {
   let SIZE = 160; // CSS px per image: follows the container (120–240)
   const root = dom("div", "prsg-widget prsg-pairview");

@@ -107,7 +107,7 @@ def test_component_browser_pending_filters_slider(lab):
     assert gallery.locator(".prsg-thumb.pending").count() == 7
 
     # solve in the background: the kernel stays responsive and the tiles fill in
-    lab.run_code(page, "b.solve = True\nb.set_explanation(e)")
+    lab.run_code(page, "b.solve = True\nb.show(e)")
     t0 = time.monotonic()
     assert lab.eval_python(page, "1 + 1") == 2
     assert time.monotonic() - t0 < 10
