@@ -23,10 +23,10 @@ from ..core import harsanyi
 from ..core.grid import PatchGrid
 from ..core.health import Health, explanation_health, mass_share
 from .explanation_meta import ExplanationMeta  # re-exported: its home before it had its own module
-from .filecheck import PartContext, check_baseline
+from .persistence.filecheck import PartContext, check_baseline
+from .persistence.store import SolveRecord
 from .sample import Component, RankingEntry, Sample
 from .solve_status import SolveStatus
-from .store import SolveRecord
 from .subset_args import SubsetLike, keep_bitmasks
 
 __all__ = ["Explanation", "ExplanationMeta", "ExplainerLike", "RankingEntry", "SubsetLike"]
@@ -292,14 +292,14 @@ class Explanation(SolveStatus):
         """The arrays of a saved explanation (the CLI's ``explanation.npz``, see README); solves
         what is missing.
         """
-        from .saved import explanation_arrays
+        from .persistence.saved import explanation_arrays
         return explanation_arrays(self, self._record)
 
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write the explanation (solving what is missing), its metadata, ``extra`` arrays (the CLI
         adds ``health_*``) and a checksum to ``path`` (``.npz``); :meth:`load` restores it exactly.
         """
-        from .saved import save_explanation
+        from .persistence.saved import save_explanation
         return save_explanation(self, path, extra)
 
     @classmethod
@@ -308,5 +308,5 @@ class Explanation(SolveStatus):
         one-line ``ValueError`` naming file and field).  With ``explainer``, the file's model, layer,
         grid and shapes must match it; without, everything but rendering works.
         """
-        from .saved import load_explanation
+        from .persistence.saved import load_explanation
         return load_explanation(cls, path, explainer)

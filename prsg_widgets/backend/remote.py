@@ -37,8 +37,8 @@ import torch
 
 from ..core.errors import SettingsError
 from ..core.solver import SolveInterrupted, SolveResult, worst_patch_mse
+from .persistence.store import SolveRecord
 from .settings import Settings
-from .store import SolveRecord
 
 __all__ = ["ExplainerSpec", "worker_explainer", "worker_explanation", "solve_chunk", "forget_explainers",
            "spec_of", "run_on_cluster", "worker_address"]

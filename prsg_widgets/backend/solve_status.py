@@ -16,7 +16,7 @@ import torch
 from ..core import harsanyi
 from ..core.grid import subset_to_patches
 from ..core.solver import worst_patch_mse
-from .store import SolveRecord
+from .persistence.store import SolveRecord
 from .subset_args import SubsetLike, subset_bitmask
 
 __all__ = ["SolveStatus"]

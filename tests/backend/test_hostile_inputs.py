@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prsg_widgets.backend.filecheck import PartContext, check_rows
-from prsg_widgets.backend.files import DamagedFile
+from prsg_widgets.backend.persistence.filecheck import PartContext, check_rows
+from prsg_widgets.backend.persistence.files import DamagedFile
 from prsg_widgets.core.solver import PRESETS
 
 
@@ -68,7 +68,7 @@ def test_too_many_patches_for_the_memory_is_refused_with_the_figure(tiny_generat
 
 
 def test_the_memory_check_uses_what_is_available(monkeypatch):
-    from prsg_widgets.backend import store
+    from prsg_widgets.backend.persistence import store
     from prsg_widgets.core.grid import TooManyPatchesError
 
     monkeypatch.setattr(store, "available_memory", lambda: 2 * 10**9)
@@ -80,7 +80,7 @@ def test_the_memory_check_uses_what_is_available(monkeypatch):
 def test_a_key_folder_that_cannot_be_written_is_refused_before_any_solve(tiny_generator, tmp_path, monkeypatch):
     """(As root every folder is writable, so the failing write is simulated where the store makes it.)"""
     from prsg_widgets import Explainer
-    from prsg_widgets.backend import store
+    from prsg_widgets.backend.persistence import store
 
     real = store.write_text
 

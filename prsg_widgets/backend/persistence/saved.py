@@ -1,7 +1,7 @@
 """Saving and loading an :class:`~prsg_widgets.backend.explanation.Explanation` (``.npz``).
 
 A saved explanation is a complete, checksummed file (arrays documented in the README).  Loading
-checks every field (:func:`prsg_widgets.backend.filecheck.check_explanation`) before anything is
+checks every field (:func:`prsg_widgets.backend.persistence.filecheck.check_explanation`) before anything is
 built from it, so an edited or damaged file is one ``ValueError`` naming the file and the field,
 never a later torch error or a silently wrong value.
 """
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..sample import Sample
 from .filecheck import check_explanation
 from .files import DamagedFile, read_npz, write_npz
-from .sample import Sample
 from .store import FORMAT, SolveRecord
 
 # The functions take and make an ``Explanation``; they are typed loosely (``Any``, a ``type``)
@@ -69,7 +69,7 @@ def save_explanation(expl: Explanation, path: str | Path, extra: dict[str, Any] 
 
 def load_explanation(cls: type, path: str | Path, explainer=None) -> Explanation:
     """``cls`` (an Explanation class) read from ``path`` after checking every field."""
-    from .explanation_meta import ExplanationMeta
+    from ..explanation_meta import ExplanationMeta
 
     path = Path(path)
     again = "re-create it with Explanation.save or prsg explain"

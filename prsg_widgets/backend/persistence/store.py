@@ -31,7 +31,7 @@ import torch
 from filelock import FileLock
 from torch import Tensor
 
-from ..core.solver import SolveResult
+from ...core.solver import SolveResult
 from .filecheck import PART_FIELDS, PartContext, check_part
 from .files import DamagedFile, checksum, make_dirs, read_npz, write_npz, write_text
 
@@ -65,7 +65,7 @@ def check_memory(n: int, d: int) -> None:
     explanation would not fit in the memory available now (n = 20 on a 16,384-element feature
     needs 137 GB: refused here, where torch would fail with "can't allocate 34359738368 bytes").
     """
-    from ..core.grid import TooManyPatchesError
+    from ...core.grid import TooManyPatchesError
 
     need, have = record_bytes(n, d), available_memory()
     if have is not None and need > have:
@@ -231,7 +231,7 @@ class Store:
 
     def verify(self, key: str, record: SolveRecord, context: PartContext) -> None:
         """Give ``record`` (of ``key``) the context its rows must fit (``f``, ``b``, ε; see
-        :class:`~prsg_widgets.backend.filecheck.PartContext`) and check the rows already read
+        :class:`~prsg_widgets.backend.persistence.filecheck.PartContext`) and check the rows already read
         from disk against it: a part that fails is set aside and its rows are read again from
         the other parts (or solved again).  Later reads check each part against it at once.
         """

@@ -10,7 +10,7 @@ The feature check follows from Eq. 5: every minimal feature is ``f_T = b + m ⊙
 :data:`BOX_RTOL` of ``|b| + |f|``), and ``f_∅ = b``.  That refuses features scaled by 1e30,
 zeroed (where 0 is not between ``b`` and ``f``), NaN or taken from another sample.
 
-Every refusal is a :class:`~prsg_widgets.backend.files.DamagedFile` (a ``ValueError``) whose
+Every refusal is a :class:`~prsg_widgets.backend.persistence.files.DamagedFile` (a ``ValueError``) whose
 one-line message names the field.
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.solver.config import max_steps_of
-from ..core.validate import MAX_ITERATIONS
+from ...core.solver.config import max_steps_of
+from ...core.validate import MAX_ITERATIONS
 from .files import DamagedFile
 
 __all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta",
@@ -273,8 +273,8 @@ def _check_derived(data: dict, features: np.ndarray, baseline: np.ndarray, size:
     """``components`` and ``max_patch_mse`` are derived from the rows: they must agree."""
     import torch
 
-    from ..core import harsanyi
-    from ..core.solver import worst_patch_mse
+    from ...core import harsanyi
+    from ...core.solver import worst_patch_mse
 
     comps = _finite(data, "components", (size, d))
     u = torch.from_numpy(features.astype(np.float64) - baseline.astype(np.float64))
