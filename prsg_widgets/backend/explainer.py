@@ -29,6 +29,7 @@ from ..core.solver import SOLVER_VERSION, SolveResult, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
+from .persistence.filecheck import PartContext, check_baseline
 from .persistence.store import FORMAT, SolveRecord, Store
 from .sample import Component, Sample
 from .scheduler import InFlight, ProgressCallback, Scheduler
@@ -243,6 +244,10 @@ class Explainer:
         meta = self.meta(sample)
         record = self.store.record(key, len(ids), self.generator.d,
                                    describe={**meta.as_dict(), "patches": ids, "sample": sample.key()})
+        self.store.verify_tensors(lambda value: check_baseline(value, self))  # what was read from disk must fit
+        if record.context is None:
+            self.store.verify(key, record, PartContext.of(sample.feature.detach().cpu(), self.baseline.cpu(),
+                                                          self.epsilon, meta.value_range, meta.solver))
         return Explanation(record, sample, ids, meta, self.baseline, self.epsilon, explainer=self, key=key)
 
     def meta(self, sample: Sample | None = None) -> ExplanationMeta:

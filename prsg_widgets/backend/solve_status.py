@@ -121,11 +121,6 @@ class SolveStatus:
         """Whether ``I(S)`` can be computed without solving: all ``f_{N∖L}``, ``L ⊆ S``, are known."""
         return bool(self._record.solved[harsanyi.or_interaction_needs(self.subset(S), self.full)].all())
 
-    @property
-    def has_components(self) -> bool:
-        """Whether the full component array is already computed (no solve or transform needed)."""
-        return self._record.components is not None
-
     def on_update(self, callback: Callable[[Any, list[int]], None]) -> None:
         """Call ``callback(explanation, new_subsets)`` (from the worker thread) as results land."""
         self._record.listeners.append(callback)

@@ -41,6 +41,20 @@ def test_interactive_rows_of_621_steps_are_good():
     check_rows(_row(621), np.array([1]), 1, 3, _context(PRESETS["interactive"].as_dict()))
 
 
+def test_an_mse_outside_its_patches_mses_is_refused():
+    """A row's ``mse`` is the pixel-weighted mean of its patches' mse: zeroing it (a file edit the
+    other checks let through, found by tests/core/test_fuzz.py) is refused; a mean is accepted.
+    """
+    two = {"features": np.full((1, 3), 0.5, np.float32), "mse": np.array([2e-4]),
+           "patch_mse": np.array([[1e-4, 4e-4]]), "feasible": np.array([True]), "iterations": np.array([5])}
+    ctx = _context({})
+    check_rows(two, np.array([3]), 2, 3, ctx)
+    for wrong in (0.0, 0.99e-4, 4.01e-4):
+        with pytest.raises(DamagedFile, match="'mse' is not within its subset's patch_mse"):
+            check_rows({**two, "mse": np.array([wrong])}, np.array([3]), 2, 3, ctx)
+    check_rows({**_row(0), "mse": np.array([0.0]), "patch_mse": np.array([[np.nan]])}, np.array([1]), 1, 3)  # exact
+
+
 @pytest.mark.parametrize("content", ["random", "pickled"])
 def test_a_bad_file_error_never_advises_allow_pickle(tmp_path, content):
     import os
