@@ -9,6 +9,10 @@ its width (one value, one per patch, or the ``d`` values of a feature) — and w
 * ``derive``: a field that is not kept is computed from the kept ones and the baseline ``b``
   wherever it is needed (a result read back from a cache part, a saved file).
 
+Whatever a file holds is checked on load (:mod:`prsg_widgets.backend.persistence.filecheck`):
+the kept fields by dtype kind and shape from here, then by their values and how they agree; a
+saved derived field against its derivation.
+
 The solve record, the cache parts and their checks, saved explanations and the results a cluster
 sends back all read their columns from :data:`ROWS`; a fact added here reaches all of them.
 """
