@@ -136,7 +136,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _explain_into(out: Path, args: argparse.Namespace, settings) -> int:
     from .backend import Explainer
-    from .backend.files import figure_bytes, write_bytes
+    from .backend.persistence.files import figure_bytes, write_bytes
     from .figures import overview_figure
 
     start = time.perf_counter()
@@ -220,7 +220,7 @@ def _usable_out(out: Path) -> Path:
     """``out``, created, once a file can really be written in it (``/proc``, a read-only mount or
     a full disk fail here, before the model loads, not after the solve).
     """
-    from .backend.files import make_dirs, write_text
+    from .backend.persistence.files import make_dirs, write_text
 
     try:
         make_dirs(out)
@@ -236,7 +236,7 @@ def _write_pair(out: Path, expl, extra: dict, health_json: str) -> None:
     """``explanation.npz`` and ``health.json`` together or neither: both are staged beside, then
     renamed (a full disk fails while staging and leaves the previous pair, if any, untouched).
     """
-    from .backend.files import write_text
+    from .backend.persistence.files import write_text
 
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
     staged = [out / f".explanation-{tag}.npz", out / f".health-{tag}.json"]

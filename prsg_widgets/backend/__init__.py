@@ -13,24 +13,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .explainer import Explainer
     from .explanation import Explanation, ExplanationMeta
+    from .persistence.files import DamagedFile
+    from .persistence.store import Store
     from .sample import Component, Sample
     from .scheduler import Scheduler
     from .settings import Settings
-    from .store import DamagedFile, Store
 
 _LAZY = {
-    "Component": ".sample", "DamagedFile": ".store", "Explainer": ".explainer", "Explanation": ".explanation",
-    "ExplanationMeta": ".explanation", "Sample": ".sample", "Scheduler": ".scheduler", "Settings": ".settings",
-    "Store": ".store",
+    "Component": ".sample", "DamagedFile": ".persistence.files", "Explainer": ".explainer",
+    "Explanation": ".explanation", "ExplanationMeta": ".explanation", "Sample": ".sample", "Scheduler": ".scheduler",
+    "Settings": ".settings", "Store": ".persistence.store",
 }
 
 
-_MODULES = ("explainer", "explanation", "filecheck", "files", "progress", "remote", "sample", "saved", "scheduler",
-            "settings", "store")
+_MODULES = ("explainer", "explanation", "persistence", "progress", "remote", "sample", "scheduler", "settings")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _MODULES:  # ``prsg_widgets.backend.store`` after importing only the package
+    if name in _MODULES:  # ``prsg_widgets.backend.persistence`` after importing only the package
         return importlib.import_module(f".{name}", __name__)
     where = _LAZY.get(name)
     if where is None:

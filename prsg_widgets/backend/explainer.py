@@ -3,7 +3,7 @@ r"""``Explainer``: a generator split at a layer, ready to explain its samples.
 It owns the model, the device, the baseline ``b``, the patch grid and the solver settings, checks
 every input before any work, and makes :class:`~prsg_widgets.backend.explanation.Explanation`\\ s.
 Solving is delegated: a :class:`~prsg_widgets.backend.scheduler.Scheduler` (one worker thread)
-runs the batched solves, a :class:`~prsg_widgets.backend.store.Store` keeps the results in memory
+runs the batched solves, a :class:`~prsg_widgets.backend.persistence.store.Store` keeps the results in memory
 and, with ``cache_dir``, on disk.  Use it as a context manager (or call :meth:`Explainer.close`)
 so the worker is joined and every finished result saved::
 
@@ -29,10 +29,11 @@ from ..core.solver import SOLVER_VERSION, SolveResult, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
+from .persistence.filecheck import PartContext, check_baseline
+from .persistence.store import FORMAT, SolveRecord, Store
 from .sample import Component, Sample
 from .scheduler import InFlight, ProgressCallback, Scheduler
 from .settings import DEFAULT_N, Settings
-from .store import FORMAT, SolveRecord, Store
 
 __all__ = ["Component", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
 
@@ -243,6 +244,10 @@ class Explainer:
         meta = self.meta(sample)
         record = self.store.record(key, len(ids), self.generator.d,
                                    describe={**meta.as_dict(), "patches": ids, "sample": sample.key()})
+        self.store.verify_tensors(lambda value: check_baseline(value, self))  # what was read from disk must fit
+        if record.context is None:
+            self.store.verify(key, record, PartContext.of(sample.feature.detach().cpu(), self.baseline.cpu(),
+                                                          self.epsilon, meta.value_range, meta.solver))
         return Explanation(record, sample, ids, meta, self.baseline, self.epsilon, explainer=self, key=key)
 
     def meta(self, sample: Sample | None = None) -> ExplanationMeta:

@@ -11,7 +11,9 @@ the same key).  A loaded explanation without an explainer reads everything but c
 from __future__ import annotations
 
 import concurrent.futures as cf
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,10 +25,10 @@ from ..core import harsanyi
 from ..core.grid import PatchGrid
 from ..core.health import Health, explanation_health, mass_share
 from .explanation_meta import ExplanationMeta  # re-exported: its home before it had its own module
-from .filecheck import PartContext, check_baseline
+from .persistence.saved import check_sample, read_explanation, row_arrays, write_explanation
+from .persistence.store import SolveRecord
 from .sample import Component, RankingEntry, Sample
 from .solve_status import SolveStatus
-from .store import SolveRecord
 from .subset_args import SubsetLike, keep_bitmasks
 
 __all__ = ["Explanation", "ExplanationMeta", "ExplainerLike", "RankingEntry", "SubsetLike"]
@@ -55,6 +57,31 @@ class ExplainerLike(Protocol):
         """Solve ``subsets`` and wait for them."""
 
 
+@dataclass
+class _Derived:
+    """What an explanation computes from its solve record and keeps: the full transform
+    (``components``) and the component norms read so far.  A write to the record drops the
+    transform (and the "final" mark of the norms); rows taken back drop the norms too.
+    """
+
+    components: Tensor | None = None
+    norms: dict[int, float] = field(default_factory=dict)
+    norms_final: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    revision: int = -1
+    forgotten: int = 0
+
+    def fresh(self, record: SolveRecord) -> _Derived:
+        """The cache, emptied of what ``record``'s writes since made stale."""
+        with self.lock:
+            if record.revision != self.revision:
+                if record.forgotten != self.forgotten:
+                    self.norms = {}
+                self.components, self.norms_final = None, False
+                self.revision, self.forgotten = record.revision, record.forgotten
+            return self
+
+
 class Explanation(SolveStatus):
     """Minimal features, feature components and regional patterns of one sample over the patches
     ``N`` — solved on demand (when bound to an explainer), stored, shared by every view.
@@ -78,15 +105,9 @@ class Explanation(SolveStatus):
         self.grid = PatchGrid(meta.image_shape[-2], meta.image_shape[-1], meta.grid)
         self.control: Explanation | None = None
         """The dense control (App. I), attached by :func:`prsg_widgets.metrics.dense_control`."""
-        store = getattr(explainer, "store", None)
-        if store is not None:  # what was read from disk must fit this explanation (filecheck)
-            store.verify_tensors(lambda value: check_baseline(value, explainer))
-            if key is not None and record.context is None:
-                store.verify(key, record, PartContext.of(self.feature, self._baseline, self._epsilon,
-                                                         meta.value_range, meta.solver))
+        self._derived = _Derived()
         if not record.solved[0]:  # f_∅ = b without optimising
-            record.write(np.array([0]), self._baseline.unsqueeze(0), np.array([0.0]),
-                         np.full((1, len(self._patches)), np.nan), np.array([True]), np.array([0]))
+            record.write_exact(np.array([0]), self._baseline.unsqueeze(0))
 
     # ------------------------------------------------------------------ identity
     @property
@@ -139,8 +160,7 @@ class Explanation(SolveStatus):
             feats = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in rows.values()])
             if feats.shape[1] != rec.d:
                 raise ValueError(f"minimal features have {feats.shape[1]} values, the layer has {rec.d}")
-            rec.write(idx, feats, np.zeros(len(idx)), np.full((len(idx), self.n), np.nan),
-                      np.ones(len(idx), dtype=bool), np.zeros(len(idx), dtype=np.int64))
+            rec.write_exact(idx, feats)
         return Explanation(rec, self.sample, self._patches, self.meta, self._baseline, self._epsilon, self.explainer)
 
     # ------------------------------------------------------------------ solving (through the explainer)
@@ -182,8 +202,9 @@ class Explanation(SolveStatus):
         rec = self._record
         if s == 0:
             return torch.zeros(rec.d)
-        if rec.components is not None:
-            return rec.components[s].clone()
+        comps = self._derived.fresh(rec).components
+        if comps is not None:
+            return comps[s].clone()
         self._ensure(harsanyi.or_interaction_needs(s, self.full))
         b = self._baseline.double()
         return harsanyi.or_interaction(lambda t: rec.features[t].double() - b, s, self.full).float()
@@ -192,10 +213,11 @@ class Explanation(SolveStatus):
         """All components ``I(S)`` ``(2^n, d)``, row 0 = ``I(∅)`` = 0; solves everything."""
         self.solve_all()
         rec = self._record
-        with rec.lock:
-            if rec.components is None:
-                rec.components = harsanyi.or_interactions(rec.features.double() - self._baseline.double()).float()
-            return rec.components.clone()
+        with self._derived.lock:
+            cache = self._derived.fresh(rec)
+            if cache.components is None:
+                cache.components = harsanyi.or_interactions(rec.features.double() - self._baseline.double()).float()
+            return cache.components.clone()
 
     def norms(self) -> Tensor:
         """``‖I(S)‖₂`` for every ``S`` ``(2^n,)``."""
@@ -210,21 +232,32 @@ class Explanation(SolveStatus):
         Solves nothing — what a view lists while a solve runs.
         """
         need = self.subset(list(covering)) if covering is not None else 0
-        rec = self._record
-        if self.is_complete:
-            if not rec.norms_final:  # the transform's norms, so the order equals components()
-                full_norms = self.component_array().norm(dim=1).tolist()
-                rec.norms = {s: full_norms[s] for s in range(1, self.num_subsets)}
-                rec.norms_final = True
-        else:
-            for s in range(1, self.num_subsets):
-                if s not in rec.norms and self.component_ready(s):
-                    rec.norms[s] = float(self.component(s).norm())
+        norms = self._norms()
         match = [s for s in range(1, self.num_subsets)
                  if (s & need) == need and (order is None or bin(s).count("1") == order)]
-        ready = sorted((s for s in match if s in rec.norms), key=lambda s: (-rec.norms[s], s))
-        return ([RankingEntry(s, rec.norms[s]) for s in ready]
-                + [RankingEntry(s, None) for s in match if s not in rec.norms])
+        ready = sorted((s for s in match if s in norms), key=lambda s: (-norms[s], s))
+        return ([RankingEntry(s, norms[s]) for s in ready]
+                + [RankingEntry(s, None) for s in match if s not in norms])
+
+    def _norms(self) -> dict[int, float]:
+        """``‖I(S)‖₂`` of every component computable from what is solved (kept until rows change)."""
+        cache = self._derived.fresh(self._record)
+        if self.is_complete:
+            if not cache.norms_final:  # the transform's norms, so the order equals components()
+                full_norms = self.component_array().norm(dim=1).tolist()
+                with cache.lock:
+                    cache.norms = {s: full_norms[s] for s in range(1, self.num_subsets)}
+                    cache.norms_final = True
+        else:
+            for s in range(1, self.num_subsets):
+                if s not in cache.norms and self.component_ready(s):
+                    cache.norms[s] = float(self.component(s).norm())
+        return dict(cache.norms)
+
+    @property
+    def has_components(self) -> bool:
+        """Whether the full component array is already computed (no solve or transform needed)."""
+        return self._derived.fresh(self._record).components is not None
 
     def components(self, top: int | None = None, order: int | None = None,
                    covering: Iterable[int] | None = None, ready_only: bool = False) -> list[Component]:
@@ -292,15 +325,23 @@ class Explanation(SolveStatus):
         """The arrays of a saved explanation (the CLI's ``explanation.npz``, see README); solves
         what is missing.
         """
-        from .saved import explanation_arrays
-        return explanation_arrays(self, self._record)
+        comps = self.component_array()  # solves everything first
+        return {
+            "patches": np.asarray(self._patches, dtype=np.int64),
+            **row_arrays(self._record, self._baseline),
+            "components": comps.numpy(),
+            "baseline": self._baseline.numpy().copy(),
+            "feature": self.feature.numpy().copy(),
+            "image": self.image.numpy().copy(),
+            "epsilon": np.float64(self._epsilon),
+            "code": self.sample.code.detach().cpu().numpy(),
+        }
 
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write the explanation (solving what is missing), its metadata, ``extra`` arrays (the CLI
         adds ``health_*``) and a checksum to ``path`` (``.npz``); :meth:`load` restores it exactly.
         """
-        from .saved import save_explanation
-        return save_explanation(self, path, extra)
+        return write_explanation(path, self.to_arrays(), self.meta.as_dict(), self.sample.object_masks, extra)
 
     @classmethod
     def load(cls, path: str | Path, explainer: ExplainerLike | None = None) -> Explanation:
@@ -308,5 +349,10 @@ class Explanation(SolveStatus):
         one-line ``ValueError`` naming file and field).  With ``explainer``, the file's model, layer,
         grid and shapes must match it; without, everything but rendering works.
         """
-        from .saved import load_explanation
-        return load_explanation(cls, path, explainer)
+        saved = read_explanation(path)
+        meta = ExplanationMeta.from_dict(saved.meta)
+        if explainer is not None:
+            meta.check_matches(explainer.meta(), path)
+            saved.sample.code = saved.sample.code.to(explainer.device)
+            check_sample(saved.sample, explainer, path)
+        return cls(saved.record, saved.sample, saved.patches, meta, saved.baseline, saved.epsilon, explainer)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-from .store import FORMAT
+from .persistence.store import FORMAT
 
 __all__ = ["ExplanationMeta"]
 

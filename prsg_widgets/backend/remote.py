@@ -36,9 +36,9 @@ import numpy as np
 import torch
 
 from ..core.errors import SettingsError
-from ..core.solver import SolveInterrupted, SolveResult, worst_patch_mse
+from ..core.solver import SolveInterrupted, SolveResult
+from .persistence.store import SolveRecord
 from .settings import Settings
-from .store import SolveRecord
 
 __all__ = ["ExplainerSpec", "worker_explainer", "worker_explanation", "solve_chunk", "forget_explainers",
            "spec_of", "run_on_cluster", "worker_address"]
@@ -200,7 +200,7 @@ def run_on_cluster(job, todo: list[int], on_result: Callable[[SolveResult], None
             ex.store.reload(job.key, rec)
             rows = [s for s in todo if rec.solved[s] and not job.record.solved[s]]
             if rows:
-                on_result(_result(rec, rows))
+                on_result(_result(rec, rows, expl.baseline))
         lost = [s for s in todo if not job.record.solved[s]]
         if lost:
             raise RuntimeError(f"{len(lost)} subsets finished on the cluster are not in {ex.store.folder(job.key)}: "
@@ -210,9 +210,9 @@ def run_on_cluster(job, todo: list[int], on_result: Callable[[SolveResult], None
         raise
 
 
-def _result(rec, rows: list[int]) -> SolveResult:
-    idx = np.asarray(rows, dtype=np.int64)
-    pm = torch.from_numpy(rec.patch_mse[idx])
-    return SolveResult(torch.from_numpy(idx), rec.features[torch.from_numpy(idx)], torch.from_numpy(rec.mse[idx]), pm,
-                       worst_patch_mse(pm), torch.from_numpy(rec.feasible[idx]),
-                       torch.from_numpy(rec.iterations[idx]), torch.full((len(rows),), float("nan")))
+def _result(rec: SolveRecord, rows: list[int], baseline: torch.Tensor) -> SolveResult:
+    """The result of ``rows`` read back from the cache into ``rec``: every field of the row schema,
+    those no cache part holds (``max_patch_mse``, ``sparsity``) derived from the rows and ``b``.
+    """
+    arrays = rec.arrays(np.asarray(rows, dtype=np.int64))
+    return SolveResult.from_rows({name: torch.from_numpy(a) for name, a in arrays.items()}, baseline)

@@ -3,7 +3,7 @@
 Callers (widgets, notebooks, the CLI) submit *requests* — some subsets of one explanation — and get
 a :class:`concurrent.futures.Future` at once.  The worker takes the oldest request, merges every
 queued request for the same explanation into one batched solve, hands each finished group of
-subsets to the :class:`~prsg_widgets.backend.store.Store`, and resolves a request's future only
+subsets to the :class:`~prsg_widgets.backend.persistence.store.Store`, and resolves a request's future only
 after its subsets are stored *and* on disk.  :meth:`Scheduler.cancel` stops the running solve at
 its next iteration and fails every request queued before it with
 :class:`~prsg_widgets.core.solver.SolveInterrupted`; finished subsets stay stored.
@@ -23,8 +23,8 @@ from typing import Protocol
 import numpy as np
 
 from ..core.solver import SolveInterrupted, SolveResult
+from .persistence.store import SolveRecord, Store
 from .progress import RateMeter
-from .store import SolveRecord, Store
 
 ProgressCallback = Callable[[int, int], None]
 SAVE_EVERY_S = 2.0

@@ -16,7 +16,7 @@ import torch
 from ..core import harsanyi
 from ..core.grid import subset_to_patches
 from ..core.solver import worst_patch_mse
-from .store import SolveRecord
+from .persistence.store import SolveRecord
 from .subset_args import SubsetLike, subset_bitmask
 
 __all__ = ["SolveStatus"]
@@ -120,11 +120,6 @@ class SolveStatus:
     def component_ready(self, S: SubsetLike) -> bool:
         """Whether ``I(S)`` can be computed without solving: all ``f_{N∖L}``, ``L ⊆ S``, are known."""
         return bool(self._record.solved[harsanyi.or_interaction_needs(self.subset(S), self.full)].all())
-
-    @property
-    def has_components(self) -> bool:
-        """Whether the full component array is already computed (no solve or transform needed)."""
-        return self._record.components is not None
 
     def on_update(self, callback: Callable[[Any, list[int]], None]) -> None:
         """Call ``callback(explanation, new_subsets)`` (from the worker thread) as results land."""

@@ -45,5 +45,5 @@ class LayerNotFoundError(NameNotFoundError):
 class CacheFileError(ValueError):
     """A saved file — a cached solve, a saved explanation, a stored baseline — is damaged or not
     one this package wrote (a checksum, a field or a shape does not match).  Callers set such a
-    file aside and solve again; :class:`~prsg_widgets.backend.files.DamagedFile` is this error.
+    file aside and solve again; :class:`~prsg_widgets.backend.persistence.files.DamagedFile` is this error.
     """

@@ -153,7 +153,7 @@ class Study:
     # ------------------------------------------------------------------ files
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``study.json``, ``study.md`` and ``study.png`` into ``out``; returns their paths."""
-        from ..backend.files import figure_bytes, write_bytes, write_text
+        from ..backend.persistence.files import figure_bytes, write_bytes, write_text
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

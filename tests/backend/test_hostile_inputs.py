@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prsg_widgets.backend.filecheck import PartContext, check_rows
-from prsg_widgets.backend.files import DamagedFile
+from prsg_widgets.backend.persistence.filecheck import PartContext, check_rows
+from prsg_widgets.backend.persistence.files import DamagedFile
 from prsg_widgets.core.solver import PRESETS
 
 
@@ -41,6 +41,20 @@ def test_interactive_rows_of_621_steps_are_good():
     check_rows(_row(621), np.array([1]), 1, 3, _context(PRESETS["interactive"].as_dict()))
 
 
+def test_an_mse_outside_its_patches_mses_is_refused():
+    """A row's ``mse`` is the pixel-weighted mean of its patches' mse: zeroing it (a file edit the
+    other checks let through, found by tests/core/test_fuzz.py) is refused; a mean is accepted.
+    """
+    two = {"features": np.full((1, 3), 0.5, np.float32), "mse": np.array([2e-4]),
+           "patch_mse": np.array([[1e-4, 4e-4]]), "feasible": np.array([True]), "iterations": np.array([5])}
+    ctx = _context({})
+    check_rows(two, np.array([3]), 2, 3, ctx)
+    for wrong in (0.0, 0.99e-4, 4.01e-4):
+        with pytest.raises(DamagedFile, match="'mse' is not within its subset's patch_mse"):
+            check_rows({**two, "mse": np.array([wrong])}, np.array([3]), 2, 3, ctx)
+    check_rows({**_row(0), "mse": np.array([0.0]), "patch_mse": np.array([[np.nan]])}, np.array([1]), 1, 3)  # exact
+
+
 @pytest.mark.parametrize("content", ["random", "pickled"])
 def test_a_bad_file_error_never_advises_allow_pickle(tmp_path, content):
     import os
@@ -68,7 +82,7 @@ def test_too_many_patches_for_the_memory_is_refused_with_the_figure(tiny_generat
 
 
 def test_the_memory_check_uses_what_is_available(monkeypatch):
-    from prsg_widgets.backend import store
+    from prsg_widgets.backend.persistence import store
     from prsg_widgets.core.grid import TooManyPatchesError
 
     monkeypatch.setattr(store, "available_memory", lambda: 2 * 10**9)
@@ -80,7 +94,7 @@ def test_the_memory_check_uses_what_is_available(monkeypatch):
 def test_a_key_folder_that_cannot_be_written_is_refused_before_any_solve(tiny_generator, tmp_path, monkeypatch):
     """(As root every folder is writable, so the failing write is simulated where the store makes it.)"""
     from prsg_widgets import Explainer
-    from prsg_widgets.backend import store
+    from prsg_widgets.backend.persistence import store
 
     real = store.write_text
 

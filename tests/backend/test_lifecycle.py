@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from prsg_widgets.backend.store import read_npz
+from prsg_widgets.backend.persistence.store import read_npz
 
 ARGS = ["explain", "--model", "dcgan-faces", "--cheap", "--n", "5", "--preset", "fast", "--seed", "2"]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -10,8 +10,8 @@ from tiny_model import make_tiny_module
 
 import prsg_widgets as pw
 from prsg_widgets import Explainer, PatchError, Settings, SettingsError, SolverConfig, split_generator
+from prsg_widgets.backend.persistence.store import FORMAT
 from prsg_widgets.backend.remote import ExplainerSpec, spec_of
-from prsg_widgets.backend.store import FORMAT
 from prsg_widgets.cli import build_parser
 from prsg_widgets.core.grid import TooManyPatchesError
 from prsg_widgets.core.solver import SOLVER_VERSION

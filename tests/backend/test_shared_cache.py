@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from prsg_widgets.backend.store import Store
+from prsg_widgets.backend.persistence.store import Store
 from prsg_widgets.core.solver import SolveResult
 
 N, D = 3, 4

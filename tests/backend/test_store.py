@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from prsg_widgets import Explainer, Explanation
-from prsg_widgets.backend.store import DamagedFile, Store, read_npz, write_npz
+from prsg_widgets.backend.persistence.store import DamagedFile, Store, read_npz, write_npz
 from prsg_widgets.core.solver import SolveResult
 
 N, D = 3, 5

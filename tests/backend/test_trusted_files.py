@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from prsg_widgets import Explanation
-from prsg_widgets.backend import files
-from prsg_widgets.backend.files import read_npz, write_npz
+from prsg_widgets.backend.persistence import files
+from prsg_widgets.backend.persistence.files import read_npz, write_npz
 
 
 @pytest.fixture(scope="module")

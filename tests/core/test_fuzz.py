@@ -473,7 +473,7 @@ def saved_file(tiny_ex, tiny_expl, tmp_path_factory):
 
 
 def read_npz_(path):
-    from prsg_widgets.backend.files import read_npz
+    from prsg_widgets.backend.persistence.files import read_npz
 
     return read_npz(path)
 
@@ -482,7 +482,7 @@ def read_npz_(path):
 @given(field=st.sampled_from(SAVED_FIELDS), mutation=st.sampled_from(sorted(MUTATIONS)))
 def test_fuzz_saved_explanation_fields(tiny_ex, tiny_expl, saved_file, tmp_path_factory, field, mutation):
     from prsg_widgets.backend.explainer import Explanation
-    from prsg_widgets.backend.files import write_npz
+    from prsg_widgets.backend.persistence.files import write_npz
 
     path, data = saved_file
     edited = write_npz(tmp_path_factory.mktemp("edit") / "e.npz", _mutated(data, field, mutation))
@@ -524,7 +524,7 @@ def test_fuzz_cache_part_fields(cached, field, mutation):
     """
     import warnings as w
 
-    from prsg_widgets.backend.files import write_npz
+    from prsg_widgets.backend.persistence.files import write_npz
 
     ex, expl, part, data = cached
     group = "files: cache part, one field edited"

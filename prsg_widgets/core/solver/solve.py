@@ -19,6 +19,7 @@ from ..validate import check_precision
 from .config import PRESETS, SolverConfig
 from .objective import Objective, subset_membership, worst_patch_mse
 from .pool import SlotPool
+from .rows import check_result_type, complete_rows
 from .schedule import SubsetQueue
 from .steps import adam_step, record
 
@@ -28,7 +29,8 @@ class SolveResult:
     """Per subset (rows labelled by ``subsets``, bitmasks over ``N``): ``features`` ``f_T`` ``(k, d)``;
     ``mse`` over all of T's pixels; ``patch_mse`` ``(k, n)`` of each patch (``nan`` for patches not
     in ``T``); ``max_patch_mse``, the worst patch; ``feasible`` = every patch of ``T`` within ε;
-    ``iterations`` used; and the L1 term ``sparsity`` ``‖m ⊙ (f−b)‖₁/d``.
+    ``iterations`` used; and the L1 term ``sparsity`` ``‖m ⊙ (f−b)‖₁/d``.  The fields are those of
+    the row schema (:data:`~.rows.ROWS`), checked at import.
     """
 
     subsets: Tensor
@@ -39,6 +41,16 @@ class SolveResult:
     feasible: Tensor
     iterations: Tensor
     sparsity: Tensor
+
+    @classmethod
+    def from_rows(cls, rows: Mapping[str, Tensor], baseline: Tensor) -> SolveResult:
+        """The result of stored rows (``subsets`` and the kept fields, e.g. a cache part read
+        back); the fields a record does not keep are derived from them and the baseline ``b``.
+        """
+        return cls(torch.as_tensor(rows["subsets"]), **complete_rows(rows, baseline))
+
+
+check_result_type(SolveResult)
 
 
 class SolveInterrupted(RuntimeError):

@@ -10,7 +10,7 @@ The feature check follows from Eq. 5: every minimal feature is ``f_T = b + m ⊙
 :data:`BOX_RTOL` of ``|b| + |f|``), and ``f_∅ = b``.  That refuses features scaled by 1e30,
 zeroed (where 0 is not between ``b`` and ``f``), NaN or taken from another sample.
 
-Every refusal is a :class:`~prsg_widgets.backend.files.DamagedFile` (a ``ValueError``) whose
+Every refusal is a :class:`~prsg_widgets.backend.persistence.files.DamagedFile` (a ``ValueError``) whose
 one-line message names the field.
 """
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.solver.config import max_steps_of
-from ..core.validate import MAX_ITERATIONS
+from ...core.solver.config import max_steps_of
+from ...core.solver.rows import KEPT, ROWS
+from ...core.validate import MAX_ITERATIONS
 from .files import DamagedFile
 
 __all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta",
@@ -33,8 +34,8 @@ __all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_pa
 BOX_RTOL = 1e-6
 """Slack of the ``b ≤ f_T ≤ f`` check, relative to ``|b| + |f|`` (float32 rounding is ~1.2e-7)."""
 _MSE_SLACK = 1e-5
-PART_FIELDS = ("subsets", "features", "mse", "patch_mse", "feasible", "iterations")
-"""The arrays of a cache part besides ``key`` (and the checksum)."""
+PART_FIELDS = ("subsets", *(f.name for f in KEPT))
+"""The arrays of a cache part besides ``key`` (and the checksum): the kept fields of the row schema."""
 
 
 def _bad(field: str, what: str) -> DamagedFile:
@@ -93,20 +94,17 @@ def subset_members(subsets: np.ndarray, n: int) -> np.ndarray:
 
 
 def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: PartContext | None = None) -> None:
-    """Check the per-subset arrays (``features``, ``mse``, ``patch_mse``, ``feasible``,
-    ``iterations``) of the rows ``subsets``; with ``ctx`` also against ``f``, ``b``, ε and the
-    value range.  ``DamagedFile`` naming the field otherwise.
+    """Check the per-subset arrays of the rows ``subsets`` — the kept fields of the row schema:
+    dtype kind and shape, then their values and how they agree — and with ``ctx`` also against
+    ``f``, ``b``, ε and the value range.  ``DamagedFile`` naming the field otherwise.
     """
     k = len(subsets)
-    feats = _array(arrays, "features", "f", (k, d))
+    cols = {f.name: _array(arrays, f.name, f.kinds, f.shape(k, n, d)) for f in KEPT}  # dtypes, shapes
+    feats, mse, pm, feasible, its = (cols[name] for name in ("features", "mse", "patch_mse", "feasible", "iterations"))
     if not np.isfinite(feats).all():
         raise _bad("features", "holds NaN or inf")
-    mse = _array(arrays, "mse", "f", (k,))
     if not np.isfinite(mse).all() or (mse < 0).any():
         raise _bad("mse", "holds NaN, inf or negative values")
-    pm = _array(arrays, "patch_mse", "f", (k, n))
-    feasible = _array(arrays, "feasible", "b", (k,))
-    its = _array(arrays, "iterations", "iu", (k,))
     if (its < 0).any() or (its > (ctx.max_iterations if ctx else 2 * MAX_ITERATIONS)).any():
         raise _bad("iterations", f"holds counts outside 0..{ctx.max_iterations if ctx else 2 * MAX_ITERATIONS}")
     inside = subset_members(subsets, n)
@@ -120,6 +118,7 @@ def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: PartConte
     within = pm[inside & measured[:, None]]
     if not np.isfinite(within).all() or (within < 0).any():
         raise _bad("patch_mse", "holds NaN, inf or negative values for a patch of its subset")
+    _check_mse_is_a_mean(mse[measured], pm[measured], inside[measured])
     if ctx is None:
         return
     if (mse > ctx.max_mse).any() or (within > ctx.max_mse).any():
@@ -137,6 +136,18 @@ def check_rows(arrays: dict, subsets: np.ndarray, n: int, d: int, ctx: PartConte
     empty = np.flatnonzero(subsets == 0)
     if len(empty) and not np.array_equal(feats[empty[0]].astype(np.float32), ctx.baseline):
         raise _bad("features", "row of the empty subset is not the baseline b")
+
+
+def _check_mse_is_a_mean(mse: np.ndarray, pm: np.ndarray, inside: np.ndarray) -> None:
+    """A solved subset's ``mse`` (over all of T's pixels) is the pixel-weighted mean of its
+    patches' own mse, so it lies between the smallest and the largest of them (up to rounding).
+    """
+    if not len(mse):
+        return
+    lo = np.where(inside, pm, np.inf).min(1)
+    hi = np.where(inside, pm, -np.inf).max(1)
+    if ((mse < lo * (1 - _MSE_SLACK)) | (mse > hi * (1 + _MSE_SLACK))).any():
+        raise _bad("mse", "is not within its subset's patch_mse values (it is their pixel-weighted mean)")
 
 
 def check_part(part: dict, n: int, d: int, key: str | None, ctx: PartContext | None = None) -> None:
@@ -256,36 +267,48 @@ def check_explanation(data: dict, current_format: int) -> dict:
         if masks.ndim < 2 or masks.shape[-2:] != shape[1:] or masks.dtype.kind not in "fb" or \
                 (masks.dtype.kind == "f" and not ((masks >= 0) & (masks <= 1)).all()):
             raise _bad("object_masks", f"must be (…, {shape[1]}, {shape[2]}) masks with values in [0, 1]")
-    rows = {"features": data.get("minimal_features", np.zeros((0,), np.float32))}
-    rows.update({k: data[k] for k in ("mse", "patch_mse", "feasible", "iterations") if k in data})
+    rows = {f.name: data[f.saved] for f in KEPT if f.saved is not None and f.saved in data}
     try:
         ctx = PartContext.of(feature, baseline, eps, (lo, hi), meta.get("solver"))
         check_rows(rows, np.arange(size), n, d, ctx)
     except DamagedFile as exc:
-        raise DamagedFile(str(exc).replace("'features'", "'minimal_features'")) from None
+        raise DamagedFile(_saved_names(str(exc))) from None
     if not bool(data["feasible"][0]) or data["iterations"][0] != 0 or data["mse"][0] != 0:
         raise _bad("feasible", "row of the empty subset must be feasible, with mse 0 and 0 iterations")
-    _check_derived(data, rows["features"], baseline, size, d)
+    _check_derived(data, rows["features"], baseline, n, d)
     return {"meta": meta, "patches": [int(p) for p in patches], "n": n, "d": d, "epsilon": eps}
 
 
-def _check_derived(data: dict, features: np.ndarray, baseline: np.ndarray, size: int, d: int) -> None:
-    """``components`` and ``max_patch_mse`` are derived from the rows: they must agree."""
+def _saved_names(message: str) -> str:
+    """``message`` naming each field as a saved explanation does (``'features'`` is ``'minimal_features'``)."""
+    for f in KEPT:
+        if f.saved is not None:
+            message = message.replace(f"'{f.name}'", f"'{f.saved}'")
+    return message
+
+
+def _check_derived(data: dict, features: np.ndarray, baseline: np.ndarray, n: int, d: int) -> None:
+    """``components`` and the saved fields the row schema derives (``max_patch_mse``) are computed
+    from the rows: they must agree with them.
+    """
     import torch
 
-    from ..core import harsanyi
-    from ..core.solver import worst_patch_mse
+    from ...core import harsanyi
 
+    size = 1 << n
     comps = _finite(data, "components", (size, d))
     u = torch.from_numpy(features.astype(np.float64) - baseline.astype(np.float64))
     true = harsanyi.or_interactions(u).numpy()
     scale = float(np.abs(u.numpy()).max()) if u.numel() else 0.0
     if not np.allclose(comps, true, rtol=1e-4, atol=1e-5 * scale * size + 1e-30):
         raise _bad("components", "do not match the minimal features (Eq. 6)")
-    worst = _array(data, "max_patch_mse", "f", (size,))
-    want = worst_patch_mse(torch.from_numpy(data["patch_mse"].astype(np.float64))).numpy()
-    if not np.allclose(worst, want, rtol=1e-6, atol=0, equal_nan=True):
-        raise _bad("max_patch_mse", "does not match patch_mse")
+    kept = {f.name: torch.from_numpy(np.asarray(data[f.saved], dtype=f.dtype)) for f in KEPT if f.saved is not None}
+    for f in ROWS:
+        if f.derive is not None and f.saved is not None:
+            have = _array(data, f.saved, f.kinds, f.shape(size, n, d))
+            want = f.derive(kept, torch.from_numpy(baseline)).numpy()
+            if not np.allclose(have, want, rtol=1e-6, atol=0, equal_nan=True):
+                raise _bad(f.saved, "does not match the rows it is derived from")
 
 
 BASELINE_CHECK_SAMPLES = 64

@@ -9,7 +9,7 @@
   (:class:`DamagedFile`, set aside by callers), verifies the checksum and never leaves a file open.
 
 The checksum is an unkeyed SHA-256: it catches accidents (flipped bytes, truncation), not edits;
-what a file holds is validated separately (:mod:`prsg_widgets.backend.filecheck`).
+what a file holds is validated separately (:mod:`prsg_widgets.backend.persistence.filecheck`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import CacheFileError
+from ...core.errors import CacheFileError
 
 __all__ = ["DamagedFile", "checksum", "read_npz", "write_npz", "write_text", "make_dirs"]
 

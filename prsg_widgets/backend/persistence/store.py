@@ -22,16 +22,18 @@ import threading
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from filelock import FileLock
 from torch import Tensor
 
-from ..core.solver import SolveResult
+from ...core.solver import SolveResult
+from ...core.solver.rows import KEPT
 from .filecheck import PART_FIELDS, PartContext, check_part
 from .files import DamagedFile, checksum, make_dirs, read_npz, write_npz, write_text
 
@@ -65,7 +67,7 @@ def check_memory(n: int, d: int) -> None:
     explanation would not fit in the memory available now (n = 20 on a 16,384-element feature
     needs 137 GB: refused here, where torch would fail with "can't allocate 34359738368 bytes").
     """
-    from ..core.grid import TooManyPatchesError
+    from ...core.grid import TooManyPatchesError
 
     need, have = record_bytes(n, d), available_memory()
     if have is not None and need > have:
@@ -77,10 +79,13 @@ def check_memory(n: int, d: int) -> None:
 
 @dataclass
 class SolveRecord:
-    """The solved rows of one explanation: ``features`` ``(2^n, d)`` and per-subset facts.
+    """The solved rows of one explanation: ``features`` ``(2^n, d)`` and the other kept fields of
+    the row schema (:data:`~prsg_widgets.core.solver.rows.KEPT`), one column each.
 
-    Rows are written only through :meth:`Store.put` (under ``lock``); readers get copies or
-    read-only views.  ``listeners`` are called with the new rows after each write.
+    Rows are written only through :meth:`write` (by :meth:`Store.put`, under ``lock``); readers
+    get copies or read-only views.  ``listeners`` are called with the new rows after each write;
+    ``revision`` counts the writes and ``forgotten`` the rows taken back, so what is derived from
+    the rows (an explanation's components and norms) knows when to be computed again.
     """
 
     n: int
@@ -93,51 +98,63 @@ class SolveRecord:
     iterations: np.ndarray = field(init=False)
     lock: threading.RLock = field(init=False, default_factory=threading.RLock)
     listeners: list = field(init=False, default_factory=list)
-    components: Tensor | None = field(init=False, default=None)  # the transform, once complete
-    norms: dict = field(init=False, default_factory=dict)  # ‖I(S)‖₂ of components computed so far
-    norms_final: bool = field(init=False, default=False)  # norms read off the complete transform
+    revision: int = field(init=False, default=0)  # writes and forgets so far
+    forgotten: int = field(init=False, default=0)  # forgets so far
     context: PartContext | None = field(init=False, default=None)  # f, b, ε: what loaded rows must fit
+    _columns: dict[str, np.ndarray] = field(init=False, repr=False)
     origins: dict = field(init=False, default_factory=dict)  # part path → rows read before a context was known
 
     def __post_init__(self) -> None:
         check_memory(self.n, self.d)  # refuse with the figure, before a raw allocator error
         size = 1 << self.n
-        self.features = torch.full((size, self.d), float("nan"))
         self.solved = np.zeros(size, dtype=bool)
-        self.mse = np.full(size, np.nan)
-        self.patch_mse = np.full((size, self.n), np.nan)
-        self.feasible = np.zeros(size, dtype=bool)
-        self.iterations = np.zeros(size, dtype=np.int64)
+        self._columns = {f.name: f.empty(size, self.n, self.d) for f in KEPT}
+        for name, column in self._columns.items():
+            setattr(self, name, column)
+        self.features = torch.from_numpy(self._columns["features"])  # the same memory, read as a tensor
 
-    def write(self, rows: np.ndarray, features: Tensor, mse, patch_mse, feasible, iterations) -> None:
-        """Store solved ``rows`` (subset bitmasks) with their features, errors and iteration counts."""
+    def write(self, rows: np.ndarray, values: Mapping[str, Any]) -> None:
+        """Store solved ``rows`` (subset bitmasks) with ``values[name]`` for every kept field
+        (arrays or tensors: a cache part, a saved file, a :class:`SolveResult`'s fields).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
         with self.lock:
-            self.features[torch.as_tensor(rows, dtype=torch.long)] = features.detach().float().cpu()
-            self.mse[rows] = mse
-            self.patch_mse[rows] = patch_mse
-            self.feasible[rows] = feasible
-            self.iterations[rows] = iterations
+            for name, column in self._columns.items():
+                column[rows] = _numpy(values[name])
             self.solved[rows] = True
-            self.components = None
-            self.norms_final = False
+            self.revision += 1
+
+    def write_exact(self, rows: np.ndarray, features: Tensor) -> None:
+        """Store ``rows`` known without solving (``f_∅ = b``, closed forms): feasible, mse 0, no
+        per-patch mse, no iterations.
+        """
+        k = len(rows)
+        values: dict[str, Any] = {f.name: f.empty(k, self.n, self.d) for f in KEPT}
+        values.update(features=features, mse=np.zeros(k), feasible=np.ones(k, dtype=bool))
+        self.write(rows, values)
 
     def arrays(self, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """The solved rows (default: all solved) as a part's arrays."""
+        """The solved rows (default: all solved) as a cache part's arrays."""
         with self.lock:
             rows = np.flatnonzero(self.solved) if rows is None else np.asarray(rows, dtype=np.int64)
-            return {"subsets": rows.astype(np.int64), "features": self.features[rows].numpy().copy(),
-                    "mse": self.mse[rows].copy(), "patch_mse": self.patch_mse[rows].copy(),
-                    "feasible": self.feasible[rows].copy(), "iterations": self.iterations[rows].copy()}
+            return {"subsets": rows.astype(np.int64), **{name: c[rows].copy() for name, c in self._columns.items()}}
 
     def forget(self, rows: np.ndarray) -> None:
         """Mark ``rows`` unsolved again (rows read from a file that failed a later check)."""
         with self.lock:
-            self.features[torch.as_tensor(rows, dtype=torch.long)] = float("nan")
+            for f in KEPT:
+                self._columns[f.name][rows] = f.fill
             self.solved[rows] = False
-            self.mse[rows], self.patch_mse[rows], self.feasible[rows], self.iterations[rows] = np.nan, np.nan, False, 0
-            self.components = None
-            self.norms.clear()
-            self.norms_final = False
+            self.revision += 1
+            self.forgotten += 1
+
+
+def _numpy(value: Any) -> Any:
+    """``value`` as numpy when it is a tensor (on the CPU; bfloat16, which numpy lacks, as float32)."""
+    if not isinstance(value, Tensor):
+        return value
+    value = value.detach().cpu()
+    return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
 
 
 class Store:
@@ -191,8 +208,7 @@ class Store:
         """
         rec = record if record is not None else self._records[key]
         rows = result.subsets.cpu().numpy().astype(np.int64)
-        rec.write(rows, result.features, result.mse.cpu().numpy(), result.patch_mse.cpu().numpy(),
-                  result.feasible.cpu().numpy(), result.iterations.cpu().numpy())
+        rec.write(rows, {f.name: getattr(result, f.name) for f in KEPT})
         with self._lock:
             self._unsaved.setdefault(key, (rec, set()))[1].update(rows.tolist())
         return rows.tolist()
@@ -231,7 +247,7 @@ class Store:
 
     def verify(self, key: str, record: SolveRecord, context: PartContext) -> None:
         """Give ``record`` (of ``key``) the context its rows must fit (``f``, ``b``, ε; see
-        :class:`~prsg_widgets.backend.filecheck.PartContext`) and check the rows already read
+        :class:`~prsg_widgets.backend.persistence.filecheck.PartContext`) and check the rows already read
         from disk against it: a part that fails is set aside and its rows are read again from
         the other parts (or solved again).  Later reads check each part against it at once.
         """
@@ -357,8 +373,7 @@ class Store:
             if data is None:
                 continue
             rows = data["subsets"]
-            rec.write(rows, torch.from_numpy(data["features"]), data["mse"], data["patch_mse"],
-                      data["feasible"], data["iterations"])
+            rec.write(rows, data)
             if (rec.context or self._context(key)) is None:  # checked against f and b by verify()
                 rec.origins[str(part)] = rows
             loaded += len(rows)
