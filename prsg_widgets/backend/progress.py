@@ -13,12 +13,12 @@ batched step measured on this explainer.  Both parts are measured, not guessed f
   solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
   the short ones finish first, so the finished ones alone would make a long one look nearly
   done), with bound stops (1 iteration) apart from climbs.
-* :func:`remaining_seconds` replays the rest of the solve — the same order, nested readiness
-  and batch capacity as the solver — with iterations from those cohorts (drawn at spread
-  quantiles, so a level's longest subset is represented, not only its mean) and sums the fitted
-  step cost: under nesting the time is set by each level's slowest subset, which a sum of
-  iterations cannot see.  :func:`solve_estimate` — the dashboard's estimate before a solve —
-  replays a whole lattice the same way.
+* :func:`remaining_seconds` replays the rest of the solve with the solver's own schedule
+  (:func:`prsg_widgets.core.solver.simulate`: its order, nested readiness and slots) and
+  iterations from those cohorts (drawn at spread quantiles, so a level's longest subset is
+  represented, not only its mean) and sums the fitted step cost: under nesting the time is set
+  by each level's slowest subset, which a sum of iterations cannot see.  :func:`solve_estimate`
+  — the dashboard's estimate before a solve — replays a whole lattice the same way.
 
 Everything takes an explicit clock so the tests replay recorded solves on a fake one.
 """
