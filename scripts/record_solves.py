@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import time
@@ -26,7 +25,7 @@ import torch
 
 import prsg_widgets.backend.explainer as explainer_module
 from prsg_widgets import Explainer
-from prsg_widgets.core.solver import default_unit
+from prsg_widgets.core.solver import block_width
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "backend" / "data"
 
@@ -73,8 +72,7 @@ def record(explainer: Explainer, seed: int, n: int) -> dict:
         explainer_module.solve_minimal_features = real
     its = [int(v) for v in expl.iterations]
     widest = max(k for _, k in steps) if steps else 0
-    unit = default_unit(torch.device(explainer.device), explainer.batch_size or (1 << 20), (1 << n) - 1,
-                        math.comb(n, n // 2))
+    unit = block_width(explainer.device, explainer.batch_size or (1 << 20), n, nested=True)
     return {
         "what": "nested interactive solve, dcgan-faces cheap layer, through the explainer's scheduler",
         "n": n, "seed": seed, "patches": [int(p) for p in expl.patches],

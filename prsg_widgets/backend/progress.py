@@ -13,28 +13,29 @@ batched step measured on this explainer.  Both parts are measured, not guessed f
   solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
   the short ones finish first, so the finished ones alone would make a long one look nearly
   done), with bound stops (1 iteration) apart from climbs.
-* :func:`remaining_seconds` replays the rest of the solve — the same order, nested readiness
-  and batch capacity as the solver — with iterations from those cohorts (drawn at spread
-  quantiles, so a level's longest subset is represented, not only its mean) and sums the fitted
-  step cost: under nesting the time is set by each level's slowest subset, which a sum of
-  iterations cannot see.  :func:`solve_estimate` — the dashboard's estimate before a solve —
-  replays a whole lattice the same way.
+* :func:`remaining_seconds` replays the rest of the solve with the solver's own schedule
+  (:func:`prsg_widgets.core.solver.simulate`: its order, nested readiness and slots) and
+  iterations from those cohorts (drawn at spread quantiles, so a level's longest subset is
+  represented, not only its mean) and sums the fitted step cost: under nesting the time is set
+  by each level's slowest subset, which a sum of iterations cannot see.  :func:`solve_estimate`
+  — the dashboard's estimate before a solve — replays a whole lattice the same way.
 
 Everything takes an explicit clock so the tests replay recorded solves on a fake one.
 """
 from __future__ import annotations
 
-import heapq
-import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from ..core.solver import SolverConfig, default_unit
+from ..core.solver import block_width, parents, settle_iterations, simulate, solve_order, subset_size
+
+__all__ = ["FRACTION_FROM", "HALF_LIFE_S", "IDLE_GAP_S", "Cohort", "RateMeter", "eta_for", "remaining_seconds",
+           "settle_iterations", "solve_estimate", "solved_pairs"]
 
 FRACTION_FROM = 0.5
 """Below half an expected climb a level is taken as free (its chance of a climb is not added in)."""
@@ -112,10 +113,6 @@ class RateMeter:
             seconds = sum(secs for _, secs in self._recent.values())
         per_block = seconds / max(blocks, 1e-12)
         return lambda k: per_block * max(1, -(-int(k) // unit))
-
-
-def _order(s: int) -> int:
-    return bin(int(s)).count("1")
 
 
 def solved_pairs(explanation: Any) -> list[tuple[int, int]]:
@@ -221,7 +218,7 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
     above 1 (the single patches climb from 0 and say little about subsets that start on their
     bound), else one that settles in ``settle``.
     """
-    key = (lambda s: _order(s)) if nested else (lambda s: 0)
+    key = (lambda s: subset_size(s)) if nested else (lambda s: 0)
     finished: dict[int, list[int]] = {}
     censored: dict[int, list[int]] = {}
     for s, it in pairs:
@@ -236,7 +233,7 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
             out[size] = Cohort(finished.get(size, []), censored.get(size, []), prior, budget)
     if not nested:
         return out
-    for size in sorted({_order(s) for s in sizes}):
+    for size in sorted({subset_size(s) for s in sizes}):
         if size not in out:
             below = [o for o in out if 1 < o < size and out[o].known]
             out[size] = out[max(below)] if below else Cohort([], [], settle if size > 1 else None, budget)
@@ -245,67 +242,52 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
 
 def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int, Cohort], nested: bool,
             capacity: int | None, cost: Callable[[int], float],
-            cohorts_climbed: frozenset = frozenset()) -> float | None:
+            cohorts_climbed: frozenset = frozenset(), unit: int = 1) -> float | None:
     """Seconds to solve ``unsolved`` (bitmasks of a lattice of ``num`` subsets) the way the solver
-    does — by increasing size under nested readiness, or by decreasing size — with ``running``
-    ``{subset: iterations run}`` in the batch, at most ``capacity`` at once, each step priced at
-    ``cost(subsets in it)``; ``None`` when a cohort it needs knows nothing yet.
-    ``cohorts_climbed``: the solved subsets that climbed (took more than one iteration).
+    does (:func:`prsg_widgets.core.solver.simulate`, with ``capacity`` its batch size and ``unit``
+    its rows per block) with ``running`` ``{subset: iterations run}`` in the batch and iterations
+    drawn from ``cohorts``, each step priced at ``cost(subsets in it)``; ``None`` when a cohort it
+    needs knows nothing yet.  ``cohorts_climbed``: the solved subsets that climbed (took more than
+    one iteration).
     """
     n = max(0, num.bit_length() - 1)
-    key = (lambda s: _order(s)) if nested else (lambda s: 0)
     todo = set(int(s) for s in unsolved)
     left: dict[int, float] = {}
     for s, k in running.items():
         if int(s) in todo and int(k) >= 2:  # (a subset at its first step is drawn like a waiting one)
-            cohort = cohorts.get(key(int(s)))
+            cohort = cohorts.get(subset_size(int(s)) if nested else 0)
             if cohort is None or not cohort.known:
                 return None
             left[int(s)] = cohort.excess(int(k))
-    waiting = sorted(todo - set(left), key=lambda s: ((1 if nested else -1) * _order(s), s))
+    climbing = set(left) | {s for s in range(num) if s not in todo and s in cohorts_climbed}
+    expected = _expected(solve_order(todo - set(left), nested), cohorts, nested, n, climbing)
+    if expected is None:
+        return None
+    schedule = simulate(nested, n, expected, capacity, running=left, unit=unit)
+    return sum(steps * cost(len(batch)) for steps, batch in schedule)
+
+
+def _expected(waiting: list[int], cohorts: dict[int, Cohort], nested: bool, n: int,
+              climbing: set[int]) -> dict[int, float] | None:
+    """Iterations drawn for the ``waiting`` subsets (in solving order) from their cohorts, a level
+    at a time; ``None`` when a cohort knows nothing yet.  Nested, the long draws go to the subsets
+    with the most climbing parents: a subset whose bound came from climbs is the one likely to
+    need its own.
+    """
     groups: dict[int, list[int]] = {}
     for s in waiting:
-        groups.setdefault(key(s), []).append(s)
+        groups.setdefault(subset_size(s) if nested else 0, []).append(s)
     expected: dict[int, float] = {}
-    climbing = {s for s, v in left.items()} | {s for s in range(num) if s not in todo and s in cohorts_climbed}
     for size in sorted(groups, reverse=not nested):
         members = groups[size]
         if size not in cohorts or not cohorts[size].known:
             return None
-        if nested:  # the long draws go to the subsets with the most climbing parents: a subset
-            # whose bound came from climbs is the one likely to need its own
-            members = sorted(members, key=lambda s: -sum(1 for i in range(n) if s >> i & 1
-                                                          and (s & ~(1 << i)) in climbing))
+        if nested:
+            members = sorted(members, key=lambda s: -sum(1 for p in parents(s, n) if p in climbing))
         draws = cohorts[size].draws(len(members))
         expected.update(zip(members, draws, strict=True))
         climbing |= {s for s, v in zip(members, draws, strict=True) if v > 1}
-    position = {s: i for i, s in enumerate(waiting)}
-    unmet: dict[int, int] = {}
-    ready: list[int] = []
-    for s in waiting:
-        unmet[s] = sum(1 for i in range(n) if s >> i & 1 and (s & ~(1 << i)) in todo) if nested else 0
-        if unmet[s] == 0:
-            heapq.heappush(ready, position[s])
-    seconds = 0.0
-    room = capacity if capacity else len(todo) + 1
-    while left or ready:
-        while ready and len(left) < room:
-            s = waiting[heapq.heappop(ready)]
-            left[s] = max(1.0, expected[s])
-        dt = min(left.values())
-        seconds += dt * cost(len(left))
-        for s in [s for s, v in left.items() if v - dt <= 1e-9]:
-            del left[s]
-            if nested:
-                for i in range(n):
-                    child = s | (1 << i)
-                    if child != s and child in unmet:
-                        unmet[child] -= 1
-                        if unmet[child] == 0:
-                            heapq.heappush(ready, position[child])
-        for s in left:
-            left[s] -= dt
-    return seconds
+    return expected
 
 
 def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMeter, nested: bool,
@@ -346,7 +328,7 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
                 for s, it in solved_pairs(h) if it > 0]
         cohorts = _cohorts(pairs + past, running, nested, settle, budget, unsolved)
         climbed = frozenset(s for s, it in pairs if it > 1)
-        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, cost, climbed)
+        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, cost, climbed, unit)
         if left is None:
             return None
         total += left
@@ -362,8 +344,7 @@ def _solver_shape(explainer: Any, n: int, widest_seen: int) -> tuple[int | None,
     """
     config, batch = explainer.config, explainer.batch_size
     capacity = batch or (None if config.nested else (widest_seen or None))
-    widest = math.comb(n, n // 2) if config.nested else None
-    unit = default_unit(torch.device(explainer.device), batch or (1 << 20), (1 << n) - 1, widest)
+    unit = block_width(explainer.device, batch or (1 << 20), n, config.nested)
     return capacity, unit
 
 
@@ -403,7 +384,7 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     budget = float(config.iterations)
     pairs = [(int(s), int(it)) for s, it in solved if s and it > 0]
     cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets)
-    counts = {k: math.comb(n, k) for k in range(1, n + 1)} if nested else {0: len(subsets)}
+    counts = Counter(subset_size(s) if nested else 0 for s in subsets)
     prior = max(1.0, budget / 2)
     for key in counts:
         if key not in cohorts or not cohorts[key].known:
@@ -412,12 +393,6 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     # the widest batch seen says how many subsets the memory allows only on the explainer's own meter
     capacity, unit = _solver_shape(explainer, n, own.widest)
     cost = meter.step_cost(unit)
-    seconds = None if cost is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, cost)
+    seconds = None if cost is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, cost, unit=unit)
     return iterations, seconds
 
-
-def settle_iterations(config: SolverConfig) -> float:
-    """Iterations a nested subset that starts on its bound but must move takes: a few steps up,
-    then ``patience`` without improvement, then the ``polish``.
-    """
-    return 5.0 + config.patience + config.polish

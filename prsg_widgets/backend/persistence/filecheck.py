@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.solver.config import max_steps_of
+from ...core.solver.config import recorded_max_steps
 from ...core.solver.rows import KEPT, ROWS
 from ...core.validate import MAX_ITERATIONS
 from .files import DamagedFile
@@ -79,11 +79,7 @@ class PartContext:
         b = np.asarray(baseline, dtype=np.float64).reshape(-1)
         slack = BOX_RTOL * (np.abs(f) + np.abs(b))
         lo, hi = float(value_range[0]), float(value_range[1])
-        solver = solver or {}
-        its, polish = solver.get("iterations"), solver.get("polish", 0)
-        budget = (max_steps_of(its, bool(solver.get("restart", True)), polish)
-                  if isinstance(its, int) and its > 0 and isinstance(polish, int) and polish >= 0
-                  else 2 * MAX_ITERATIONS)
+        budget = recorded_max_steps(solver or {}) or 2 * MAX_ITERATIONS
         return cls(np.minimum(f, b) - slack, np.maximum(f, b) + slack, np.asarray(baseline, np.float32).reshape(-1),
                    float(epsilon), (hi - lo) ** 2 * (1 + _MSE_SLACK), budget)
 

@@ -11,25 +11,52 @@ problems solved as one batch; ``nested=True`` solves them by increasing size, ea
 by the union of its maximal proper subsets (the OR structure built in; fast on a CPU, but it also
 makes a random feature look sparse, so sparsity comparisons use the independent solve).
 
-Modules: :mod:`.config` (settings and presets), :mod:`.schedule` (which subset next; nested
-bounds), :mod:`.pool` (the per-slot state), :mod:`.objective` (Eq. 10 and its gradient, per
+Modules: :mod:`.config` (settings and presets; the iteration budget ``max_steps``), :mod:`.schedule`
+(which subset next, nested readiness and bounds, block width, and :func:`simulate`, the schedule
+without a model), :mod:`.pool` (the per-slot state), :mod:`.objective` (Eq. 10 and its gradient, per
 block), :mod:`.steps` (best iterate, stopping rules, the Adam step), :mod:`.solve` (the loop).
 """
 from ..validate import PRECISIONS
-from .config import CONSTRAINTS, PRESETS, RELEASE_0_2, SOLVER_VERSION, SolverConfig, get_solver_config
+from .config import (
+                      CONSTRAINTS,
+                      PRESETS,
+                      RELEASE_0_2,
+                      SOLVER_VERSION,
+                      SolverConfig,
+                      get_solver_config,
+                      max_steps_of,
+                      recorded_max_steps,
+                      settle_iterations,
+)
 from .objective import subset_membership, worst_patch_mse
-from .schedule import mask_of, solve_order
+from .schedule import (
+                        Segment,
+                        block_width,
+                        children,
+                        default_unit,
+                        is_ready,
+                        mask_of,
+                        parents,
+                        simulate,
+                        slot_count,
+                        solve_order,
+                        subset_size,
+                        widest_level,
+)
 from .solve import (
                      ResultCallback,
+                     SolveHooks,
                      SolveInterrupted,
+                     SolveOptions,
                      SolveResult,
-                     default_unit,
                      estimate_batch_size,
                      solve_minimal_features,
 )
 
 __all__ = [
-    "CONSTRAINTS", "PRECISIONS", "PRESETS", "RELEASE_0_2", "ResultCallback", "SOLVER_VERSION", "SolveInterrupted",
-    "SolveResult", "SolverConfig", "default_unit", "estimate_batch_size", "get_solver_config", "mask_of",
-    "solve_minimal_features", "solve_order", "subset_membership", "worst_patch_mse",
+    "CONSTRAINTS", "PRECISIONS", "PRESETS", "RELEASE_0_2", "ResultCallback", "SOLVER_VERSION", "Segment",
+    "SolveHooks", "SolveInterrupted", "SolveOptions", "SolveResult", "SolverConfig", "block_width", "children",
+    "default_unit", "estimate_batch_size", "get_solver_config", "is_ready", "mask_of", "max_steps_of", "parents",
+    "recorded_max_steps", "settle_iterations", "simulate", "slot_count", "solve_minimal_features", "solve_order",
+    "subset_membership", "subset_size", "widest_level", "worst_patch_mse",
 ]

@@ -5,6 +5,7 @@ whether it comes as a keyword override or a :class:`SolverConfig` built directly
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -24,6 +25,25 @@ def max_steps_of(iterations: int, restart: bool = True, polish: int = 0) -> int:
     settings are plain dicts, possibly of an older version).
     """
     return (2 if restart else 1) * int(iterations) + int(polish) + 2
+
+
+def recorded_max_steps(solver: Mapping[str, Any]) -> int | None:
+    """:func:`max_steps_of` saved solver settings (a plain dict, possibly from an older version:
+    no ``restart`` means a restart, no ``polish`` none), or ``None`` when they hold no valid
+    ``iterations`` or ``polish`` — a file check then falls back to the largest budget.
+    """
+    its, polish = solver.get("iterations"), solver.get("polish", 0)
+    if not (isinstance(its, int) and its > 0 and isinstance(polish, int) and polish >= 0):
+        return None
+    return max_steps_of(its, bool(solver.get("restart", True)), polish)
+
+
+def settle_iterations(config: SolverConfig) -> float:
+    """Iterations a nested subset that starts on its bound but must move takes: a few steps up,
+    then ``patience`` without improvement (the convergence stop), then the ``polish`` — what a
+    progress model expects of a climb before any has finished.
+    """
+    return 5.0 + config.patience + config.polish
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,8 +21,11 @@ from .config import PRESETS, SolverConfig
 from .objective import Objective, subset_membership, worst_patch_mse
 from .pool import SlotPool
 from .rows import check_result_type, complete_rows
-from .schedule import SubsetQueue
+from .schedule import SubsetQueue, block_width, default_unit, slot_count
 from .steps import adam_step, record
+
+__all__ = ["ResultCallback", "SolveHooks", "SolveInterrupted", "SolveOptions", "SolveResult", "default_unit",
+           "estimate_batch_size", "solve_minimal_features"]
 
 
 @dataclass
@@ -60,18 +64,53 @@ class SolveInterrupted(RuntimeError):
 ResultCallback = Callable[[SolveResult], None]
 
 
-def default_unit(device: torch.device, batch_size: int, num_subsets: int | None = None,
-                 widest: int | None = None) -> int:
-    """Rows per block: on the CPU 16 (as fast per subset-iteration as 32 or 64 on 2 cores), or
-    fewer when a nested solve can never have more than ``widest`` subsets ready at once (the
-    largest level of the lattice, C(n, ⌊n/2⌋): 6 at n = 4, where 16-row blocks were two-thirds
-    padding); on a GPU the whole batch, but no more than the explanation's ``num_subsets``
-    (2^n − 1) so 511 subsets never run in 1024 slots.  Depends only on the device, the batch
-    size, n and the mode — never on what is pending — so results stay batch-independent.
+@dataclass(frozen=True)
+class SolveOptions:
+    """How, not what, a solve computes.
+
+    ``batch_size``: subsets optimised at once (``None``: :func:`estimate_batch_size`); ``unit``: rows
+    per block (``None``: :func:`~.schedule.block_width`).  Results do not depend on either.
+    Execution options: ``precision="bf16"`` runs only the tail under ``torch.autocast``
+    (bfloat16) and casts its image back to float32; ``compile=True`` runs the tail through
+    ``torch.compile`` (one static block shape); ``channels_last=True`` hands the tail its 4-D
+    feature in channels-last memory format.
     """
-    if device.type == "cuda":
-        return min(batch_size, num_subsets) if num_subsets else batch_size
-    return max(1, min(batch_size, 16, widest or 16))
+
+    batch_size: int | None = None
+    unit: int | None = None
+    precision: str = "fp32"
+    compile: bool = False
+    channels_last: bool = False
+
+
+@dataclass(frozen=True)
+class SolveHooks:
+    """What a solve tells its caller: ``progress`` (``True`` for a tqdm bar, or a callable
+    ``(done, total)``); ``on_result`` with each group of finished subsets as they finish, so an
+    interrupted solve (an exception, or ``should_stop()``) keeps them; ``on_step({subset:
+    iterations})`` once per batched iteration with the subsets in the batch and the iterations
+    each has run since its (re)start.
+    """
+
+    progress: bool | Callable[[int, int], None] = True
+    on_result: ResultCallback | None = None
+    should_stop: Callable[[], bool] | None = None
+    on_step: Callable[[dict[int, int]], None] | None = None
+
+
+def _split_loose(options: SolveOptions | None, hooks: SolveHooks | None,
+                 loose: dict[str, Any]) -> tuple[SolveOptions, SolveHooks]:
+    """``options`` and ``hooks`` with the loose keywords of the older call (``batch_size=``,
+    ``on_result=``, …) put in; a keyword that is neither is a ``TypeError``, as Python's own.
+    """
+    names = {f.name: kind for kind in (SolveOptions, SolveHooks) for f in fields(kind)}
+    unknown = sorted(set(loose) - set(names))
+    if unknown:
+        raise TypeError(f"solve_minimal_features() got unexpected keyword arguments {unknown}")
+    options, hooks = options or SolveOptions(), hooks or SolveHooks()
+    options = replace(options, **{k: v for k, v in loose.items() if names[k] is SolveOptions})
+    hooks = replace(hooks, **{k: v for k, v in loose.items() if names[k] is SolveHooks})
+    return options, hooks
 
 
 def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequence[int], device: torch.device,
@@ -101,17 +140,18 @@ def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequenc
     return int(max(1, min(max_batch, memory_budget // max(per_subset, 1))))
 
 
-def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.device, precision: str,
-                 compile: bool, channels_last: bool) -> Callable[[Tensor], Tensor]:
+def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.device,
+                 options: SolveOptions) -> Callable[[Tensor], Tensor]:
     """The tail as the objective calls it: flat rows in, images out, with the execution options."""
-    exec_tail = torch.compile(tail, dynamic=False) if compile else tail
-    to_channels_last = channels_last and len(shape) == 3
+    exec_tail = torch.compile(tail, dynamic=False) if options.compile else tail
+    to_channels_last = options.channels_last and len(shape) == 3
+    bf16 = options.precision == "bf16"
 
     def run(f: Tensor) -> Tensor:
         x = f.view(f.shape[0], *shape)
         if to_channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if precision == "bf16":
+        if bf16:
             with torch.autocast(device.type, dtype=torch.bfloat16):
                 return exec_tail(x).float()
         return exec_tail(x)
@@ -128,6 +168,165 @@ def _check_inputs(feature: Tensor, baseline: Tensor, image: Tensor, precision: s
         raise ValueError("the target image contains NaN or inf; check the generator's output")
 
 
+
+@dataclass
+class _Problem:
+    """One solve's inputs, checked, flattened and on the feature's device."""
+
+    feature: Tensor
+    baseline: Tensor
+    delta: Tensor
+    image: Tensor
+    pmask: Tensor
+    shape: tuple
+    labels: list[int]
+    member: Tensor
+    eps: float
+
+    @property
+    def n(self) -> int:
+        return self.pmask.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.feature.numel()
+
+    @property
+    def device(self) -> torch.device:
+        return self.feature.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.feature.dtype
+
+
+def _problem(feature: Tensor, baseline: Tensor, image: Tensor, patch_masks: Tensor, subsets: Sequence[int],
+             eps: float, feature_shape: Sequence[int] | None, precision: str) -> _Problem:
+    """The checked :class:`_Problem` (``ValueError`` for NaN inputs, bad bitmasks, empty patches)."""
+    _check_inputs(feature, baseline, image, precision)
+    feature = feature.reshape(-1)
+    baseline = baseline.reshape(-1).to(feature)
+    device, dtype, d = feature.device, feature.dtype, feature.numel()
+    n = patch_masks.shape[0]
+    labels = [int(s) for s in subsets]
+    if labels and (min(labels) < 0 or max(labels) >= 1 << n):
+        raise ValueError(f"subset bitmasks must lie in 0..{(1 << n) - 1} for n = {n} patches")
+    pmask = patch_masks.to(device=device, dtype=dtype)
+    if n and (pmask.flatten(1).sum(1) == 0).any():
+        raise ValueError("every patch mask must cover at least one pixel")
+    shape = tuple(feature_shape) if feature_shape is not None else (d,)
+    return _Problem(feature, baseline, feature - baseline, image.to(device), pmask, shape, labels,
+                    subset_membership(labels, n, dtype, device), float(eps))
+
+
+class _Results:
+    """The :class:`SolveResult` being filled in, and everyone told as groups of subsets finish:
+    the nested queue (their masks bound their supersets), ``on_result``, the bar, ``progress``.
+    """
+
+    def __init__(self, p: _Problem, queue: SubsetQueue, hooks: SolveHooks) -> None:
+        self.p, self.queue, self.on_result = p, queue, hooks.on_result
+        k, n = len(p.labels), p.n
+        self.label_t = torch.as_tensor(p.labels, dtype=torch.long)
+        dt, dev = p.dtype, p.device
+        self.out = SolveResult(self.label_t, torch.empty(k, p.d, dtype=dt, device=dev),
+                               torch.zeros(k, dtype=dt, device=dev), torch.full((k, n), math.nan, dtype=dt, device=dev),
+                               torch.zeros(k, dtype=dt, device=dev), torch.zeros(k, dtype=torch.bool, device=dev),
+                               torch.zeros(k, dtype=torch.long, device=dev), torch.zeros(k, dtype=dt, device=dev))
+        show_bar = hooks.progress is True
+        self.bar = tqdm(total=k, desc="minimal features", unit="subset", leave=False) if show_bar else None
+        self.report = hooks.progress if callable(hooks.progress) else None
+        self.done = 0
+
+    def emit(self, rows: list[int], ms: Tensor, mse: Tensor, pmse: Tensor, iters: Tensor, sp: Tensor) -> None:
+        """Rows ``rows`` finished with masks ``ms`` and these measurements."""
+        p, out = self.p, self.out
+        idx = torch.as_tensor(rows, dtype=torch.long, device=p.device)
+        feats = torch.addcmul(p.baseline, ms, p.delta)
+        pmse = torch.where(p.member[idx] > 0, pmse, torch.full_like(pmse, math.nan))
+        worst = worst_patch_mse(pmse)
+        feas = worst <= p.eps
+        out.features[idx], out.mse[idx], out.patch_mse[idx], out.max_patch_mse[idx] = feats, mse, pmse, worst
+        out.feasible[idx], out.iterations[idx], out.sparsity[idx] = feas, iters, sp
+        self.done += len(rows)
+        for j, r in enumerate(rows):
+            self.queue.finished(r, feats[j])
+        if self.on_result is not None:
+            self.on_result(SolveResult(self.label_t[idx.cpu()], feats, mse, pmse, worst, feas, iters, sp))
+        if self.bar is not None:
+            self.bar.update(len(rows))
+        if self.report is not None:
+            self.report(self.done, len(p.labels))
+
+    def emit_empty(self) -> None:
+        """``f_∅ = b`` exactly: the empty set is answered without optimising."""
+        p = self.p
+        empty = [j for j in range(len(p.labels)) if p.labels[j] == 0]
+        if empty:
+            z = torch.zeros(len(empty), dtype=p.dtype, device=p.device)
+            self.emit(empty, torch.zeros(len(empty), p.d, dtype=p.dtype, device=p.device), z,
+                      torch.full((len(empty), p.n), math.nan, dtype=p.dtype, device=p.device),
+                      torch.zeros(len(empty), dtype=torch.long, device=p.device), z)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _fill(pool: SlotPool, queue: SubsetQueue, p: _Problem, config: SolverConfig) -> None:
+    """Give the free slots to the next subsets that can start."""
+    for slot in pool.free():
+        row = queue.take()
+        if row is None:
+            return
+        start = {"member": p.member[row]}
+        if config.nested:  # start on the union bound of the maximal proper subsets, never below it
+            lower = queue.bound(row)
+            start["lower"] = lower
+            start["m"] = lower.clamp(min=config.init) if config.init > 0 else lower
+        else:
+            start["m"] = torch.full((p.d,), config.init, dtype=p.dtype, device=p.device)
+        pool.reset(slot, row, **start)
+
+
+def _iterate(pool: SlotPool, queue: SubsetQueue, objective: Objective, config: SolverConfig, results: _Results,
+             hooks: SolveHooks, unit: int) -> None:
+    """Step every block holding a live subset until none is left (idle slots are padding)."""
+    p = results.p
+    _fill(pool, queue, p, config)
+    blocks_of = torch.arange(pool.cap).view(-1, unit)
+    while True:
+        occupied = pool.busy().view(-1, unit).any(1)
+        if not occupied.any():
+            break
+        if hooks.should_stop is not None and hooks.should_stop():
+            raise SolveInterrupted(f"stopped with {len(queue) + int(pool.busy().sum())} subsets unsolved")
+        act = blocks_of[occupied].flatten()
+        live = pool.busy()[act].to(p.device)
+        act = act.to(p.device)
+        rows = pool.gather(act)
+        ev = objective.evaluate(rows.m, rows.member, live)
+        with torch.no_grad():
+            decision = record(rows, ev, live, config)
+            fin = decision.finished
+            if fin.any():
+                never = ~torch.isfinite(rows.best_obj[fin])
+                col = never.unsqueeze(1)  # never feasible: report the last evaluated iterate
+                results.emit(pool.row[act[fin].cpu()].tolist(), torch.where(col, rows.m[fin], rows.best_m[fin]),
+                             torch.where(never, ev.mse[fin], rows.best_mse[fin]),
+                             torch.where(col, ev.pmse[fin], rows.best_pmse[fin]), decision.step[fin].long(),
+                             torch.where(never, ev.sparsity[fin], rows.best_sp[fin]))
+                pool.release(act[fin])
+            adam_step(rows, ev.grad, decision, config)
+            pool.scatter(act, rows)
+        if fin.any():
+            _fill(pool, queue, p, config)  # finished subsets may unlock larger ones (nested)
+        if hooks.on_step is not None:
+            busy = torch.nonzero(pool.busy()).flatten()
+            spent = (pool.step - pool.t0)[busy.to(p.device)].long().tolist()
+            hooks.on_step({p.labels[int(pool.row[i])]: s for i, s in zip(busy.tolist(), spent, strict=True)})
+
+
 def solve_minimal_features(
     tail: Callable[[Tensor], Tensor],
     feature: Tensor,
@@ -137,156 +336,48 @@ def solve_minimal_features(
     subsets: Sequence[int],
     config: SolverConfig = PRESETS["fast"],
     epsilon: float | None = None,
-    batch_size: int | None = None,
+    *,
     feature_shape: Sequence[int] | None = None,
-    progress: bool | Callable[[int, int], None] = True,
-    on_result: ResultCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
     known: Mapping[int, Tensor] | None = None,
-    unit: int | None = None,
-    precision: str = "fp32",
-    compile: bool = False,
-    channels_last: bool = False,
-    on_step: Callable[[dict[int, int]], None] | None = None,
+    options: SolveOptions | None = None,
+    hooks: SolveHooks | None = None,
+    **loose: Any,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
 
-    ``feature`` and ``baseline`` are flattened ``(d,)``; ``image`` is ``x = g(f)`` ``(C, H, W)``;
-    ``patch_masks`` ``(n, H, W)`` is the pixel mask of each patch of ``N``; ``subsets`` are int
-    bitmasks over those patches (``0`` gives ``f_∅ = b`` without optimising).  With
+    ``feature`` and ``baseline`` are flattened ``(d,)`` (``feature_shape``: the tail's input shape
+    per row); ``image`` is ``x = g(f)`` ``(C, H, W)``; ``patch_masks`` ``(n, H, W)`` is the pixel
+    mask of each patch of ``N``; ``subsets`` are int bitmasks over those patches (``0`` gives
+    ``f_∅ = b`` without optimising); ``epsilon`` overrides ``config.epsilon``.  With
     ``config.nested``, every maximal proper subset ``T∖{i}`` of a subset must be in ``subsets`` or
-    in ``known`` (a mapping bitmask → ``f_T`` of subsets solved before).
-    ``progress`` is ``True`` for a tqdm bar or a callable ``(done, total)``.  ``on_result`` is
-    called with each group of finished subsets as they finish, so an interrupted solve (an
-    exception, or ``should_stop()``) keeps them.  ``on_step({subset: iterations})`` is called
-    once per batched iteration with the subsets in the batch and the iterations each has run
-    since its (re)start — for progress displays.
+    in ``known`` (a mapping bitmask → ``f_T`` of subsets solved before).  ``options``
+    (:class:`SolveOptions`: batch, block width, precision, compile, channels-last) say how it runs,
+    ``hooks`` (:class:`SolveHooks`: progress, ``on_result``, ``should_stop``, ``on_step``) whom it
+    tells; their fields are also taken as loose keywords (``batch_size=8, progress=False``), as
+    the call took them before.
 
     Results do not depend on the batch: everything is computed on blocks of exactly ``unit`` rows
-    (default :func:`default_unit`; idle slots are padding), so a subset's ``f_T`` is the same
-    whichever subsets share its batch, and a resumed solve equals an uninterrupted one.
+    (default :func:`~.schedule.block_width`; idle slots are padding), so a subset's ``f_T`` is the
+    same whichever subsets share its batch, and a resumed solve equals an uninterrupted one.
     Deterministic on the CPU.
-
-    Execution options (how, not what, is computed): ``precision="bf16"`` runs only the tail under
-    ``torch.autocast`` (bfloat16) and casts its image back to float32; ``compile=True`` runs the
-    tail through ``torch.compile`` (one static block shape); ``channels_last=True`` hands the tail
-    its 4-D feature in channels-last memory format.
     """
-    _check_inputs(feature, baseline, image, precision)
-    feature = feature.reshape(-1)
-    baseline = baseline.reshape(-1).to(feature)
-    device, dtype, d = feature.device, feature.dtype, feature.numel()
-    shape = tuple(feature_shape) if feature_shape is not None else (d,)
-    n = patch_masks.shape[0]
-    labels = [int(s) for s in subsets]
-    k = len(labels)
-    if k and (min(labels) < 0 or max(labels) >= 1 << n):
-        raise ValueError(f"subset bitmasks must lie in 0..{(1 << n) - 1} for n = {n} patches")
-    label_t = torch.as_tensor(labels, dtype=torch.long)
+    options, hooks = _split_loose(options, hooks, loose)
     eps = config.epsilon if epsilon is None else float(epsilon)
-    delta = feature - baseline
-    image = image.to(device)
-    pmask = patch_masks.to(device=device, dtype=dtype)
-    if n and (pmask.flatten(1).sum(1) == 0).any():
-        raise ValueError("every patch mask must cover at least one pixel")
-    member = subset_membership(labels, n, dtype, device)  # (k, n)
-    run_tail = _tail_runner(tail, shape, device, precision, compile, channels_last)
+    p = _problem(feature, baseline, image, patch_masks, subsets, eps, feature_shape, options.precision)
+    batch_size = options.batch_size
     if batch_size is None:
-        batch_size = estimate_batch_size(lambda f: tail(f.view(f.shape[0], *shape)), (d,), device)
+        batch_size = estimate_batch_size(lambda f: tail(f.view(f.shape[0], *p.shape)), (p.d,), p.device)
     batch_size = max(1, int(batch_size))
-    widest = math.comb(n, n // 2) if config.nested else None
-    unit = default_unit(device, batch_size, (1 << n) - 1, widest) if unit is None else max(1, int(unit))
-    objective = Objective(run_tail, baseline, delta, image, pmask, config, eps, unit)
-
-    out = SolveResult(label_t, torch.empty(k, d, dtype=dtype, device=device),
-                      torch.zeros(k, dtype=dtype, device=device),
-                      torch.full((k, n), math.nan, dtype=dtype, device=device),
-                      torch.zeros(k, dtype=dtype, device=device),
-                      torch.zeros(k, dtype=torch.bool, device=device), torch.zeros(k, dtype=torch.long, device=device),
-                      torch.zeros(k, dtype=dtype, device=device))
-    bar = tqdm(total=k, desc="minimal features", unit="subset", leave=False) if progress is True else None
-    report = progress if callable(progress) else None
-    queue = SubsetQueue(labels, [j for j in range(k) if labels[j] != 0], n, config.nested, baseline, delta, known)
-    done = 0
-
-    def emit(rows: list[int], ms: Tensor, mse: Tensor, pmse: Tensor, iters: Tensor, sp: Tensor) -> None:
-        nonlocal done
-        idx = torch.as_tensor(rows, dtype=torch.long, device=device)
-        feats = torch.addcmul(baseline, ms, delta)
-        pmse = torch.where(member[idx] > 0, pmse, torch.full_like(pmse, math.nan))
-        worst = worst_patch_mse(pmse)
-        feas = worst <= eps
-        out.features[idx], out.mse[idx], out.patch_mse[idx], out.max_patch_mse[idx] = feats, mse, pmse, worst
-        out.feasible[idx], out.iterations[idx], out.sparsity[idx] = feas, iters, sp
-        done += len(rows)
-        for j, r in enumerate(rows):
-            queue.finished(r, feats[j])
-        if on_result is not None:
-            on_result(SolveResult(label_t[idx.cpu()], feats, mse, pmse, worst, feas, iters, sp))
-        if bar is not None:
-            bar.update(len(rows))
-        if report is not None:
-            report(done, k)
-
-    empty = [j for j in range(k) if labels[j] == 0]
-    if empty:  # f_∅ = b exactly: the empty set is answered without optimising
-        z = torch.zeros(len(empty), dtype=dtype, device=device)
-        emit(empty, torch.zeros(len(empty), d, dtype=dtype, device=device), z,
-             torch.full((len(empty), n), math.nan, dtype=dtype, device=device),
-             torch.zeros(len(empty), dtype=torch.long, device=device), z)
-
-    cap = -(-min(batch_size, max(len(queue), 1)) // unit) * unit  # whole blocks of `unit` rows
-    pool = SlotPool(cap, d, n, dtype, device)
-
-    def fill(slots: list[int]) -> None:
-        for slot in slots:
-            row = queue.take()
-            if row is None:
-                return
-            start = {"member": member[row]}
-            if config.nested:  # start on the union bound of the maximal proper subsets, never below it
-                lower = queue.bound(row)
-                start["lower"] = lower
-                start["m"] = lower.clamp(min=config.init) if config.init > 0 else lower
-            else:
-                start["m"] = torch.full((d,), config.init, dtype=dtype, device=device)
-            pool.reset(slot, row, **start)
-
-    fill(pool.free())
-    blocks_of = torch.arange(cap).view(-1, unit)
+    unit = block_width(p.device, batch_size, p.n, config.nested) if options.unit is None else max(1, int(options.unit))
+    objective = Objective(_tail_runner(tail, p.shape, p.device, options), p.baseline, p.delta, p.image, p.pmask,
+                          config, p.eps, unit)
+    queue = SubsetQueue(p.labels, [j for j, s in enumerate(p.labels) if s != 0], p.n, config.nested, p.baseline,
+                        p.delta, known)
+    results = _Results(p, queue, hooks)
     try:
-        while True:
-            occupied = pool.busy().view(-1, unit).any(1)
-            if not occupied.any():
-                break
-            if should_stop is not None and should_stop():
-                raise SolveInterrupted(f"stopped with {len(queue) + int(pool.busy().sum())} subsets unsolved")
-            # every block holding a live subset runs whole (idle slots are padding)
-            act = blocks_of[occupied].flatten()
-            live = pool.busy()[act].to(device)
-            act = act.to(device)
-            rows = pool.gather(act)
-            ev = objective.evaluate(rows.m, rows.member, live)
-            with torch.no_grad():
-                decision = record(rows, ev, live, config)
-                fin = decision.finished
-                if fin.any():
-                    never = ~torch.isfinite(rows.best_obj[fin])
-                    col = never.unsqueeze(1)  # never feasible: report the last evaluated iterate
-                    emit(pool.row[act[fin].cpu()].tolist(), torch.where(col, rows.m[fin], rows.best_m[fin]),
-                         torch.where(never, ev.mse[fin], rows.best_mse[fin]),
-                         torch.where(col, ev.pmse[fin], rows.best_pmse[fin]), decision.step[fin].long(),
-                         torch.where(never, ev.sparsity[fin], rows.best_sp[fin]))
-                    pool.release(act[fin])
-                adam_step(rows, ev.grad, decision, config)
-                pool.scatter(act, rows)
-            if fin.any():
-                fill(pool.free())  # finished subsets may unlock larger ones (nested)
-            if on_step is not None:
-                busy = torch.nonzero(pool.busy()).flatten()
-                spent = (pool.step - pool.t0)[busy.to(device)].long().tolist()
-                on_step({labels[int(pool.row[i])]: s for i, s in zip(busy.tolist(), spent, strict=True)})
+        results.emit_empty()
+        pool = SlotPool(slot_count(batch_size, len(queue), unit), p.d, p.n, p.dtype, p.device)
+        _iterate(pool, queue, objective, config, results, hooks, unit)
     finally:
-        if bar is not None:
-            bar.close()
-    return out
+        results.close()
+    return results.out
