@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,16 +26,16 @@ from torch import Tensor
 from ..core import harsanyi
 from ..core.errors import SettingsError
 from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ..core.solver import SOLVER_VERSION, SolveResult, solve_minimal_features
+from ..core.solver import SOLVER_VERSION, SolverConfig, SolveResult, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
 from .sample import Component, Sample
 from .scheduler import InFlight, ProgressCallback, Scheduler
-from .settings import DEFAULT_N, Settings
+from .settings import DEFAULT_N, Execution, Settings
 from .store import FORMAT, SolveRecord, Store
 
-__all__ = ["Component", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
+__all__ = ["Component", "Execution", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
 
 
 class Explainer:
@@ -47,12 +48,14 @@ class Explainer:
     :meth:`explain`), ``precision``, ``compile``, ``channels_last``, ``device``, ``batch_size``,
     ``cache_dir``, ``max_patches``, ``baseline_samples``, ``baseline_seed``, ``progress``), and
     other keywords change single solver settings (``iterations=...``); all of them are checked
-    by the :class:`Settings`, kept as :attr:`settings`.  ``solver`` is a preset name or a
+    by the :class:`Settings`, kept as :attr:`settings` (the one source: :attr:`config`,
+    :attr:`precision`, :attr:`batch_size` … read it).  ``solver`` is a preset name or a
     :class:`SolverConfig`.  ``device=None`` picks CUDA when available.  ``batch_size=None`` lets
     a memory budget choose.  ``cache_dir`` keeps every solved subset on disk, so a rerun (or a run
     after Ctrl-C) solves only what is missing.  ``precision`` (``"fp32"``/``"bf16"``), ``compile``
-    and ``channels_last`` are the solver's execution options (see
-    :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is part of the cache key.
+    and ``channels_last`` are the solver's execution options, handed to
+    :func:`~prsg_widgets.core.solver.solve_minimal_features` as one :attr:`execution`; bf16 is
+    part of the cache key.
     ``client`` (a ``distributed.Client``; built-in models with ``cache_dir`` on a file system the
     workers share) farms the solves out to a Dask cluster in chunks; see
     :mod:`prsg_widgets.backend.remote`.
@@ -78,17 +81,9 @@ class Explainer:
         if generator is not None:
             options["model"] = generator
         settings = Settings.of(settings, **options) if options or settings is None else settings
-        self.settings = settings
+        self._settings = settings
         self.device = check_device(settings.device)
-        self.config = settings.config
-        self.batch_size = settings.batch_size
-        self.max_patches: int = settings.max_patches if settings.max_patches is not None else DEFAULT_MAX_PATCHES
-        self.baseline_samples = settings.baseline_samples
-        self.baseline_seed = settings.baseline_seed
-        # execution options of the solver (how, not what, is computed; see solve_minimal_features)
-        self.precision, self.compile, self.channels_last = settings.precision, settings.compile, settings.channels_last
         self.store = Store(settings.cache_dir)
-        self.progress = settings.progress
         model, layer = settings.model, settings.layer
         split: SplitGenerator
         if isinstance(model, str):
@@ -114,6 +109,65 @@ class Explainer:
             if not isinstance(settings.model, str):
                 raise SettingsError("Explainer(client=...) needs a built-in model name, which every worker loads")
             self._spec = spec_of(self)
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def settings(self) -> Settings:
+        """Every setting of this explainer, checked once (read-only: make a twin with
+        ``Explainer(settings=ex.settings.replace(...))``).  The properties below read it.
+        """
+        return self._settings
+
+    @property
+    def config(self) -> SolverConfig:
+        """The solver settings (:attr:`Settings.config`)."""
+        return self._settings.config
+
+    @property
+    def execution(self) -> Execution:
+        """How the solver runs the generator tail (:attr:`Settings.execution`)."""
+        return self._settings.execution
+
+    @property
+    def precision(self) -> str:
+        """``"fp32"`` or ``"bf16"`` (:attr:`Settings.precision`)."""
+        return self._settings.precision
+
+    @property
+    def compile(self) -> bool:
+        """Whether the tail runs through ``torch.compile`` (:attr:`Settings.compile`)."""
+        return self._settings.compile
+
+    @property
+    def channels_last(self) -> bool:
+        """Whether the tail gets channels-last features (:attr:`Settings.channels_last`)."""
+        return self._settings.channels_last
+
+    @property
+    def batch_size(self) -> int | None:
+        """Subsets per solver batch (``None``: from memory; :attr:`Settings.batch_size`)."""
+        return self._settings.batch_size
+
+    @property
+    def max_patches(self) -> int:
+        """The most patches an explanation may have (:attr:`Settings.max_patches`)."""
+        limit = self._settings.max_patches
+        return DEFAULT_MAX_PATCHES if limit is None else limit
+
+    @property
+    def baseline_samples(self) -> int:
+        """Forward passes averaged into the baseline ``b`` (:attr:`Settings.baseline_samples`)."""
+        return self._settings.baseline_samples
+
+    @property
+    def baseline_seed(self) -> int:
+        """The seed of the baseline's samples (:attr:`Settings.baseline_seed`)."""
+        return self._settings.baseline_seed
+
+    @property
+    def progress(self) -> Any:
+        """The solver's progress display (:attr:`Settings.progress`)."""
+        return self._settings.progress
 
     def _baseline(self) -> Tensor:
         """``b`` from the store when it has it (K forward passes saved), else computed."""
@@ -337,5 +391,5 @@ class _SolveJob:
             expl.sample.image.to(ex.device), ex.grid.patch_masks(list(expl.patches), device=ex.device), todo,
             ex.config, epsilon=ex.epsilon, batch_size=ex.batch_size, feature_shape=gen.feature_shape,
             progress=ex.progress, on_result=on_result, should_stop=should_stop, known=known, on_step=on_step,
-            precision=ex.precision, compile=ex.compile, channels_last=ex.channels_last,
+            execution=ex.execution,
         )

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ...defaults import DEFAULT_EXECUTION, Execution
 from ..validate import check_precision
 from .config import PRESETS, SolverConfig
 from .objective import Objective, subset_membership, worst_patch_mse
@@ -89,11 +90,12 @@ def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequenc
     return int(max(1, min(max_batch, memory_budget // max(per_subset, 1))))
 
 
-def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.device, precision: str,
-                 compile: bool, channels_last: bool) -> Callable[[Tensor], Tensor]:
+def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.device,
+                 execution: Execution) -> Callable[[Tensor], Tensor]:
     """The tail as the objective calls it: flat rows in, images out, with the execution options."""
-    exec_tail = torch.compile(tail, dynamic=False) if compile else tail
-    to_channels_last = channels_last and len(shape) == 3
+    exec_tail = torch.compile(tail, dynamic=False) if execution.compile else tail
+    to_channels_last = execution.channels_last and len(shape) == 3
+    precision = execution.precision
 
     def run(f: Tensor) -> Tensor:
         x = f.view(f.shape[0], *shape)
@@ -132,9 +134,7 @@ def solve_minimal_features(
     should_stop: Callable[[], bool] | None = None,
     known: Mapping[int, Tensor] | None = None,
     unit: int | None = None,
-    precision: str = "fp32",
-    compile: bool = False,
-    channels_last: bool = False,
+    execution: Execution = DEFAULT_EXECUTION,
     on_step: Callable[[dict[int, int]], None] | None = None,
 ) -> SolveResult:
     """Solve the minimal feature ``f_T`` (Eq. 5, 9, 10) of every subset in ``subsets``.
@@ -155,12 +155,10 @@ def solve_minimal_features(
     whichever subsets share its batch, and a resumed solve equals an uninterrupted one.
     Deterministic on the CPU.
 
-    Execution options (how, not what, is computed): ``precision="bf16"`` runs only the tail under
-    ``torch.autocast`` (bfloat16) and casts its image back to float32; ``compile=True`` runs the
-    tail through ``torch.compile`` (one static block shape); ``channels_last=True`` hands the tail
-    its 4-D feature in channels-last memory format.
+    ``execution`` (:class:`~prsg_widgets.defaults.Execution`: ``precision``, ``compile``,
+    ``channels_last``) says how the tail runs, not what is computed.
     """
-    _check_inputs(feature, baseline, image, precision)
+    _check_inputs(feature, baseline, image, execution.precision)
     feature = feature.reshape(-1)
     baseline = baseline.reshape(-1).to(feature)
     device, dtype, d = feature.device, feature.dtype, feature.numel()
@@ -178,7 +176,7 @@ def solve_minimal_features(
     if n and (pmask.flatten(1).sum(1) == 0).any():
         raise ValueError("every patch mask must cover at least one pixel")
     member = subset_membership(labels, n, dtype, device)  # (k, n)
-    run_tail = _tail_runner(tail, shape, device, precision, compile, channels_last)
+    run_tail = _tail_runner(tail, shape, device, execution)
     if batch_size is None:
         batch_size = estimate_batch_size(lambda f: tail(f.view(f.shape[0], *shape)), (d,), device)
     batch_size = max(1, int(batch_size))
