@@ -4,7 +4,7 @@ torch; :mod:`prsg_widgets.core` reads them without importing the backend).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 DEFAULT_PRESET = "interactive"
 """The solver preset used when none is given (API, CLI, sweeps, ``explore()``): the nested solve,
@@ -40,10 +40,6 @@ class Execution:
     precision: str = "fp32"
     compile: bool = False
     channels_last: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        """The options by name (for reports such as a sweep's ``study.json``)."""
-        return asdict(self)
 
 
 DEFAULT_EXECUTION = Execution()

@@ -77,7 +77,7 @@ class Integer(Constraint):
 
     def describe(self) -> str:
         """See :meth:`Constraint.describe`."""
-        return f"an integer {self.need()}"
+        return f"an integer from {self.min} to {self.max}" if self.max is not None else f"an integer ≥ {self.min}"
 
     def argparse(self) -> dict[str, Any]:
         """See :meth:`Constraint.argparse`."""
@@ -204,7 +204,7 @@ def argument_options(field: dataclasses.Field) -> dict[str, Any]:
     constraint = constraint_of(field)
     text = field.metadata["help"]
     allowed = constraint.describe() if constraint is not None else None
-    options = dict(dest=field.name, default=field.default, help=f"{text} ({allowed})" if allowed else text)
+    options = dict(dest=field.name, default=field.default, help=f"{text}; {allowed}" if allowed else text)
     options.update(constraint.argparse() if constraint is not None else {})
     options.update(field.metadata["cli"])
     return options

@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from torch import Tensor
 
 from ..core import harsanyi
 from ..core.errors import SettingsError
-from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
+from ..core.grid import PatchGrid, select_patches
 from ..core.solver import SOLVER_VERSION, SolverConfig, SolveResult, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
@@ -36,6 +36,35 @@ from .settings import DEFAULT_N, Execution, Settings
 from .store import FORMAT, SolveRecord, Store
 
 __all__ = ["Component", "Execution", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
+
+
+_T = TypeVar("_T")
+
+
+class _FromSettings(Generic[_T]):
+    """A read-only attribute of an :class:`Explainer` read from its :attr:`Explainer.settings`
+    field (or property) of the same name: the settings are the one source, nothing is copied.
+    """
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, explainer: None, owner: type | None = None) -> _FromSettings[_T]: ...
+
+    @overload
+    def __get__(self, explainer: Explainer, owner: type | None = None) -> _T: ...
+
+    def __get__(self, explainer: Explainer | None, owner: type | None = None) -> _T | _FromSettings[_T]:
+        return self if explainer is None else getattr(explainer.settings, self.name)
+
+    def __set__(self, explainer: Explainer, value: object) -> None:
+        raise AttributeError(f"{self.name} is read from the explainer's settings; make another explainer "
+                             f"instead: Explainer(settings=explainer.settings.replace({self.name}=...))")
 
 
 class Explainer:
@@ -114,60 +143,21 @@ class Explainer:
     @property
     def settings(self) -> Settings:
         """Every setting of this explainer, checked once (read-only: make a twin with
-        ``Explainer(settings=ex.settings.replace(...))``).  The properties below read it.
+        ``Explainer(settings=ex.settings.replace(...))``).  The attributes below read it.
         """
         return self._settings
 
-    @property
-    def config(self) -> SolverConfig:
-        """The solver settings (:attr:`Settings.config`)."""
-        return self._settings.config
-
-    @property
-    def execution(self) -> Execution:
-        """How the solver runs the generator tail (:attr:`Settings.execution`)."""
-        return self._settings.execution
-
-    @property
-    def precision(self) -> str:
-        """``"fp32"`` or ``"bf16"`` (:attr:`Settings.precision`)."""
-        return self._settings.precision
-
-    @property
-    def compile(self) -> bool:
-        """Whether the tail runs through ``torch.compile`` (:attr:`Settings.compile`)."""
-        return self._settings.compile
-
-    @property
-    def channels_last(self) -> bool:
-        """Whether the tail gets channels-last features (:attr:`Settings.channels_last`)."""
-        return self._settings.channels_last
-
-    @property
-    def batch_size(self) -> int | None:
-        """Subsets per solver batch (``None``: from memory; :attr:`Settings.batch_size`)."""
-        return self._settings.batch_size
-
-    @property
-    def max_patches(self) -> int:
-        """The most patches an explanation may have (:attr:`Settings.max_patches`)."""
-        limit = self._settings.max_patches
-        return DEFAULT_MAX_PATCHES if limit is None else limit
-
-    @property
-    def baseline_samples(self) -> int:
-        """Forward passes averaged into the baseline ``b`` (:attr:`Settings.baseline_samples`)."""
-        return self._settings.baseline_samples
-
-    @property
-    def baseline_seed(self) -> int:
-        """The seed of the baseline's samples (:attr:`Settings.baseline_seed`)."""
-        return self._settings.baseline_seed
-
-    @property
-    def progress(self) -> Any:
-        """The solver's progress display (:attr:`Settings.progress`)."""
-        return self._settings.progress
+    # read from the settings (they were copies of them); assigning one is an AttributeError
+    config = _FromSettings[SolverConfig]("The solver settings (:attr:`Settings.config`).")
+    execution = _FromSettings[Execution]("How the solver runs the generator tail (:attr:`Settings.execution`).")
+    precision = _FromSettings[str]('``"fp32"`` or ``"bf16"`` (:attr:`Settings.precision`).')
+    compile = _FromSettings[bool]("Whether the tail runs through ``torch.compile`` (:attr:`Settings.compile`).")
+    channels_last = _FromSettings[bool]("Whether the tail gets channels-last features.")
+    batch_size = _FromSettings[int | None]("Subsets per solver batch (``None``: from memory).")
+    max_patches = _FromSettings[int]("The most patches an explanation may have (:attr:`Settings.max_patches`).")
+    baseline_samples = _FromSettings[int]("Forward passes averaged into the baseline ``b``.")
+    baseline_seed = _FromSettings[int]("The seed of the baseline's samples.")
+    progress = _FromSettings[Any]("The solver's progress display (:attr:`Settings.progress`).")
 
     def _baseline(self) -> Tensor:
         """``b`` from the store when it has it (K forward passes saved), else computed."""

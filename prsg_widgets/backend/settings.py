@@ -195,14 +195,14 @@ class Settings:
         from ..core.solver import get_solver_config
         from ..core.validate import check_n_matches_patches, check_patch_ids
 
-        if self.max_patches is None:
-            object.__setattr__(self, "max_patches", DEFAULT_MAX_PATCHES)
+        limit = DEFAULT_MAX_PATCHES if self.max_patches is None else self.max_patches
+        object.__setattr__(self, "max_patches", limit)
         if self.patches is not None:
             check_patch_ids(self.patches, self.grid * self.grid, grid_size=self.grid, what="patches")
             check_n_matches_patches(self.n, self.patches)
-            check_num_patches(len(self.patches), self.max_patches)
+            check_num_patches(len(self.patches), limit)
         if self.n is not None:
-            check_num_patches(self.n, self.max_patches)
+            check_num_patches(self.n, limit)
         get_solver_config(self.solver, **dict(self.overrides))  # unknown or out-of-range solver settings fail here
 
     # ------------------------------------------------------------------ building

@@ -58,8 +58,8 @@ def test_the_generated_bad_values_include_the_recorded_ones():
     recorded = [("grid", 0, "grid must be between 1 and 4096"), ("grid", True, "grid must be an integer, got a bool"),
                 ("n", 0, "n must be at least 1"), ("precision", 3, "precision must be one of ('fp32', 'bf16')"),
                 ("batch_size", 0, "batch_size must be between 1"), ("max_patches", 31, "between 1 and 30"),
-                ("baseline_samples", 0, "baseline_samples must be between 1"), ("threads", 0, "threads must be between 1"),
-                ("baseline_seed", 1.5, "baseline_seed must be an integer")]
+                ("baseline_samples", 0, "baseline_samples must be between 1"),
+                ("threads", 0, "threads must be between 1"), ("baseline_seed", 1.5, "baseline_seed must be an integer")]
     for field, value, message in recorded:
         with pytest.raises(SettingsError, match=re.escape(message)):
             Settings(**{field: value})
