@@ -258,7 +258,7 @@ class Settings:
     @functools.cached_property
     def execution(self) -> Execution:
         """The solver's execution options (``precision``, ``compile``, ``channels_last``) as one value."""
-        return Execution(precision=self.precision, compile=self.compile, channels_last=self.channels_last)
+        return Execution(**{f.name: getattr(self, f.name) for f in fields(Execution)})
 
     @property
     def num_patches(self) -> int:
