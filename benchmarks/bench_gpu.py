@@ -33,6 +33,7 @@ from prsg_widgets import Explainer
 from prsg_widgets.core import harsanyi
 from prsg_widgets.core.health import explanation_health
 from prsg_widgets.core.solver import estimate_batch_size, get_solver_config, solve_minimal_features
+from prsg_widgets.defaults import Execution
 
 
 def sync(device: torch.device) -> None:
@@ -69,7 +70,7 @@ class Case:
                 lambda f: ex.generator.tail(f, s.code), s.feature.to(ex.device), ex.baseline, s.image.to(ex.device),
                 self.masks, subsets, config, epsilon=ex.epsilon, batch_size=batch_size,
                 feature_shape=ex.generator.feature_shape, progress=False, should_stop=stop,
-                on_result=done.append, **options)
+                on_result=done.append, execution=Execution(**options))
             complete = True
         except Exception as exc:  # noqa: BLE001 - SolveInterrupted at the budget; report what finished
             if type(exc).__name__ != "SolveInterrupted":

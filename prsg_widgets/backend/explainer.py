@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import torch
@@ -24,8 +25,8 @@ from torch import Tensor
 
 from ..core import harsanyi
 from ..core.errors import SettingsError
-from ..core.grid import DEFAULT_MAX_PATCHES, PatchGrid, select_patches
-from ..core.solver import SOLVER_VERSION, SolveResult, solve_minimal_features
+from ..core.grid import PatchGrid, select_patches
+from ..core.solver import SOLVER_VERSION, SolverConfig, SolveResult, solve_minimal_features
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
@@ -33,9 +34,38 @@ from .persistence.filecheck import PartContext, check_baseline
 from .persistence.store import FORMAT, SolveRecord, Store
 from .sample import Component, Sample
 from .scheduler import InFlight, ProgressCallback, Scheduler
-from .settings import DEFAULT_N, Settings
+from .settings import DEFAULT_N, Execution, Settings
 
-__all__ = ["Component", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
+__all__ = ["Component", "Execution", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Settings"]
+
+
+_T = TypeVar("_T")
+
+
+class _FromSettings(Generic[_T]):
+    """A read-only attribute of an :class:`Explainer` read from its :attr:`Explainer.settings`
+    field (or property) of the same name: the settings are the one source, nothing is copied.
+    """
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, explainer: None, owner: type | None = None) -> _FromSettings[_T]: ...
+
+    @overload
+    def __get__(self, explainer: Explainer, owner: type | None = None) -> _T: ...
+
+    def __get__(self, explainer: Explainer | None, owner: type | None = None) -> _T | _FromSettings[_T]:
+        return self if explainer is None else getattr(explainer.settings, self.name)
+
+    def __set__(self, explainer: Explainer, value: object) -> None:
+        raise AttributeError(f"{self.name} is read from the explainer's settings; make another explainer "
+                             f"instead: Explainer(settings=explainer.settings.replace({self.name}=...))")
 
 
 class Explainer:
@@ -48,12 +78,14 @@ class Explainer:
     :meth:`explain`), ``precision``, ``compile``, ``channels_last``, ``device``, ``batch_size``,
     ``cache_dir``, ``max_patches``, ``baseline_samples``, ``baseline_seed``, ``progress``), and
     other keywords change single solver settings (``iterations=...``); all of them are checked
-    by the :class:`Settings`, kept as :attr:`settings`.  ``solver`` is a preset name or a
+    by the :class:`Settings`, kept as :attr:`settings` (the one source: :attr:`config`,
+    :attr:`precision`, :attr:`batch_size` … read it).  ``solver`` is a preset name or a
     :class:`SolverConfig`.  ``device=None`` picks CUDA when available.  ``batch_size=None`` lets
     a memory budget choose.  ``cache_dir`` keeps every solved subset on disk, so a rerun (or a run
     after Ctrl-C) solves only what is missing.  ``precision`` (``"fp32"``/``"bf16"``), ``compile``
-    and ``channels_last`` are the solver's execution options (see
-    :func:`~prsg_widgets.core.solver.solve_minimal_features`); bf16 is part of the cache key.
+    and ``channels_last`` are the solver's execution options, handed to
+    :func:`~prsg_widgets.core.solver.solve_minimal_features` as one :attr:`execution`; bf16 is
+    part of the cache key.
     ``client`` (a ``distributed.Client``; built-in models with ``cache_dir`` on a file system the
     workers share) farms the solves out to a Dask cluster in chunks; see
     :mod:`prsg_widgets.backend.remote`.
@@ -79,17 +111,9 @@ class Explainer:
         if generator is not None:
             options["model"] = generator
         settings = Settings.of(settings, **options) if options or settings is None else settings
-        self.settings = settings
+        self._settings = settings
         self.device = check_device(settings.device)
-        self.config = settings.config
-        self.batch_size = settings.batch_size
-        self.max_patches: int = settings.max_patches if settings.max_patches is not None else DEFAULT_MAX_PATCHES
-        self.baseline_samples = settings.baseline_samples
-        self.baseline_seed = settings.baseline_seed
-        # execution options of the solver (how, not what, is computed; see solve_minimal_features)
-        self.precision, self.compile, self.channels_last = settings.precision, settings.compile, settings.channels_last
         self.store = Store(settings.cache_dir)
-        self.progress = settings.progress
         model, layer = settings.model, settings.layer
         split: SplitGenerator
         if isinstance(model, str):
@@ -115,6 +139,26 @@ class Explainer:
             if not isinstance(settings.model, str):
                 raise SettingsError("Explainer(client=...) needs a built-in model name, which every worker loads")
             self._spec = spec_of(self)
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def settings(self) -> Settings:
+        """Every setting of this explainer, checked once (read-only: make a twin with
+        ``Explainer(settings=ex.settings.replace(...))``).  The attributes below read it.
+        """
+        return self._settings
+
+    # read from the settings (they were copies of them); assigning one is an AttributeError
+    config = _FromSettings[SolverConfig]("The solver settings (:attr:`Settings.config`).")
+    execution = _FromSettings[Execution]("How the solver runs the generator tail (:attr:`Settings.execution`).")
+    precision = _FromSettings[str]('``"fp32"`` or ``"bf16"`` (:attr:`Settings.precision`).')
+    compile = _FromSettings[bool]("Whether the tail runs through ``torch.compile`` (:attr:`Settings.compile`).")
+    channels_last = _FromSettings[bool]("Whether the tail gets channels-last features.")
+    batch_size = _FromSettings[int | None]("Subsets per solver batch (``None``: from memory).")
+    max_patches = _FromSettings[int]("The most patches an explanation may have (:attr:`Settings.max_patches`).")
+    baseline_samples = _FromSettings[int]("Forward passes averaged into the baseline ``b``.")
+    baseline_seed = _FromSettings[int]("The seed of the baseline's samples.")
+    progress = _FromSettings[Any]("The solver's progress display (:attr:`Settings.progress`).")
 
     def _baseline(self) -> Tensor:
         """``b`` from the store when it has it (K forward passes saved), else computed."""
@@ -342,5 +386,5 @@ class _SolveJob:
             expl.sample.image.to(ex.device), ex.grid.patch_masks(list(expl.patches), device=ex.device), todo,
             ex.config, epsilon=ex.epsilon, batch_size=ex.batch_size, feature_shape=gen.feature_shape,
             progress=ex.progress, on_result=on_result, should_stop=should_stop, known=known, on_step=on_step,
-            precision=ex.precision, compile=ex.compile, channels_last=ex.channels_last,
+            execution=ex.execution,
         )

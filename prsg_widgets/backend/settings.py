@@ -3,10 +3,11 @@
 The :class:`~prsg_widgets.backend.Explainer`, the worker description a Dask cluster rebuilds it
 from (:class:`~prsg_widgets.backend.remote.ExplainerSpec`), :func:`prsg_widgets.sweep` and the
 ``prsg explain`` / ``prsg sweep`` commands are all built from a :class:`Settings`; their keyword
-arguments are routed into one (:meth:`Settings.of`).  Every field is checked in
-``__post_init__`` with the checks of :mod:`prsg_widgets.core.validate`, so a bad value fails
-before a model loads or a cluster starts, with a
-:class:`~prsg_widgets.core.errors.SettingsError` (a ``ValueError``) that names the field.
+arguments are routed into one (:meth:`Settings.of`).  What each field accepts is declared once,
+on the field (:mod:`~prsg_widgets.backend.constraints`), and checked in ``__post_init__`` by one
+validator with the checks of :mod:`prsg_widgets.core.validate`, so a bad value fails before a
+model loads or a cluster starts, with a :class:`~prsg_widgets.core.errors.SettingsError` (a
+``ValueError``) that names the field.  The same declarations make the command line's flags.
 
 This module imports nothing heavy at import time (the checks import torch when they run), so
 the command line can build its parser from the fields (:func:`add_arguments`) and answer
@@ -17,23 +18,19 @@ from __future__ import annotations
 import argparse
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..defaults import DEFAULT_MAX_PATCHES, DEFAULT_PRESET
+from ..defaults import DEFAULT_EXECUTION, DEFAULT_MAX_PATCHES, DEFAULT_PRESET, PRECISIONS, Execution
+from .constraints import Flag, Integer, OneOf, Rule, Seed, argument_options, check_fields, command_line_fields, setting
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.solver import SolverConfig
 
-__all__ = ["Settings", "add_arguments", "DEFAULT_N"]
+__all__ = ["DEFAULT_N", "Execution", "Settings", "add_arguments"]
 
 DEFAULT_N = 4
 """Patches chosen on the foreground when neither ``n`` nor ``patches`` is given."""
-
-
-def _cli(flag: str, help: str, **argparse_options: Any) -> dict:
-    """Field metadata: how the command line spells the field (see :func:`add_arguments`)."""
-    return {"cli": dict(flag=flag, help=help, **argparse_options)}
 
 
 def parse_patch_list(text: str) -> list[int]:
@@ -42,6 +39,78 @@ def parse_patch_list(text: str) -> list[int]:
         return [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--patches takes comma-separated ids like 3,8,14, got {text!r}") from None
+
+
+# ------------------------------------------------------------------ the rules of single fields
+# (what a range or a list of options cannot say; the checks import torch when they run)
+def _model(value: Any, name: str) -> Any:
+    from ..core.errors import SettingsError
+    from ..models import SplitGenerator, model_info
+
+    if isinstance(value, str):
+        model_info(value)  # an UnknownModelError lists the names
+    elif not isinstance(value, SplitGenerator):
+        raise SettingsError(f"{name} must be a built-in name or a SplitGenerator, got {type(value).__name__}")
+    return value
+
+
+def _layer(value: Any, name: str) -> Any:
+    from ..core.validate import check_layer_name
+
+    check_layer_name(value, None, what=name)
+    return value
+
+
+def _patch_ids(value: Any, name: str) -> tuple[int, ...]:
+    from ..core.errors import SettingsError
+    from ..core.validate import check_patch_ids
+
+    ids = check_patch_ids(value, None, what=name)  # within the grid: Settings._check_together
+    if not ids:
+        raise SettingsError(f"{name} is empty; give patch ids such as [3, 8] or leave it out")
+    return tuple(ids)
+
+
+def _solver(value: Any, name: str) -> Any:
+    from ..core.errors import SettingsError
+    from ..core.solver import SolverConfig, get_solver_config
+
+    if value is None:
+        return DEFAULT_PRESET
+    if not isinstance(value, (str, SolverConfig)):
+        raise SettingsError(f"{name} must be a preset name or a SolverConfig, got {type(value).__name__}")
+    get_solver_config(value)  # an unknown preset lists the presets
+    return value
+
+
+def _overrides(value: Any, name: str) -> tuple:
+    from ..core.errors import SettingsError
+
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((str(k), v) for k, v in pairs if v is not None))
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} must be solver settings as a mapping such as {{'iterations': 100}}, "
+                            f"got {value!r}") from None
+
+
+def _device(value: Any, name: str) -> Any:
+    from ..core.errors import SettingsError
+
+    if not isinstance(value, str):
+        import torch
+
+        if not isinstance(value, torch.device):
+            raise SettingsError(f"{name} must be a string such as 'cpu' or 'cuda' (or a torch.device), "
+                                f"got {value!r}")
+    return value
+
+
+def _writable_dir(value: Any, name: str) -> Any:
+    from ..core.validate import check_writable_dir
+
+    check_writable_dir(value, name)
+    return value
 
 
 @dataclass(frozen=True)
@@ -55,125 +124,86 @@ class Settings:
     the foreground; with ids, ``n`` is their number.  ``solver`` is a preset name or a
     :class:`~prsg_widgets.core.solver.SolverConfig` and ``overrides`` single solver settings
     (``{"iterations": 100}``, kept as sorted ``(name, value)`` pairs); :attr:`config` is the
-    result.  ``precision``/``compile``/``channels_last`` are the solver's execution options;
-    ``device`` ``None`` picks CUDA when available; ``batch_size`` ``None`` lets a memory budget
-    choose; ``cache_dir`` keeps every solved subset on disk.  ``max_patches`` (default 12) bounds
-    ``n``; ``baseline_samples``/``baseline_seed`` define the baseline ``b``; ``threads`` sets
-    torch's threads on a Dask worker; ``progress`` shows the solver's progress bar.
+    result.  ``precision``/``compile``/``channels_last`` are the solver's execution options, handed
+    on as one :attr:`execution`; ``device`` ``None`` picks CUDA when available; ``batch_size``
+    ``None`` lets a memory budget choose; ``cache_dir`` keeps every solved subset on disk.
+    ``max_patches`` (default 12) bounds ``n``; ``baseline_samples``/``baseline_seed`` define the
+    baseline ``b``; ``threads`` sets torch's threads on a Dask worker; ``progress`` shows the
+    solver's progress bar.
 
-    Every invalid field raises a :class:`~prsg_widgets.core.errors.SettingsError` (or its
+    What each field accepts is declared once, on the field (:mod:`~prsg_widgets.backend.constraints`):
+    it drives the checks, the command line's flags and the tests of bad values.  Every invalid
+    field raises a :class:`~prsg_widgets.core.errors.SettingsError` (or its
     :class:`~prsg_widgets.core.errors.PatchError`) naming the field; an unknown model an
     :class:`~prsg_widgets.models.UnknownModelError`.  Build one with keywords, or with
-    :meth:`of`, which also takes solver settings (``iterations=…``) and ``preset=``.
+    :meth:`of`, which also takes solver settings (``iterations=…``) and ``preset=``; change one
+    with :meth:`replace`.
     """
 
-    model: Any = field(default="dcgan-faces", metadata=_cli(
-        "--model", "built-in model name (an unknown name lists them)", metavar="NAME"))
-    layer: str | None = field(default=None, metadata=_cli(
-        "--layer", "layer to split at (default: the model's middle layer)"))
-    cheap: bool = field(default=False, metadata=_cli(
-        "--cheap", "use the model's cheaper layer for quick CPU runs", action="store_true"))
-    grid: int = field(default=6, metadata=_cli("--grid", "P of the P×P patch grid", type=int))
-    n: int | None = field(default=None, metadata=_cli(
-        "--n", f"number of patches, chosen on the foreground, when --patches is not given (default: {DEFAULT_N})",
-        type=int))
-    patches: tuple | None = field(default=None, metadata=_cli(
-        "--patches", "explicit patch ids, e.g. 3,8,14,20 (id = row*P + col)", type=parse_patch_list))
-    solver: Any = field(default=DEFAULT_PRESET, metadata=_cli(
+    model: Any = setting("dcgan-faces", Rule(rule=_model, bad=(
+        (3, "model must be a built-in name or a SplitGenerator"), ("dcgan-face", "did you mean dcgan-faces"))),
+        "--model", "built-in model name (an unknown name lists them)", metavar="NAME")
+    layer: str | None = setting(None, Rule(rule=_layer, optional=True, bad=(
+        ("  ", "layer name is empty; give a layer name"), (5, "layer must be a name"))),
+        "--layer", "layer to split at (default: the model's middle layer)")
+    cheap: bool = setting(False, Flag(), "--cheap", "use the model's cheaper layer for quick CPU runs")
+    grid: int = setting(6, Integer(min=1, max=4096), "--grid", "P of the P×P patch grid")
+    n: int | None = setting(None, Integer(min=1, optional=True), "--n",
+                            "number of patches, chosen on the foreground, when --patches is not given "
+                            f"(default: {DEFAULT_N})")
+    patches: tuple | None = setting(None, Rule(rule=_patch_ids, optional=True, parse=parse_patch_list, bad=(
+        ([3, 3], "patches must be distinct"), ([1.0], "patches must be integers"),
+        ("12", "patches must be integers, got the string"), ([], "patches is empty; give patch ids"),
+        ([99], "a 6×6 grid has ids 0..35"))),
+        "--patches", "explicit patch ids, e.g. 3,8,14,20 (id = row*P + col)")
+    solver: Any = setting(DEFAULT_PRESET, Rule(rule=_solver, bad=(
+        ("nope", "unknown solver preset 'nope'; presets: "), (3, "solver must be a preset name or a SolverConfig"))),
         "--preset", "solver preset: interactive (nested; components that do not cancel) or fast (independent "
-        "subsets; the paper's baseline for sparsity claims); an unknown name lists them all", metavar="PRESET"))
-    overrides: tuple = ()
-    precision: str = field(default="fp32", metadata=_cli(
-        "--precision", "autocast of the generator tail (bf16 is part of the cache key)", metavar="{fp32,bf16}"))
-    compile: bool = field(default=False, metadata=_cli(
-        "--compile", "torch.compile the generator tail", action="store_true"))
-    channels_last: bool = field(default=False, metadata=_cli(
-        "--channels-last", "channels-last memory format for the generator tail", action="store_true"))
-    device: Any = field(default=None, metadata=_cli(
-        "--device", "cpu, cuda, cuda:1 … (default: cuda if available)"))
-    batch_size: int | None = field(default=None, metadata=_cli(
-        "--batch-size", "subsets per solver batch (default: from memory; fix it for bit-equal results "
-        "across devices)", type=int))
-    cache_dir: Any = field(default=None, metadata=_cli(
-        "--cache-dir", "keep solves in this directory; a rerun solves only what is missing"))
-    max_patches: int | None = field(default=None, metadata=_cli(
-        "--max-patches", "the most patches an explanation may have "
-        f"(2^n minimal features each; default: {DEFAULT_MAX_PATCHES})",
-        type=int))
-    baseline_samples: int = 1000
-    baseline_seed: int = 0
-    threads: int | None = None
+        "subsets; the paper's baseline for sparsity claims); an unknown name lists them all", metavar="PRESET")
+    overrides: tuple = setting((), Rule(rule=_overrides, bad=(
+        (5, "overrides must be solver settings as a mapping"),
+        ({"iterations": 0}, "solver setting iterations must be between 1"),
+        ({"lr": float("nan")}, "solver setting lr must be a finite number"),
+        ({"bogus": 1}, "unknown solver settings ['bogus']"))))
+    precision: str = setting(DEFAULT_EXECUTION.precision, OneOf(options=PRECISIONS),
+                             "--precision", "autocast of the generator tail (bf16 is part of the cache key)")
+    compile: bool = setting(DEFAULT_EXECUTION.compile, Flag(), "--compile", "torch.compile the generator tail")
+    channels_last: bool = setting(DEFAULT_EXECUTION.channels_last, Flag(),
+                                  "--channels-last", "channels-last memory format for the generator tail")
+    device: Any = setting(None, Rule(rule=_device, optional=True, bad=((3, "device must be a string such as 'cpu'"),)),
+                          "--device", "cpu, cuda, cuda:1 … (default: cuda if available)")
+    batch_size: int | None = setting(None, Integer(min=1, max=1 << 20, optional=True), "--batch-size",
+                                     "subsets per solver batch (default: from memory; fix it for bit-equal "
+                                     "results across devices)")
+    cache_dir: Any = setting(None, Rule(rule=_writable_dir, optional=True), "--cache-dir",
+                             "keep solves in this directory; a rerun solves only what is missing")
+    max_patches: int | None = setting(None, Integer(min=1, max=30, optional=True), "--max-patches",
+                                      "the most patches an explanation may have "
+                                      f"(2^n minimal features each; default: {DEFAULT_MAX_PATCHES})")
+    baseline_samples: int = setting(1000, Integer(min=1, max=10**7))
+    baseline_seed: int = setting(0, Seed())
+    threads: int | None = setting(None, Integer(min=1, max=4096, optional=True))
     progress: Any = True
 
     def __post_init__(self) -> None:
-        # the checks load torch; imported here so that importing this module stays light
-        from ..core.errors import SettingsError
+        check_fields(self)  # each field against its constraint, canonical values set once
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """The rules that tie fields together (each field is checked on its own before)."""
         from ..core.grid import check_num_patches
-        from ..core.solver import SolverConfig, get_solver_config
-        from ..core.validate import (
-            check_grid,
-            check_layer_name,
-            check_n_matches_patches,
-            check_patch_ids,
-            check_positive_int,
-            check_precision,
-            check_seed,
-            check_writable_dir,
-        )
-        from ..models import SplitGenerator, model_info
+        from ..core.solver import get_solver_config
+        from ..core.validate import check_n_matches_patches, check_patch_ids
 
-        def put(name: str, value: Any) -> None:  # canonical values, set once
-            object.__setattr__(self, name, value)
-
-        if isinstance(self.model, str):
-            model_info(self.model)
-        elif not isinstance(self.model, SplitGenerator):
-            raise SettingsError(f"model must be a built-in name or a SplitGenerator, got {type(self.model).__name__}")
-        if self.layer is not None:
-            check_layer_name(self.layer, None)
-        put("cheap", bool(self.cheap))
-        put("grid", check_grid(self.grid))
-        max_patches = (DEFAULT_MAX_PATCHES if self.max_patches is None
-                       else check_positive_int(self.max_patches, "max_patches", max=30))
-        put("max_patches", max_patches)
+        limit = DEFAULT_MAX_PATCHES if self.max_patches is None else self.max_patches
+        object.__setattr__(self, "max_patches", limit)
         if self.patches is not None:
-            ids = check_patch_ids(self.patches, self.grid * self.grid, grid_size=self.grid, what="patches")
-            if not ids:
-                raise SettingsError("patches is empty; give patch ids such as [3, 8] or leave it out")
-            check_n_matches_patches(self.n, ids)
-            check_num_patches(len(ids), max_patches)
-            put("patches", tuple(ids))
+            check_patch_ids(self.patches, self.grid * self.grid, grid_size=self.grid, what="patches")
+            check_n_matches_patches(self.n, self.patches)
+            check_num_patches(len(self.patches), limit)
         if self.n is not None:
-            put("n", check_num_patches(self.n, max_patches))
-        solver = DEFAULT_PRESET if self.solver is None else self.solver
-        if not isinstance(solver, (str, SolverConfig)):
-            raise SettingsError(f"solver must be a preset name or a SolverConfig, got {type(solver).__name__}")
-        put("solver", solver)
-        pairs = self.overrides.items() if isinstance(self.overrides, Mapping) else self.overrides
-        try:
-            overrides = tuple(sorted((str(k), v) for k, v in pairs if v is not None))
-        except (TypeError, ValueError):
-            raise SettingsError("overrides must be solver settings as a mapping such as {'iterations': 100}, "
-                                f"got {self.overrides!r}") from None
-        put("overrides", overrides)
-        get_solver_config(solver, **dict(overrides))  # unknown or out-of-range solver settings fail here
-        put("precision", check_precision(self.precision))
-        put("compile", bool(self.compile))
-        put("channels_last", bool(self.channels_last))
-        if self.device is not None and not isinstance(self.device, str):
-            import torch
-
-            if not isinstance(self.device, torch.device):
-                raise SettingsError(f"device must be a string such as 'cpu' or 'cuda' (or a torch.device), "
-                                    f"got {self.device!r}")
-        if self.batch_size is not None:
-            put("batch_size", check_positive_int(self.batch_size, "batch_size", max=1 << 20))
-        if self.cache_dir is not None:
-            check_writable_dir(self.cache_dir, "cache_dir")
-        put("baseline_samples", check_positive_int(self.baseline_samples, "baseline_samples", max=10**7))
-        put("baseline_seed", check_seed(self.baseline_seed, "baseline_seed"))
-        if self.threads is not None:
-            put("threads", check_positive_int(self.threads, "threads", max=4096))
+            check_num_patches(self.n, limit)
+        get_solver_config(self.solver, **dict(self.overrides))  # unknown or out-of-range solver settings fail here
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -205,13 +235,15 @@ class Settings:
         return cls(**values)
 
     def replace(self, **keywords: Any) -> Settings:
-        """A copy with ``keywords`` changed (the keywords of :meth:`of`), checked again."""
+        """A copy with ``keywords`` changed (the keywords of :meth:`of`: fields, ``preset``,
+        single solver settings), checked again — how a twin with another solver or device is made.
+        """
         return type(self).of(self, **keywords)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
         """The settings of a command line parsed by a parser :func:`add_arguments` filled."""
-        values = {f.name: getattr(args, f.name) for f in fields(cls) if "cli" in f.metadata}
+        values = {f.name: getattr(args, f.name) for f in command_line_fields(cls)}
         values["overrides"] = {name: getattr(args, name) for name, _ in _SOLVER_FLAGS}
         return cls(**values)
 
@@ -222,6 +254,11 @@ class Settings:
         from ..core.solver import get_solver_config
 
         return get_solver_config(self.solver, **dict(self.overrides))
+
+    @functools.cached_property
+    def execution(self) -> Execution:
+        """The solver's execution options (``precision``, ``compile``, ``channels_last``) as one value."""
+        return Execution(**{f.name: getattr(self, f.name) for f in fields(Execution)})
 
     @property
     def num_patches(self) -> int:
@@ -254,15 +291,12 @@ _P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 def add_arguments(parser: _P) -> _P:
     """Add one flag per command-line field of :class:`Settings` (and the solver overrides) to
-    ``parser``, with the field's default; :meth:`Settings.from_args` reads them back.
+    ``parser``, with the field's default and, from its constraint, its type, choices and allowed
+    values; :meth:`Settings.from_args` reads them back.
     """
     group = parser.add_argument_group("settings (shared by explain and sweep)")
-    for f in fields(Settings):
-        spec = f.metadata.get("cli")
-        if spec is None:
-            continue
-        options = {k: v for k, v in spec.items() if k != "flag"}
-        group.add_argument(spec["flag"], dest=f.name, default=f.default, **options)
+    for f in command_line_fields(Settings):
+        group.add_argument(f.metadata["flag"], **argument_options(f))
     solver = parser.add_argument_group("solver settings (default: the preset's)")
     for name, spec in _SOLVER_FLAGS:
         options = {k: v for k, v in spec.items() if k != "flag"}

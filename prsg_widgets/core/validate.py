@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..defaults import PRECISIONS
 from .errors import LayerNotFoundError, NameNotFoundError, PatchError, SettingsError
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "is_integer", "short_repr", "check_int", "check_positive_int", "check_seed", "check_positive_float",
     "check_finite", "check_mask", "check_layer_name", "check_device", "check_writable_dir",
     "check_patch_ids", "check_subset_ids", "check_subset_bitmask", "check_n_matches_patches",
-    "check_solver_settings", "check_precision", "check_grid",
+    "check_solver_settings", "check_precision", "check_grid", "check_choice",
 ]
 
 MAX_COUNT = 2**31 - 1
@@ -50,8 +51,6 @@ MAX_EPSILON = 4.0
 feasible (every ``f_T = b``), a silent wrong result."""
 SEED_RANGE = (-(2**63), 2**64 - 1)
 """Seeds torch's generators accept."""
-PRECISIONS = ("fp32", "bf16")
-"""Execution precisions of the generator tail (``solve_minimal_features(precision=)``)."""
 
 
 # ---------------------------------------------------------------------------------------- numbers
@@ -383,11 +382,16 @@ def check_grid(value: Any, name: str = "grid") -> int:
     return check_positive_int(value, name, max=4096)
 
 
+def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
+    """``value`` when it is one of the strings ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise SettingsError(f"{name} must be one of {tuple(options)}, got {short_repr(value)}")
+    return value
+
+
 def check_precision(value: Any, name: str = "precision") -> str:
     """``value`` when it is one of :data:`PRECISIONS` (``"fp32"``, ``"bf16"``)."""
-    if not isinstance(value, str) or value not in PRECISIONS:
-        raise SettingsError(f"{name} must be one of {PRECISIONS}, got {short_repr(value)}")
-    return value
+    return check_choice(value, name, PRECISIONS)
 
 
 def check_solver_settings(settings: Mapping[str, Any] | None = None, **more: Any) -> dict:

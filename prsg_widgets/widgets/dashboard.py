@@ -150,15 +150,13 @@ class Dashboard(widgets.VBox):
         its solved explanations stay in memory, so switching back is instant).
         """
         if nested not in self._solvers:
-            import dataclasses
-
             from ..backend import Explainer
 
             old = self.explainer
             # the twin is the same Settings with another solver: every other field (precision,
             # compile, channels_last …) carries over; field by field, three of them were dropped
-            twin = dataclasses.replace(old.settings, model=old.generator, device=old.device,
-                                       solver=self._solver_config(nested), overrides=())
+            twin = old.settings.replace(model=old.generator, device=old.device,
+                                        solver=self._solver_config(nested), overrides=())
             self._solvers[nested] = Explainer(settings=twin)
         return self._solvers[nested]
 

@@ -4,12 +4,14 @@ explainer, the worker spec, the sweep and the command line built from it agree.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from tiny_model import make_tiny_module
 
 import prsg_widgets as pw
 from prsg_widgets import Explainer, PatchError, Settings, SettingsError, SolverConfig, split_generator
+from prsg_widgets.backend.constraints import Flag, constraint_of, invalid_values
 from prsg_widgets.backend.persistence.store import FORMAT
 from prsg_widgets.backend.remote import ExplainerSpec, spec_of
 from prsg_widgets.cli import build_parser
@@ -23,45 +25,45 @@ def _tiny():
 
 
 # ----------------------------------------------------------------------------- one check per field
-BAD = [
-    # (field, value, what the message must say: the field and what to do / what is allowed)
-    ("model", 3, "model must be a built-in name or a SplitGenerator"),
-    ("layer", "  ", "layer name is empty; give a layer name"),
-    ("layer", 5, "layer must be a name"),
-    ("grid", 0, "grid must be between 1 and 4096"),
-    ("grid", 6.0, "grid must be an integer"),
-    ("grid", True, "grid must be an integer, got a bool"),
-    ("n", 0, "n must be at least 1"),
-    ("n", 2.0, "number of patches n must be an integer"),
-    ("n", 13, "the limit is 12"),
-    ("patches", [3, 3], "patches must be distinct"),
-    ("patches", [99], "a 6×6 grid has ids 0..35"),
-    ("patches", [1.0], "patches must be integers"),
-    ("patches", "12", "patches must be integers, got the string"),
-    ("patches", [], "patches is empty; give patch ids"),
-    ("solver", "nope", "unknown solver preset 'nope'; presets: "),
-    ("solver", 3, "solver must be a preset name or a SolverConfig"),
-    ("overrides", {"iterations": 0}, "solver setting iterations must be between 1"),
-    ("overrides", {"lr": float("nan")}, "solver setting lr must be a finite number"),
-    ("overrides", {"bogus": 1}, "unknown solver settings ['bogus']"),
-    ("precision", "fp16", "precision must be one of ('fp32', 'bf16')"),
-    ("device", 3, "device must be a string such as 'cpu'"),
-    ("batch_size", 0, "batch_size must be between 1"),
-    ("max_patches", 31, "max_patches must be between 1 and 30"),
-    ("baseline_samples", 0, "baseline_samples must be between 1"),
-    ("baseline_seed", 1.5, "baseline_seed must be an integer"),
-    ("threads", 0, "threads must be between 1"),
-]
+# the bad values and the words their refusal must say are made from the constraints declared on
+# the fields (prsg_widgets.backend.constraints), not listed here a second time
+BAD = list(invalid_values(Settings))
+UNCONSTRAINED = {"progress"}  # takes True/False, "tqdm" or a callable: nothing to refuse
 
 
-@pytest.mark.parametrize("field, value, message", BAD, ids=[f"{f}={v!r}" for f, v, _ in BAD])
-def test_each_invalid_field_is_a_settings_error_naming_it(field, value, message):
+def test_every_field_declares_a_constraint():
+    free = {f.name for f in dataclasses.fields(Settings) if constraint_of(f) is None}
+    assert free == UNCONSTRAINED  # a new field says what it accepts, or is added here on purpose
+    refusing = {field for field, _, _ in BAD}
+    flags = {f.name for f in dataclasses.fields(Settings) if isinstance(constraint_of(f), Flag)}
+    # every constrained field but the switches (any value is a truth) and cache_dir (a folder that
+    # cannot be written depends on the machine: test_a_file_as_cache_dir_is_refused) has bad values
+    assert refusing == {f.name for f in dataclasses.fields(Settings)} - UNCONSTRAINED - flags - {"cache_dir"}
+
+
+@pytest.mark.parametrize("field, value, words", BAD, ids=[f"{f}={v!r}" for f, v, _ in BAD])
+def test_each_invalid_field_is_a_settings_error_naming_it(field, value, words):
     with pytest.raises(SettingsError) as err:
         Settings(**{field: value})
     text = str(err.value)
-    assert message in text, text
+    assert words in text, text  # what is allowed / what to do
+    # which setting: the field, or for overrides the solver setting (the keyword the user gave)
+    assert any(name in text for name in [field, *(value if isinstance(value, dict) else ())]), text
     assert len(text.splitlines()) == 1
     assert isinstance(err.value, ValueError)  # what callers caught before the errors had names
+
+
+def test_the_generated_bad_values_include_the_recorded_ones():
+    """Messages recorded before the constraints existed still come out (behaviour unchanged)."""
+    recorded = [("grid", 0, "grid must be between 1 and 4096"), ("grid", True, "grid must be an integer, got a bool"),
+                ("n", 0, "n must be at least 1"), ("precision", 3, "precision must be one of ('fp32', 'bf16')"),
+                ("batch_size", 0, "batch_size must be between 1"), ("max_patches", 31, "between 1 and 30"),
+                ("baseline_samples", 0, "baseline_samples must be between 1"),
+                ("threads", 0, "threads must be between 1"), ("baseline_seed", 1.5, "baseline_seed must be an integer")]
+    for field, value, message in recorded:
+        with pytest.raises(SettingsError, match=re.escape(message)):
+            Settings(**{field: value})
+    assert ("grid", 0) in [(f, v) for f, v, _ in BAD] and ("max_patches", 31) in [(f, v) for f, v, _ in BAD]
 
 
 def test_patch_errors_are_patch_errors_and_n_must_match_the_ids():

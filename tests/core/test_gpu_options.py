@@ -18,6 +18,7 @@ import torch
 
 from prsg_widgets import Explainer
 from prsg_widgets.core.solver import solve_minimal_features
+from prsg_widgets.defaults import Execution
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def setup():
     def solve(**options):
         return solve_minimal_features(lambda f: gen.tail(f, sample.code), sample.feature, ex.baseline, sample.image,
                                       masks, list(range(8)), ex.config, epsilon=ex.epsilon, batch_size=8,
-                                      feature_shape=gen.feature_shape, progress=False, **options)
+                                      feature_shape=gen.feature_shape, progress=False, execution=Execution(**options))
 
     ref = solve()
     yield ex, sample, solve, ref

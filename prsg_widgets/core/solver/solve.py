@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ...defaults import DEFAULT_EXECUTION, Execution
 from ..validate import check_precision
 from .config import PRESETS, SolverConfig
 from .objective import Objective, subset_membership, worst_patch_mse
@@ -70,17 +71,13 @@ class SolveOptions:
 
     ``batch_size``: subsets optimised at once (``None``: :func:`estimate_batch_size`); ``unit``: rows
     per block (``None``: :func:`~.schedule.block_width`).  Results do not depend on either.
-    Execution options: ``precision="bf16"`` runs only the tail under ``torch.autocast``
-    (bfloat16) and casts its image back to float32; ``compile=True`` runs the tail through
-    ``torch.compile`` (one static block shape); ``channels_last=True`` hands the tail its 4-D
-    feature in channels-last memory format.
+    ``execution`` (:class:`~prsg_widgets.defaults.Execution`: ``precision``, ``compile``,
+    ``channels_last``) says how the tail runs, not what is computed.
     """
 
     batch_size: int | None = None
     unit: int | None = None
-    precision: str = "fp32"
-    compile: bool = False
-    channels_last: bool = False
+    execution: Execution = DEFAULT_EXECUTION
 
 
 @dataclass(frozen=True)
@@ -141,11 +138,11 @@ def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequenc
 
 
 def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.device,
-                 options: SolveOptions) -> Callable[[Tensor], Tensor]:
+                 execution: Execution) -> Callable[[Tensor], Tensor]:
     """The tail as the objective calls it: flat rows in, images out, with the execution options."""
-    exec_tail = torch.compile(tail, dynamic=False) if options.compile else tail
-    to_channels_last = options.channels_last and len(shape) == 3
-    bf16 = options.precision == "bf16"
+    exec_tail = torch.compile(tail, dynamic=False) if execution.compile else tail
+    to_channels_last = execution.channels_last and len(shape) == 3
+    bf16 = execution.precision == "bf16"
 
     def run(f: Tensor) -> Tensor:
         x = f.view(f.shape[0], *shape)
@@ -351,7 +348,7 @@ def solve_minimal_features(
     ``f_∅ = b`` without optimising); ``epsilon`` overrides ``config.epsilon``.  With
     ``config.nested``, every maximal proper subset ``T∖{i}`` of a subset must be in ``subsets`` or
     in ``known`` (a mapping bitmask → ``f_T`` of subsets solved before).  ``options``
-    (:class:`SolveOptions`: batch, block width, precision, compile, channels-last) say how it runs,
+    (:class:`SolveOptions`: batch, block width, :class:`~prsg_widgets.defaults.Execution`) say how it runs,
     ``hooks`` (:class:`SolveHooks`: progress, ``on_result``, ``should_stop``, ``on_step``) whom it
     tells; their fields are also taken as loose keywords (``batch_size=8, progress=False``), as
     the call took them before.
@@ -363,14 +360,14 @@ def solve_minimal_features(
     """
     options, hooks = _split_loose(options, hooks, loose)
     eps = config.epsilon if epsilon is None else float(epsilon)
-    p = _problem(feature, baseline, image, patch_masks, subsets, eps, feature_shape, options.precision)
+    p = _problem(feature, baseline, image, patch_masks, subsets, eps, feature_shape, options.execution.precision)
     batch_size = options.batch_size
     if batch_size is None:
         batch_size = estimate_batch_size(lambda f: tail(f.view(f.shape[0], *p.shape)), (p.d,), p.device)
     batch_size = max(1, int(batch_size))
     unit = block_width(p.device, batch_size, p.n, config.nested) if options.unit is None else max(1, int(options.unit))
-    objective = Objective(_tail_runner(tail, p.shape, p.device, options), p.baseline, p.delta, p.image, p.pmask,
-                          config, p.eps, unit)
+    run_tail = _tail_runner(tail, p.shape, p.device, options.execution)
+    objective = Objective(run_tail, p.baseline, p.delta, p.image, p.pmask, config, p.eps, unit)
     queue = SubsetQueue(p.labels, [j for j, s in enumerate(p.labels) if s != 0], p.n, config.nested, p.baseline,
                         p.delta, known)
     results = _Results(p, queue, hooks)
