@@ -21,3 +21,9 @@ def load_tiny(layer: str | None = None, device=None, seed: int = 0):
 
     module = make_tiny_module(seed).to(device or "cpu")
     return split_generator(module, "2" if layer is None else layer, sample_codes=(4,), name="tiny")
+
+
+def top_norm(image) -> dict:
+    """A user's sweep metric (``register_metric``): the mean norm of the image's ranked components."""
+    norms = [float(norm) for _, norm in image.ranking]
+    return {"mean": sum(norms) / len(norms), "count": len(norms)}

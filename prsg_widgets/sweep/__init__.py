@@ -6,6 +6,7 @@ One concept per module:
   cache, measure an image); the model is loaded once per worker process;
 * :mod:`.cluster` — which cluster: an embedded ``LocalCluster``, an existing scheduler
   (``tcp://…``: dask-jobqueue, dask-kubernetes), or one worker per GPU (dask-cuda);
+* :mod:`.measures` — the per-image metrics by name (:data:`SWEEP_METRICS`, :func:`register_metric`);
 * :mod:`.study` — the numbers across images (transferability matrix, spread of health, ρ,
   breach, inconsistency) and their files (``study.json``, ``study.md``, ``study.png``);
 * :mod:`.progress` — tqdm in a terminal, a widget in a notebook;
@@ -20,10 +21,21 @@ import sys
 import types
 
 from .api import build_spec, parse_seeds, sweep
+from .measures import (
+    SWEEP_METRICS,
+    MetricOptions,
+    SweepImage,
+    SweepMetric,
+    UnknownMetricError,
+    register_metric,
+    unregister_metric,
+)
 from .study import Study
-from .tasks import ExplainerSpec, MetricOptions
+from .tasks import ExplainerSpec
 
-__all__ = ["sweep", "Study", "ExplainerSpec", "MetricOptions", "build_spec", "parse_seeds", "make_client"]
+__all__ = ["sweep", "Study", "ExplainerSpec", "MetricOptions", "build_spec", "parse_seeds", "make_client",
+           "SWEEP_METRICS", "SweepImage", "SweepMetric", "UnknownMetricError", "register_metric",
+           "unregister_metric"]
 
 
 def make_client(*args, **kwargs):
