@@ -3,6 +3,8 @@ that names them (:func:`register_model`, entry-point group ``prsg_widgets.models
 """
 from __future__ import annotations
 
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from .. import _front_door
 from .builtin import (
     EYE_CLASSES,
     WeightsFileDamaged,
@@ -27,9 +29,4 @@ from .registry import (
 )
 from .split import LayerNotFoundError, SplitGenerator, layer_names, split_generator
 
-__all__ = [
-    "ENTRY_POINT_GROUP", "EYE_CLASSES", "LayerNotFoundError", "MODELS", "ModelExistsError", "ModelInfo",
-    "ModelRegistry", "SplitGenerator", "UnknownModelError", "WeightsFileDamaged", "WeightsPackageMissing",
-    "layer_names", "load_dcgan_faces", "load_eyes_128", "load_generator", "load_weights", "model_info",
-    "register_model", "share_models", "split_generator", "unregister_model", "weights_file",
-]
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import sys
 import types
 
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from .. import _front_door
 from .api import build_spec, parse_seeds, sweep
 from .measures import (
     SWEEP_METRICS,
@@ -32,10 +34,6 @@ from .measures import (
 )
 from .study import Study
 from .tasks import ExplainerSpec
-
-__all__ = ["sweep", "Study", "ExplainerSpec", "MetricOptions", "build_spec", "parse_seeds", "make_client",
-           "SWEEP_METRICS", "SweepImage", "SweepMetric", "UnknownMetricError", "register_metric",
-           "unregister_metric"]
 
 
 def make_client(*args, **kwargs):
@@ -52,4 +50,5 @@ class _CallableModule(types.ModuleType):
         return sweep(*args, **kwargs)
 
 
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__, also=["make_client"])
 sys.modules[__name__].__class__ = _CallableModule
