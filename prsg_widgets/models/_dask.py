@@ -1,11 +1,15 @@
-"""The Dask worker plugin that carries models registered in the client's process to every worker
-(imported only when a cluster is in use: it imports ``distributed``).
+"""Models registered in the client's process, carried to every Dask worker by a worker plugin
+(imported only when a cluster is in use: this module imports ``distributed``).
 """
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .registry import MODELS, ModelInfo
+
+__all__ = ["SharedModels", "share_models"]
 
 
 class SharedModels(WorkerPlugin):
@@ -21,3 +25,16 @@ class SharedModels(WorkerPlugin):
     def setup(self, worker) -> None:
         for info in self.infos:
             MODELS.register(info, replace=True)
+
+
+def share_models(client, names: Iterable[str] | None = None) -> list[str]:
+    """Register the models of ``names`` (default: every one :func:`register_model` added in this
+    process) on every worker of the Dask ``client``, those that join later included (a Dask
+    worker plugin); returns the names shared.  Built-in and entry-point models need nothing: each
+    worker finds them itself.
+    """
+    local = MODELS.local
+    infos = [local[n] for n in (local if names is None else names) if n in local]
+    if infos:
+        client.register_plugin(SharedModels(infos), name=SharedModels.name)
+    return [info.name for info in infos]

@@ -5,7 +5,7 @@
 ``prsg explain --model`` and :func:`prsg_widgets.sweep` — so a model is added in one of two ways:
 
 * :func:`register_model` in your process (a notebook, a script).  A sweep ships such models to
-  its Dask workers (:func:`share_models`), so the loader must be picklable: a function of an
+  its Dask workers (:func:`~prsg_widgets.models.share_models`), so the loader must be picklable: a function of an
   importable module, or one defined in the notebook itself;
 * an entry point in the group ``prsg_widgets.models`` of an installed package, naming a
   :class:`ModelInfo` (``tiny = "mypkg.models:TINY"``).  Every process finds these — the command
@@ -17,7 +17,7 @@ replaced, and registering a taken name is a :class:`ModelExistsError` unless ``r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .._registry import Registry
@@ -27,7 +27,7 @@ from .builtin import load_dcgan_faces, load_eyes_128
 from .split import SplitGenerator
 
 __all__ = ["ENTRY_POINT_GROUP", "MODELS", "ModelExistsError", "ModelInfo", "ModelRegistry", "UnknownModelError",
-           "load_generator", "model_info", "register_model", "share_models", "unregister_model"]
+           "load_generator", "model_info", "register_model", "unregister_model"]
 
 ENTRY_POINT_GROUP = "prsg_widgets.models"
 """The entry-point group other packages declare their models in (each names a :class:`ModelInfo`)."""
@@ -161,21 +161,6 @@ def register_model(name: str, loader: Callable[..., SplitGenerator], default_lay
 def unregister_model(name: str) -> ModelInfo:
     """Remove a model :func:`register_model` added in this process; returns its :class:`ModelInfo`."""
     return MODELS.unregister(name)
-
-
-def share_models(client, names: Iterable[str] | None = None) -> list[str]:
-    """Register the models of ``names`` (default: every one :func:`register_model` added in this
-    process) on every worker of the Dask ``client``, those that join later included (a Dask
-    worker plugin); returns the names shared.  Built-in and entry-point models need nothing: each
-    worker finds them itself.
-    """
-    local = MODELS.local
-    infos = [local[n] for n in (local if names is None else names) if n in local]
-    if infos:
-        from ._dask import SharedModels  # imports distributed: only when a cluster is in use
-
-        client.register_plugin(SharedModels(infos), name=SharedModels.name)
-    return [info.name for info in infos]
 
 
 def model_info(name: str) -> ModelInfo:
