@@ -1,6 +1,7 @@
 """Extension points of a sweep: a model registered in the client's process runs on workers that
 never saw the registration (issue 25); per-image metrics are registry entries, a user's own
-among them, and the built-in ones give the numbers of the metrics package."""
+among them, and the built-in ones give the numbers of the metrics package.
+"""
 from __future__ import annotations
 
 import math
