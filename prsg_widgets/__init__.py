@@ -2,62 +2,31 @@
 regional patterns (feature components = OR Harsanyi interactions), with Jupyter widgets.
 
 The names below are imported on first use, so ``import prsg_widgets`` (and ``prsg --help``) does
-not load torch until something that needs it is touched.
+not load torch until something that needs it is touched.  ``prsg_widgets.sweep`` is the sweep
+package; it is callable: ``prsg_widgets.sweep(...)`` runs a study on a Dask cluster (Dask itself
+is imported only when a sweep runs).
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from . import _front_door
 from ._version import __version__
 
-if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checkers and readers
+if TYPE_CHECKING:  # pragma: no cover - the public names, imported on first use (_front_door.attach reads them)
     from .backend import Component, Explainer, Explanation, Sample
     from .backend.settings import Settings
     from .core import PRESETS, PatchGrid, SolverConfig
     from .core.errors import CacheFileError, LayerNotFoundError, PatchError, SettingsError
-    from .models import MODELS, load_generator, split_generator
-
-_LAZY = {
-    "Component": ".backend", "Explainer": ".backend", "Explanation": ".backend", "Sample": ".backend",
-    "Settings": ".backend.settings",
-    "PRESETS": ".core", "PatchGrid": ".core", "SolverConfig": ".core",
-    "CacheFileError": ".core.errors", "LayerNotFoundError": ".core.errors", "PatchError": ".core.errors",
-    "SettingsError": ".core.errors",
-    "MODELS": ".models", "load_generator": ".models", "split_generator": ".models",
-}
-
-_SUBPACKAGES = ("backend", "core", "figures", "metrics", "models", "paper", "sweep", "teaching", "widgets")
+    from .models import MODELS, load_generator, register_model, split_generator
 
 
 def explore(*args, **kwargs):
-    """The dashboard of all four widgets on a built-in model (see :func:`prsg_widgets.widgets.explore`)."""
+    """The dashboard of all four widgets on a model (see :func:`prsg_widgets.widgets.explore`)."""
     from .widgets import explore as _explore  # widgets import ipywidgets; keep the core light
 
     return _explore(*args, **kwargs)
 
 
-def __getattr__(name: str) -> Any:
-    """The public names, imported on first use.  ``prsg_widgets.sweep`` is the sweep package (it
-    is callable: ``prsg_widgets.sweep(...)`` runs a study on a Dask cluster; Dask itself is
-    imported only when a sweep runs).
-    """
-    if name in _SUBPACKAGES:  # ``import prsg_widgets`` then ``prsg_widgets.core.…`` keeps working
-        return importlib.import_module(f".{name}", __name__)
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
-__all__ = [
-    "CacheFileError", "Component", "Explainer", "Explanation", "LayerNotFoundError", "MODELS", "PRESETS",
-    "PatchError", "PatchGrid", "Sample", "Settings", "SettingsError", "SolverConfig", "explore", "sweep",
-    "load_generator", "split_generator", "__version__",
-]
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__, also=["explore", "sweep", "__version__"])

@@ -7,10 +7,12 @@ The names are imported on first use, so :mod:`.settings` can be read without loa
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from .. import _front_door
+
+if TYPE_CHECKING:  # pragma: no cover - the public names, imported on first use (_front_door.attach reads them)
     from .explainer import Explainer
     from .explanation import Explanation, ExplanationMeta
     from .persistence.files import DamagedFile
@@ -19,30 +21,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scheduler import Scheduler
     from .settings import Settings
 
-_LAZY = {
-    "Component": ".sample", "DamagedFile": ".persistence.files", "Explainer": ".explainer",
-    "Explanation": ".explanation", "ExplanationMeta": ".explanation", "Sample": ".sample", "Scheduler": ".scheduler",
-    "Settings": ".settings", "Store": ".persistence.store",
-}
-
-
-_MODULES = ("explainer", "explanation", "persistence", "progress", "remote", "sample", "scheduler", "settings")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:  # ``prsg_widgets.backend.persistence`` after importing only the package
-        return importlib.import_module(f".{name}", __name__)
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
-__all__ = ["Component", "DamagedFile", "Explainer", "Explanation", "ExplanationMeta", "Sample", "Scheduler",
-           "Settings", "Store"]
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__)

@@ -58,6 +58,8 @@ Where each measurement lives (every name is also importable from ``prsg_widgets.
 """
 from __future__ import annotations
 
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from .. import _front_door
 from ._util import SubsetLike
 from .action_field import action_field_area, real_action_field_ratio, real_action_field_ratios
 from .breach import BreachResult, boundary_breach
@@ -86,19 +88,4 @@ from .solver_summary import solver_summary
 from .sparsity import sorted_magnitudes, sparsity_curve, sparsity_stats
 from .transferability import TransferResult, transferability
 
-__all__ = [
-    "sorted_magnitudes", "sparsity_curve", "sparsity_stats", "dense_control",
-    "real_action_field_ratio", "real_action_field_ratios", "action_field_area",
-    "TransferResult", "transferability",
-    "ReconstructionResult", "controllable_reconstruction",
-    "SequentialResult", "sequential_reconstruction",
-    "MatchingResult", "matching_error",
-    "BreachResult", "boundary_breach",
-    "ConsistencyResult", "inconsistency",
-    "Decomposition", "decomposition_from_explanation", "pca_directions", "pca_decomposition",
-    "completeness_residual", "decomposition_rho", "decomposition_breach",
-    "decomposition_inconsistency", "decomposition_transferability",
-    "PropertyScores", "score_properties", "solver_summary", "object_share",
-    "SubsetLike",
-]
-
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__)

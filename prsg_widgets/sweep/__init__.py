@@ -6,6 +6,7 @@ One concept per module:
   cache, measure an image); the model is loaded once per worker process;
 * :mod:`.cluster` — which cluster: an embedded ``LocalCluster``, an existing scheduler
   (``tcp://…``: dask-jobqueue, dask-kubernetes), or one worker per GPU (dask-cuda);
+* :mod:`.measures` — the per-image metrics by name (:data:`SWEEP_METRICS`, :func:`register_metric`);
 * :mod:`.study` — the numbers across images (transferability matrix, spread of health, ρ,
   breach, inconsistency) and their files (``study.json``, ``study.md``, ``study.png``);
 * :mod:`.progress` — tqdm in a terminal, a widget in a notebook;
@@ -19,11 +20,20 @@ from __future__ import annotations
 import sys
 import types
 
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from .. import _front_door
 from .api import build_spec, parse_seeds, sweep
+from .measures import (
+    SWEEP_METRICS,
+    MetricOptions,
+    SweepImage,
+    SweepMetric,
+    UnknownMetricError,
+    register_metric,
+    unregister_metric,
+)
 from .study import Study
-from .tasks import ExplainerSpec, MetricOptions
-
-__all__ = ["sweep", "Study", "ExplainerSpec", "MetricOptions", "build_spec", "parse_seeds", "make_client"]
+from .tasks import ExplainerSpec
 
 
 def make_client(*args, **kwargs):
@@ -40,4 +50,5 @@ class _CallableModule(types.ModuleType):
         return sweep(*args, **kwargs)
 
 
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__, also=["make_client"])
 sys.modules[__name__].__class__ = _CallableModule

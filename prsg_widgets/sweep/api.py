@@ -21,11 +21,13 @@ import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ..backend.explainer import Explainer
 from ..backend.settings import Settings
+from .measures import MetricOptions, SweepMetric, metric_options
 from .study import Study, scaled_k
-from .tasks import ExplainerSpec, MetricOptions, image_metrics, plan_image, solve_chunk
+from .tasks import ExplainerSpec, image_metrics, plan_image, solve_chunk
 
 __all__ = ["sweep", "parse_seeds", "build_spec", "MAX_IMAGES"]
 
@@ -98,8 +100,9 @@ def build_spec(model: str | Settings | None = None, cache_dir: str | Path | None
             options["model"] = model
         settings = Settings.of(None, **options)
     if not isinstance(settings.model, str):
-        raise SettingsError("sweeps take a built-in model name, got a SplitGenerator; for your own generator, "
-                            "register it as a built-in model on every worker")
+        raise SettingsError("sweeps take a model name, got a SplitGenerator; for your own generator, "
+                            "register it by name with prsg_widgets.models.register_model(name, loader, layer) "
+                            "(the sweep ships it to its workers) and pass the name")
     if settings.preset_name is None:
         raise SettingsError(f"a sweep's solver must be a preset name, got {type(settings.solver).__name__}; "
                             "give preset= and single solver settings as keywords (iterations=…)")
@@ -128,7 +131,7 @@ def sweep(
     retries: int = 3,
     k_a: int | None = None,
     k_b: int | None = None,
-    metrics: bool | MetricOptions = True,
+    metrics: bool | MetricOptions | Sequence[str | SweepMetric] = True,
     progress: bool | str = "auto",
     fault_marker: str | None = None,
     **options,
@@ -155,32 +158,66 @@ def sweep(
     worker shares): a rerun solves nothing already there.  ``chunk`` subsets per task (default 64
     on CPUs, a whole image on GPUs; nested presets always solve a whole image per task).
     ``k_a``/``k_b``: transferability's top-k (default: the paper's 20/100 of 511 scaled to n).
-    ``metrics=False`` skips ρ/breach/inconsistency (health and ranking are always computed), or
-    pass a :class:`~prsg_widgets.sweep.tasks.MetricOptions`.  ``progress``: ``"auto"`` (a widget in
+    ``metrics``: which per-image metrics (health and ranking are always computed): ``True`` (ρ,
+    breach, inconsistency), ``False`` (none), their names (``["rho", "mine"]``, see
+    :func:`~prsg_widgets.sweep.measures.register_metric`) or a
+    :class:`~prsg_widgets.sweep.measures.MetricOptions`.  ``progress``: ``"auto"`` (a widget in
     notebooks, tqdm elsewhere), ``"tqdm"``, ``"widget"`` or ``False``.  ``fault_marker``: test hook
     of :func:`~prsg_widgets.sweep.tasks.solve_chunk`.
     """
-    from ..core.validate import check_int, check_positive_int, check_writable_dir
-    from .cluster import check_scheduler_address, cluster_client, cpu_count
+    from .cluster import cluster_client
     from .preflight import preflight
 
     # ---- every argument is checked before a cluster starts
     seeds = parse_seeds(seeds)
+    settings = _settings(model, settings, n, patches, options)
+    n, patches = settings.num_patches, (None if settings.patches is None else sorted(settings.patches))
+    k_a, k_b = scaled_k(n, k_a, k_b)
+    out, cache_dir = _folders(out, settings.cache_dir)
+    workers, retries, chunk = _cluster_arguments(scheduler, workers, retries, chunk)
+    metrics = metric_options(metrics, top=max(k_a, k_b))
+    spec = build_spec(_threads(settings, client is None and scheduler is None and not gpus, workers), cache_dir)
+    preflight(spec.settings)
+    chunk = _chunk_size(chunk, n, gpus, spec.settings)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+
+    start = time.perf_counter()
+    try:
+        ran = _run(cluster_client(client, workers=workers, scheduler=scheduler, gpus=gpus), spec, seeds, n,
+                   patches, same_patches, chunk, retries, metrics, progress, fault_marker)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted: solves that finished are kept in {cache_dir}; rerun the same "
+                                "command to resume (only what is missing is solved)") from None
+    study = Study(ran.images, _record(spec.settings, ran, seeds, same_patches, chunk, cache_dir),
+                  ran.report(client, scheduler, gpus, time.perf_counter() - start), k_a, k_b)
+    if out is not None:
+        study.save(out)
+    return study
+
+
+def _settings(model, settings: Settings | None, n, patches, options: dict) -> Settings:
+    """The sweep's :class:`Settings`: ``settings`` and/or ``model`` with ``n``, ``patches`` and
+    ``options`` on top (explicit ids replace the settings' ``n``, and an explicit ``n`` their ids).
+    """
     if isinstance(model, Settings):
         model, settings = None, model if settings is None else settings
     for name, value in (("model", model), ("n", n), ("patches", patches)):
         if value is not None:
             options[name] = value
-    if patches is not None and n is None:  # explicit ids replace the settings' n
+    if patches is not None and n is None:
         options["n"] = None
     if n is not None and patches is None:
         options["patches"] = None
-    settings = Settings.of(settings, **options)
-    n, patches = settings.num_patches, (None if settings.patches is None else sorted(settings.patches))
-    k_a, k_b = scaled_k(n, k_a, k_b)
-    if out is not None:
-        out = check_writable_dir(out, "out")
-    cache_dir = settings.cache_dir
+    return Settings.of(settings, **options)
+
+
+def _folders(out, cache_dir) -> tuple[Path | None, Path]:
+    """``out`` and where solves go: ``cache_dir``, else ``out/cache``, else the user's cache
+    folder; both checked writable.
+    """
+    from ..core.validate import check_writable_dir
+
+    out = None if out is None else check_writable_dir(out, "out")
     if cache_dir is None:
         if out is None:
             import platformdirs
@@ -188,7 +225,15 @@ def sweep(
             cache_dir = Path(platformdirs.user_cache_dir("prsg_widgets")) / "solves"
         else:
             cache_dir = out / "cache"
-    cache_dir = check_writable_dir(cache_dir, "cache_dir")
+    return out, check_writable_dir(cache_dir, "cache_dir")
+
+
+def _cluster_arguments(scheduler: str | None, workers: int | None, retries: int,
+                       chunk: int | None) -> tuple[int | None, int, int | None]:
+    """``workers``, ``retries`` and ``chunk`` checked (and ``scheduler``'s form); one-line errors."""
+    from ..core.validate import check_int, check_positive_int
+    from .cluster import check_scheduler_address
+
     if scheduler is not None:
         check_scheduler_address(scheduler)
     if workers is not None:
@@ -196,52 +241,60 @@ def sweep(
     retries = check_int(retries, "retries", min=0, max=100)
     if chunk is not None:
         chunk = check_positive_int(chunk, "chunk", max=1 << 30)
-    if metrics is True:
-        metrics = MetricOptions()
-    elif metrics is False:
-        metrics = MetricOptions(rho=False, breach=False, inconsistency=False)
-    elif not isinstance(metrics, MetricOptions):
-        raise ValueError("metrics must be True, False or a MetricOptions")
-    local = client is None and scheduler is None and not gpus
+    return workers, retries, chunk
+
+
+def _threads(settings: Settings, local: bool, workers: int | None) -> Settings:
+    """``settings`` with torch threads per worker: cores ÷ workers on the embedded cluster
+    unless set; elsewhere the worker's own setting.
+    """
+    from .cluster import cpu_count
+
     if settings.threads is None and local:
         settings = dataclasses.replace(settings, threads=max(1, cpu_count() // (workers or cpu_count())))
-    spec = build_spec(settings, cache_dir)
-    settings = spec.settings
-    preflight(settings)
-    config = settings.config
-    metrics = MetricOptions(**{**metrics.__dict__, "top": max(metrics.top, k_a, k_b)})
-    on_gpu = gpus or str(settings.device or "").startswith("cuda")
-    if chunk is None:
-        chunk = (1 << n) if on_gpu else 64
-    if config.nested:  # every subset needs its maximal proper subsets first: one task per image
-        chunk = 1 << n
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    return settings
 
-    start = time.perf_counter()
-    solved_now = 0
-    try:
-        images, plans, futures, skipped, solved_now, link, where, patches = _run(
-            cluster_client(client, workers=workers, scheduler=scheduler, gpus=gpus), spec, seeds, n, patches,
-            same_patches, chunk, retries, metrics, progress, fault_marker)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"interrupted: solves that finished are kept in {cache_dir}; rerun the same "
-                                "command to resume (only what is missing is solved)") from None
-    seconds = time.perf_counter() - start
-    layer_name = images[0].get("layer") if images else None
-    record = {"model": settings.model, "layer": layer_name or settings.layer or "default", "cheap": settings.cheap,
-              "grid": settings.grid, "preset": settings.preset_name, "solver": config.as_dict(), "n": n,
-              "seeds": seeds, "same_patches": bool(same_patches), "patches": patches,
-              "batch_size": settings.batch_size, "chunk": chunk, "precision": settings.precision,
-              "compile": settings.compile, "channels_last": settings.channels_last, "cache_dir": str(cache_dir)}
-    kind = ("your client" if client is not None else f"scheduler {scheduler}" if scheduler is not None
-            else "LocalCUDACluster" if gpus else "LocalCluster")
-    run = {"cluster": kind, "workers": where, "dashboard": link, "tasks": len(futures) + len(plans),
-           "chunks": sum(1 for k, _ in futures.values() if k == "chunk"), "solved_now": solved_now,
-           "skipped": skipped, "seconds": seconds}
-    study = Study(images, record, run, k_a, k_b)
-    if out is not None:
-        study.save(out)
-    return study
+
+def _chunk_size(chunk: int | None, n: int, gpus: bool, settings: Settings) -> int:
+    """Subsets per task: ``chunk``, else a whole image on GPUs and 64 on CPUs; a nested preset
+    always a whole image (every subset needs its maximal proper subsets first).
+    """
+    if chunk is None:
+        chunk = (1 << n) if gpus or str(settings.device or "").startswith("cuda") else 64
+    return (1 << n) if settings.config.nested else chunk
+
+
+def _record(settings: Settings, ran: _Ran, seeds: list[int], same_patches: bool, chunk: int,
+            cache_dir: Path) -> dict:
+    """The study's ``settings``: what was explained and how."""
+    layer_name = ran.images[0].get("layer") if ran.images else None
+    return {"model": settings.model, "layer": layer_name or settings.layer or "default", "cheap": settings.cheap,
+            "grid": settings.grid, "preset": settings.preset_name, "solver": settings.config.as_dict(),
+            "n": settings.num_patches, "seeds": seeds, "same_patches": bool(same_patches), "patches": ran.patches,
+            "batch_size": settings.batch_size, "chunk": chunk, "precision": settings.precision,
+            "compile": settings.compile, "channels_last": settings.channels_last, "cache_dir": str(cache_dir)}
+
+
+class _Ran(NamedTuple):
+    """What :func:`_run` saw on the cluster."""
+
+    images: list[dict]
+    plans: list[dict]
+    futures: dict
+    skipped: int
+    solved_now: int
+    link: str | None
+    where: str
+    patches: list[int] | None
+
+    def report(self, client, scheduler: str | None, gpus: bool, seconds: float) -> dict:
+        """The study's ``run``: where it ran, its tasks, what was solved now and what was found."""
+        cluster = ("your client" if client is not None else f"scheduler {scheduler}" if scheduler is not None
+                   else "LocalCUDACluster" if gpus else "LocalCluster")
+        return {"cluster": cluster, "workers": self.where, "dashboard": self.link,
+                "tasks": len(self.futures) + len(self.plans),
+                "chunks": sum(1 for k, _ in self.futures.values() if k == "chunk"), "solved_now": self.solved_now,
+                "skipped": self.skipped, "seconds": seconds}
 
 
 def _planned(plans: list[dict]) -> list[dict]:
@@ -252,14 +305,12 @@ def _planned(plans: list[dict]) -> list[dict]:
     return plans
 
 
-def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics, progress, fault_marker):
+def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics, progress, fault_marker) -> _Ran:
     """Plan, solve and measure every image on the cluster ``context`` opens; returns what
     :func:`sweep` reports.
     """
-    from distributed import as_completed
-
+    from ..models import share_models
     from .cluster import dashboard_link, describe_client
-    from .progress import Progress
 
     with context as cl:
         link = dashboard_link(cl)
@@ -267,39 +318,48 @@ def _run(context, spec, seeds, n, patches, same_patches, chunk, retries, metrics
         if progress not in (False, "none", None):
             print(f"Dask cluster: {where}" + (f"; dashboard {link}" if link else
                                                 '; dashboard: pip install "bokeh>=3.1" to serve it'), flush=True)
+        share_models(cl, [spec.settings.model])  # a model registered in this process: the workers lack it
         submit = lambda fn, *a: cl.submit(fn, *a, pure=False, retries=retries)  # noqa: E731
         if patches is None and same_patches:
             patches = _planned([submit(plan_image, spec, seeds[0], n, None).result()])[0]["patches"]
         plans = _planned(cl.gather([submit(plan_image, spec, s, n, patches if same_patches or patches else None)
                                     for s in seeds]))
+        futures: dict = {}
+        for p in plans:
+            parts = [p["missing"][i:i + chunk] for i in range(0, len(p["missing"]), chunk)]
+            chunks = [submit(solve_chunk, spec, p["seed"], p["patches"], part, fault_marker) for part in parts]
+            futures.update({fut: ("chunk", len(part)) for fut, part in zip(chunks, parts, strict=True)})
+            futures[submit(image_metrics, spec, p["seed"], p["patches"], metrics, *chunks)] = ("metrics", 1)
         missing = sum(len(p["missing"]) for p in plans)
         skipped = sum((1 << len(p["patches"])) - 1 - len(p["missing"]) for p in plans)  # ∅ is never solved
-        bar = Progress(missing, progress, desc="sweep", dashboard=link)  # minimal features, as the summary counts
-        futures = {}
-        solved_now = 0
-        images = []
-        try:
-            for p in plans:
-                chunks = []
-                for i in range(0, len(p["missing"]), chunk):
-                    part = p["missing"][i:i + chunk]
-                    fut = submit(solve_chunk, spec, p["seed"], p["patches"], part, fault_marker)
-                    futures[fut] = ("chunk", len(part))
-                    chunks.append(fut)
-                fut = submit(image_metrics, spec, p["seed"], p["patches"], metrics, *chunks)
-                futures[fut] = ("metrics", 1)
-            for fut in as_completed(list(futures)):
-                kind, size = futures[fut]
-                result = fut.result()  # a task that failed for good raises here
-                if kind == "chunk":
-                    solved_now += result["solved"]
-                    bar.update(size)
-                else:
-                    images.append(result)
-                    bar.note(f"{len(images)}/{len(plans)} images measured")
-        except BaseException:
-            bar.close(ok=False)
-            cl.cancel(list(futures))
-            raise
-        bar.close()
-    return images, plans, futures, skipped, solved_now, link, where, patches
+        images, solved_now = _collect(cl, futures, missing, len(plans), progress, link)
+    return _Ran(images, plans, futures, skipped, solved_now, link, where, patches)
+
+
+def _collect(cl, futures: dict, missing: int, count: int, progress, link) -> tuple[list[dict], int]:
+    """Wait for ``futures`` (chunks and per-image metrics) with a progress bar of the ``missing``
+    minimal features; the images' summaries and the number solved now.  On any failure (or
+    Ctrl-C) the bar closes and the rest is cancelled.
+    """
+    from distributed import as_completed
+
+    from .progress import Progress
+
+    bar = Progress(missing, progress, desc="sweep", dashboard=link)  # minimal features, as the summary counts
+    solved_now, images = 0, []
+    try:
+        for fut in as_completed(list(futures)):
+            kind, size = futures[fut]
+            result = fut.result()  # a task that failed for good raises here
+            if kind == "chunk":
+                solved_now += result["solved"]
+                bar.update(size)
+            else:
+                images.append(result)
+                bar.note(f"{len(images)}/{count} images measured")
+    except BaseException:
+        bar.close(ok=False)
+        cl.cancel(list(futures))
+        raise
+    bar.close()
+    return images, solved_now

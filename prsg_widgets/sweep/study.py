@@ -140,9 +140,14 @@ class Study:
     PER_IMAGE = ("feasible_share", "cancellation", "matching_error", "l1_ratio", "mass_share",
                  "rho", "rho_chance", "breach", "inconsistency")
 
+    def metric_names(self) -> list[str]:
+        """:attr:`PER_IMAGE`, then the registered metrics the images carry (a dict with a ``"mean"``)."""
+        extra = {k for im in self.images for k, v in im.items() if isinstance(v, dict) and "mean" in v}
+        return list(self.PER_IMAGE) + sorted(extra - set(self.PER_IMAGE))
+
     def per_image_spread(self) -> dict:
-        """The :func:`spread` of each per-image metric in :attr:`PER_IMAGE`."""
-        return {name: spread(self.values(name)) for name in self.PER_IMAGE}
+        """The :func:`spread` of each per-image metric (:meth:`metric_names`)."""
+        return {name: spread(self.values(name)) for name in self.metric_names()}
 
     def as_dict(self) -> dict:
         """Everything :meth:`save` writes to ``study.json``."""
@@ -214,7 +219,7 @@ class Study:
                   "inconsistency": "inconsistency (Sec. 3.3)"}
         for name, sp in self.per_image_spread().items():
             if sp["count"]:
-                lines.append(f"| {labels[name]} | {_pm(sp, pct=False)} | {_med(sp, pct=False)} "
+                lines.append(f"| {labels.get(name, name)} | {_pm(sp, pct=False)} | {_med(sp, pct=False)} "
                              f"| {_rng(sp, pct=False)} | {sp['count']} |")
         warn = [(im["seed"], w) for im in self.images for w in im.get("warnings", [])]
         if warn:

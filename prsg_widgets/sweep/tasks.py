@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,8 +21,10 @@ from ..backend.remote import (
     worker_explainer,
     worker_explanation,
 )
+from .measures import MetricOptions, SweepImage, finite
 
-__all__ = ["ExplainerSpec", "worker_explainer", "plan_image", "solve_chunk", "image_metrics", "forget_explainers"]
+__all__ = ["ExplainerSpec", "MetricOptions", "worker_explainer", "plan_image", "solve_chunk", "image_metrics",
+           "forget_explainers"]
 
 
 def plan_image(spec: ExplainerSpec, seed: int, n: int | None = None,
@@ -45,37 +46,13 @@ def plan_image(spec: ExplainerSpec, seed: int, n: int | None = None,
             "missing": np.flatnonzero(~expl.solved_mask()).tolist()}
 
 
-@dataclass(frozen=True)
-class MetricOptions:
-    """What :func:`image_metrics` measures per image.
-
-    ``top``: components ranked and returned (for transferability; at least ``k_b``); ``rho_top``:
-    the strongest components whose ρ is measured; ``inconsistency_top`` components with at most
-    ``max_contexts`` contexts each; ``breach``: boundary breach of every patch (all components).
-    """
-
-    top: int = 100
-    rho_top: int = 100
-    inconsistency_top: int = 3
-    max_contexts: int = 8
-    breach: bool = True
-    rho: bool = True
-    inconsistency: bool = True
-
-
-def _finite(x) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
 def image_metrics(spec: ExplainerSpec, seed: int, patches: Sequence[int], options: MetricOptions,
                   *after) -> dict:
-    """The per-image numbers of a study (health, ρ, breach, inconsistency and the component
-    ranking), computed from the cache once the image is solved.  ``after``: the image's chunk
+    """The per-image numbers of a study (health, the component ranking, then each metric
+    ``options`` chooses: ρ, breach, inconsistency, yours — see :mod:`.measures`), computed from
+    the cache once the image is solved.  ``after``: the image's chunk
     futures (Dask runs this task when they are done; their values are not used).
     """
-    from .. import metrics as M
-
     ex = worker_explainer(spec)
     expl = worker_explanation(ex, seed, patches)
     if not expl.is_complete:  # a chunk was lost for good: solve the rest here
@@ -86,26 +63,13 @@ def image_metrics(spec: ExplainerSpec, seed: int, patches: Sequence[int], option
     out = {
         "seed": int(seed), "patches": list(expl.patches), "key": expl.key, "n": expl.n,
         "model": spec.settings.model, "layer": ex.generator.layer,
-        "health": {k: (_finite(v) if isinstance(v, float) else v) for k, v in health.as_dict().items()},
+        "health": {k: (finite(v) if isinstance(v, float) else v) for k, v in health.as_dict().items()},
         "warnings": health.warnings(),
         "top": [[int(s), expl.subset_patches(s), float(norm)] for s, norm in ranking],
     }
-    if options.rho:
-        picked = [s for s, _ in ranking[: options.rho_top]]
-        rho = M.real_action_field_ratios(expl, picked)
-        area = M.action_field_area(expl, picked)
-        out["rho"] = {"mean": _finite(np.nanmean(rho)) if len(rho) else None,
-                      "chance": _finite(np.mean(area)) if len(area) else None,
-                      "values": [_finite(v) for v in rho]}
-    if options.breach:
-        ratios = [M.boundary_breach(expl, p).breach_ratio for p in expl.patches]
-        out["breach"] = {"mean": _finite(np.nanmean(ratios)) if np.isfinite(ratios).any() else None,
-                         "per_patch": [_finite(v) for v in ratios]}
-    if options.inconsistency:
-        cands = [s for s, _ in ranking if s != expl.full][: options.inconsistency_top]
-        vals = [M.inconsistency(expl, s, max_contexts=options.max_contexts, seed=int(seed)).mean for s in cands]
-        out["inconsistency"] = {"mean": _finite(np.nanmean(vals)) if np.isfinite(vals).any() else None,
-                                "subsets": cands, "values": [_finite(v) for v in vals]}
+    image = SweepImage(expl, int(seed), ranking, options)
+    for metric in options.chosen():
+        out[metric.name] = metric(image)
     out["metrics_seconds"] = time.perf_counter() - start
     out["worker"] = worker_address()
     return out

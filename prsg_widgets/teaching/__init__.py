@@ -43,6 +43,8 @@ Where each thing lives (every name is also importable from ``prsg_widgets.teachi
 """
 from __future__ import annotations
 
+# ruff: noqa: F401  (the imports below are the package's public names: __all__ is made from them)
+from .. import _front_door
 from .axioms import (
                      AxiomCheck,
                      check_axioms,
@@ -103,16 +105,4 @@ from .scene import (
                      theme_neutral,
 )
 
-__all__ = [
-    "AxiomCheck", "PRESET_GAMES", "ObjectOverlap",
-    "subset_label", "all_subsets", "make_game", "preset_game", "and_interactions", "or_interactions",
-    "interaction_table", "add_dummy_player", "symmetrize", "swap_players",
-    "check_efficiency", "check_linearity", "check_dummy", "check_symmetry", "check_axioms",
-    "format_checks", "marginal_attribution", "patches_on_objects", "object_overlaps", "overlap_share",
-    "show_scene", "show_components", "game_report", "game_explorer", "axiom_panel", "component_browser",
-    "LATTICE_MODES", "MAX_LATTICE_PLAYERS", "lattice_values", "lattice_positions", "lattice_edges",
-    "lattice_node_at", "diverging_color", "value_colors", "LatticeView",
-    "KnownComponent", "compare_with_answer", "answer_table", "without", "removal_panel",
-    "TOL", "Transform", "SIGN_LEGEND", "DeletionEffect", "colour_name", "deletion_change", "deletion_effects",
-    "deletion_summary", "health_note", "regional_pattern_row", "FIGURE_TEXT", "theme_neutral",
-]
+__getattr__, __dir__, __all__ = _front_door.attach(__name__, __file__)
