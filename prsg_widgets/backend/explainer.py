@@ -86,9 +86,9 @@ class Explainer:
     and ``channels_last`` are the solver's execution options, handed to
     :func:`~prsg_widgets.core.solver.solve_minimal_features` as one :attr:`execution`; bf16 is
     part of the cache key.
-    ``client`` (a ``distributed.Client``; built-in models with ``cache_dir`` on a file system the
-    workers share) farms the solves out to a Dask cluster in chunks; see
-    :mod:`prsg_widgets.backend.remote`.
+    ``client`` (a ``distributed.Client``; a model by name, registered ones shared with the workers,
+    and ``cache_dir`` on a file system the workers share) farms the solves out to a Dask cluster
+    in chunks; see :mod:`prsg_widgets.backend.remote`.
     """
 
     def __init__(
@@ -137,7 +137,11 @@ class Explainer:
             from .remote import spec_of
 
             if not isinstance(settings.model, str):
-                raise SettingsError("Explainer(client=...) needs a built-in model name, which every worker loads")
+                raise SettingsError("Explainer(client=...) needs a model name (built-in, or added with "
+                                    "register_model), which every worker loads")
+            from ..models import share_models
+
+            share_models(client, [settings.model])  # a model registered here reaches the workers too
             self._spec = spec_of(self)
 
     # ------------------------------------------------------------------ settings

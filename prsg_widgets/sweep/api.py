@@ -271,8 +271,8 @@ def _record(settings: Settings, ran: _Ran, seeds: list[int], same_patches: bool,
     return {"model": settings.model, "layer": layer_name or settings.layer or "default", "cheap": settings.cheap,
             "grid": settings.grid, "preset": settings.preset_name, "solver": settings.config.as_dict(),
             "n": settings.num_patches, "seeds": seeds, "same_patches": bool(same_patches), "patches": ran.patches,
-            "batch_size": settings.batch_size, "chunk": chunk, "precision": settings.precision,
-            "compile": settings.compile, "channels_last": settings.channels_last, "cache_dir": str(cache_dir)}
+            "batch_size": settings.batch_size, "chunk": chunk, **dataclasses.asdict(settings.execution),
+            "cache_dir": str(cache_dir)}
 
 
 class _Ran(NamedTuple):

@@ -130,3 +130,21 @@ def test_a_sweep_ships_registered_models_and_metrics_to_its_workers(registries, 
     assert study.values("top_norm") == [im["top_norm"]["mean"] for im in study.images]
     assert "top_norm" in study.per_image_spread() and "| top_norm |" in study.markdown()
     assert all(math.isfinite(v) for v in study.values("top_norm"))
+
+
+def test_an_explainer_with_a_client_ships_its_registered_model(registries, tmp_path):
+    """``Explainer(model, client=...)`` with a model registered only in this process: its solves
+    run on a worker that never imported the registration (before, the worker failed to load it).
+    """
+    client = pw.sweep.make_client(workers=1)
+    try:
+        with pw.Explainer("tiny", client=client, cache_dir=tmp_path / "cache", progress=False, **TINY) as ex:
+            expl = ex.explain(0, n=3)
+            remote = expl.component_array()
+        assert list(client.run(lambda: "tiny" in __import__("prsg_widgets.models").models.MODELS).values()) == [True]
+    finally:
+        client.close()
+        client.cluster.close()
+    with pw.Explainer("tiny", progress=False, **TINY) as ex:
+        here = ex.explain(0, n=3).component_array()
+    assert expl.is_complete and np.allclose(remote, here, atol=1e-6)
