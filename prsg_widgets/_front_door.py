@@ -13,7 +13,7 @@ are imported on first use::
 :func:`attach` reads the same lines back (with :mod:`ast`, at import: well under a millisecond)
 and makes ``__all__`` of them, ``dir()`` of them and the package's public modules, and a
 ``__getattr__`` that imports a lazy name on first use and makes every public module of the
-package folder an attribute (``prsg_widgets.backend.store`` after only ``import prsg_widgets``).
+package folder an attribute (``prsg_widgets.backend.persistence`` after only ``import prsg_widgets``).
 Names starting with ``_`` are not public.  This is scikit-image's ``lazy_loader.attach_stub``
 with the stub kept inside ``__init__.py``: no ``.pyi`` file to ship, and the package's own
 functions (``prsg_widgets.explore``) stay visible to the type checker.
