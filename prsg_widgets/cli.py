@@ -162,7 +162,7 @@ def _explain_into(out: Path, args: argparse.Namespace, settings) -> int:
                               solver=f"{preset}: {explainer.config.describe()}")
         write_bytes(out / "overview.png", figure_bytes(fig, format="png", dpi=120, bbox_inches="tight"))
         feasible = expl.feasible[1:]  # the non-empty subsets, as counted above
-        print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}), "
+        print(f"done in {time.perf_counter() - start:.1f} s ({explainer.config.describe()}, {explainer.precision}), "
               f"{int(expl.iterations.sum()):,} subset-iterations: "
               f"{feasible.sum()}/{feasible.size} non-empty subsets feasible (every patch mse ≤ ε = {expl.epsilon:g}); "
               f"wrote {out / 'explanation.npz'} (Explanation.load reads it), {out / 'health.json'} and "

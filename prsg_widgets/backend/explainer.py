@@ -308,7 +308,7 @@ class Explainer:
             value_range=(float(gen.value_range[0]), float(gen.value_range[1])), feature_shape=tuple(gen.feature_shape),
             solver=self.config.as_dict(), fingerprint=gen.fingerprint(), baseline_samples=self.baseline_samples,
             baseline_seed=self.baseline_seed, seed=None if sample is None else sample.seed,
-            label="" if sample is None else sample.label, version=__version__)
+            label="" if sample is None else sample.label, version=__version__, precision=self.precision)
 
     def cache_key(self, sample: Sample, patches: Sequence[int]) -> str:
         """Hash of everything that determines the minimal features."""

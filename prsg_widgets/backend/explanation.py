@@ -318,7 +318,8 @@ class Explanation(SolveStatus):
         nested = self.meta.solver.get("nested")  # the advice depends on the mode that ran
         return explanation_health(self._record.features, self._baseline, self.feature, self._record.patch_mse,
                                   self._epsilon, comps, k=k, control_mass_share=control,
-                                  nested=None if nested is None else bool(nested))
+                                  nested=None if nested is None else bool(nested),
+                                  precision=self.meta.precision)
 
     # ------------------------------------------------------------------ files
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -45,6 +45,9 @@ class ExplanationMeta(Mapping[str, Any]):
     label: str = ""
     version: str = ""
     format: int = FORMAT
+    precision: str = "fp32"
+    """The precision the generator's tail ran in while solving (``"fp32"`` or ``"bf16"``); files
+    written before it was recorded were solved in fp32."""
 
     def __post_init__(self) -> None:
         # A copy behind a read-only view: the caller's dict and this record cannot change each other.

@@ -101,6 +101,9 @@ class Health:
     nested: bool | None = None
     """Whether the solve that made the components was nested (``None``: not known, e.g. a file
     without its solver settings); the advice of :meth:`warnings` depends on it."""
+    precision: str | None = None
+    """The precision the generator's tail ran in while solving (``"fp32"``, ``"bf16"``; ``None``:
+    not known)."""
 
     @property
     def infeasible(self) -> int:
@@ -158,7 +161,7 @@ class Health:
         lines = [
             f"every patch within ε: {self.subsets - self.infeasible}/{self.subsets} non-empty subsets "
             f"({100 * self.patch_feasible_share:.1f}% of patches; worst mse {self.worst_patch_mse:.2g}, "
-            f"ε = {self.epsilon:.2g})",
+            f"ε = {self.epsilon:.2g})" + ("" if self.precision is None else f"; solved in {self.precision}"),
             f"cancellation Σ‖I(S)‖₁/‖u(N)‖₁ = {self.cancellation:.2f} (1 = none)   "
             f"‖u(N)‖₁/‖f−b‖₁ = {self.l1_ratio:.3f}",
             f"matching error top-{self.k}: {self.matching_error:.3g} of Σ‖f_T−b‖², "
@@ -186,11 +189,13 @@ def explanation_health(
     k: int | None = None,
     control_mass_share: float | None = None,
     nested: bool | None = None,
+    precision: str | None = None,
 ) -> Health:
     """The :class:`Health` of a solved explanation: ``features`` ``f_T`` ``(2^n, d)``, ``baseline``
     ``b`` and ``feature`` ``f`` ``(d,)``, ``patch_mse`` ``(2^n, n)`` (``nan`` outside ``T``),
     ``components`` ``I(S)`` ``(2^n, d)`` (Eq. 6); ``nested``: whether a nested solve made them
-    (the advice of :meth:`Health.warnings` depends on it).
+    (the advice of :meth:`Health.warnings` depends on it); ``precision``: the precision the
+    generator's tail ran in, reported as it is.
     """
     size, _ = features.shape
     n = size.bit_length() - 1
@@ -218,4 +223,5 @@ def explanation_health(
         mass_share=mass_share(components[1:]),
         control_mass_share=control_mass_share,
         nested=None if nested is None else bool(nested),
+        precision=precision,
     )

@@ -429,7 +429,8 @@ def _solver_line(explanation: ExplanationLike) -> str:
         return "loaded from file"
     mode = ("<b>nested</b> (interactive mode: fast, bounded by smaller subsets) " + info_html("nested")
             if explanation.meta.solver.get("nested") else "<b>independent</b> solve")
-    return f"solver: {mode}"
+    precision = explanation.meta.precision
+    return f"solver: {mode} · {precision}" + (" (tail in bfloat16)" if precision == "bf16" else "")
 
 
 def _finite(value: float, default: float | None = None) -> float | None:

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from prsg_widgets import Explanation
+from prsg_widgets import Explainer, Explanation
 from prsg_widgets.backend.explanation import ExplainerLike, ExplanationMeta, RankingEntry
 from prsg_widgets.widgets._captions import caption
 
 # The order and names of the metadata fields in a saved explanation (file format 3).
 SAVED_FIELDS = ["model", "layer", "grid", "image_shape", "value_range", "feature_shape", "solver", "fingerprint",
-                "baseline_samples", "baseline_seed", "seed", "label", "version", "format"]
+                "baseline_samples", "baseline_seed", "seed", "label", "version", "format", "precision"]
 
 
 @pytest.fixture
@@ -142,3 +142,37 @@ def test_the_explainer_has_what_an_explanation_asks_of_it(tiny_explainer):
     assert sorted(members) == ["device", "meta", "render", "solve", "submit"]
     for name in members:
         assert hasattr(tiny_explainer, name), name
+
+
+def test_the_precision_that_ran_is_in_the_metadata_the_health_and_the_file(tmp_path, solved, tiny_generator):
+    """Issue 26: which precision solved an explanation is said, not guessed — in its metadata, its
+    health (health.json), the header's solver line, and its saved file; a file from before the
+    field was recorded reads as fp32, and a file claiming another precision is refused.
+    """
+    from prsg_widgets.widgets.component_browser import _solver_line
+
+    assert solved.meta.precision == "fp32" and solved.health().precision == "fp32"
+    assert "solved in fp32" in solved.health().summary() and "· fp32" in _solver_line(solved)
+    with Explainer(tiny_generator, grid=4, solver="tiny", progress=False, baseline_samples=64,
+                   precision="bf16") as ex:
+        e = ex.explain(1, patches=[0, 5]).solve_all()
+        assert e.meta.precision == "bf16" and json.loads(e.health().to_json())["precision"] == "bf16"
+        assert "bf16" in _solver_line(e)
+        path = e.save(tmp_path / "bf16.npz")
+    assert Explanation.load(path).meta.precision == "bf16"
+    from prsg_widgets.backend.persistence.files import read_npz, write_npz
+
+    arrays = {k: v for k, v in read_npz(path).items() if k != "checksum"}
+    meta = json.loads(str(arrays["meta"]))
+    for value, ok in ((None, True), ("fp8", False)):
+        if value is None:
+            meta.pop("precision")
+        else:
+            meta["precision"] = value
+        arrays["meta"] = np.array(json.dumps(meta))
+        write_npz(tmp_path / "edited.npz", arrays)  # checksum recomputed, as an editor would
+        if ok:
+            assert Explanation.load(tmp_path / "edited.npz").meta.precision == "fp32"
+        else:
+            with pytest.raises(ValueError, match="precision must be one of"):
+                Explanation.load(tmp_path / "edited.npz")

@@ -25,7 +25,7 @@ import numpy as np
 
 from ...core.solver.config import recorded_max_steps
 from ...core.solver.rows import KEPT, ROWS
-from ...core.validate import MAX_ITERATIONS
+from ...core.validate import MAX_ITERATIONS, PRECISIONS
 from .files import DamagedFile
 
 __all__ = ["BOX_RTOL", "check_baseline", "PART_FIELDS", "PartContext", "check_part", "check_rows", "check_meta",
@@ -195,6 +195,8 @@ def check_meta(text: np.ndarray, current_format: int) -> dict:
     for name, kind in _META_TYPES.items():
         if name in meta and not isinstance(meta[name], kind):
             raise _bad("meta", f"{name} must be a {kind.__name__}, got {str(meta[name])[:40]}")
+    if "precision" in meta and meta["precision"] not in PRECISIONS:
+        raise _bad("meta", f"precision must be one of {', '.join(PRECISIONS)}, got {str(meta['precision'])[:40]}")
     for name in ("grid", "baseline_samples", "baseline_seed", "seed", "format"):
         v = meta.get(name)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
