@@ -805,6 +805,9 @@ def test_progress_text_reports_speed_and_eta(explainer, monkeypatch):
     """
     from prsg_widgets.backend.progress import eta_for
 
+    # the explainer is shared by this module: a solve an earlier test started may still run (on
+    # loaded cores it did), and its batch would enter the estimate
+    assert explainer.scheduler.wait_idle(120)
     e = explainer.explain(6, patches=[0, 5])
     e.minimal_feature([0])  # one subset solved: its iterations set the expectation
     b = ComponentBrowser(e, solve=False)
