@@ -247,11 +247,13 @@ def _recording(n: int, seed: int) -> dict:
 
 def _states(rec: dict):
     """``(time, step, explanation, {subset: iterations})`` after each recorded step (one mutable
-    explanation, updated in place).
+    explanation, updated in place).  The batch lists the subsets that start at a step in the
+    solver's order (size, then bitmask) after those already running, as its ``on_step`` does (in
+    slot order, the new ones in the lowest free slots).
     """
     e, its, results = _Fake(rec["n"]), rec["iterations"], rec["results"]
     starts: dict[int, list] = {}
-    for s, first, k0, last, _ in rec["subsets"]:
+    for s, first, k0, last, _ in sorted(rec["subsets"], key=lambda row: (bin(row[0]).count("1"), row[0])):
         starts.setdefault(first, []).append((s, first, k0, last))
     active: dict[int, tuple] = {}
     r = 0
@@ -289,7 +291,8 @@ def _ticks(rec: dict, tick: float = 0.5) -> list[tuple[float, int, float | None,
     out, at = [], 0.0
     for t, j, e, running in _states(rec):
         now[0] = t
-        meter.add(steps[j][1])
+        assert len(running) == steps[j][1]
+        meter.add(running)
         flight = InFlight("k", running, config.iterations, 0)
         until = steps[j + 1][0] if j + 1 < len(steps) else total
         while at < until:
