@@ -374,13 +374,13 @@ def _class_shares(images: Sequence[dict[int, int]], running: dict, cohorts: dict
 
 
 def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: float | None,
-             budget: float | None, sizes: Iterable[int]) -> dict[int, Cohort]:
+             budget: float | None, sizes: Iterable[int], by_class: bool = True) -> dict[int, Cohort]:
     """A :class:`Cohort` per subset size in ``sizes`` (all the same one unless ``nested``).  Under
     nesting a size with nothing finished or running borrows the nearest smaller size's cohort
     above 1 (the single patches climb from 0 and say little about subsets that start on their
     bound), else one that settles in ``settle``; each size's share of bound stops is split by
-    whether a parent climbed (:func:`_class_shares`; ``pairs``: images one after another, the
-    first one the image of ``running``).
+    how many parents climbed (:func:`_class_shares`, unless not ``by_class``; ``pairs``: images one
+    after another, the first one the image of ``running``).
     """
     key = (lambda s: subset_size(s)) if nested else (lambda s: 0)
     finished: dict[int, list[int]] = {}
@@ -397,7 +397,8 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
             out[size] = Cohort(finished.get(size, []), censored.get(size, []), prior, budget)
     if not nested:
         return out
-    _class_shares(_images(pairs), running, out, {subset_size(s) for s in sizes})
+    if by_class:
+        _class_shares(_images(pairs), running, out, {subset_size(s) for s in sizes})
     for size in sorted({subset_size(s) for s in sizes}):
         if size not in out:
             below = [o for o in out if 1 < o < size and out[o].known]
@@ -455,21 +456,28 @@ def _expected(waiting: list[int], cohorts: dict[int, Cohort], nested: bool, n: i
         cohort = cohorts.get(size)
         if cohort is None or not cohort.known:
             return None
-        for cls, members in _by_class(groups[size], nested, n, climbing):
-            draws = cohort.draws(len(members), cohort.p_class.get(cls) if cls is not None else None)
-            expected.update(zip(members, draws, strict=True))
-            climbing |= {s for s, v in zip(members, draws, strict=True) if v > 1}
+        members, p_bound = _ranked(groups[size], cohort, nested, n, climbing)
+        draws = cohort.draws(len(members), p_bound)
+        expected.update(zip(members, draws, strict=True))
+        climbing |= {s for s, v in zip(members, draws, strict=True) if v > 1}
     return expected
 
 
-def _by_class(members: list[int], nested: bool, n: int, climbing: set[int]) -> list[tuple[int | None, list[int]]]:
-    """``members`` of one size split by their climbing parents (nested; ``None``: one class)."""
-    if not nested:
-        return [(None, members)]
-    groups: dict[int, list[int]] = {}
-    for s in members:
-        groups.setdefault(_climbing_parents(s, climbing.__contains__), []).append(s)
-    return sorted(groups.items(), reverse=True)
+def _ranked(members: list[int], cohort: Cohort, nested: bool, n: int,
+            climbing: set[int]) -> tuple[list[int], float | None]:
+    """``members`` of one size, likeliest climbs first, and their mean share of bound stops: each
+    subset's share is its class's (:func:`_climbing_parents`, nested; ``None``: the cohort's).
+    The level's expected climbs are drawn together, so classes too small to expect a whole climb
+    each still add up to the ones they hold.
+    """
+    if not nested or not members:
+        return members, None
+    count = {s: sum(1 for p in parents(s, n) if p in climbing) for s in members}
+    if not cohort.p_class:  # one share: the long draws to the subsets with the most climbing parents
+        return sorted(members, key=lambda s: -count[s]), None
+    share = {s: cohort.p_class.get(min(CLASSES, c), cohort.p_bound) for s, c in count.items()}
+    ranked = sorted(members, key=lambda s: (share[s], -count[s]))
+    return ranked, sum(share.values()) / len(members)
 
 
 def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMeter, nested: bool,
@@ -569,7 +577,8 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     settle = settle_iterations(config) if nested else None
     budget = float(config.iterations)
     pairs = [(int(s), int(it)) for s, it in solved if s and it > 0]
-    cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets)
+    # finished images hold no early finishers to correct for: each size's share as it was
+    cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets, by_class=False)
     counts = Counter(subset_size(s) if nested else 0 for s in subsets)
     prior = max(1.0, budget / 2)
     for key in counts:
