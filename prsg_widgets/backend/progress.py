@@ -516,10 +516,10 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
     (unknown) while the step cost is not measured yet or no subset of a size it needs has
     finished.
     """
-    per_block = meter.block_seconds(unit)
-    if per_block is None:
+    cost = meter.step_cost(unit)  # (one block: a step of ``unit`` subsets)
+    if cost is None:
         return None
-    slots = meter.layout()
+    per_block, slots = cost(unit), meter.layout()
     flight_key = getattr(in_flight, "key", None)
     steps = dict(getattr(in_flight, "steps", {}) or {})
     budget = getattr(in_flight, "budget", None)
@@ -607,8 +607,8 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     iterations = float(sum(sum(cohorts[key].draws(count)) for key, count in counts.items()))
     # the widest batch seen says how many subsets the memory allows only on the explainer's own meter
     capacity, unit = _solver_shape(explainer, n, own.widest)
-    per_block = meter.block_seconds(unit)
-    seconds = None if per_block is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, per_block,
-                                                     unit=unit)
+    cost = meter.step_cost(unit)
+    seconds = None if cost is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, cost(unit),
+                                                unit=unit)
     return iterations, seconds
 
