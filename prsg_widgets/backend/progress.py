@@ -1,33 +1,48 @@
 """How long is left: a model of the remaining solver work and the speed measured on it.
 
 ETA = the solver's remaining schedule, replayed with expected iterations, priced at the time per
-batched step measured on this explainer.  Both parts are measured, not guessed from the budget:
+evaluated block measured on this explainer.  Both parts follow the solver's own rules
+(:mod:`prsg_widgets.core.solver.schedule`, :mod:`~prsg_widgets.core.solver.pool`) and what was
+measured, not the budget:
 
-* :class:`RateMeter` counts the solver's subset-iterations (one per subset in the batch per
-  batched iteration: the scheduler feeds it from the solver's ``on_step``) over the time the
-  worker was actually stepping, so idle time between solves does not dilute it, and prices a
-  batched step by the blocks of rows the solver evaluates (:meth:`RateMeter.step_cost`): six
-  climbing subsets in a 16-row block cost as much per step as fifteen, and subset-iterations per
-  second alone put nested ETAs at 0.06–0.3× of the truth in real runs.
+* :class:`RateMeter` counts the solver's subset-iterations over the time the worker was actually
+  stepping (idle time between solves does not dilute it) and prices the *blocks* of rows the
+  solver evaluates (:meth:`RateMeter.block_seconds`): the solver steps every block of ``unit``
+  slots that holds a live subset, so six climbing subsets in a 16-row block cost as much per
+  step as fifteen.  The batches it reports (``on_step``, in slot order) are replayed in a
+  :class:`SlotLayout` — a finished subset leaves a hole, the next ones take the lowest free
+  slots — so a step is priced by its occupied blocks: at n = 12 the holes spread the live
+  subsets over 1.5–2× the packed count (checked against the blocks the real solver evaluated,
+  step by step).  The time between two reports went to the batch of the first.
 * :class:`Cohort` estimates how many iterations the subsets of one size (nested) or of the whole
   solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
   the short ones finish first, so the finished ones alone would make a long one look nearly
-  done), with bound stops (1 iteration) apart from climbs.
+  done), with bound stops (1 iteration) apart from climbs.  Under nesting the share of bound
+  stops is kept per class of climbing parents (:func:`_class_shares`): a subset starts on its
+  parents' union bound and is ready only once they finished, so the first of a size to finish
+  are those on bound-stopped parents, which mostly stop on their bound too, while those waiting
+  on climbing parents climb far more often (n = 12: 1.5% against 74% at size 4).  One share per
+  size, read off the first finishers, called such a level free (0.23× of the time left).
 * :func:`remaining_seconds` replays the rest of the solve with the solver's own schedule
   (:func:`prsg_widgets.core.solver.simulate`: its order, nested readiness and slots) and
-  iterations from those cohorts (drawn at spread quantiles, so a level's longest subset is
-  represented, not only its mean) and sums the fitted step cost: under nesting the time is set
-  by each level's slowest subset, which a sum of iterations cannot see.  :func:`solve_estimate`
-  — the dashboard's estimate before a solve — replays a whole lattice the same way.
+  iterations from those cohorts (a level's expected climbs drawn at spread quantiles, to the
+  subsets likeliest to climb, so a level's longest subset is represented, not only its mean),
+  lays each stretch out in the slot pool and sums its occupied blocks at the measured price:
+  under nesting the time is set by each level's slowest subset, which a sum of iterations cannot
+  see.  :func:`solve_estimate` — the dashboard's estimate before a solve — replays a whole
+  lattice the same way.
 
-Everything takes an explicit clock so the tests replay recorded solves on a fake one.
+What it cannot see is the machine changing speed within a solve: the price is the recent one
+(:data:`HALF_LIFE_S`).  Everything takes an explicit clock so the tests replay recorded solves on
+a fake one.
 """
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,9 +63,65 @@ HALF_LIFE_S = 20.0
 changes within one solve (recorded: 0.05 → 0.3 s per 16-row block as other work started), so the
 price of the next steps is the recent one, not the mean since the session began."""
 
+HORIZON = 10
+"""Timed steps older than this many half-lives (weight below 0.1%) are dropped."""
+
+
+class SlotLayout:
+    """Where the solver's subsets sit in its slot pool, replayed from the batches it reports.
+
+    The solver (:mod:`prsg_widgets.core.solver.pool`) frees a subset's slot where it finishes and
+    gives the lowest free slots to the subsets that start, in solving order, and it evaluates every
+    block of ``unit`` slots that holds a live subset.  So a batch costs its *occupied* blocks, not
+    ``ceil(k / unit)``: the holes left by finished subsets spread the live ones (recorded at
+    n = 12: 37 live subsets in 7 blocks, 1.5–2× the packed count over a solve).  A batch reported
+    as a mapping lists its subsets in slot order, so the new ones, taken in that order, fill the
+    lowest free slots exactly as the solver filled them.
+    """
+
+    def __init__(self) -> None:
+        self.slot: dict[int, int] = {}
+        """``{subset: slot}`` of the live subsets."""
+        self._free: list[int] = []  # a heap of freed slots below ``_top``
+        self._top = 0
+        self._per_block: Counter = Counter()
+        self._unit = 1
+
+    def reset(self, unit: int = 1, slots: dict[int, int] | None = None) -> None:
+        """Start over (an empty pool, or ``slots``) counting blocks of ``unit`` slots."""
+        self.slot, self._unit = dict(slots or {}), max(1, int(unit))
+        self._top = max(self.slot.values(), default=-1) + 1
+        self._free = sorted(set(range(self._top)) - set(self.slot.values()))
+        self._per_block = Counter(v // self._unit for v in self.slot.values())
+
+    def update(self, live: Iterable[int]) -> None:
+        """The batch is now ``live`` (in slot order): the others leave, the new ones come in."""
+        live = list(live)
+        keep = set(live)
+        for s in [s for s in self.slot if s not in keep]:
+            slot = self.slot.pop(s)
+            heapq.heappush(self._free, slot)
+            self._per_block[slot // self._unit] -= 1
+        for s in live:
+            if s not in self.slot:
+                if self._free:
+                    slot = heapq.heappop(self._free)
+                else:
+                    slot, self._top = self._top, self._top + 1
+                self.slot[s] = slot
+                self._per_block[slot // self._unit] += 1
+
+    def blocks(self, unit: int | None = None) -> int:
+        """Blocks of ``unit`` (default: the layout's) slots holding a live subset."""
+        if unit is None or int(unit) == self._unit:
+            return sum(1 for v in self._per_block.values() if v > 0)
+        return len({v // max(1, int(unit)) for v in self.slot.values()})
+
 
 class RateMeter:
-    """Subset-iterations per second while the worker steps (thread-safe; ``clock`` injectable)."""
+    """Subset-iterations per second while the worker steps, and the seconds per block of rows the
+    solver evaluates (thread-safe; ``clock`` injectable).
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, idle_gap: float = IDLE_GAP_S) -> None:
         self._clock = clock
@@ -60,37 +131,50 @@ class RateMeter:
         """Subset-iterations counted so far (all solves of this explainer)."""
         self._busy = 0.0
         self._last: float | None = None
-        self._steps: dict[int, list[float]] = {}  # timed steps by subsets in them: [count, seconds]
         self.widest = 0
         """The most subsets seen in one batched iteration."""
-        self._recent: dict[int, list[float]] = {}  # as _steps, each step weighted by its recency
+        self._layout = SlotLayout()
+        self._batch: tuple[int, ...] = ()  # the slots of the batch being evaluated now
+        self._timed: list[tuple[float, float, tuple[int, ...]]] = []  # (busy at its end, seconds, slots)
 
     def since_last(self) -> float:
         """Seconds since the last timed step (0 before any): the part of the current step done."""
         with self._lock:
             return 0.0 if self._last is None else max(0.0, self._clock() - self._last)
 
-    def add(self, subset_iterations: int) -> None:
-        """One batched iteration over ``subset_iterations`` subsets has just finished."""
+    def add(self, batch: int | Mapping[int, int]) -> None:
+        """One batched iteration has just finished; ``batch`` is the next one the solver reports —
+        ``{subset: iterations run}`` in slot order (its ``on_step``), or only how many subsets.
+        The time since the last report went to the batch reported then (and to starting and
+        finishing subsets in between), so it is priced by that batch's occupied slots.
+        """
         now = self._clock()
-        live = int(subset_iterations)
+        live = len(batch) if isinstance(batch, Mapping) else int(batch)
         with self._lock:
-            if self._last is not None and now - self._last <= self._idle_gap:
-                dt = now - self._last
+            last = self._last
+            fresh = last is None or now - last > self._idle_gap
+            if last is not None and not fresh:
+                dt = now - last
                 self._busy += dt
-                slot = self._steps.setdefault(live, [0, 0.0])
-                slot[0] += 1
-                slot[1] += dt
-                fade = 0.5 ** (dt / HALF_LIFE_S)
-                for item in self._recent.values():
-                    item[0] *= fade
-                    item[1] *= fade
-                recent = self._recent.setdefault(live, [0.0, 0.0])
-                recent[0] += 1.0
-                recent[1] += dt
+                self._timed.append((self._busy, dt, self._batch))
+                horizon = self._busy - HORIZON * HALF_LIFE_S
+                if self._timed[0][0] < horizon:
+                    self._timed = [item for item in self._timed if item[0] >= horizon]
+            if fresh or not live:
+                self._layout.reset()
+            if isinstance(batch, Mapping):
+                self._layout.update(int(s) for s in batch)
+            else:  # only a count: packed from slot 0
+                self._layout.reset(slots={-1 - j: j for j in range(live)})
+            self._batch = tuple(sorted(self._layout.slot.values()))
             self._last = now
             self.subset_iterations += live
             self.widest = max(self.widest, live)
+
+    def layout(self) -> dict[int, int]:
+        """``{subset: slot}`` of the batch the solver runs now (as far as its reports tell)."""
+        with self._lock:
+            return {s: v for s, v in self._layout.slot.items() if s >= 0}
 
     def rate(self, min_busy: float = 0.3) -> float | None:
         """Measured subset-iterations per second (``None`` before ``min_busy`` seconds of work)."""
@@ -99,19 +183,31 @@ class RateMeter:
                 return None
             return self.subset_iterations / self._busy
 
-    def step_cost(self, unit: int = 1, min_busy: float = 0.3) -> Callable[[int], float] | None:
-        """Seconds of one batched iteration over ``k`` subsets: the solver evaluates whole blocks of
-        ``unit`` rows (:func:`prsg_widgets.core.solver.default_unit`), so a step costs
-        ``ceil(k / unit)`` blocks at the seconds per block measured recently (each step weighted
-        by ``HALF_LIFE_S``); ``None`` before ``min_busy`` seconds of work.
+    def block_seconds(self, unit: int = 1, min_busy: float = 0.3) -> float | None:
+        """Seconds per evaluated block of ``unit`` rows, measured recently: each timed step counts
+        its occupied blocks, weighted by ``0.5 ** (busy seconds since / HALF_LIFE_S)``; ``None``
+        before ``min_busy`` seconds of work.
         """
         unit = max(1, int(unit))
         with self._lock:
-            if self._busy < min_busy or not self._recent:
+            if self._busy < min_busy or not self._timed:
                 return None
-            blocks = sum(count * -(-live // unit) for live, (count, _) in self._recent.items())
-            seconds = sum(secs for _, secs in self._recent.values())
-        per_block = seconds / max(blocks, 1e-12)
+            timed, busy = list(self._timed), self._busy
+        blocks = seconds = 0.0
+        for end, dt, slots in timed:
+            weight = 0.5 ** ((busy - end) / HALF_LIFE_S)
+            blocks += weight * max(1, len({v // unit for v in slots}))
+            seconds += weight * dt
+        return seconds / max(blocks, 1e-12)
+
+    def step_cost(self, unit: int = 1, min_busy: float = 0.3) -> Callable[[int], float] | None:
+        """Seconds of one batched iteration over ``k`` packed subsets: ``ceil(k / unit)`` blocks at
+        :meth:`block_seconds`; ``None`` before ``min_busy`` seconds of work.
+        """
+        per_block = self.block_seconds(unit, min_busy)
+        if per_block is None:
+            return None
+        unit = max(1, int(unit))
         return lambda k: per_block * max(1, -(-int(k) // unit))
 
 
@@ -143,6 +239,8 @@ class Cohort:
         # make a whole level look free
         self.p_bound = (len(finished) - len(climbs) + 0.5) / (started + 1) if started else 0.0
         self.budget = float(budget) if budget else None
+        self.p_class: dict[int, float] = {}
+        """``p_bound`` of the subsets by climbing parents (:func:`_climbing_parents`), where known."""
         self.known = bool(climbs) or settle is not None
         self._points: list[tuple[float, float]] = []  # (t, S(t)) after each finishing time
         surv = 1.0
@@ -187,13 +285,13 @@ class Cohort:
         area = float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(grid)))
         return max(1.0, area / s_done)
 
-    def draws(self, m: int) -> list[float]:
+    def draws(self, m: int, p_bound: float | None = None) -> list[float]:
         """``m`` iterations for subsets that have not started, longest first: the expected number
         of climbs ``(1 − p_bound)·m`` at spread quantiles of their curve — a fractional last one
         weighted by its fraction, so a likely-free level costs a little, not a whole climb —
-        then bound stops (1).
+        then bound stops (1).  ``p_bound``: the share of bound stops (default: the cohort's).
         """
-        expected = (1.0 - self.p_bound) * m
+        expected = (1.0 - (self.p_bound if p_bound is None else p_bound)) * m
         whole = min(m, int(expected))
         frac = expected - whole if whole < m and expected >= FRACTION_FROM else 0.0
         count = whole + (1 if frac > 1e-6 else 0)
@@ -211,12 +309,98 @@ class Cohort:
         return out + [1.0] * (m - count)
 
 
+CLASSES = 3
+"""Subsets are classed by their climbing parents, 0, 1, 2, or ``CLASSES`` and more."""
+
+SETTLED_MIN = 5
+"""A class's share at a settled size is used once that many of its subsets finished."""
+
+
+def _climbing_parents(s: int, climbed: Callable[[int], bool]) -> int:
+    """The class of ``s``: how many of its maximal proper subsets climbed (at most :data:`CLASSES`)."""
+    return min(CLASSES, sum(1 for p in parents(s, int(s).bit_length()) if climbed(p)))
+
+
+def _climbed_in(its: dict[int, int]) -> Callable[[int], bool]:
+    """Did a subset climb (take more than one iteration) in ``its`` ``{subset: iterations}``?"""
+    return lambda p: its.get(p, 1) > 1
+
+
+def _images(pairs: Sequence[tuple[int, int]]) -> list[dict[int, int]]:
+    """``pairs`` of images listed one after another (each in increasing subset order, as
+    :func:`solved_pairs` gives them) split back into one ``{subset: iterations}`` per image.
+    """
+    out: list[dict[int, int]] = []
+    last = None
+    for s, it in pairs:
+        if last is None or s <= last:
+            out.append({})
+        out[-1][int(s)] = int(it)
+        last = s
+    return out
+
+
+def _class_shares(images: Sequence[dict[int, int]], running: dict, cohorts: dict[int, Cohort],
+                  open_sizes: Collection[int] = ()) -> None:
+    """Set :attr:`Cohort.p_class` of each size's cohort: the share of bound stops among its subsets
+    with 0, 1, 2 and 3 or more climbing parents (:func:`_climbing_parents`).  A nested subset
+    starts on the union of its parents' masks; a parent that climbed was polished onto the
+    boundary of its own patches, so the more parents climbed, the likelier the union misses one of
+    the subset's patches and it climbs too (recorded, n = 12, size 4: 1.5% with none, 74% with
+    three).  The same rule sets who finishes first: a subset is ready once its parents are, so
+    those without climbing parents finish at once and mostly on their bound — one share per size,
+    read off the first finishers, called a level free that was not.  Within a class the first
+    finishers are still the early-ready ones, so a class's share of climbs is never put below the
+    one it had at the largest settled size (every subset of it finished: no one is missing;
+    ``open_sizes``: the sizes of the first image still being solved), and a class climbs at least
+    as often as the one with a climbing parent less.  A class not seen yet at a size takes the
+    share of the nearest smaller size that saw it, else the size's; two pseudo-subsets of that
+    share temper a class seen only a few times.
+    """
+    counts: dict[tuple[int, int], list[float]] = {}  # (size, class) -> [started, bound stops]
+    settled: dict[tuple[int, int], list[float]] = {}  # the same, over settled sizes only
+    for j, its in enumerate(images):
+        for s, it in its.items():
+            key = (subset_size(s), _climbing_parents(s, _climbed_in(its)))
+            for table in (counts, settled) if j or key[0] not in open_sizes else (counts,):
+                item = table.setdefault(key, [0.0, 0.0])
+                item[0] += 1
+                item[1] += it == 1
+    own = images[0] if images else {}
+    for s, k in running.items():
+        if int(k) >= 2:  # climbing (a bound stop ends at its first step)
+            key = (subset_size(int(s)), _climbing_parents(int(s), _climbed_in(own)))
+            counts.setdefault(key, [0.0, 0.0])[0] += 1
+    prior: dict[int, float] = {}
+    floor: dict[int, float] = {}  # the share at the largest settled size below
+    for size in sorted(set(cohorts) | {k for k, _ in settled}):
+        cohort = cohorts.get(size)
+        if size > 1 and cohort is not None and not cohort.p_class:  # (a borrowed cohort is set already)
+            for cls in range(CLASSES + 1):
+                started, bound = counts.get((size, cls), (0.0, 0.0))
+                base = prior.get(cls, cohort.p_bound)
+                if started:
+                    prior[cls] = cohort.p_class[cls] = (bound + 2.0 * base) / (started + 2.0)
+                elif cls in prior:
+                    cohort.p_class[cls] = prior[cls]
+                if cls in cohort.p_class and cls in floor:
+                    cohort.p_class[cls] = min(cohort.p_class[cls], floor[cls])
+                if cls - 1 in cohort.p_class:  # one more climbing parent never makes a climb less likely
+                    cohort.p_class[cls] = min(cohort.p_class.get(cls, cohort.p_bound), cohort.p_class[cls - 1])
+        for cls in range(CLASSES + 1):
+            started, bound = settled.get((size, cls), (0.0, 0.0))
+            if size > 1 and started >= SETTLED_MIN:
+                floor[cls] = bound / started
+
+
 def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: float | None,
-             budget: float | None, sizes: Iterable[int]) -> dict[int, Cohort]:
+             budget: float | None, sizes: Iterable[int], by_class: bool = True) -> dict[int, Cohort]:
     """A :class:`Cohort` per subset size in ``sizes`` (all the same one unless ``nested``).  Under
     nesting a size with nothing finished or running borrows the nearest smaller size's cohort
     above 1 (the single patches climb from 0 and say little about subsets that start on their
-    bound), else one that settles in ``settle``.
+    bound), else one that settles in ``settle``; each size's share of bound stops is split by
+    how many parents climbed (:func:`_class_shares`, unless not ``by_class``; ``pairs``: images one
+    after another, the first one the image of ``running``).
     """
     key = (lambda s: subset_size(s)) if nested else (lambda s: 0)
     finished: dict[int, list[int]] = {}
@@ -233,6 +417,8 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
             out[size] = Cohort(finished.get(size, []), censored.get(size, []), prior, budget)
     if not nested:
         return out
+    if by_class:
+        _class_shares(_images(pairs), running, out, {subset_size(s) for s in sizes})
     for size in sorted({subset_size(s) for s in sizes}):
         if size not in out:
             below = [o for o in out if 1 < o < size and out[o].known]
@@ -241,12 +427,14 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
 
 
 def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int, Cohort], nested: bool,
-            capacity: int | None, cost: Callable[[int], float],
-            cohorts_climbed: frozenset = frozenset(), unit: int = 1) -> float | None:
+            capacity: int | None, per_block: float,
+            cohorts_climbed: frozenset = frozenset(), unit: int = 1,
+            slots: Mapping[int, int] | None = None) -> float | None:
     """Seconds to solve ``unsolved`` (bitmasks of a lattice of ``num`` subsets) the way the solver
     does (:func:`prsg_widgets.core.solver.simulate`, with ``capacity`` its batch size and ``unit``
-    its rows per block) with ``running`` ``{subset: iterations run}`` in the batch and iterations
-    drawn from ``cohorts``, each step priced at ``cost(subsets in it)``; ``None`` when a cohort it
+    its rows per block) with ``running`` ``{subset: iterations run}`` in the batch (at ``slots``
+    ``{subset: slot}`` where known) and iterations drawn from ``cohorts``, each step priced at
+    ``per_block`` seconds per occupied block (:class:`SlotLayout`); ``None`` when a cohort it
     needs knows nothing yet.  ``cohorts_climbed``: the solved subsets that climbed (took more than
     one iteration).
     """
@@ -264,7 +452,13 @@ def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int,
     if expected is None:
         return None
     schedule = simulate(nested, n, expected, capacity, running=left, unit=unit)
-    return sum(steps * cost(len(batch)) for steps, batch in schedule)
+    layout = SlotLayout()
+    layout.reset(unit, {s: v for s, v in (slots or {}).items() if s in left})
+    blocks = 0.0
+    for steps, batch in schedule:  # the new subsets of a stretch come last, in the solver's order
+        layout.update(batch)
+        blocks += steps * max(1, layout.blocks())
+    return blocks * per_block
 
 
 def _expected(waiting: list[int], cohorts: dict[int, Cohort], nested: bool, n: int,
@@ -279,15 +473,31 @@ def _expected(waiting: list[int], cohorts: dict[int, Cohort], nested: bool, n: i
         groups.setdefault(subset_size(s) if nested else 0, []).append(s)
     expected: dict[int, float] = {}
     for size in sorted(groups, reverse=not nested):
-        members = groups[size]
-        if size not in cohorts or not cohorts[size].known:
+        cohort = cohorts.get(size)
+        if cohort is None or not cohort.known:
             return None
-        if nested:
-            members = sorted(members, key=lambda s: -sum(1 for p in parents(s, n) if p in climbing))
-        draws = cohorts[size].draws(len(members))
+        members, p_bound = _ranked(groups[size], cohort, nested, n, climbing)
+        draws = cohort.draws(len(members), p_bound)
         expected.update(zip(members, draws, strict=True))
         climbing |= {s for s, v in zip(members, draws, strict=True) if v > 1}
     return expected
+
+
+def _ranked(members: list[int], cohort: Cohort, nested: bool, n: int,
+            climbing: set[int]) -> tuple[list[int], float | None]:
+    """``members`` of one size, likeliest climbs first, and their mean share of bound stops: each
+    subset's share is its class's (:func:`_climbing_parents`, nested; ``None``: the cohort's).
+    The level's expected climbs are drawn together, so classes too small to expect a whole climb
+    each still add up to the ones they hold.
+    """
+    if not nested or not members:
+        return members, None
+    count = {s: sum(1 for p in parents(s, n) if p in climbing) for s in members}
+    if not cohort.p_class:  # one share: the long draws to the subsets with the most climbing parents
+        return sorted(members, key=lambda s: -count[s]), None
+    share = {s: cohort.p_class.get(min(CLASSES, c), cohort.p_bound) for s, c in count.items()}
+    ranked = sorted(members, key=lambda s: (share[s], -count[s]))
+    return ranked, sum(share.values()) / len(members)
 
 
 def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMeter, nested: bool,
@@ -306,9 +516,10 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
     (unknown) while the step cost is not measured yet or no subset of a size it needs has
     finished.
     """
-    cost = meter.step_cost(unit)
+    cost = meter.step_cost(unit)  # (one block: a step of ``unit`` subsets)
     if cost is None:
         return None
+    per_block, slots = cost(unit), meter.layout()
     flight_key = getattr(in_flight, "key", None)
     steps = dict(getattr(in_flight, "steps", {}) or {})
     budget = getattr(in_flight, "budget", None)
@@ -328,12 +539,15 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
                 for s, it in solved_pairs(h) if it > 0]
         cohorts = _cohorts(pairs + past, running, nested, settle, budget, unsolved)
         climbed = frozenset(s for s, it in pairs if it > 1)
-        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, cost, climbed, unit)
+        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, per_block, climbed, unit,
+                       slots if running else None)
         if left is None:
             return None
         total += left
     if steps and total > 0:  # the step under way has been running since the last one: the clock moves
-        total = max(0.0, total - min(meter.since_last(), cost(len(steps))))
+        now = SlotLayout()
+        now.reset(unit, {s: v for s, v in slots.items() if s in steps})
+        total = max(0.0, total - min(meter.since_last(), per_block * max(1, now.blocks() or -(-len(steps) // unit))))
     return total
 
 
@@ -383,7 +597,8 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     settle = settle_iterations(config) if nested else None
     budget = float(config.iterations)
     pairs = [(int(s), int(it)) for s, it in solved if s and it > 0]
-    cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets)
+    # finished images hold no early finishers to correct for: each size's share as it was
+    cohorts = _cohorts(pairs, {}, nested, settle, budget, subsets, by_class=False)
     counts = Counter(subset_size(s) if nested else 0 for s in subsets)
     prior = max(1.0, budget / 2)
     for key in counts:
@@ -393,6 +608,7 @@ def solve_estimate(explainer: Any, n: int, solved: Iterable[tuple[int, int]] = (
     # the widest batch seen says how many subsets the memory allows only on the explainer's own meter
     capacity, unit = _solver_shape(explainer, n, own.widest)
     cost = meter.step_cost(unit)
-    seconds = None if cost is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, cost, unit=unit)
+    seconds = None if cost is None else _replay(1 << n, subsets, {}, cohorts, nested, capacity, cost(unit),
+                                                unit=unit)
     return iterations, seconds
 
