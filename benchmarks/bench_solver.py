@@ -8,7 +8,11 @@
    subset-iterations, wall time, mean L1, feasible share, cancellation, matching error;
 1. batched (all subsets in one batch) vs ``batch_size=1``: seconds per subset-iteration;
 2. early stopping vs the fixed schedule: iterations used, final mse, sparsity;
-3. a disk-cached explanation vs a fresh solve.
+3. a disk-cached explanation vs a fresh solve;
+4. ``--breakdown``: where a solve's wall time goes at n = 6 and n = 9 — the tail's forward +
+   backward (its rows, padding included, times its cost per block measured alone) vs the rest
+   (objective, bookkeeping, Adam, the slot pool, the queue).  Run it in two checkouts, interleaved,
+   to compare them.
 """
 from __future__ import annotations
 
@@ -63,6 +67,59 @@ def compare_defaults(ex: Explainer, seed: int, n: int, legacy: bool = True) -> N
               f"cancellation {old[3].cancellation:.2f} -> {new[3].cancellation:.2f}")
 
 
+def breakdown(model: str, cheap: bool, seed: int, n: int, preset: str = "interactive") -> None:
+    """One fresh solve of ``n`` patches: wall, subset-iterations, tail rows evaluated (padding
+    included), the tail's share of the wall, cancellation and L1.  The tail's forward is timed
+    inside the solve; its backward as that times the backward/forward ratio measured alone (the
+    cores are shared: a ratio drifts less than a cost).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        ex = Explainer(model, cheap=cheap, solver=preset, progress=False, cache_dir=tmp)
+        expl = ex.explain(seed, n=n)
+        gen, tail = ex.generator, ex.generator.tail
+        ratio = _backward_ratio(tail, expl.sample.feature.reshape(1, -1).repeat(16, 1).to(ex.device),
+                                gen.feature_shape, expl.sample.code)
+        rows, forward = 0, 0.0
+
+        def timed_tail(f, *a, **k):
+            nonlocal rows, forward
+            start = time.perf_counter()
+            out = tail(f, *a, **k)
+            forward += time.perf_counter() - start
+            rows += f.shape[0]
+            return out
+
+        gen.tail = timed_tail
+        try:
+            start = time.perf_counter()
+            expl.solve_all()
+            wall = time.perf_counter() - start
+        finally:
+            del gen.tail
+        h, its = expl.health(), int(expl.iterations.sum())
+        share = min(1.0, forward * ratio / wall)
+        print(f"[breakdown] n={n} {preset}: wall {wall:.1f} s, {its:,} subset-iterations "
+              f"({1e3 * wall / its:.2f} ms each), {rows:,} tail rows ({100 * (1 - its / max(rows, 1)):.0f}% padding) "
+              f"-> tail fwd+bwd {100 * share:.0f}% of wall (bwd/fwd {ratio - 1:.2f}), rest {100 * (1 - share):.0f}% | "
+              f"cancellation {h.cancellation:.4f} | L1 {h.l1_ratio:.4f} | worst patch {h.worst_patch_mse:.3g}",
+              flush=True)
+
+
+def _backward_ratio(tail, block, shape, code, repeats: int = 10) -> float:
+    """(forward + backward) / forward of the tail on ``block`` rows, alternated so load hits both alike."""
+    fwd = both = 0.0
+    for i in range(repeats + 1):
+        xa = block.clone().requires_grad_(True)
+        start = time.perf_counter()
+        out = tail(xa.view(block.shape[0], *shape), code)
+        mid = time.perf_counter()
+        torch.autograd.grad(out.sum(), xa)
+        end = time.perf_counter()
+        if i:  # the first is a warm-up
+            fwd, both = fwd + mid - start, both + end - start
+    return both / fwd
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="dcgan-faces")
@@ -74,7 +131,13 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="alternating repeats of the batching timing (best kept)")
     p.add_argument("--defaults-n", type=int, default=6, help="n of the old-vs-new defaults comparison (0: skip)")
     p.add_argument("--defaults-only", action="store_true", help="only the 0.2.0-vs-today comparison")
+    p.add_argument("--breakdown", action="store_true",
+                   help="only the wall-time breakdown (tail vs the rest) at n = 6 and n = 9, preset interactive")
     args = p.parse_args()
+    if args.breakdown:
+        for n in (6, 9):
+            breakdown(args.model, args.cheap, args.seed, n)
+        return
     if args.n >= 8 and args.defaults_n == 6:
         args.defaults_n = args.n  # `--n 9`: the side-by-side comparison at the paper's n
     torch.manual_seed(0)

@@ -147,3 +147,31 @@ def test_options_and_hooks_equal_loose_keywords(tiny_generator):
         solve_minimal_features(tiny_generator.tail, *problem, [1], config, batchsize=3)
     with pytest.raises(TypeError):
         solve_minimal_features(tiny_generator.tail, *problem, [1], config, None, 3)  # batch_size is a keyword
+
+
+def test_pool_steps_touch_only_the_rows_given_and_keep_the_fixed_fields() -> None:
+    """The loop gathers, steps and scatters live rows only: a padding slot's state stays as it was,
+    and a scatter never rewrites ``lower``/``member`` (set once when a subset takes its slot).
+    """
+    from prsg_widgets.core.solver.objective import Evaluation
+    from prsg_widgets.core.solver.pool import SlotPool
+
+    pool = SlotPool(4, 3, 2, torch.float32, torch.device("cpu"))
+    for slot in range(4):
+        pool.reset(slot, slot, m=torch.full((3,), 0.1 * slot), lower=torch.full((3,), 0.05),
+                   member=torch.tensor([1.0, 0.0]))
+    padding = {name: t[3].clone() for name, t in pool._state.items()}
+    idx = torch.tensor([0, 2])
+    rows = pool.gather(idx)
+    rows.m = rows.m + 1
+    rows.lower = torch.zeros_like(rows.lower)
+    rows.member = torch.zeros_like(rows.member)
+    pool.scatter(idx, rows)
+    assert torch.equal(pool.m[idx], torch.tensor([[1.0] * 3, [1.2] * 3]))
+    assert torch.equal(pool.lower[idx], torch.full((2, 3), 0.05))
+    assert torch.equal(pool.member[idx], torch.tensor([[1.0, 0.0]] * 2))
+    assert all(torch.equal(pool._state[name][3], v) for name, v in padding.items())
+    dims = (0, 0, 1, 0, 0, 0, 1)  # obj … grad: a per-row value, or a row of 3
+    ev = Evaluation(*(torch.arange(4.0).view(4, *([1] * k)).expand(4, *([3] * k)).clone() for k in dims))
+    kept = ev.rows(torch.tensor([True, False, True, False]))
+    assert torch.equal(kept.obj, torch.tensor([0.0, 2.0])) and kept.grad.shape == (2, 3)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
@@ -33,6 +33,10 @@ class Evaluation:
     violation: Tensor    # (k,)
     feasible: Tensor     # (k,) bool: every patch of T within ε (or the mean, for "mean")
     grad: Tensor         # (k, d)
+
+    def rows(self, keep: Tensor) -> Evaluation:
+        """The evaluation of the rows ``keep`` (a bool mask or indices) only."""
+        return Evaluation(*(getattr(self, f.name)[keep] for f in fields(self)))
 
 
 def subset_membership(subsets, n: int, dtype=torch.float32, device=None) -> Tensor:

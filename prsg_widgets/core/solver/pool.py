@@ -37,6 +37,9 @@ _FIELDS: dict[str, tuple[str | tuple[()], str, float]] = {
     "phase": ((), "long", 0),          # 0: Adam; k ≥ 1: the k-th step of the polish
 }
 
+_FIXED = frozenset({"lower", "member"})
+"""Fields set when a subset takes its slot and never changed by a step: :meth:`SlotPool.scatter` skips them."""
+
 
 class Rows(dict):
     """The state of some slots, by field name (``rows.m``, ``rows.best_obj``, …)."""
@@ -94,6 +97,7 @@ class SlotPool:
         return Rows({name: t[idx] for name, t in self._state.items()})
 
     def scatter(self, idx: Tensor, rows: Rows) -> None:
-        """Write ``rows`` back into slots ``idx``."""
+        """Write ``rows`` back into slots ``idx`` (the fields a step changes; not ``lower`` and ``member``)."""
         for name, t in self._state.items():
-            t[idx] = rows[name]
+            if name not in _FIXED:
+                t[idx] = rows[name]

@@ -19,11 +19,11 @@ from tqdm.auto import tqdm
 from ...defaults import DEFAULT_EXECUTION, Execution
 from ..validate import check_precision
 from .config import PRESETS, SolverConfig
-from .objective import Objective, subset_membership, worst_patch_mse
-from .pool import SlotPool
+from .objective import Evaluation, Objective, subset_membership, worst_patch_mse
+from .pool import Rows, SlotPool
 from .rows import check_result_type, complete_rows
 from .schedule import SubsetQueue, block_width, default_unit, slot_count
-from .steps import adam_step, record
+from .steps import Decision, adam_step, record
 
 __all__ = ["ResultCallback", "SolveHooks", "SolveInterrupted", "SolveOptions", "SolveResult", "default_unit",
            "estimate_batch_size", "solve_minimal_features"]
@@ -286,6 +286,19 @@ def _fill(pool: SlotPool, queue: SubsetQueue, p: _Problem, config: SolverConfig)
         pool.reset(slot, row, **start)
 
 
+def _emit_finished(results: _Results, pool: SlotPool, rows: Rows, ev: Evaluation, decision: Decision,
+                   slots: Tensor) -> None:
+    """Report the rows that ``decision`` finished (``slots``: the pool slots of ``rows``) and free their slots."""
+    fin = decision.finished
+    never = ~torch.isfinite(rows.best_obj[fin])
+    col = never.unsqueeze(1)  # never feasible: report the last evaluated iterate
+    results.emit(pool.row[slots[fin.cpu()]].tolist(), torch.where(col, rows.m[fin], rows.best_m[fin]),
+                 torch.where(never, ev.mse[fin], rows.best_mse[fin]),
+                 torch.where(col, ev.pmse[fin], rows.best_pmse[fin]), decision.step[fin].long(),
+                 torch.where(never, ev.sparsity[fin], rows.best_sp[fin]))
+    pool.release(slots[fin.cpu()])
+
+
 def _iterate(pool: SlotPool, queue: SubsetQueue, objective: Objective, config: SolverConfig, results: _Results,
              hooks: SolveHooks, unit: int) -> None:
     """Step every block holding a live subset until none is left (idle slots are padding)."""
@@ -299,23 +312,21 @@ def _iterate(pool: SlotPool, queue: SubsetQueue, objective: Objective, config: S
         if hooks.should_stop is not None and hooks.should_stop():
             raise SolveInterrupted(f"stopped with {len(queue) + int(pool.busy().sum())} subsets unsolved")
         act = blocks_of[occupied].flatten()
-        live = pool.busy()[act].to(p.device)
-        act = act.to(p.device)
-        rows = pool.gather(act)
-        ev = objective.evaluate(rows.m, rows.member, live)
+        live = pool.busy()[act]
+        # the blocks are evaluated whole (padding included: a row's result must not depend on how many
+        # rows are live); the bookkeeping and the step touch only the live rows
+        slots = act[live]
+        dev_act, dev_live, dev_slots = act.to(p.device), live.to(p.device), slots.to(p.device)
+        ev = objective.evaluate(pool.m[dev_act], pool.member[dev_act], dev_live).rows(dev_live)
+        rows = pool.gather(dev_slots)
         with torch.no_grad():
-            decision = record(rows, ev, live, config)
+            everyone = torch.ones(len(slots), dtype=torch.bool, device=p.device)
+            decision = record(rows, ev, everyone, config)
             fin = decision.finished
             if fin.any():
-                never = ~torch.isfinite(rows.best_obj[fin])
-                col = never.unsqueeze(1)  # never feasible: report the last evaluated iterate
-                results.emit(pool.row[act[fin].cpu()].tolist(), torch.where(col, rows.m[fin], rows.best_m[fin]),
-                             torch.where(never, ev.mse[fin], rows.best_mse[fin]),
-                             torch.where(col, ev.pmse[fin], rows.best_pmse[fin]), decision.step[fin].long(),
-                             torch.where(never, ev.sparsity[fin], rows.best_sp[fin]))
-                pool.release(act[fin])
+                _emit_finished(results, pool, rows, ev, decision, slots)
             adam_step(rows, ev.grad, decision, config)
-            pool.scatter(act, rows)
+            pool.scatter(dev_slots, rows)
         if fin.any():
             _fill(pool, queue, p, config)  # finished subsets may unlock larger ones (nested)
         if hooks.on_step is not None:

@@ -98,16 +98,18 @@ def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig
     ``m = 1`` with fresh moments and budget.
     """
     b1, b2 = config.betas
-    rows.m1 = rows.m1.mul(b1).add_(grad, alpha=1 - b1)
-    rows.m2 = rows.m2.mul(b2).addcmul_(grad, grad, value=1 - b2)
+    # in place, op for op as ``m − lr·(m1/c1)/(√(m2/c2) + 1e-8)`` out of place: the rows are the
+    # pool's copies (SlotPool.gather), and the same ops round alike
+    rows.m1.mul_(b1).add_(grad, alpha=1 - b1)
+    rows.m2.mul_(b2).addcmul_(grad, grad, value=1 - b2)
     t = (decision.step - rows.t0).long()
     c1 = _bias_correction(b1, t).unsqueeze(1)
     c2 = _bias_correction(b2, t).unsqueeze(1)
-    denom = (rows.m2 / c2).sqrt_().add_(1e-8)
-    m = rows.m - config.lr * (rows.m1 / c1) / denom
-    m = m.clamp_(0, 1)
+    denom = torch.div(rows.m2, c2).sqrt_().add_(1e-8)
+    m = torch.div(rows.m1, c1).mul_(config.lr).div_(denom)
+    m = torch.sub(rows.m, m, out=m).clamp_(0, 1)
     if config.nested:
-        m = torch.maximum(m, rows.lower)
+        m = torch.maximum(m, rows.lower, out=m)
     polishing = rows.phase > 0
     if polishing.any():
         m = torch.where(polishing.unsqueeze(1), _rprop(rows, grad, config), m)
