@@ -5,10 +5,11 @@
 ``mse_i`` is patch ``i``'s own error, so a subset is feasible when every one of its patches is
 within ε (``constraint="patch"``); ``constraint="mean"`` puts one mse over all of T's pixels
 instead.  Everything — the tail, the per-patch errors, the L1 term, the gradient — is computed
-on blocks of exactly ``unit`` rows: a row's result then never depends on how many other rows are
-being solved, so a subset's ``f_T`` is the same whichever subsets share its batch, and a resumed
-solve equals an uninterrupted one bit for bit.  (A reduction over a ``(rows, d)`` tensor may split
-its work differently when the number of rows changes, and so round differently.)
+on blocks of exactly ``unit`` rows (the live rows packed, the last block padded): a row's result
+then never depends on how many other rows are being solved, so a subset's ``f_T`` is the same
+whichever subsets share its batch, and a resumed solve equals an uninterrupted one bit for bit.
+(A reduction over a ``(rows, d)`` tensor may split its work differently when the number of rows
+changes, and so round differently.)
 """
 from __future__ import annotations
 
@@ -66,14 +67,19 @@ class Objective:
         self.aim = epsilon * (1.0 - config.margin)  # aim inside ε so iterates settle within it
         self.unit = unit
 
-    def evaluate(self, m: Tensor, member: Tensor, live: Tensor) -> Evaluation:
-        """Evaluate rows ``m`` ``(k, d)``, ``k`` a multiple of ``unit``, with their patch
-        ``member``-ship ``(k, n)``; ``live`` marks rows holding a subset (the rest are padding).
+    def evaluate(self, m: Tensor, member: Tensor) -> Evaluation:
+        """Evaluate rows ``m`` ``(k, d)`` with their patch ``member``-ship ``(k, n)``, any ``k``: the
+        rows are packed into blocks of ``unit``, the last one padded with copies of its last row
+        (a row's result depends on the block's width, never on the other rows in it).
         """
+        k = m.shape[0]
+        pad = -k % self.unit
+        if pad:
+            m = torch.cat([m, m[-1:].expand(pad, -1)])
+            member = torch.cat([member, member[-1:].expand(pad, -1)])
         parts = [self._block(m[i:i + self.unit], member[i:i + self.unit]) for i in range(0, m.shape[0], self.unit)]
         ev = Evaluation(*(torch.cat(p) for p in zip(*parts, strict=True)))
-        ev.feasible &= live
-        return ev
+        return ev.rows(slice(0, k)) if pad else ev
 
     def _block(self, m: Tensor, member: Tensor) -> tuple[Tensor, ...]:
         cfg = self.config

@@ -300,25 +300,22 @@ def _emit_finished(results: _Results, pool: SlotPool, rows: Rows, ev: Evaluation
 
 
 def _iterate(pool: SlotPool, queue: SubsetQueue, objective: Objective, config: SolverConfig, results: _Results,
-             hooks: SolveHooks, unit: int) -> None:
-    """Step every block holding a live subset until none is left (idle slots are padding)."""
+             hooks: SolveHooks) -> None:
+    """Step every live subset until none is left."""
     p = results.p
     _fill(pool, queue, p, config)
-    blocks_of = torch.arange(pool.cap).view(-1, unit)
     while True:
-        occupied = pool.busy().view(-1, unit).any(1)
-        if not occupied.any():
+        busy = pool.busy()
+        if not busy.any():
             break
         if hooks.should_stop is not None and hooks.should_stop():
-            raise SolveInterrupted(f"stopped with {len(queue) + int(pool.busy().sum())} subsets unsolved")
-        act = blocks_of[occupied].flatten()
-        live = pool.busy()[act]
-        # the blocks are evaluated whole (padding included: a row's result must not depend on how many
-        # rows are live); the bookkeeping and the step touch only the live rows
-        slots = act[live]
-        dev_act, dev_live, dev_slots = act.to(p.device), live.to(p.device), slots.to(p.device)
-        ev = objective.evaluate(pool.m[dev_act], pool.member[dev_act], dev_live).rows(dev_live)
+            raise SolveInterrupted(f"stopped with {len(queue) + int(busy.sum())} subsets unsolved")
+        # only the live rows are evaluated, packed into blocks of ``unit`` (a row's result depends on
+        # the block's width, not on its neighbours: the same whichever subsets share its batch)
+        slots = torch.nonzero(busy).flatten()
+        dev_slots = slots.to(p.device)
         rows = pool.gather(dev_slots)
+        ev = objective.evaluate(rows.m, rows.member)
         with torch.no_grad():
             everyone = torch.ones(len(slots), dtype=torch.bool, device=p.device)
             decision = record(rows, ev, everyone, config)
@@ -365,7 +362,7 @@ def solve_minimal_features(
     the call took them before.
 
     Results do not depend on the batch: everything is computed on blocks of exactly ``unit`` rows
-    (default :func:`~.schedule.block_width`; idle slots are padding), so a subset's ``f_T`` is the
+    (default :func:`~.schedule.block_width`; the live rows packed, the last block padded), so a subset's ``f_T`` is the
     same whichever subsets share its batch, and a resumed solve equals an uninterrupted one.
     Deterministic on the CPU.
     """
@@ -385,7 +382,7 @@ def solve_minimal_features(
     try:
         results.emit_empty()
         pool = SlotPool(slot_count(batch_size, len(queue), unit), p.d, p.n, p.dtype, p.device)
-        _iterate(pool, queue, objective, config, results, hooks, unit)
+        _iterate(pool, queue, objective, config, results, hooks)
     finally:
         results.close()
     return results.out
