@@ -17,8 +17,23 @@ DEFAULT_MAX_PATCHES = 12
 """The most patches an explanation may have unless ``max_patches`` says otherwise: 2^12 = 4,096
 minimal features, minutes on a CPU (nested)."""
 
-PRECISIONS = ("fp32", "bf16")
-"""Execution precisions of the generator tail (:attr:`Execution.precision`)."""
+PRECISIONS = ("fp32", "bf16", "mixed")
+"""Execution precisions of the generator tail (:attr:`Execution.precision`): ``fp32``; ``bf16``
+(every evaluation under bfloat16 autocast); ``mixed`` (bfloat16 steps, every answer decided in
+fp32: see :mod:`prsg_widgets.core.solver.precision`)."""
+
+PRECISION_NOTES = {"fp32": "", "bf16": "tail in bfloat16", "mixed": "bf16 steps, every answer checked in fp32"}
+"""What each precision means, in the words the views put after its name."""
+
+DEFAULT_PRECISION = "fp32"
+"""The precision an explainer runs in unless told.  Not ``auto``: at n = 9 (``interactive``) the
+``mixed`` mode's fp32 rows (floor checks, polish) are half the tail's rows, so a bf16 engine saves
+little there, and its cancellation left fp32's own spread on one face of five (docs/solver.md,
+"Precision modes")."""
+
+PRECISION_CHOICES = ("auto",) + PRECISIONS
+"""What a user may ask for: a precision, or ``auto`` — ``mixed`` where the device has a bfloat16
+matrix engine (AMX or AVX-512-BF16 on a CPU, bf16 tensor cores on a GPU), else ``fp32``."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,8 @@ class Execution:
 
     ``precision="bf16"`` runs only the tail under ``torch.autocast`` (bfloat16) and casts its image
     back to float32 (it changes the results beyond float rounding, so it is part of the cache key);
+    ``"mixed"`` takes the optimiser's steps so but decides every answer in fp32 (the floor check,
+    the polish, the final check); ``"auto"`` is resolved for the device before a solve;
     ``compile=True`` runs the tail through ``torch.compile`` (one static block shape);
     ``channels_last=True`` hands the tail its 4-D feature in channels-last memory format.
 
@@ -37,7 +54,7 @@ class Execution:
     the batch size: it plans the solve (blocks, chunks, memory), it does not run the tail.
     """
 
-    precision: str = "fp32"
+    precision: str = DEFAULT_PRECISION
     compile: bool = False
     channels_last: bool = False
 

@@ -13,6 +13,7 @@ so the worker is joined and every finished result saved::
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from ..core import harsanyi
 from ..core.errors import SettingsError
 from ..core.grid import PatchGrid, select_patches
 from ..core.solver import SOLVER_VERSION, SolverConfig, SolveResult, solve_minimal_features
+from ..core.solver.precision import resolve_precision
 from ..core.validate import check_device, check_finite, check_n_matches_patches, check_positive_int, check_seed
 from ..models import SplitGenerator, load_generator
 from .explanation import Explanation, ExplanationMeta
@@ -154,8 +156,22 @@ class Explainer:
 
     # read from the settings (they were copies of them); assigning one is an AttributeError
     config = _FromSettings[SolverConfig]("The solver settings (:attr:`Settings.config`).")
-    execution = _FromSettings[Execution]("How the solver runs the generator tail (:attr:`Settings.execution`).")
-    precision = _FromSettings[str]('``"fp32"`` or ``"bf16"`` (:attr:`Settings.precision`).')
+
+    @property
+    def execution(self) -> Execution:
+        """How the solver runs the generator tail: :attr:`Settings.execution` with its precision
+        resolved for this explainer's device (``"auto"`` is never left in it).
+        """
+        execution, precision = self.settings.execution, self.precision
+        return execution if execution.precision == precision else dataclasses.replace(execution, precision=precision)
+
+    @property
+    def precision(self) -> str:
+        """The precision solves run in (``"fp32"``, ``"bf16"`` or ``"mixed"``): :attr:`Settings.precision`,
+        with ``"auto"`` resolved for the device (:func:`~prsg_widgets.core.solver.precision.resolve_precision`).
+        It is in every explanation's metadata and health, and in the cache key.
+        """
+        return resolve_precision(self.settings.precision, self.device)
     compile = _FromSettings[bool]("Whether the tail runs through ``torch.compile`` (:attr:`Settings.compile`).")
     channels_last = _FromSettings[bool]("Whether the tail gets channels-last features.")
     batch_size = _FromSettings[int | None]("Subsets per solver batch (``None``: from memory).")

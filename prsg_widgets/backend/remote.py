@@ -169,8 +169,9 @@ def spec_of(explainer) -> ExplainerSpec:
     if explainer.store.directory is None:
         raise SettingsError("Explainer(client=...) needs cache_dir=: a folder every worker can write (the "
                             "results come back through it)")
+    # the precision as resolved here: the cache key says which one ran, whatever a worker's CPU has
     settings = dataclasses.replace(explainer.settings, cache_dir=str(explainer.store.directory.resolve()),
-                                   device=None)
+                                   device=None, precision=explainer.precision)
     return ExplainerSpec(settings, factory=type(explainer))
 
 

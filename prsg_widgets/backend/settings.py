@@ -21,7 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..defaults import DEFAULT_EXECUTION, DEFAULT_MAX_PATCHES, DEFAULT_PRESET, PRECISIONS, Execution
+from ..defaults import (
+    DEFAULT_EXECUTION,
+    DEFAULT_MAX_PATCHES,
+    DEFAULT_PRESET,
+    PRECISION_CHOICES,
+    Execution,
+)
 from .constraints import Flag, Integer, OneOf, Rule, Seed, argument_options, check_fields, command_line_fields, setting
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -165,8 +171,10 @@ class Settings:
         ({"iterations": 0}, "solver setting iterations must be between 1"),
         ({"lr": float("nan")}, "solver setting lr must be a finite number"),
         ({"bogus": 1}, "unknown solver settings ['bogus']"))))
-    precision: str = setting(DEFAULT_EXECUTION.precision, OneOf(options=PRECISIONS),
-                             "--precision", "autocast of the generator tail (bf16 is part of the cache key)")
+    precision: str = setting(DEFAULT_EXECUTION.precision, OneOf(options=PRECISION_CHOICES), "--precision",
+                             "the generator tail's precision: fp32; mixed (bf16 steps, every answer checked in "
+                             "fp32); bf16; or auto (mixed where the device has a bf16 matrix engine, else fp32); "
+                             "part of the cache key")
     compile: bool = setting(DEFAULT_EXECUTION.compile, Flag(), "--compile", "torch.compile the generator tail")
     channels_last: bool = setting(DEFAULT_EXECUTION.channels_last, Flag(),
                                   "--channels-last", "channels-last memory format for the generator tail")

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..defaults import PRECISIONS
+from ..defaults import PRECISION_CHOICES, PRECISIONS
 from .errors import LayerNotFoundError, NameNotFoundError, PatchError, SettingsError
 
 __all__ = [
@@ -390,8 +390,10 @@ def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
 
 
 def check_precision(value: Any, name: str = "precision") -> str:
-    """``value`` when it is one of :data:`PRECISIONS` (``"fp32"``, ``"bf16"``)."""
-    return check_choice(value, name, PRECISIONS)
+    """``value`` when it is one of :data:`~prsg_widgets.defaults.PRECISION_CHOICES` (``"auto"``,
+    ``"fp32"``, ``"bf16"``, ``"mixed"``).
+    """
+    return check_choice(value, name, PRECISION_CHOICES)
 
 
 def check_solver_settings(settings: Mapping[str, Any] | None = None, **more: Any) -> dict:

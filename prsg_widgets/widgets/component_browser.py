@@ -11,6 +11,7 @@ import torch
 import traitlets
 
 from .. import metrics, palette
+from ..defaults import PRECISION_NOTES
 from ._captions import caption, model_name
 from ._glossary import info_html
 from ._images import rgba_bytes, signed_rgba_bytes
@@ -430,7 +431,8 @@ def _solver_line(explanation: ExplanationLike) -> str:
     mode = ("<b>nested</b> (interactive mode: fast, bounded by smaller subsets) " + info_html("nested")
             if explanation.meta.solver.get("nested") else "<b>independent</b> solve")
     precision = explanation.meta.precision
-    return f"solver: {mode} · {precision}" + (" (tail in bfloat16)" if precision == "bf16" else "")
+    note = PRECISION_NOTES.get(precision, "")
+    return f"solver: {mode} · {precision}" + (f" ({note})" if note else "")
 
 
 def _finite(value: float, default: float | None = None) -> float | None:

@@ -56,7 +56,8 @@ def test_each_invalid_field_is_a_settings_error_naming_it(field, value, words):
 def test_the_generated_bad_values_include_the_recorded_ones():
     """Messages recorded before the constraints existed still come out (behaviour unchanged)."""
     recorded = [("grid", 0, "grid must be between 1 and 4096"), ("grid", True, "grid must be an integer, got a bool"),
-                ("n", 0, "n must be at least 1"), ("precision", 3, "precision must be one of ('fp32', 'bf16')"),
+                ("n", 0, "n must be at least 1"),
+                ("precision", 3, "precision must be one of ('auto', 'fp32', 'bf16', 'mixed')"),  # issue 26 added two
                 ("batch_size", 0, "batch_size must be between 1"), ("max_patches", 31, "between 1 and 30"),
                 ("baseline_samples", 0, "baseline_samples must be between 1"),
                 ("threads", 0, "threads must be between 1"), ("baseline_seed", 1.5, "baseline_seed must be an integer")]

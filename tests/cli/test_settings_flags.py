@@ -11,7 +11,7 @@ import pytest
 from prsg_widgets import Settings, cli
 from prsg_widgets.backend.constraints import Flag, Integer, OneOf, command_line_fields, constraint_of, invalid_values
 from prsg_widgets.cli import build_parser, main
-from prsg_widgets.defaults import PRECISIONS
+from prsg_widgets.defaults import PRECISION_CHOICES
 
 
 def _explain_actions() -> dict[str, argparse.Action]:
@@ -33,7 +33,7 @@ def test_each_flag_says_what_its_constraint_says():
             assert tuple(action.choices) == constraint.options, f.name
         elif isinstance(constraint, Flag):
             assert isinstance(action, argparse._StoreTrueAction), f.name
-    assert tuple(actions["precision"].choices) == PRECISIONS  # the one list of precisions
+    assert tuple(actions["precision"].choices) == PRECISION_CHOICES  # the one list of precisions
     assert "an integer from 1 to 4096" in actions["grid"].help
     assert "an integer from 1 to 30" in actions["max_patches"].help
 

@@ -14,7 +14,8 @@ makes a random feature look sparse, so sparsity comparisons use the independent 
 Modules: :mod:`.config` (settings and presets; the iteration budget ``max_steps``), :mod:`.schedule`
 (which subset next, nested readiness and bounds, block width, and :func:`simulate`, the schedule
 without a model), :mod:`.pool` (the per-slot state), :mod:`.objective` (Eq. 10 and its gradient, per
-block), :mod:`.steps` (best iterate, stopping rules, the Adam step), :mod:`.solve` (the loop).
+block), :mod:`.steps` (best iterate, stopping rules, the Adam step), :mod:`.precision` (``auto``
+and the ``mixed`` mode's rules), :mod:`.solve` (the loop).
 """
 from ..validate import PRECISIONS
 from .config import (
@@ -29,6 +30,7 @@ from .config import (
                       settle_iterations,
 )
 from .objective import subset_membership, worst_patch_mse
+from .precision import bf16_matrix_engine, resolve_precision
 from .schedule import (
                         Segment,
                         block_width,
@@ -54,9 +56,10 @@ from .solve import (
 )
 
 __all__ = [
-    "CONSTRAINTS", "PRECISIONS", "PRESETS", "RELEASE_0_2", "ResultCallback", "SOLVER_VERSION", "Segment",
-    "SolveHooks", "SolveInterrupted", "SolveOptions", "SolveResult", "SolverConfig", "block_width", "children",
-    "default_unit", "estimate_batch_size", "get_solver_config", "is_ready", "mask_of", "max_steps_of", "parents",
-    "recorded_max_steps", "settle_iterations", "simulate", "slot_count", "solve_minimal_features", "solve_order",
-    "subset_membership", "subset_size", "widest_level", "worst_patch_mse",
+    "CONSTRAINTS", "PRECISIONS", "PRESETS", "RELEASE_0_2", "SOLVER_VERSION", "ResultCallback", "Segment",
+    "SolveHooks", "SolveInterrupted", "SolveOptions", "SolveResult", "SolverConfig", "bf16_matrix_engine",
+    "block_width", "children", "default_unit", "estimate_batch_size", "get_solver_config", "is_ready", "mask_of",
+    "max_steps_of", "parents", "recorded_max_steps", "resolve_precision", "settle_iterations", "simulate",
+    "slot_count", "solve_minimal_features", "solve_order", "subset_membership", "subset_size", "widest_level",
+    "worst_patch_mse",
 ]

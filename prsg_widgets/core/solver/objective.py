@@ -56,9 +56,11 @@ def worst_patch_mse(patch_mse: Tensor) -> Tensor:
 class Objective:
     """Eq. 10 for one explanation: the tail, ``b``, ``f − b``, the target image and patch masks."""
 
-    def __init__(self, run_tail: Callable[[Tensor], Tensor], baseline: Tensor, delta: Tensor, image: Tensor,
-                 patch_masks: Tensor, config: SolverConfig, epsilon: float, unit: int) -> None:
+    def __init__(self, run_tail: Callable[[Tensor, bool], Tensor], baseline: Tensor, delta: Tensor, image: Tensor,
+                 patch_masks: Tensor, config: SolverConfig, epsilon: float, unit: int, precision: str = "fp32") -> None:
         self.run_tail = run_tail
+        self.bf16 = precision == "bf16"
+        self.mixed = precision == "mixed"  # bf16 rows, and the rows that ``evaluate`` is told are exact in fp32
         self.baseline, self.delta, self.image = baseline, delta, image
         self.pmask = patch_masks.to(device=delta.device, dtype=delta.dtype)
         self.npix = self.pmask.flatten(1).sum(1) * image.shape[0]  # values per patch
@@ -67,9 +69,24 @@ class Objective:
         self.aim = epsilon * (1.0 - config.margin)  # aim inside ε so iterates settle within it
         self.unit = unit
 
-    def evaluate(self, m: Tensor, member: Tensor) -> Evaluation:
-        """Evaluate rows ``m`` ``(k, d)`` with their patch ``member``-ship ``(k, n)``, any ``k``: the
-        rows are packed into blocks of ``unit``, the last one padded with copies of its last row
+    def evaluate(self, m: Tensor, member: Tensor, exact: Tensor | None = None) -> Evaluation:
+        """Evaluate rows ``m`` ``(k, d)`` with their patch ``member``-ship ``(k, n)``, any ``k``.
+        ``exact`` (``mixed`` precision only): the rows evaluated in fp32, the others in bf16; each
+        group is packed into blocks of its own.
+        """
+        if exact is None or not self.mixed:
+            return self._packed(m, member, self.bf16)
+        fine, quick = torch.nonzero(exact).flatten(), torch.nonzero(~exact).flatten()
+        if not len(quick):
+            return self._packed(m, member, False)
+        if not len(fine):
+            return self._packed(m, member, True)
+        parts = (self._packed(m[fine], member[fine], False), self._packed(m[quick], member[quick], True))
+        back = torch.argsort(torch.cat([fine, quick]))
+        return Evaluation(*(torch.cat([getattr(e, f.name) for e in parts])[back] for f in fields(Evaluation)))
+
+    def _packed(self, m: Tensor, member: Tensor, bf16: bool) -> Evaluation:
+        """The rows packed into blocks of ``unit``, the last one padded with copies of its last row
         (a row's result depends on the block's width, never on the other rows in it).
         """
         k = m.shape[0]
@@ -77,16 +94,17 @@ class Objective:
         if pad:
             m = torch.cat([m, m[-1:].expand(pad, -1)])
             member = torch.cat([member, member[-1:].expand(pad, -1)])
-        parts = [self._block(m[i:i + self.unit], member[i:i + self.unit]) for i in range(0, m.shape[0], self.unit)]
+        u = self.unit
+        parts = [self._block(m[i:i + u], member[i:i + u], bf16) for i in range(0, m.shape[0], u)]
         ev = Evaluation(*(torch.cat(p) for p in zip(*parts, strict=True)))
         return ev.rows(slice(0, k)) if pad else ev
 
-    def _block(self, m: Tensor, member: Tensor) -> tuple[Tensor, ...]:
+    def _block(self, m: Tensor, member: Tensor, bf16: bool) -> tuple[Tensor, ...]:
         cfg = self.config
         with torch.enable_grad():
             ma = m.detach().clone().requires_grad_(True)
             f_t = torch.addcmul(self.baseline, ma, self.delta)
-            err = (self.run_tail(f_t) - self.image).pow(2).sum(1)  # (unit, H, W)
+            err = (self.run_tail(f_t, bf16) - self.image).pow(2).sum(1)  # (unit, H, W)
             pmse = torch.einsum("bhw,nhw->bn", err, self.pmask) / self.npix
             weight = self.npix * member
             mse = (pmse * weight).sum(1) / weight.sum(1).clamp_min(1e-12)

@@ -35,6 +35,8 @@ _FIELDS: dict[str, tuple[str | tuple[()], str, float]] = {
     "vstall": ((), "long", 0),         # … of the violation, while never feasible
     "restarted": ((), "bool", False),
     "phase": ((), "long", 0),          # 0: Adam; k ≥ 1: the k-th step of the polish
+    "verify": ((), "bool", False),     # mixed precision: its chosen mask is evaluated in fp32 next
+    "exact": ((), "bool", False),      # mixed precision: failed that check, goes on in fp32
 }
 
 _FIXED = frozenset({"lower", "member"})

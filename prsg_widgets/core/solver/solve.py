@@ -17,13 +17,13 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ...defaults import DEFAULT_EXECUTION, Execution
-from ..validate import check_precision
 from .config import PRESETS, SolverConfig
 from .objective import Evaluation, Objective, subset_membership, worst_patch_mse
 from .pool import Rows, SlotPool
+from .precision import resolve_precision
 from .rows import check_result_type, complete_rows
 from .schedule import SubsetQueue, block_width, default_unit, slot_count
-from .steps import Decision, adam_step, record
+from .steps import Decision, adam_step, hand_over, needs_fp32, record
 
 __all__ = ["ResultCallback", "SolveHooks", "SolveInterrupted", "SolveOptions", "SolveResult", "default_unit",
            "estimate_batch_size", "solve_minimal_features"]
@@ -138,13 +138,14 @@ def estimate_batch_size(tail: Callable[[Tensor], Tensor], feature_shape: Sequenc
 
 
 def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.device,
-                 execution: Execution) -> Callable[[Tensor], Tensor]:
-    """The tail as the objective calls it: flat rows in, images out, with the execution options."""
+                 execution: Execution) -> Callable[[Tensor, bool], Tensor]:
+    """The tail as the objective calls it: flat rows in, images out (float32), with the execution
+    options; ``run(f, bf16=True)`` runs it under bfloat16 autocast.
+    """
     exec_tail = torch.compile(tail, dynamic=False) if execution.compile else tail
     to_channels_last = execution.channels_last and len(shape) == 3
-    bf16 = execution.precision == "bf16"
 
-    def run(f: Tensor) -> Tensor:
+    def run(f: Tensor, bf16: bool = False) -> Tensor:
         x = f.view(f.shape[0], *shape)
         if to_channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -156,8 +157,7 @@ def _tail_runner(tail: Callable[[Tensor], Tensor], shape: tuple, device: torch.d
     return run
 
 
-def _check_inputs(feature: Tensor, baseline: Tensor, image: Tensor, precision: str) -> None:
-    check_precision(precision)
+def _check_inputs(feature: Tensor, baseline: Tensor, image: Tensor) -> None:
     if not torch.isfinite(feature).all() or not torch.isfinite(baseline).all():
         raise ValueError("the feature or the baseline contains NaN or inf; check the generator's output at the "
                          "split layer (a NaN feature cannot be explained)")
@@ -198,9 +198,9 @@ class _Problem:
 
 
 def _problem(feature: Tensor, baseline: Tensor, image: Tensor, patch_masks: Tensor, subsets: Sequence[int],
-             eps: float, feature_shape: Sequence[int] | None, precision: str) -> _Problem:
+             eps: float, feature_shape: Sequence[int] | None) -> _Problem:
     """The checked :class:`_Problem` (``ValueError`` for NaN inputs, bad bitmasks, empty patches)."""
-    _check_inputs(feature, baseline, image, precision)
+    _check_inputs(feature, baseline, image)
     feature = feature.reshape(-1)
     baseline = baseline.reshape(-1).to(feature)
     device, dtype, d = feature.device, feature.dtype, feature.numel()
@@ -315,14 +315,19 @@ def _iterate(pool: SlotPool, queue: SubsetQueue, objective: Objective, config: S
         slots = torch.nonzero(busy).flatten()
         dev_slots = slots.to(p.device)
         rows = pool.gather(dev_slots)
-        ev = objective.evaluate(rows.m, rows.member)
+        exact = needs_fp32(rows) if objective.mixed else None
+        ev = objective.evaluate(rows.m, rows.member, exact)
         with torch.no_grad():
             everyone = torch.ones(len(slots), dtype=torch.bool, device=p.device)
             decision = record(rows, ev, everyone, config)
+            hold = None if exact is None else hand_over(rows, ev, decision, exact, config)
             fin = decision.finished
             if fin.any():
                 _emit_finished(results, pool, rows, ev, decision, slots)
+            held_m = rows.m
             adam_step(rows, ev.grad, decision, config)
+            if hold is not None and hold.any():  # their chosen mask is checked in fp32 as it is
+                rows.m = torch.where(hold.unsqueeze(1), held_m, rows.m)
             pool.scatter(dev_slots, rows)
         if fin.any():
             _fill(pool, queue, p, config)  # finished subsets may unlock larger ones (nested)
@@ -368,14 +373,15 @@ def solve_minimal_features(
     """
     options, hooks = _split_loose(options, hooks, loose)
     eps = config.epsilon if epsilon is None else float(epsilon)
-    p = _problem(feature, baseline, image, patch_masks, subsets, eps, feature_shape, options.execution.precision)
+    precision = resolve_precision(options.execution.precision, feature.device)
+    p = _problem(feature, baseline, image, patch_masks, subsets, eps, feature_shape)
     batch_size = options.batch_size
     if batch_size is None:
         batch_size = estimate_batch_size(lambda f: tail(f.view(f.shape[0], *p.shape)), (p.d,), p.device)
     batch_size = max(1, int(batch_size))
     unit = block_width(p.device, batch_size, p.n, config.nested) if options.unit is None else max(1, int(options.unit))
     run_tail = _tail_runner(tail, p.shape, p.device, options.execution)
-    objective = Objective(run_tail, p.baseline, p.delta, p.image, p.pmask, config, p.eps, unit)
+    objective = Objective(run_tail, p.baseline, p.delta, p.image, p.pmask, config, p.eps, unit, precision)
     queue = SubsetQueue(p.labels, [j for j, s in enumerate(p.labels) if s != 0], p.n, config.nested, p.baseline,
                         p.delta, known)
     results = _Results(p, queue, hooks)

@@ -92,6 +92,59 @@ def record(rows: Rows, ev: Evaluation, live: Tensor, config: SolverConfig) -> De
     return Decision(finished, rescue, step)
 
 
+def needs_fp32(rows: Rows) -> Tensor:
+    """Mixed precision: the rows whose next evaluation decides an answer, so runs in fp32 — the
+    first one on the floor (the bound stop), the polish, a final check, and rows that failed one
+    (:mod:`.precision`).
+    """
+    return (rows.step == 0) | (rows.phase > 0) | rows.verify | rows.exact
+
+
+def hand_over(rows: Rows, ev: Evaluation, decision: Decision, exact: Tensor, config: SolverConfig) -> Tensor:
+    """Mixed precision, after :func:`record`: a subset leaves only on an fp32 evaluation (``exact``).
+
+    * A row that :func:`record` stopped on a bf16 evaluation stays: its chosen mask (the best
+      feasible iterate, else its last) is checked in fp32 at the next step, unmoved — the
+      returned rows, whose step the caller undoes.
+    * A checked row leaves when every patch is within ε in fp32; else it polishes in fp32 (from
+      that mask), or, with no polish in the preset, goes on with Adam in fp32 (no rescue: a
+      budget as an fp32 solve's).
+    * A row that began its polish on a bf16 evaluation keeps its start, but only fp32-feasible
+      iterates of the polish may be its answer.
+
+    ``decision.finished`` and ``rows`` are updated in place.
+    """
+    fin = decision.finished
+    checked = rows.verify
+    if checked.any():
+        ok = checked & ev.feasible
+        failed = checked & ~ev.feasible
+        if config.polish > 0:
+            fin = torch.where(checked, ok, fin)
+            phase = torch.where(ok, torch.zeros_like(rows.phase), rows.phase)
+            rows.phase = torch.where(failed, torch.ones_like(phase), phase)
+        else:
+            fin = fin | ok  # a failed check leaves only when its budget is spent
+        rows.exact = rows.exact | failed
+        rows.stall = torch.where(failed, torch.zeros_like(rows.stall), rows.stall)
+        rows.verify = rows.verify & ~checked
+    quick = ~exact
+    hold = fin & quick
+    if hold.any():
+        fin = fin & ~hold
+        col = hold.unsqueeze(1)
+        chosen = torch.where(torch.isfinite(rows.best_obj).unsqueeze(1), rows.best_m, rows.m)
+        rows.m = torch.where(col, chosen, rows.m)
+        rows.best_m = torch.where(col, chosen, rows.best_m)
+        rows.best_obj = torch.where(hold, torch.full_like(rows.best_obj, math.inf), rows.best_obj)
+        rows.restarted = rows.restarted | hold
+        rows.verify = rows.verify | hold
+    started = quick & (rows.phase == 1)
+    rows.best_obj = torch.where(started, torch.full_like(rows.best_obj, math.inf), rows.best_obj)
+    decision.finished = fin
+    return hold
+
+
 def adam_step(rows: Rows, grad: Tensor, decision: Decision, config: SolverConfig) -> None:
     """Projected Adam on ``rows.m``: the step, then the box ``[lower, 1]`` (``lower`` = 0 when not
     nested); polishing rows take a sign step instead (:func:`_rprop`); rescued rows restart from
