@@ -13,6 +13,11 @@
    backward (its rows, padding included, times its cost per block measured alone) vs the rest
    (objective, bookkeeping, Adam, the slot pool, the queue).  Run it in two checkouts, interleaved,
    to compare them.
+5. ``--precision``: fp32 against ``mixed`` (bf16 steps, answers in fp32) side by side at n = 6
+   and n = 9: wall, subset-iterations and their cost, the tail's rows in each precision and their
+   measured cost per row, cancellation, L1 — and the ratios.  Where the CPU has no bf16 matrix
+   engine bf16 is emulated (slower than fp32) and the line says so: read the rows and the quality
+   there, and the wall on a machine with one.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import time
 import torch
 
 from prsg_widgets import Explainer
-from prsg_widgets.core.solver import RELEASE_0_2, get_solver_config, solve_minimal_features
+from prsg_widgets.core.solver import RELEASE_0_2, bf16_matrix_engine, get_solver_config, solve_minimal_features
 
 
 def timed_solve(ex: Explainer, expl, masks, subsets, config, batch_size):
@@ -105,6 +110,58 @@ def breakdown(model: str, cheap: bool, seed: int, n: int, preset: str = "interac
               flush=True)
 
 
+def precision_pair(model: str, cheap: bool, seed: int, n: int, preset: str = "interactive",
+                   modes: tuple[str, ...] = ("fp32", "mixed")) -> None:
+    """One fresh solve per precision mode of the same image, side by side: wall, subset-iterations
+    (and wall per subset-iteration), the tail's rows run in fp32 and in bf16 with their measured
+    forward cost per row, cancellation, L1, worst patch (every mode reports fp32 numbers except
+    ``bf16``), then each mode's ratios to the first.
+    """
+    rows = {}
+    for mode in modes:
+        with Explainer(model, cheap=cheap, solver=preset, progress=False, precision=mode) as ex:
+            expl = ex.explain(seed, n=n)
+            wall, count, spent = _solve_counting_precisions(ex, expl)
+            h, its = expl.health(), int(expl.iterations.sum())
+            per_row = {k: (1e3 * spent[k] / count[k] if count[k] else float("nan")) for k in (False, True)}
+            rows[mode] = (wall, its, h)
+            print(f"[precision] n={n} {preset} {mode:<5} wall {wall:6.1f} s, {its:,} subset-iterations "
+                  f"({1e3 * wall / its:.2f} ms each) | tail rows fp32 {count[False]:,} ({per_row[False]:.2f} ms fwd "
+                  f"each), bf16 {count[True]:,} ({per_row[True]:.2f} ms) | cancellation {h.cancellation:.4f}, "
+                  f"L1 {h.l1_ratio:.4f}, worst patch {h.worst_patch_mse:.3g} (ε {h.epsilon:.3g}), "
+                  f"feasible {h.subsets - h.infeasible}/{h.subsets}", flush=True)
+    base = modes[0]
+    for mode in modes[1:]:
+        (w0, i0, h0), (w1, i1, h1) = rows[base], rows[mode]
+        print(f"[precision] n={n} {mode} vs {base}: wall x{w0 / w1:.2f} faster, subset-iterations "
+              f"{100 * (i1 / i0 - 1):+.1f}%, cancellation {h0.cancellation:.4f} -> {h1.cancellation:.4f}, "
+              f"L1 {100 * (h1.l1_ratio / h0.l1_ratio - 1):+.2f}%", flush=True)
+
+
+def _solve_counting_precisions(ex: Explainer, expl) -> tuple[float, dict, dict]:
+    """Solve ``expl`` and return the wall, and the tail's rows and forward seconds by precision
+    (``True``: under bf16 autocast).
+    """
+    gen, tail = ex.generator, ex.generator.tail
+    count, spent = {False: 0, True: 0}, {False: 0.0, True: 0.0}
+
+    def timed_tail(f, *a, **k):
+        bf16 = torch.is_autocast_enabled(f.device.type)
+        start = time.perf_counter()
+        out = tail(f, *a, **k)
+        spent[bf16] += time.perf_counter() - start
+        count[bf16] += f.shape[0]
+        return out
+
+    gen.tail = timed_tail
+    try:
+        start = time.perf_counter()
+        expl.solve_all()
+        return time.perf_counter() - start, count, spent
+    finally:
+        del gen.tail
+
+
 def _backward_ratio(tail, block, shape, code, repeats: int = 10) -> float:
     """(forward + backward) / forward of the tail on ``block`` rows, alternated so load hits both alike."""
     fwd = both = 0.0
@@ -133,7 +190,16 @@ def main() -> None:
     p.add_argument("--defaults-only", action="store_true", help="only the 0.2.0-vs-today comparison")
     p.add_argument("--breakdown", action="store_true",
                    help="only the wall-time breakdown (tail vs the rest) at n = 6 and n = 9, preset interactive")
+    p.add_argument("--precision", action="store_true",
+                   help="only fp32 vs mixed side by side at n = 6 and n = 9, preset interactive")
     args = p.parse_args()
+    if args.precision:
+        engine = bf16_matrix_engine("cuda" if torch.cuda.is_available() else "cpu")
+        print("bf16 matrix engine: " + ("yes" if engine else "no - bf16 is emulated here, slower than fp32; "
+                                        "read the rows and the quality, not the wall"))
+        for n in (6, 9):
+            precision_pair(args.model, args.cheap, args.seed, n)
+        return
     if args.breakdown:
         for n in (6, 9):
             breakdown(args.model, args.cheap, args.seed, n)

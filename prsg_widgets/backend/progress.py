@@ -7,13 +7,12 @@ measured, not the budget:
 
 * :class:`RateMeter` counts the solver's subset-iterations over the time the worker was actually
   stepping (idle time between solves does not dilute it) and prices the *blocks* of rows the
-  solver evaluates (:meth:`RateMeter.block_seconds`): the solver steps every block of ``unit``
-  slots that holds a live subset, so six climbing subsets in a 16-row block cost as much per
-  step as fifteen.  The batches it reports (``on_step``, in slot order) are replayed in a
-  :class:`SlotLayout` — a finished subset leaves a hole, the next ones take the lowest free
-  slots — so a step is priced by its occupied blocks: at n = 12 the holes spread the live
-  subsets over 1.5–2× the packed count (checked against the blocks the real solver evaluated,
-  step by step).  The time between two reports went to the batch of the first.
+  solver evaluates (:meth:`RateMeter.block_seconds`): the solver packs the live subsets into
+  blocks of ``unit`` rows, so six climbing subsets in an 8-row block cost as much per step as
+  eight, and nine take two blocks: a step of ``k`` subsets costs ``ceil(k / unit)`` blocks.  (Until
+  issue 26 the solver evaluated every block of slots holding a live subset, and the meter replayed
+  the slot pool's holes; packing made both the solver and this model simpler.)  The time between
+  two reports went to the batch of the first.
 * :class:`Cohort` estimates how many iterations the subsets of one size (nested) or of the whole
   solve (independent) take, from the finished ones and the ones still running (Kaplan–Meier:
   the short ones finish first, so the finished ones alone would make a long one look nearly
@@ -27,7 +26,7 @@ measured, not the budget:
   (:func:`prsg_widgets.core.solver.simulate`: its order, nested readiness and slots) and
   iterations from those cohorts (a level's expected climbs drawn at spread quantiles, to the
   subsets likeliest to climb, so a level's longest subset is represented, not only its mean),
-  lays each stretch out in the slot pool and sums its occupied blocks at the measured price:
+  sums each stretch's packed blocks at the measured price:
   under nesting the time is set by each level's slowest subset, which a sum of iterations cannot
   see.  :func:`solve_estimate` — the dashboard's estimate before a solve — replays a whole
   lattice the same way.
@@ -38,7 +37,6 @@ a fake one.
 """
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from collections import Counter
@@ -67,57 +65,6 @@ HORIZON = 10
 """Timed steps older than this many half-lives (weight below 0.1%) are dropped."""
 
 
-class SlotLayout:
-    """Where the solver's subsets sit in its slot pool, replayed from the batches it reports.
-
-    The solver (:mod:`prsg_widgets.core.solver.pool`) frees a subset's slot where it finishes and
-    gives the lowest free slots to the subsets that start, in solving order, and it evaluates every
-    block of ``unit`` slots that holds a live subset.  So a batch costs its *occupied* blocks, not
-    ``ceil(k / unit)``: the holes left by finished subsets spread the live ones (recorded at
-    n = 12: 37 live subsets in 7 blocks, 1.5–2× the packed count over a solve).  A batch reported
-    as a mapping lists its subsets in slot order, so the new ones, taken in that order, fill the
-    lowest free slots exactly as the solver filled them.
-    """
-
-    def __init__(self) -> None:
-        self.slot: dict[int, int] = {}
-        """``{subset: slot}`` of the live subsets."""
-        self._free: list[int] = []  # a heap of freed slots below ``_top``
-        self._top = 0
-        self._per_block: Counter = Counter()
-        self._unit = 1
-
-    def reset(self, unit: int = 1, slots: dict[int, int] | None = None) -> None:
-        """Start over (an empty pool, or ``slots``) counting blocks of ``unit`` slots."""
-        self.slot, self._unit = dict(slots or {}), max(1, int(unit))
-        self._top = max(self.slot.values(), default=-1) + 1
-        self._free = sorted(set(range(self._top)) - set(self.slot.values()))
-        self._per_block = Counter(v // self._unit for v in self.slot.values())
-
-    def update(self, live: Iterable[int]) -> None:
-        """The batch is now ``live`` (in slot order): the others leave, the new ones come in."""
-        live = list(live)
-        keep = set(live)
-        for s in [s for s in self.slot if s not in keep]:
-            slot = self.slot.pop(s)
-            heapq.heappush(self._free, slot)
-            self._per_block[slot // self._unit] -= 1
-        for s in live:
-            if s not in self.slot:
-                if self._free:
-                    slot = heapq.heappop(self._free)
-                else:
-                    slot, self._top = self._top, self._top + 1
-                self.slot[s] = slot
-                self._per_block[slot // self._unit] += 1
-
-    def blocks(self, unit: int | None = None) -> int:
-        """Blocks of ``unit`` (default: the layout's) slots holding a live subset."""
-        if unit is None or int(unit) == self._unit:
-            return sum(1 for v in self._per_block.values() if v > 0)
-        return len({v // max(1, int(unit)) for v in self.slot.values()})
-
-
 class RateMeter:
     """Subset-iterations per second while the worker steps, and the seconds per block of rows the
     solver evaluates (thread-safe; ``clock`` injectable).
@@ -133,9 +80,8 @@ class RateMeter:
         self._last: float | None = None
         self.widest = 0
         """The most subsets seen in one batched iteration."""
-        self._layout = SlotLayout()
-        self._batch: tuple[int, ...] = ()  # the slots of the batch being evaluated now
-        self._timed: list[tuple[float, float, tuple[int, ...]]] = []  # (busy at its end, seconds, slots)
+        self._batch = 0  # the subsets of the batch being evaluated now
+        self._timed: list[tuple[float, float, int]] = []  # (busy at its end, seconds, subsets)
 
     def since_last(self) -> float:
         """Seconds since the last timed step (0 before any): the part of the current step done."""
@@ -144,9 +90,9 @@ class RateMeter:
 
     def add(self, batch: int | Mapping[int, int]) -> None:
         """One batched iteration has just finished; ``batch`` is the next one the solver reports —
-        ``{subset: iterations run}`` in slot order (its ``on_step``), or only how many subsets.
-        The time since the last report went to the batch reported then (and to starting and
-        finishing subsets in between), so it is priced by that batch's occupied slots.
+        ``{subset: iterations run}`` (its ``on_step``), or only how many subsets.  The time since
+        the last report went to the batch reported then (and to starting and finishing subsets in
+        between), so it is priced by that batch's packed blocks.
         """
         now = self._clock()
         live = len(batch) if isinstance(batch, Mapping) else int(batch)
@@ -160,21 +106,10 @@ class RateMeter:
                 horizon = self._busy - HORIZON * HALF_LIFE_S
                 if self._timed[0][0] < horizon:
                     self._timed = [item for item in self._timed if item[0] >= horizon]
-            if fresh or not live:
-                self._layout.reset()
-            if isinstance(batch, Mapping):
-                self._layout.update(int(s) for s in batch)
-            else:  # only a count: packed from slot 0
-                self._layout.reset(slots={-1 - j: j for j in range(live)})
-            self._batch = tuple(sorted(self._layout.slot.values()))
+            self._batch = live
             self._last = now
             self.subset_iterations += live
             self.widest = max(self.widest, live)
-
-    def layout(self) -> dict[int, int]:
-        """``{subset: slot}`` of the batch the solver runs now (as far as its reports tell)."""
-        with self._lock:
-            return {s: v for s, v in self._layout.slot.items() if s >= 0}
 
     def rate(self, min_busy: float = 0.3) -> float | None:
         """Measured subset-iterations per second (``None`` before ``min_busy`` seconds of work)."""
@@ -185,7 +120,7 @@ class RateMeter:
 
     def block_seconds(self, unit: int = 1, min_busy: float = 0.3) -> float | None:
         """Seconds per evaluated block of ``unit`` rows, measured recently: each timed step counts
-        its occupied blocks, weighted by ``0.5 ** (busy seconds since / HALF_LIFE_S)``; ``None``
+        its packed blocks, ``ceil(subsets / unit)``, weighted by ``0.5 ** (busy seconds since / HALF_LIFE_S)``; ``None``
         before ``min_busy`` seconds of work.
         """
         unit = max(1, int(unit))
@@ -194,9 +129,9 @@ class RateMeter:
                 return None
             timed, busy = list(self._timed), self._busy
         blocks = seconds = 0.0
-        for end, dt, slots in timed:
+        for end, dt, live in timed:
             weight = 0.5 ** ((busy - end) / HALF_LIFE_S)
-            blocks += weight * max(1, len({v // unit for v in slots}))
+            blocks += weight * max(1, -(-live // unit))
             seconds += weight * dt
         return seconds / max(blocks, 1e-12)
 
@@ -428,13 +363,12 @@ def _cohorts(pairs: list[tuple[int, int]], running: dict, nested: bool, settle: 
 
 def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int, Cohort], nested: bool,
             capacity: int | None, per_block: float,
-            cohorts_climbed: frozenset = frozenset(), unit: int = 1,
-            slots: Mapping[int, int] | None = None) -> float | None:
+            cohorts_climbed: frozenset = frozenset(), unit: int = 1) -> float | None:
     """Seconds to solve ``unsolved`` (bitmasks of a lattice of ``num`` subsets) the way the solver
     does (:func:`prsg_widgets.core.solver.simulate`, with ``capacity`` its batch size and ``unit``
-    its rows per block) with ``running`` ``{subset: iterations run}`` in the batch (at ``slots``
-    ``{subset: slot}`` where known) and iterations drawn from ``cohorts``, each step priced at
-    ``per_block`` seconds per occupied block (:class:`SlotLayout`); ``None`` when a cohort it
+    its rows per block) with ``running`` ``{subset: iterations run}`` in the batch and iterations
+    drawn from ``cohorts``, each step priced at ``per_block`` seconds per packed block of ``unit``
+    subsets; ``None`` when a cohort it
     needs knows nothing yet.  ``cohorts_climbed``: the solved subsets that climbed (took more than
     one iteration).
     """
@@ -452,12 +386,7 @@ def _replay(num: int, unsolved: Sequence[int], running: dict, cohorts: dict[int,
     if expected is None:
         return None
     schedule = simulate(nested, n, expected, capacity, running=left, unit=unit)
-    layout = SlotLayout()
-    layout.reset(unit, {s: v for s, v in (slots or {}).items() if s in left})
-    blocks = 0.0
-    for steps, batch in schedule:  # the new subsets of a stretch come last, in the solver's order
-        layout.update(batch)
-        blocks += steps * max(1, layout.blocks())
+    blocks = sum(steps * max(1, -(-len(batch) // unit)) for steps, batch in schedule)
     return blocks * per_block
 
 
@@ -519,7 +448,7 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
     cost = meter.step_cost(unit)  # (one block: a step of ``unit`` subsets)
     if cost is None:
         return None
-    per_block, slots = cost(unit), meter.layout()
+    per_block = cost(unit)
     flight_key = getattr(in_flight, "key", None)
     steps = dict(getattr(in_flight, "steps", {}) or {})
     budget = getattr(in_flight, "budget", None)
@@ -539,15 +468,12 @@ def remaining_seconds(explanations: Sequence[Any], in_flight: Any, meter: RateMe
                 for s, it in solved_pairs(h) if it > 0]
         cohorts = _cohorts(pairs + past, running, nested, settle, budget, unsolved)
         climbed = frozenset(s for s, it in pairs if it > 1)
-        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, per_block, climbed, unit,
-                       slots if running else None)
+        left = _replay(len(solved), unsolved, running, cohorts, nested, capacity, per_block, climbed, unit)
         if left is None:
             return None
         total += left
     if steps and total > 0:  # the step under way has been running since the last one: the clock moves
-        now = SlotLayout()
-        now.reset(unit, {s: v for s, v in slots.items() if s in steps})
-        total = max(0.0, total - min(meter.since_last(), per_block * max(1, now.blocks() or -(-len(steps) // unit))))
+        total = max(0.0, total - min(meter.since_last(), per_block * max(1, -(-len(steps) // unit))))
     return total
 
 

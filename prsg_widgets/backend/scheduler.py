@@ -220,7 +220,7 @@ class Scheduler:
         landed = [0]
 
         def on_step(steps: dict) -> None:
-            self.meter.add(steps)  # in slot order: the meter replays where the subsets sit
+            self.meter.add(steps)  # the meter prices this batch by its packed blocks
             self._in_flight = InFlight(job.key, steps, job.budget, max(0, len(todo) - landed[0] - len(steps)))
 
         def should_stop() -> bool:

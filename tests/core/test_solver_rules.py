@@ -101,7 +101,7 @@ def test_block_width_is_the_recorded_solves(n, seed):
     rec = json.loads((DATA / f"solve_n{n}_s{seed}.json").read_text())
     assert block_width("cpu", 1 << 20, n, True) == rec["unit"]
     assert widest_level(n) >= rec["widest_batch"]
-    assert block_width("cpu", 1 << 20, 4, False) == 16 and block_width("cpu", 8, 12, True) == 8
+    assert block_width("cpu", 1 << 20, 4, False) == 8 and block_width("cpu", 4, 12, True) == 4
 
 
 def test_slot_count_fills_whole_blocks():
