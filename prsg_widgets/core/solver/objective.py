@@ -35,8 +35,8 @@ class Evaluation:
     feasible: Tensor     # (k,) bool: every patch of T within ε (or the mean, for "mean")
     grad: Tensor         # (k, d)
 
-    def rows(self, keep: Tensor) -> Evaluation:
-        """The evaluation of the rows ``keep`` (a bool mask or indices) only."""
+    def rows(self, keep: Tensor | slice) -> Evaluation:
+        """The evaluation of the rows ``keep`` (a bool mask, indices or a slice) only."""
         return Evaluation(*(getattr(self, f.name)[keep] for f in fields(self)))
 
 
