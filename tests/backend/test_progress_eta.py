@@ -313,8 +313,8 @@ def _ticks(rec: dict, tick: float = 0.5) -> list[tuple[float, int, float | None,
     # wide levels got cheaper, which shows an error the slot pool's holes used to hide — on these
     # two images the cohorts expect 2-3x the subset-iterations the middle levels take (n = 12
     # seed 0 at 505 solved: 44.6k expected, 17.4k taken), so the time left reads high: measured
-    # 1.26-2.40 (n = 7) and 1.31-4.12 (n = 12; within 2x once the last third is left).  Open:
-    # docs/solver.md, "Second round".
+    # 1.26-2.40 (n = 7) and 0.81-4.12 (n = 12: 2.3-3.6x while size 4 is still open, within
+    # 1.2x once it has settled and the shares fall on per size).  Open: docs/solver.md, "Second round".
     (7, 0, 0.5, 2.5),
     (12, 0, 0.45, 4.3),
 ])
