@@ -31,7 +31,7 @@ python -m pip install -q --no-deps gan-face-generate omniart-eye-generator
 # notebooks share one solve cache so a figure never solves the same subsets twice
 export PRSG_SOLVE_CACHE="${PRSG_SOLVE_CACHE:-$(mktemp -d)/solves}"
 # notebook 10 (Table 2) solves every preset under a lower iteration cap than its 300
-export PRSG_TABLE2_MAX_ITERATIONS="${PRSG_TABLE2_MAX_ITERATIONS:-40}"
+export PRSG_TABLE2_MAX_ITERATIONS="${PRSG_TABLE2_MAX_ITERATIONS:-20}"
 # two workers, one per core; --dist loadfile keeps a file (so a notebook's cells, in order, in one
 # kernel) on one worker; tests/conftest.py gives each worker its share of the cores' threads
 python -m pytest -n 2 --dist loadfile --nbval-lax -ra --durations=15 tests notebooks
